@@ -1,0 +1,86 @@
+"""The one Settings object. Every knob is an environment variable prefixed ``POLYFLOW_``."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A recognisable default so that it can be refused outside development.
+DEV_SECRET_KEY = "polyflow-dev-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration (see README "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="POLYFLOW_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "production"
+    # Main (platform) database, ``postgresql://user:pass@host:port/db``. Unset -> embedded local cluster.
+    database_url: str | None = None
+    # Unset -> in-process route cache only (no cross-process invalidation).
+    redis_url: str | None = None
+    # Prefix for every Redis key and channel, so several deployments (or test runs) can share one Redis.
+    redis_namespace: str = "polyflow"
+
+    root_domain: str = "localhost"
+    admin_subdomain: str = "admin"
+    # Comma-separated IPs/CIDRs whose X-Forwarded-Host / X-Forwarded-For we believe.
+    trusted_proxies: str = ""
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    # Per-tenant engine cache and the global connection budget (per process).
+    engine_cache_size: int = Field(200, ge=1)
+    tenant_pool_size: int = Field(3, ge=1)
+    tenant_connection_budget: int = Field(40, ge=1)
+    budget_wait_seconds: float = Field(5.0, gt=0)
+    engine_idle_seconds: float = Field(300.0, gt=0)
+    tenant_connect_timeout: float = Field(5.0, gt=0)
+
+    # Route cache: in-process TTL, negative TTL, size; Redis TTL.
+    route_cache_ttl: float = Field(30.0, gt=0)
+    route_negative_ttl: float = Field(5.0, gt=0)
+    route_cache_size: int = Field(10_000, ge=1)
+    redis_route_ttl: int = Field(300, ge=1)
+    redis_timeout: float = Field(0.25, gt=0)
+
+    # Where `polyflow dev` keeps its PostgreSQL cluster and secrets.
+    data_dir: Path = Path(".polyflow")
+    dev_pg_port: int = 54329
+
+    @field_validator("root_domain", "admin_subdomain")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.strip().strip(".").lower()
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.env == "production" and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            raise ValueError(
+                "POLYFLOW_SECRET_KEY is left at its development default; set a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("POLYFLOW_SECRET_KEY must be at least 16 characters")
+        return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        nets = []
+        for item in self.trusted_proxies.split(","):
+            item = item.strip()
+            if item:
+                nets.append(ipaddress.ip_network(item, strict=False))
+        return tuple(nets)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, v: str) -> str:
+        for item in v.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # raises a clear ValueError
+        return v

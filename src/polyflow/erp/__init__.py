@@ -1,0 +1,1 @@
+"""The ERP: everything here talks only to one tenant's database, through TenantSession."""

@@ -1,0 +1,70 @@
+"""App factory. One process serves three apps, chosen per request by Host:
+
+- the tenant app (``<sub>.<root>`` or a custom domain): the ERP, bound to that tenant's database;
+- the admin app (``<admin>.<root>``): operators' console and API, main database only;
+- the platform app (the bare root, ``www``, IP literals): landing page and health probes.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from polyflow import __version__
+from polyflow.config import Settings
+from polyflow.kit import handlers
+from polyflow.platform import health
+from polyflow.platform.runtime import Platform
+from polyflow.platform.tenancy.middleware import TenancyMiddleware
+
+
+def _tenant_app(platform: Platform) -> FastAPI:
+    from polyflow.erp import tenant_info
+    from polyflow.erp.catalog import endpoints as catalog
+
+    app = FastAPI(title="Polyflow ERP", version=__version__)
+    app.state.platform = platform
+    handlers.install(app)
+    app.include_router(tenant_info.router)
+    app.include_router(catalog.router)
+    return app
+
+
+def _admin_app(platform: Platform) -> FastAPI:
+    from polyflow.platform.admin import endpoints as admin
+
+    app = FastAPI(title="Polyflow admin", version=__version__)
+    app.state.platform = platform
+    handlers.install(app)
+    app.include_router(admin.router)
+    return app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    platform = Platform(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await platform.start()
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    app = FastAPI(title="Polyflow platform", version=__version__, lifespan=lifespan)
+    app.state.platform = platform
+    handlers.install(app)
+    app.include_router(health.router)
+    app.add_middleware(
+        TenancyMiddleware, platform=platform, tenant_app=_tenant_app(platform), admin_app=_admin_app(platform)
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory polyflow.main:app_from_env` (settings from the environment)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app()

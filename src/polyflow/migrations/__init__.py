@@ -1,0 +1,1 @@
+"""Two Alembic trees: ``main`` (platform database) and ``tenant`` (every tenant database)."""

@@ -1,0 +1,176 @@
+"""A PostgreSQL cluster on this machine, for `polyflow dev` and the test suite.
+
+Uses the system's server binaries (``/usr/lib/postgresql/*/bin``); as root they run through
+``runuser -u postgres`` because initdb refuses root. Local (socket) connections are trusted, TCP
+connections need a password, so per-tenant roles are really checked even in development.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from polyflow.kit.db import PgDsn
+
+
+class LocalPgError(RuntimeError):
+    pass
+
+
+def find_pg_bin() -> Path | None:
+    """The newest system PostgreSQL bin directory, if any."""
+    env = os.environ.get("POLYFLOW_PG_BIN")
+    if env:
+        return Path(env)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LocalCluster:
+    """One PostgreSQL cluster under ``root`` (data/, run/, log), listening on 127.0.0.1:port."""
+
+    root: Path
+    port: int
+    bin_dir: Path | None = None
+    fast: bool = False  # fsync off: for tests only, never for data you want to keep
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).absolute()
+        self.bin_dir = self.bin_dir or find_pg_bin()
+        if self.bin_dir is None:
+            raise LocalPgError(
+                "no PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin); install them with "
+                "`apt-get install -y --no-install-recommends postgresql-15` or set POLYFLOW_DATABASE_URL"
+            )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "superuser-password"
+
+    def _as_pg(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        cmd = [*self._as_pg(), *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise LocalPgError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc
+
+    def _own(self, path: Path, mode: int) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, mode)
+        if os.geteuid() == 0:
+            shutil.chown(path, "postgres", "postgres")
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        """Create the cluster if it does not exist yet (idempotent)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # The postgres user must be able to reach the data folder.
+            shutil.chown(self.root, "postgres", "postgres")
+        if self.initialized:
+            return
+        self._own(self.data_dir, 0o700)
+        self._own(self.run_dir, 0o775)
+        password = secrets.token_urlsafe(24)
+        pwfile = self.run_dir / ".initdb-pw"
+        pwfile.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres", "postgres")
+        try:
+            self._run(
+                str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+                "-E", "UTF8", "--locale=C.UTF-8", "-N",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        self.password_file.write_text(password)
+        os.chmod(self.password_file, 0o600)
+
+    @property
+    def running(self) -> bool:
+        proc = subprocess.run(
+            [*self._as_pg(), str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            capture_output=True, text=True,
+        )
+        return proc.returncode == 0
+
+    def start(self) -> None:
+        """Start the server (idempotent); waits until it accepts connections."""
+        self.init()
+        self._own(self.run_dir, 0o775)
+        if self.running:
+            return
+        opts = [
+            f"-p {self.port}", f"-k {self.run_dir}", "-c listen_addresses=127.0.0.1",
+            "-c max_connections=300", "-c shared_buffers=128MB",
+        ]
+        if self.fast:
+            opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        if not self.log_file.exists():
+            self.log_file.touch()
+        if os.geteuid() == 0:
+            shutil.chown(self.log_file, "postgres", "postgres")
+        try:
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                "-w", "-t", "60", "start", "-o", " ".join(opts),
+            )
+        except LocalPgError as exc:
+            tail = self.log_file.read_text(errors="replace").splitlines()[-5:]
+            raise LocalPgError(f"{exc}\n" + "\n".join(tail)) from None
+
+    def stop(self) -> None:
+        if self.initialized and self.running:
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def dsn(self, database: str = "postgres") -> PgDsn:
+        return PgDsn("127.0.0.1", self.port, "postgres", self.password_file.read_text().strip(), database)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise LocalPgError(f"PostgreSQL did not accept connections on port {self.port}")

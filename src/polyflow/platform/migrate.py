@@ -1,0 +1,58 @@
+"""Running the two Alembic trees programmatically on an open connection."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+TREES = ("main", "tenant")
+
+
+def alembic_config(tree: str) -> Config:
+    if tree not in TREES:
+        raise ValueError(f"unknown migration tree {tree!r}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS / tree))
+    return cfg
+
+
+@lru_cache(maxsize=None)
+def head(tree: str) -> str:
+    """The head revision of a tree (what the running code expects)."""
+    heads = ScriptDirectory.from_config(alembic_config(tree)).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migration tree {tree!r} has {len(heads)} heads: {heads}")
+    return heads[0]
+
+
+def _upgrade(sync_conn, tree: str, target: str) -> str | None:
+    cfg = alembic_config(tree)
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, target)
+    return MigrationContext.configure(sync_conn).get_current_revision()
+
+
+def _current(sync_conn) -> str | None:
+    return MigrationContext.configure(sync_conn).get_current_revision()
+
+
+async def upgrade_connection(conn: AsyncConnection, tree: str, target: str = "head") -> str | None:
+    """Upgrade within the connection's transaction (PostgreSQL DDL is transactional). Returns the new revision."""
+    return await conn.run_sync(_upgrade, tree, target)
+
+
+async def upgrade(engine: AsyncEngine, tree: str, target: str = "head") -> str | None:
+    """Upgrade a database in one transaction: all of it applies, or none of it."""
+    async with engine.begin() as conn:
+        return await upgrade_connection(conn, tree, target)
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    return await conn.run_sync(_current)

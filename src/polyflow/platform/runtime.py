@@ -1,0 +1,93 @@
+"""The per-process platform runtime: main-DB engine, Redis, route cache and tenant engines.
+
+Built once by the app's lifespan (or a CLI command) and torn down at shutdown. Nothing here is a
+global: the web app and the CLI each hold the instance they built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from polyflow.config import Settings
+from polyflow.kit.crypto import SecretBox
+from polyflow.kit.db import PgDsn
+from polyflow.platform.tenancy.cache import RouteCache
+from polyflow.platform.tenancy.engines import TenantEngines
+from polyflow.platform.tenancy.hosts import HostParser
+from polyflow.platform.tenancy.registry import Registry, route_key
+
+log = logging.getLogger(__name__)
+
+
+def main_engine_for(settings: Settings, **kw) -> AsyncEngine:
+    if not settings.database_url:
+        raise RuntimeError("POLYFLOW_DATABASE_URL is not set (run `polyflow dev` for the embedded default)")
+    dsn = PgDsn.parse(settings.database_url)
+    kw.setdefault("pool_size", 5)
+    kw.setdefault("max_overflow", 5)
+    return create_async_engine(dsn.url(), pool_pre_ping=True, **kw)
+
+
+class Platform:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.secrets = SecretBox(settings.secret_key.get_secret_value())
+        self.hosts = HostParser(settings.root_domain, settings.admin_subdomain)
+        self.main_engine = main_engine_for(settings)
+        self.redis: Redis | None = None
+        if settings.redis_url:
+            pool = BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=50,
+                timeout=settings.redis_timeout * 4,
+                socket_timeout=settings.redis_timeout,
+                socket_connect_timeout=settings.redis_timeout,
+            )
+            self.redis = Redis(connection_pool=pool)
+        self.registry = Registry(self.main_engine)
+        self.routes = RouteCache(
+            self.registry.load,
+            self.redis,
+            namespace=settings.redis_namespace,
+            ttl=settings.route_cache_ttl,
+            negative_ttl=settings.route_negative_ttl,
+            maxsize=settings.route_cache_size,
+            redis_ttl=settings.redis_route_ttl,
+        )
+        self.engines = TenantEngines(
+            decrypt=self.secrets.decrypt,
+            max_engines=settings.engine_cache_size,
+            pool_size=settings.tenant_pool_size,
+            budget=settings.tenant_connection_budget,
+            wait_seconds=settings.budget_wait_seconds,
+            idle_seconds=settings.engine_idle_seconds,
+            connect_timeout=settings.tenant_connect_timeout,
+        )
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self, *, background: bool = True) -> None:
+        """Start the background tasks (invalidation listener, idle-engine sweeper)."""
+        if background:
+            self._tasks.append(asyncio.create_task(self.routes.listen(), name="route-invalidation"))
+            self._tasks.append(asyncio.create_task(self.engines.run_sweeper(), name="engine-sweeper"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.engines.dispose_all()
+        await self.main_engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def tenant_changed(self, subdomain: str, domains: list[str] = (), tenant_id=None) -> None:
+        """Call after committing any change to a tenant's registry row."""
+        keys = [route_key("sub", subdomain), *(route_key("dom", d) for d in domains)]
+        await self.routes.invalidate(keys)
+        if tenant_id is not None:
+            await self.engines.evict(tenant_id)

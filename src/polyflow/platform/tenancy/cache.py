@@ -1,0 +1,201 @@
+"""Route cache: in-process TTL/LRU -> Redis -> main database, with pub/sub invalidation.
+
+- A hit in process costs a dict lookup; nothing else runs on the hot path.
+- Unknown names are cached negatively for a short TTL, so a flood of random subdomains does not
+  reach the main database per request; concurrent misses for one key share one load.
+- A change to a tenant deletes its Redis entry and publishes the keys on a channel; every process
+  drops them from its local cache as the message arrives (well under 1 s).
+- Redis is optional and allowed to fail: each call has a short timeout, after a failure Redis is
+  skipped for a moment, and the listener reconnects with backoff and then clears the local cache
+  (invalidations may have been missed while it was away). The local TTL bounds staleness meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from typing import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from polyflow.platform.tenancy.route import TenantRoute
+
+log = logging.getLogger(__name__)
+
+_NEGATIVE = "-"  # Redis marker for "no such tenant"
+Loader = Callable[[str], Awaitable[TenantRoute | None]]
+
+
+class RouteCache:
+    def __init__(
+        self,
+        loader: Loader,
+        redis: Redis | None,
+        *,
+        namespace: str = "polyflow",
+        ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        maxsize: int = 10_000,
+        redis_ttl: int = 300,
+        redis_backoff: float = 1.0,
+    ):
+        self._loader = loader
+        self.redis = redis
+        self._prefix = f"{namespace}:route:"
+        self.channel = f"{namespace}:route-invalidate"
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.maxsize = maxsize
+        self.redis_ttl = redis_ttl
+        self._redis_backoff = redis_backoff
+        self._redis_down_until = 0.0
+        self._local: OrderedDict[str, tuple[float, TenantRoute | None]] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future] = {}
+        # Bumped by every invalidation: a load that started before one must not cache its result.
+        self._generation = 0
+        self.listening = asyncio.Event()
+        self.stats = {"hit": 0, "redis": 0, "db": 0, "invalidated": 0}
+
+    # -- lookups ------------------------------------------------------------------------------
+    async def get(self, key: str) -> TenantRoute | None:
+        item = self._local.get(key)
+        if item is not None and item[0] > time.monotonic():
+            self.stats["hit"] += 1
+            return item[1]
+        fut = self._inflight.get(key)
+        if fut is not None:
+            return await asyncio.shield(fut)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            route = await self._load(key)
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: waiters re-raise it, nobody else needs to
+            raise
+        else:
+            fut.set_result(route)
+        finally:
+            self._inflight.pop(key, None)
+        return route
+
+    async def _load(self, key: str) -> TenantRoute | None:
+        generation = self._generation
+        found, route = await self._redis_get(key)
+        if found:
+            self.stats["redis"] += 1
+        else:
+            self.stats["db"] += 1
+            route = await self._loader(key)
+            if generation == self._generation:
+                await self._redis_set(key, route)
+        if generation == self._generation:
+            self._store(key, route)
+        return route
+
+    def _store(self, key: str, route: TenantRoute | None) -> None:
+        ttl = self.ttl if route is not None else self.negative_ttl
+        self._local[key] = (time.monotonic() + ttl, route)
+        self._local.move_to_end(key)
+        while len(self._local) > self.maxsize:
+            self._local.popitem(last=False)
+
+    # -- invalidation -------------------------------------------------------------------------
+    def drop_local(self, keys: list[str] | None) -> None:
+        """Forget keys in this process (None: everything)."""
+        self._generation += 1
+        if keys is None:
+            self._local.clear()
+        else:
+            for key in keys:
+                self._local.pop(key, None)
+        self.stats["invalidated"] += 1
+
+    async def invalidate(self, keys: list[str]) -> None:
+        """A tenant changed: drop it here, in Redis, and (via pub/sub) in every other process."""
+        self.drop_local(keys)
+        if self.redis is None:
+            return
+        try:
+            await self.redis.delete(*(self._prefix + k for k in keys))
+            await self.redis.publish(self.channel, json.dumps(keys))
+        except (RedisError, OSError) as exc:
+            # Other processes fall back to their local TTL; nothing else to do.
+            log.warning("route invalidation not published (Redis unavailable: %s)", exc)
+            self._mark_down()
+
+    async def listen(self) -> None:
+        """Run forever: apply invalidations published by any process."""
+        if self.redis is None:
+            return
+        delay = 0.2
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                # Messages may have been missed while we were not subscribed.
+                self.drop_local(None)
+                self.listening.set()
+                delay = 0.2
+                while True:
+                    msg = await pubsub.get_message(timeout=5.0)
+                    if msg is None:
+                        await pubsub.ping()  # notices a dead connection within seconds
+                        continue
+                    try:
+                        keys = json.loads(msg["data"])
+                    except (TypeError, ValueError):
+                        keys = None
+                    self.drop_local(keys if isinstance(keys, list) else None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection refused/reset, timeouts
+                if self.listening.is_set():
+                    log.warning("route invalidation listener lost Redis (%s); reconnecting", exc)
+                self.listening.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass
+
+    # -- Redis helpers ------------------------------------------------------------------------
+    def _redis_usable(self) -> bool:
+        return self.redis is not None and time.monotonic() >= self._redis_down_until
+
+    def _mark_down(self) -> None:
+        self._redis_down_until = time.monotonic() + self._redis_backoff
+
+    async def _redis_get(self, key: str) -> tuple[bool, TenantRoute | None]:
+        if not self._redis_usable():
+            return False, None
+        try:
+            raw = await self.redis.get(self._prefix + key)
+        except (RedisError, OSError):
+            self._mark_down()
+            return False, None
+        if raw is None:
+            return False, None
+        if raw in (_NEGATIVE, _NEGATIVE.encode()):
+            return True, None
+        try:
+            return True, TenantRoute.from_json(raw)
+        except (TypeError, ValueError, KeyError):
+            return False, None  # written by another version: reload
+
+    async def _redis_set(self, key: str, route: TenantRoute | None) -> None:
+        if not self._redis_usable():
+            return
+        try:
+            if route is None:
+                await self.redis.set(self._prefix + key, _NEGATIVE, ex=max(1, int(self.negative_ttl)))
+            else:
+                await self.redis.set(self._prefix + key, route.to_json(), ex=self.redis_ttl)
+        except (RedisError, OSError):
+            self._mark_down()

@@ -1,0 +1,257 @@
+"""Bounded cache of per-tenant AsyncEngines under a global connection budget.
+
+Design (the seed's "client factory", done right):
+- one AsyncEngine per tenant, kept in an LRU of at most ``engine_cache_size`` entries;
+- each engine has a small pool (``tenant_pool_size``, no overflow);
+- every *open* connection to any tenant database takes a slot of a per-process budget
+  (``tenant_connection_budget``). A slot is taken in the engine's connection creator, before the
+  connection is opened, and given back by the pool's ``close`` events, so idle pooled connections
+  count too and ``pg_stat_activity`` never shows more than the budget;
+- when the budget is full, idle engines (no lease) are disposed, least recently used first; if
+  none is idle the request waits up to ``budget_wait_seconds`` and then gets a clear 503;
+- an engine is only disposed while nobody holds a lease on it, so a request never loses its
+  connection mid-flight; engines idle for ``engine_idle_seconds`` are disposed by a sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict, deque
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from polyflow.kit.errors import Unavailable
+from polyflow.platform.tenancy.route import TenantRoute
+
+log = logging.getLogger(__name__)
+
+
+class BudgetExhausted(Unavailable):
+    pass
+
+
+class ConnectionBudget:
+    """A counting semaphore whose release may come from a synchronous pool event."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+        self._waiters: deque[asyncio.Future] = deque()
+
+    def try_acquire(self) -> bool:
+        if self.used < self.limit:
+            self.used += 1
+            self.peak = max(self.peak, self.used)
+            return True
+        return False
+
+    def release(self) -> None:
+        self.used -= 1
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                break
+
+    async def wait(self, timeout: float) -> None:
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            if not fut.done():
+                fut.cancel()
+
+
+class _Entry:
+    __slots__ = ("route", "engine", "leases", "connections", "last_used")
+
+    def __init__(self, route: TenantRoute):
+        self.route = route
+        self.engine: AsyncEngine
+        self.leases = 0
+        self.connections = 0
+        self.last_used = time.monotonic()
+
+
+class TenantEngines:
+    """The per-process registry of tenant engines. Use :meth:`lease` to get one."""
+
+    def __init__(
+        self,
+        *,
+        decrypt: Callable[[str], str],
+        max_engines: int,
+        pool_size: int,
+        budget: int,
+        wait_seconds: float,
+        idle_seconds: float,
+        connect_timeout: float = 5.0,
+    ):
+        self._decrypt = decrypt
+        self.max_engines = max_engines
+        self.pool_size = min(pool_size, budget)
+        self.budget = ConnectionBudget(budget)
+        self.wait_seconds = wait_seconds
+        self.idle_seconds = idle_seconds
+        self.connect_timeout = connect_timeout
+        self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
+        self._disposing: set[asyncio.Task] = set()
+        self.created = 0  # engines created over the lifetime (for benchmarks and tests)
+
+    # -- public API -------------------------------------------------------------------------
+    @asynccontextmanager
+    async def lease(self, route: TenantRoute) -> AsyncIterator[AsyncEngine]:
+        """Hold the tenant's engine for the duration of a unit of work (a request, a job)."""
+        entry = self._entry_for(route)
+        entry.leases += 1
+        try:
+            yield entry.engine
+        finally:
+            entry.leases -= 1
+            entry.last_used = time.monotonic()
+
+    @property
+    def open_connections(self) -> int:
+        return self.budget.used
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def evict(self, tenant_id: uuid.UUID) -> None:
+        """Drop a tenant's engine (after a move/suspend); in-flight leases finish on it first."""
+        entry = self._entries.pop(tenant_id, None)
+        if entry is not None:
+            await self._dispose_when_free(entry)
+
+    async def sweep_idle(self) -> int:
+        """Dispose engines unused for ``idle_seconds``. Returns how many were disposed."""
+        cutoff = time.monotonic() - self.idle_seconds
+        stale = [e for e in self._entries.values() if e.leases == 0 and e.last_used < cutoff]
+        for entry in stale:
+            self._entries.pop(entry.route.id, None)
+            await entry.engine.dispose()
+        return len(stale)
+
+    async def run_sweeper(self, interval: float | None = None) -> None:
+        interval = interval or max(1.0, min(60.0, self.idle_seconds / 2))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep_idle()
+            except Exception:  # never let the sweeper die
+                log.exception("engine sweeper failed")
+
+    async def dispose_all(self) -> None:
+        entries = list(self._entries.values())
+        self._entries.clear()
+        for entry in entries:
+            await entry.engine.dispose()
+        if self._disposing:
+            await asyncio.gather(*self._disposing, return_exceptions=True)
+
+    # -- internals --------------------------------------------------------------------------
+    def _entry_for(self, route: TenantRoute) -> _Entry:
+        entry = self._entries.get(route.id)
+        if entry is not None and entry.route.fingerprint == route.fingerprint:
+            self._entries.move_to_end(route.id)
+            return entry
+        if entry is not None:
+            # The tenant moved or its credentials changed: retire the old engine once free.
+            self._entries.pop(route.id)
+            self._spawn(self._dispose_when_free(entry))
+        entry = _Entry(route)
+        entry.engine = self._make_engine(entry)
+        self._entries[route.id] = entry
+        self.created += 1
+        self._trim()
+        return entry
+
+    def _trim(self) -> None:
+        """Keep at most ``max_engines`` engines: drop the least recently used idle ones."""
+        if len(self._entries) <= self.max_engines:
+            return
+        for tenant_id in list(self._entries):
+            if len(self._entries) <= self.max_engines:
+                break
+            entry = self._entries[tenant_id]
+            if entry.leases == 0:
+                del self._entries[tenant_id]
+                self._spawn(entry.engine.dispose())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._disposing.add(task)
+        task.add_done_callback(self._disposing.discard)
+
+    async def _dispose_when_free(self, entry: _Entry) -> None:
+        while entry.leases > 0:
+            await asyncio.sleep(0.05)
+        await entry.engine.dispose()
+
+    def _make_engine(self, entry: _Entry) -> AsyncEngine:
+        route = entry.route
+
+        async def creator():
+            await self._acquire_slot(entry)
+            try:
+                conn = await asyncpg.connect(
+                    **route.dsn(self._decrypt(route.db_password_enc)).asyncpg_kwargs(),
+                    timeout=self.connect_timeout,
+                    server_settings={"application_name": f"polyflow:{route.subdomain}"},
+                )
+            except BaseException:
+                self.budget.release()
+                raise
+            entry.connections += 1
+            return conn
+
+        engine = create_async_engine(
+            "postgresql+asyncpg://",
+            async_creator=creator,
+            pool_size=self.pool_size,
+            max_overflow=0,
+            pool_timeout=self.wait_seconds,
+            pool_pre_ping=False,
+        )
+
+        def on_close(*_args) -> None:
+            self.budget.release()
+            entry.connections -= 1
+
+        event.listen(engine.sync_engine.pool, "close", on_close)
+        event.listen(engine.sync_engine.pool, "close_detached", on_close)
+        return engine
+
+    async def _acquire_slot(self, requester: _Entry | None) -> None:
+        deadline = time.monotonic() + self.wait_seconds
+        while not self.budget.try_acquire():
+            if await self._evict_one_idle(requester):
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BudgetExhausted(
+                    "the server is busy (tenant connection budget exhausted); retry in a moment"
+                )
+            try:
+                await self.budget.wait(min(remaining, 0.25))
+            except asyncio.TimeoutError:
+                pass  # re-check: an engine may have become idle without closing a connection
+
+    async def _evict_one_idle(self, requester: _Entry | None) -> bool:
+        """Dispose the least recently used engine that holds connections but no lease."""
+        for tenant_id, entry in self._entries.items():
+            if entry is requester or entry.leases or entry.connections <= 0:
+                continue
+            del self._entries[tenant_id]
+            await entry.engine.dispose()
+            return True
+        return False

@@ -1,0 +1,108 @@
+"""ASGI middleware: resolve the Host to a tenant (or the admin/platform app) before any route runs."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from polyflow.platform.runtime import Platform
+from polyflow.platform.tenancy.context import current_tenant
+from polyflow.platform.tenancy.hosts import HostKind, effective_host
+from polyflow.platform.tenancy.route import TenantRoute
+
+log = logging.getLogger(__name__)
+
+# Paths answered on any host (load-balancer probes often use an IP or an internal name).
+HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+async def send_error(scope: Scope, receive: Receive, send: Send, status: int, message: str,
+                     headers: dict[str, str] | None = None) -> None:
+    """A short error in the form the client wants: HTML for browsers on pages, JSON otherwise."""
+    accept = ""
+    for key, value in scope.get("headers", ()):
+        if key == b"accept":
+            accept = value.decode("latin-1")
+            break
+    if "text/html" in accept and not scope.get("path", "").startswith("/api/"):
+        from html import escape
+
+        body = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Polyflow</title></head>"
+            f"<body style='font-family:sans-serif;margin:3rem'><h1>{status}</h1><p>{escape(message)}</p>"
+            "</body></html>"
+        )
+        response = HTMLResponse(body, status_code=status, headers=headers)
+    else:
+        response = JSONResponse({"detail": message}, status_code=status, headers=headers)
+    await response(scope, receive, send)
+
+
+def refusal(route: TenantRoute) -> tuple[int, str, dict[str, str] | None] | None:
+    """Why a resolved tenant is not served now, as (status, message, headers); None if it is."""
+    status = route.status
+    if status == "active":
+        return None
+    if status == "suspended":
+        return 403, f"The workspace '{route.subdomain}' is suspended. Contact your administrator or Polyflow support.", None
+    if status == "provisioning":
+        return 503, f"The workspace '{route.subdomain}' is being set up; try again in a few seconds.", {"Retry-After": "5"}
+    if status == "archived":
+        return 403, f"The workspace '{route.subdomain}' is archived. Contact Polyflow support to restore it.", None
+    if status == "failed":
+        return 503, f"The workspace '{route.subdomain}' could not be set up; an operator has to finish it.", {"Retry-After": "60"}
+    return 404, "No such tenant.", None
+
+
+class TenancyMiddleware:
+    """Dispatches each request by Host: tenant app, admin app or the platform app behind it."""
+
+    def __init__(self, app: ASGIApp, *, platform: Platform, tenant_app: ASGIApp, admin_app: ASGIApp):
+        self.app = app
+        self.platform = platform
+        self.tenant_app = tenant_app
+        self.admin_app = admin_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in HOSTLESS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        host = effective_host(
+            scope["headers"], client[0] if client else None, self.platform.settings.trusted_proxy_networks
+        )
+        target = self.platform.hosts.classify(host)
+        kind = target.kind
+        if kind is HostKind.TENANT or kind is HostKind.CUSTOM_DOMAIN:
+            key = ("sub:" if kind is HostKind.TENANT else "dom:") + target.name
+            try:
+                route = await self.platform.routes.get(key)
+            except (SQLAlchemyError, OSError):
+                log.exception("tenant registry unavailable")
+                await send_error(scope, receive, send, 503, "The service is temporarily unavailable; try again shortly.",
+                                 {"Retry-After": "5"})
+                return
+            if route is None:
+                await send_error(scope, receive, send, 404, "No such tenant.")
+                return
+            refused = refusal(route)
+            if refused is not None:
+                await send_error(scope, receive, send, *refused)
+                return
+            scope.setdefault("state", {})["tenant"] = route
+            token = current_tenant.set(route)
+            try:
+                await self.tenant_app(scope, receive, send)
+            finally:
+                current_tenant.reset(token)
+        elif kind is HostKind.ADMIN:
+            await self.admin_app(scope, receive, send)
+        elif kind is HostKind.PLATFORM:
+            await self.app(scope, receive, send)
+        elif kind is HostKind.NOT_TENANT:
+            await send_error(scope, receive, send, 404, "No such tenant.")
+        else:
+            await send_error(scope, receive, send, 400, "Invalid Host header.")
