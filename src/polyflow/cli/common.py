@@ -10,19 +10,31 @@ from typing import Awaitable, Callable, Iterator, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from polyflow.config import Settings
 from polyflow.kit.errors import PolyflowError
 from polyflow.platform.localpg import LocalCluster, LocalPgError
 
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: an error stays one line in logs and pipes (no wrapping at 80 columns).
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One red error line on stderr, then exit (user input in the message is printed literally)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def quiet_logging() -> None:
+    """CLI output is the command's own lines; library warnings only when POLYFLOW_LOG_LEVEL asks."""
+    import logging
+    import os
+
+    level = os.environ.get("POLYFLOW_LOG_LEVEL", "ERROR").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.ERROR), format="%(levelname)s %(name)s: %(message)s")
 
 
 def load_settings(**overrides) -> Settings:
@@ -31,7 +43,8 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        fail(f"invalid configuration ({field}): {first.get('msg')}")
+        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        fail(f"invalid configuration ({field}): {msg}")
         raise  # unreachable
 
 

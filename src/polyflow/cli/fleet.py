@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from polyflow.cli.common import console, err, platform_settings, run
@@ -27,7 +28,7 @@ def migrate(as_json: bool = typer.Option(False, "--json", help="Print the report
                 results = await fleet.migrate_tenants(
                     platform,
                     on_done=None if as_json else lambda r: console.print(
-                        f"  {r.subdomain}: " + (f"[red]FAILED[/] {r.error}" if r.error else f"{r.from_revision} -> {r.to_revision}"),
+                        f"  {r.subdomain}: " + (f"[red]FAILED[/] {escape(r.error)}" if r.error else f"{r.from_revision} -> {r.to_revision}"),
                         highlight=False,
                     ),
                 )

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from polyflow.cli.common import console, platform_settings, run
@@ -39,7 +40,7 @@ def create(
             return await provisioning.create_tenant(platform, name=name, subdomain=subdomain, server_name=server)
 
         tenant = run(lambda: _with_platform(settings, go))
-        console.print(f"created [bold]{tenant.subdomain}[/] ({tenant.name}) at revision {tenant.schema_revision}")
+        console.print(f"created [bold]{escape(tenant.subdomain)}[/] ({escape(tenant.name)}) at revision {tenant.schema_revision}")
         console.print(f"  http://{tenant.subdomain}.{settings.root_domain}" + (":8000" if settings.env == "dev" else ""))
 
 
@@ -53,14 +54,15 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         return
     table = Table("subdomain", "name", "status", "plan", "server", "database", "revision")
     for r in rows:
-        table.add_row(r.subdomain, r.name, r.status, r.plan, r.server, r.db_name, r.schema_revision or "-")
+        table.add_row(*(escape(str(v)) for v in (r.subdomain, r.name, r.status, r.plan, r.server, r.db_name,
+                                                   r.schema_revision or "-")))
     console.print(table)
 
 
 def _set_status(subdomain: str, status: str) -> None:
     with platform_settings() as (settings, _):
         tenant = run(lambda: _with_platform(settings, lambda p: provisioning.set_status(p, subdomain, status)))
-    console.print(f"{tenant.subdomain}: {tenant.status}")
+    console.print(f"{escape(tenant.subdomain)}: {tenant.status}")
 
 
 @app.command("suspend")

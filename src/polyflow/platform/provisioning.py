@@ -97,8 +97,9 @@ async def create_tenant(platform: "Platform", *, name: str, subdomain: str,
             raise Conflict(f"subdomain '{subdomain}' is already taken") from None
         tenant_id = tenant.id
 
+    created: set[str] = set()  # what exists on the server so far ("role", "database")
     try:
-        await _create_role_and_database(server, secrets, ident, password)
+        await _create_role_and_database(server, secrets, ident, password, created)
         engine = maintenance_engine(PgDsn(server.host, server.port, ident, password, ident))
         try:
             revision = await migrate.upgrade(engine, "tenant")
@@ -115,7 +116,7 @@ async def create_tenant(platform: "Platform", *, name: str, subdomain: str,
         return tenant
     except BaseException as exc:
         log.warning("creating tenant %s failed (%s); removing what was created", subdomain, exc)
-        await _remove(main_engine, secrets, server, tenant_id, ident)
+        await _remove(main_engine, secrets, server, tenant_id, ident, created)
         if isinstance(exc, PolyflowError):
             raise
         if isinstance(exc, (OSError, asyncpg.PostgresError)):
@@ -123,7 +124,8 @@ async def create_tenant(platform: "Platform", *, name: str, subdomain: str,
         raise
 
 
-async def _create_role_and_database(server: DatabaseServer, secrets: SecretBox, ident: str, password: str) -> None:
+async def _create_role_and_database(server: DatabaseServer, secrets: SecretBox, ident: str, password: str,
+                                    created: set[str]) -> None:
     conn = await admin_connect(server, secrets)
     try:
         # DDL cannot take bind parameters: ident is generated from a validated subdomain and the
@@ -132,7 +134,9 @@ async def _create_role_and_database(server: DatabaseServer, secrets: SecretBox, 
             f"CREATE ROLE {quote_ident(ident)} LOGIN PASSWORD '{password}' "
             "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
         )
+        created.add("role")
         await conn.execute(f"CREATE DATABASE {quote_ident(ident)} OWNER {quote_ident(ident)}")
+        created.add("database")
         # Only the tenant's own role (and the server admin) may connect.
         await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(ident)} FROM PUBLIC")
         await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {quote_ident(ident)} TO {quote_ident(ident)}")
@@ -140,17 +144,19 @@ async def _create_role_and_database(server: DatabaseServer, secrets: SecretBox, 
         await conn.close()
 
 
-async def _remove(main_engine: AsyncEngine, secrets: SecretBox, server: DatabaseServer, tenant_id, ident: str) -> None:
+async def _remove(main_engine: AsyncEngine, secrets: SecretBox, server: DatabaseServer, tenant_id, ident: str,
+                  created: set[str]) -> None:
     """Best-effort cleanup of a tenant that failed half-way (database, role, registry row)."""
-    try:
-        conn = await admin_connect(server, secrets)
+    if created:
         try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(ident)} WITH (FORCE)")
-            await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(ident)}")
-        finally:
-            await conn.close()
-    except Exception:
-        log.exception("cleanup of database/role %s failed; `polyflow tenants reconcile` will find it", ident)
+            conn = await admin_connect(server, secrets)
+            try:
+                await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(ident)} WITH (FORCE)")
+                await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(ident)}")
+            finally:
+                await conn.close()
+        except Exception as exc:
+            log.error("could not remove database/role %s on server %s: %s (drop them by hand)", ident, server.name, exc)
     Session = async_sessionmaker(main_engine)
     async with Session() as session:
         tenant = await session.get(Tenant, tenant_id)

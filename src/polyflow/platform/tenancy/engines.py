@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
@@ -38,13 +38,12 @@ class BudgetExhausted(Unavailable):
 
 
 class ConnectionBudget:
-    """A counting semaphore whose release may come from a synchronous pool event."""
+    """Counts open tenant connections (plus slots reserved for leases about to open one)."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self.used = 0
         self.peak = 0
-        self._waiters: deque[asyncio.Future] = deque()
 
     def try_acquire(self) -> bool:
         if self.used < self.limit:
@@ -55,30 +54,17 @@ class ConnectionBudget:
 
     def release(self) -> None:
         self.used -= 1
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                break
-
-    async def wait(self, timeout: float) -> None:
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await asyncio.wait_for(fut, timeout)
-        finally:
-            if not fut.done():
-                fut.cancel()
 
 
 class _Entry:
-    __slots__ = ("route", "engine", "leases", "connections", "last_used")
+    __slots__ = ("route", "engine", "leases", "connections", "reserved", "last_used")
 
     def __init__(self, route: TenantRoute):
         self.route = route
         self.engine: AsyncEngine
-        self.leases = 0
-        self.connections = 0
+        self.leases = 0  # units of work holding this engine
+        self.connections = 0  # open connections (idle in the pool or checked out)
+        self.reserved = 0  # budget slots taken for leases that will open a connection
         self.last_used = time.monotonic()
 
 
@@ -104,20 +90,34 @@ class TenantEngines:
         self.idle_seconds = idle_seconds
         self.connect_timeout = connect_timeout
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
+        self._changed = asyncio.Event()  # replaced on every notification; waiters re-check
+        self._waiting = 0
         self._disposing: set[asyncio.Task] = set()
         self.created = 0  # engines created over the lifetime (for benchmarks and tests)
 
     # -- public API -------------------------------------------------------------------------
     @asynccontextmanager
     async def lease(self, route: TenantRoute) -> AsyncIterator[AsyncEngine]:
-        """Hold the tenant's engine for the duration of a unit of work (a request, a job)."""
+        """Hold the tenant's engine for a unit of work (a request, a job).
+
+        If the work will need a connection the engine does not have yet, a budget slot is taken
+        here, *before* the pool is asked, so a lease never waits for the budget inside the pool
+        while its own engine has an idle connection (which would deadlock under a full budget).
+        Raises BudgetExhausted (a 503) after ``budget_wait_seconds``.
+        """
         entry = self._entry_for(route)
         entry.leases += 1
         try:
+            await self._reserve_if_needed(entry)
             yield entry.engine
         finally:
             entry.leases -= 1
             entry.last_used = time.monotonic()
+            if entry.reserved > entry.leases:
+                # A slot reserved for this lease that no connection used: give it back.
+                entry.reserved -= 1
+                self.budget.release()
+            self._notify()
 
     @property
     def open_connections(self) -> int:
@@ -201,7 +201,10 @@ class TenantEngines:
         route = entry.route
 
         async def creator():
-            await self._acquire_slot(entry)
+            if entry.reserved > 0:
+                entry.reserved -= 1  # the slot taken by the lease
+            else:
+                await self._acquire_slot(entry)
             try:
                 conn = await asyncpg.connect(
                     **route.dsn(self._decrypt(route.db_password_enc)).asyncpg_kwargs(),
@@ -226,25 +229,50 @@ class TenantEngines:
         def on_close(*_args) -> None:
             self.budget.release()
             entry.connections -= 1
+            self._notify()
 
         event.listen(engine.sync_engine.pool, "close", on_close)
         event.listen(engine.sync_engine.pool, "close_detached", on_close)
         return engine
 
-    async def _acquire_slot(self, requester: _Entry | None) -> None:
+    def _notify(self) -> None:
+        if self._waiting:
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
+
+    async def _wait_for_change(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted("the server is busy (tenant connection budget exhausted); retry in a moment")
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._waiting -= 1
+
+    async def _reserve_if_needed(self, entry: _Entry) -> None:
+        """Take a budget slot for this lease unless the engine has (or is about to have) a connection for it."""
+        deadline = time.monotonic() + self.wait_seconds
+        while (
+            entry.leases > entry.connections + entry.reserved
+            and entry.connections + entry.reserved < self.pool_size
+        ):
+            if self.budget.try_acquire():
+                entry.reserved += 1
+                return
+            if await self._evict_one_idle(entry):
+                continue
+            await self._wait_for_change(deadline)
+
+    async def _acquire_slot(self, requester: _Entry) -> None:
+        """Fallback for a connection opened without a reserved slot."""
         deadline = time.monotonic() + self.wait_seconds
         while not self.budget.try_acquire():
             if await self._evict_one_idle(requester):
                 continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BudgetExhausted(
-                    "the server is busy (tenant connection budget exhausted); retry in a moment"
-                )
-            try:
-                await self.budget.wait(min(remaining, 0.25))
-            except asyncio.TimeoutError:
-                pass  # re-check: an engine may have become idle without closing a connection
+            await self._wait_for_change(deadline)
 
     async def _evict_one_idle(self, requester: _Entry | None) -> bool:
         """Dispose the least recently used engine that holds connections but no lease."""

@@ -59,11 +59,15 @@ def subdomain_problem(name: str) -> str | None:
         return "use lowercase letters"
     if name.startswith("xn--"):
         return "IDNA/punycode names are not allowed"
-    if not _SUBDOMAIN.match(name):
+    if not _SUBDOMAIN.fullmatch(name):
         return "3-40 characters: lowercase letters, digits and single hyphens, not at either end"
     if name in RESERVED_SUBDOMAINS:
         return f"'{name}' is reserved"
     return None
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 5
 
 
 def _strip_port(host: str) -> str | None:
@@ -72,12 +76,12 @@ def _strip_port(host: str) -> str | None:
         if end == -1:
             return None
         rest = host[end + 1 :]
-        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        if rest and not (rest.startswith(":") and _is_port(rest[1:])):
             return None
         return host[: end + 1]
     if host.count(":") == 1:
         host, port = host.split(":")
-        if not port.isdigit():
+        if not _is_port(port):
             return None
     elif ":" in host:
         return None  # an unbracketed IPv6 address is not a valid Host header
@@ -94,7 +98,8 @@ class HostParser:
         self.classify = lru_cache(maxsize=4096)(self._classify)
 
     def _classify(self, raw: str | None) -> HostTarget:
-        if not raw or len(raw) > 260:
+        if not raw or len(raw) > 260 or not raw.isascii():
+            # Raw unicode is never valid (browsers send punycode), and lower() could fold it to ASCII.
             return INVALID
         host = _strip_port(raw.strip().lower())
         if host is None:
@@ -107,10 +112,10 @@ class HostParser:
             return PLATFORM
         if host.endswith("."):
             host = host[:-1]  # one trailing dot (the FQDN form) is the same host
-        if not host or not _HOST_CHARS.match(host):
+        if not host or not _HOST_CHARS.fullmatch(host):
             return INVALID  # includes raw unicode: browsers send punycode
         labels = host.split(".")
-        if not all(_LABEL.match(label) for label in labels):
+        if not all(_LABEL.fullmatch(label) for label in labels):
             return INVALID
         try:
             ipaddress.IPv4Address(host)
@@ -142,6 +147,8 @@ def client_is_trusted(client_ip: str | None, networks) -> bool:
         ip = ipaddress.ip_address(client_ip)
     except ValueError:
         return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
     return any(ip in net for net in networks)
 
 

@@ -1,0 +1,1 @@
+"""Benchmark scripts (`python bench/<name>.py`). They print tables; they are never part of the test run."""

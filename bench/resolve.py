@@ -1,0 +1,443 @@
+"""Benchmark: what resolving host -> tenant -> session costs, and what the engine cache buys.
+
+    python bench/resolve.py                # about 1.5 minutes on 2 cores
+    python bench/resolve.py --help
+
+Starts its own PostgreSQL cluster (temp folder, fsync off) and Redis, builds a fresh main database,
+provisions the tenants with the real code and then measures, in one run:
+
+1. host -> tenant -> session on a warm cache (classify, route cache hit, engine lease,
+   AsyncSession), in-process, each part and the total; and its share of a simple request
+   (`GET /api/v1/tenant`, `GET /api/v1/products` at concurrency 1, client-side and server-side).
+2. requests/s of `GET /api/v1/products` served by one uvicorn worker in its own process, with
+   the same load in three scenarios: Host rotated over all tenants, one tenant only, and the seed's
+   "new engine per request" baseline.
+
+Everything it starts is stopped, and its temp folders removed, also on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform as pyplatform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
+
+from bench import harness  # noqa: E402
+from bench.harness import LoadResult, percentile  # noqa: E402
+from polyflow.config import Settings  # noqa: E402
+from polyflow.kit.db import PgDsn  # noqa: E402
+from polyflow.platform.runtime import Platform  # noqa: E402
+from polyflow.platform.tenancy.hosts import effective_host  # noqa: E402
+
+# Piped output (a log, a report) gets wide tables instead of Rich's 80-column default.
+out = Console() if sys.stdout.isatty() else Console(width=180)
+progress = Console(stderr=True, style="dim")
+
+RESOLVE_TARGET_US = 50.0
+SPREAD_TARGET = 0.9
+BASELINE_TARGET = 10.0
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tenants", type=int, default=50)
+    p.add_argument("--products", type=int, default=5, help="products per tenant")
+    p.add_argument("--iterations", type=int, default=20_000, help="warm-cache resolutions to time")
+    p.add_argument("--seconds", type=float, default=8, help="duration of each measured load run")
+    p.add_argument("--warmup", type=float, default=2, help="warm-up before each load run")
+    p.add_argument("--latency-seconds", type=float, default=3, help="duration of each concurrency-1 run")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--rounds", type=int, default=1, help="alternate the spread/single runs this many times")
+    p.add_argument("--pool-size", type=int, default=2, help="tenant_pool_size")
+    p.add_argument("--budget", type=int, default=40, help="tenant_connection_budget")
+    p.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    args = p.parse_args()
+    if args.tenants < 2 or args.tenants > 999:
+        p.error("--tenants must be 2..999")
+    return args
+
+
+# -- part 1: in-process resolution ---------------------------------------------------------------
+@dataclass
+class Timing:
+    label: str
+    p50_us: float
+    p99_us: float
+    n: int
+    in_total: bool = True
+
+
+def _timing(label: str, ns: list[int], in_total: bool = True) -> Timing:
+    s = sorted(ns)
+    return Timing(label, percentile(s, 50) / 1000, percentile(s, 99) / 1000, len(s), in_total)
+
+
+async def measure_resolve(platform: Platform, subdomains: list[str], iterations: int) -> list[Timing]:
+    """The request path's resolution, timed part by part on a warm cache (no query is run)."""
+    root = platform.settings.root_domain
+    hosts = [f"{s}.{root}" for s in subdomains]
+    headers = [[(b"host", h.encode()), (b"user-agent", b"wrk"), (b"accept", b"*/*")] for h in hosts]
+    trusted = platform.settings.trusted_proxy_networks
+    classify, routes, engines = platform.hosts.classify, platform.routes, platform.engines
+
+    for host in hosts:  # warm: classify memo, route cache, engine cache
+        route = await routes.get("sub:" + classify(host).name)
+        async with engines.lease(route) as engine:
+            AsyncSession(engine, expire_on_commit=False, autoflush=True)
+    hits_before = routes.stats["hit"]
+
+    clock = time.perf_counter_ns
+    header, cls, get, enter, sess, leave, total = [], [], [], [], [], [], []
+    n = len(hosts)
+    for i in range(iterations):
+        k = i % n
+        h0 = clock()
+        host = effective_host(headers[k], "127.0.0.1", trusted)
+        t0 = clock()
+        target = classify(host)
+        t1 = clock()
+        route = await routes.get("sub:" + target.name)
+        t2 = clock()
+        async with engines.lease(route) as engine:
+            t3 = clock()
+            session = AsyncSession(engine, expire_on_commit=False, autoflush=True)  # as deps.get_tenant_session
+            t4 = clock()
+        t5 = clock()
+        header.append(t0 - h0)
+        cls.append(t1 - t0)
+        get.append(t2 - t1)
+        enter.append(t3 - t2)
+        sess.append(t4 - t3)
+        leave.append(t5 - t4)
+        total.append(t5 - t0)
+        del session
+    if routes.stats["hit"] - hits_before != iterations:
+        raise RuntimeError("the route cache missed during the warm-cache loop")
+    return [
+        _timing("hosts.classify(host)", cls),
+        _timing('await routes.get("sub:"+name)  (cache hit)', get),
+        _timing("engines.lease(route) enter", enter),
+        _timing("AsyncSession(engine, ...)", sess),
+        _timing("engines.lease(route) exit", leave),
+        _timing("TOTAL host -> tenant -> session", total),
+        _timing("effective_host(headers)  (middleware, not in total)", header, in_total=False),
+    ]
+
+
+async def measure_cold(platform: Platform, subdomains: list[str], admin: PgDsn, n: int = 200) -> list[Timing]:
+    """For context: what the warm path avoids (route misses, engine creation, a new connection)."""
+    routes, engines = platform.routes, platform.engines
+    clock = time.perf_counter_ns
+    keys = ["sub:" + s for s in subdomains]
+    redis_hit, db_load, engine_new, pooled_query, fresh_query = [], [], [], [], []
+    for i in range(n):
+        key = keys[i % len(keys)]
+        routes.drop_local([key])
+        t0 = clock()
+        await routes.get(key)
+        redis_hit.append(clock() - t0)
+        await routes.invalidate([key])
+        t0 = clock()
+        route = await routes.get(key)
+        db_load.append(clock() - t0)
+        await engines.evict(route.id)
+        t0 = clock()
+        async with engines.lease(route):
+            pass
+        engine_new.append(clock() - t0)
+    # A query through a warm pooled engine vs. through a brand-new engine (the naive approach).
+    for i in range(n // 2):
+        route = await routes.get(keys[i % len(keys)])
+        async with engines.lease(route) as engine:  # warm the pool once per tenant
+            async with AsyncSession(engine) as s:
+                await s.execute(text("SELECT 1"))
+    for i in range(n // 2):
+        route = await routes.get(keys[i % len(keys)])
+        t0 = clock()
+        async with engines.lease(route) as engine:
+            async with AsyncSession(engine) as s:
+                await s.execute(text("SELECT 1"))
+        pooled_query.append(clock() - t0)
+        t0 = clock()
+        engine = create_async_engine(route.dsn(platform.secrets.decrypt(route.db_password_enc)).url())
+        try:
+            async with AsyncSession(engine) as s:
+                await s.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+        fresh_query.append(clock() - t0)
+    return [
+        _timing("route cache miss, Redis hit", redis_hit, False),
+        _timing("route cache miss, Redis miss -> main DB", db_load, False),
+        _timing("engine cache miss (new AsyncEngine, no connect)", engine_new, False),
+        _timing("lease + session + SELECT 1 on the pooled engine", pooled_query, False),
+        _timing("new engine + connect + SELECT 1 + dispose (naive)", fresh_query, False),
+    ]
+
+
+async def prepare(admin: PgDsn, settings: Settings, args) -> dict:
+    """Main database, tenants, then the in-process measurements on a fresh Platform."""
+    t = time.perf_counter()
+    await harness.build_main_database(admin, settings)
+    progress.print(f"main database migrated ({time.perf_counter() - t:.1f} s)")
+
+    t = time.perf_counter()
+    platform = Platform(settings)
+    try:
+        tenants = await harness.provision_tenants(platform, args.tenants, args.products)
+    finally:
+        await platform.stop()
+    progress.print(f"{len(tenants)} tenants provisioned with {args.products} products each "
+                   f"({time.perf_counter() - t:.1f} s)")
+
+    subs = [t.subdomain for t in tenants]
+    platform = Platform(settings)  # fresh, like a server process that has just warmed up
+    try:
+        t = time.perf_counter()
+        warm = await measure_resolve(platform, subs, args.iterations)
+        cold = await measure_cold(platform, subs, admin)
+        progress.print(f"in-process resolution measured ({time.perf_counter() - t:.1f} s)")
+    finally:
+        await platform.stop()
+
+    conn = await asyncpg.connect(**admin.asyncpg_kwargs())
+    try:
+        pg_version = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    return {"tenants": tenants, "warm": warm, "cold": cold, "pg_version": pg_version}
+
+
+# -- part 2: the app over HTTP -------------------------------------------------------------------
+@dataclass
+class Run:
+    scenario: str
+    load: LoadResult
+    server: dict
+    sessions: int
+
+
+def measured_run(server: harness.ServerProcess, load: harness.Load, admin: PgDsn, db_names: list[str],
+                 scenario: str, path: str, hosts: list[str], connections: int, seconds: float,
+                 warmup: float) -> Run:
+    if warmup > 0:
+        load.run(server.base_url, path, hosts, connections=connections, seconds=warmup)
+    before = harness.run_async(harness.tenant_sessions(admin, db_names))
+    server.probe("reset")
+    result = load.run(server.base_url, path, hosts, connections=connections, seconds=seconds)
+    stats = server.probe("stats")
+    time.sleep(0.3)  # let backends flush their session counters
+    after = harness.run_async(harness.tenant_sessions(admin, db_names))
+    progress.print(f"  {scenario}: {result.rps:,.0f} req/s, {result.non_2xx} non-2xx, {result.socket_errors} errors")
+    if result.non_2xx or result.socket_errors:
+        progress.print(f"  server log tail:\n{server.log_tail(8)}")
+    return Run(scenario, result, stats, after - before)
+
+
+def check_tenants(server: harness.ServerProcess, hosts: list[str], products: int) -> None:
+    """Every tenant answers with its own products before anything is timed."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        for host in hosts:
+            r = client.get("/api/v1/products", headers={"Host": host})
+            if r.status_code != 200 or r.json()["total"] != products:
+                raise RuntimeError(f"{host}: GET /api/v1/products -> {r.status_code} {r.text[:200]}")
+            r = client.get("/api/v1/tenant", headers={"Host": host})
+            if r.status_code != 200 or r.json()["subdomain"] != host.split(".")[0]:
+                raise RuntimeError(f"{host}: GET /api/v1/tenant -> {r.status_code} {r.text[:200]}")
+
+
+# -- output --------------------------------------------------------------------------------------
+def verdict(ok: bool) -> str:
+    return "[bold green]met[/]" if ok else "[bold red]NOT met[/]"
+
+
+def header_line(args, settings: Settings, pg_version: str, load: harness.Load) -> str:
+    import uvicorn
+
+    try:
+        import uvloop
+
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"[bold]Machine[/]: nproc={os.cpu_count()} ({cpu}), {mem:.0f} GiB, {pyplatform.system()} "
+        f"{pyplatform.release()}; Python {pyplatform.python_version()}, {loop}, uvicorn {uvicorn.__version__} "
+        f"(1 worker, own process); PostgreSQL {pg_version} (fsync=off), Redis (route cache L2).\n"
+        f"[bold]Settings[/]: {args.tenants} tenants x {args.products} products, tenant_pool_size="
+        f"{settings.tenant_pool_size}, tenant_connection_budget={settings.tenant_connection_budget}, "
+        f"engine_cache_size={settings.engine_cache_size}, route_cache_ttl={settings.route_cache_ttl:g} s, "
+        f"budget_wait_seconds={settings.budget_wait_seconds:g} s.\n"
+        f"[bold]Load[/]: {load.describe()}, 1 thread, {args.connections} connections, {args.seconds:g} s per run "
+        f"after {args.warmup:g} s warm-up, {args.rounds} round(s); Host rotated round-robin; "
+        f"in-process timings over {args.iterations:,} iterations."
+    )
+
+
+def resolve_table(warm: list[Timing], cold: list[Timing]) -> Table:
+    total = next(t for t in warm if t.label.startswith("TOTAL"))
+    table = Table(title="1. Host -> tenant -> session, warm cache, in process (µs)", title_justify="left")
+    table.add_column("step")
+    table.add_column("median µs", justify="right")
+    table.add_column("p99 µs", justify="right")
+    table.add_column("share of total median", justify="right")
+    table.add_column("n", justify="right")
+    for t in warm:
+        is_total = t is total
+        share = "" if is_total or not t.in_total else f"{100 * t.p50_us / total.p50_us:.0f}%"
+        style = "bold" if is_total else ("dim" if not t.in_total else None)
+        table.add_row(t.label, f"{t.p50_us:,.2f}", f"{t.p99_us:,.2f}", share, f"{t.n:,}", style=style,
+                      end_section=is_total)
+    table.add_section()
+    for t in cold:
+        table.add_row(f"[italic]context:[/] {t.label}", f"{t.p50_us:,.1f}", f"{t.p99_us:,.1f}", "", f"{t.n:,}",
+                      style="dim")
+    return table
+
+
+def share_table(resolve_us: float, runs: list[Run]) -> Table:
+    table = Table(title="1b. Share of a simple request (concurrency 1, Host rotated over all tenants)",
+                  title_justify="left")
+    for col in ("endpoint", "req/s", "client median µs (wrk)", "server median µs (ASGI)", "resolve median µs",
+                "resolve / client", "resolve / server", "engines created", "tenant DB sessions opened"):
+        table.add_column(col, justify="left" if col == "endpoint" else "right")
+    for run in runs:
+        client = run.load.p50_us
+        server = run.server["p50_us"]
+        table.add_row(f"GET {run.scenario}", f"{run.load.rps:,.0f}", f"{client:,.0f}", f"{server:,.0f}",
+                      f"{resolve_us:,.1f}", f"{100 * resolve_us / client:.1f}%", f"{100 * resolve_us / server:.1f}%",
+                      str(run.server["engines_created"]), f"{run.sessions:,}")
+    return table
+
+
+def throughput_table(rows: list[tuple[str, list[Run]]], reference: float, connections: int) -> Table:
+    table = Table(title=f"2. GET /api/v1/products, {connections} connections, one uvicorn worker",
+                  title_justify="left")
+    for col in ("scenario", "req/s", "vs single tenant", "client p50 ms", "client p99 ms", "server p50 ms",
+                "non-2xx", "socket err", "engines created", "tenant DB sessions opened", "budget peak"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for label, runs in rows:
+        rps = statistics.median(r.load.rps for r in runs)
+        each = " / ".join(f"{r.load.rps:,.0f}" for r in runs) if len(runs) > 1 else ""
+        last = runs[-1]
+        server_p50 = last.server["p50_us"]
+        peak = "-" if "per request" in label else str(last.server["budget_peak"])
+        table.add_row(
+            label, f"{rps:,.0f}" + (f" ({each})" if each else ""), f"{rps / reference:.2f}x",
+            f"{last.load.p50_us / 1000:,.2f}", f"{last.load.p99_us / 1000:,.2f}",
+            "-" if server_p50 is None else f"{server_p50 / 1000:,.2f}",
+            str(sum(r.load.non_2xx for r in runs)), str(sum(r.load.socket_errors for r in runs)),
+            str(sum(r.server["engines_created"] for r in runs)), f"{sum(r.sessions for r in runs):,}", peak,
+        )
+    return table
+
+
+def targets_table(resolve_us: float, spread: float, single: float, naive: float) -> Table:
+    table = Table(title="Targets (ratios measured in this run)", title_justify="left")
+    for col in ("measure", "value", "target", "verdict"):
+        table.add_column(col, justify="left" if col in ("measure", "verdict") else "right")
+    table.add_row("warm-cache host -> tenant -> session, median", f"{resolve_us:.1f} µs",
+                  f"< {RESOLVE_TARGET_US:g} µs", verdict(resolve_us < RESOLVE_TARGET_US))
+    table.add_row("spread over tenants / single tenant (req/s)", f"{spread / single:.2f}x",
+                  f">= {SPREAD_TARGET:g}x", verdict(spread / single >= SPREAD_TARGET))
+    table.add_row("spread over tenants / engine per request (req/s)", f"{spread / naive:.1f}x",
+                  f">= {BASELINE_TARGET:g}x", verdict(spread / naive >= BASELINE_TARGET))
+    table.add_row("single tenant / engine per request (req/s)", f"{single / naive:.1f}x", "", "[dim]info[/]")
+    return table
+
+
+# -- main ----------------------------------------------------------------------------------------
+def main() -> int:
+    args = parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the ExitStack stops what was started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="pf-bench-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        load = harness.Load(workdir, args.load)
+
+        t = time.perf_counter()
+        _cluster, admin = harness.start_postgres(stack)
+        redis = harness.start_redis(stack)
+        progress.print(f"PostgreSQL and Redis started ({time.perf_counter() - t:.1f} s)")
+        settings = harness.bench_settings(
+            admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url,
+            tenant_pool_size=args.pool_size, tenant_connection_budget=args.budget,
+        )
+        prep = harness.run_async(prepare(admin, settings, args))
+        tenants = prep["tenants"]
+        db_names = [t.db_name for t in tenants]
+        hosts = [f"{t.subdomain}.{settings.root_domain}" for t in tenants]
+        total_us = next(t for t in prep["warm"] if t.label.startswith("TOTAL")).p50_us
+
+        # (a), (b) and the latency runs: the real TenantEngines.
+        server = harness.ServerProcess(settings, workdir).start(stack)
+        check_tenants(server, hosts, args.products)
+        progress.print("server up; every tenant answers; measuring latency at concurrency 1")
+        latency = [
+            measured_run(server, load, admin, db_names, path, path, hosts, 1, args.latency_seconds, 1.0)
+            for path in ("/api/v1/tenant", "/api/v1/products")
+        ]
+        spread_runs, single_runs = [], []
+        for _ in range(args.rounds):
+            spread_runs.append(measured_run(server, load, admin, db_names, "spread", "/api/v1/products", hosts,
+                                            args.connections, args.seconds, args.warmup))
+            single_runs.append(measured_run(server, load, admin, db_names, "single", "/api/v1/products",
+                                            hosts[:1], args.connections, args.seconds, args.warmup))
+        server.stop()
+
+        # (c): same server, same load, TenantEngines swapped for a new engine per request.
+        naive_server = harness.ServerProcess(settings, workdir, engine_per_request=True).start(stack)
+        check_tenants(naive_server, hosts[:3], args.products)
+        naive_runs = [measured_run(naive_server, load, admin, db_names, "engine per request", "/api/v1/products",
+                                   hosts, args.connections, args.seconds, args.warmup)]
+        naive_server.stop()
+
+        spread = statistics.median(r.load.rps for r in spread_runs)
+        single = statistics.median(r.load.rps for r in single_runs)
+        naive = statistics.median(r.load.rps for r in naive_runs)
+
+        out.print()
+        out.print(header_line(args, settings, prep["pg_version"], load))
+        out.print()
+        out.print(resolve_table(prep["warm"], prep["cold"]))
+        out.print(share_table(total_us, latency))
+        out.print(throughput_table([
+            (f"(a) spread over {args.tenants} tenants", spread_runs),
+            ("(b) single tenant", single_runs),
+            (f"(c) engine per request, spread over {args.tenants}", naive_runs),
+        ], single, args.connections))
+        out.print(targets_table(total_us, spread, single, naive))
+        progress.print(f"done in {time.perf_counter() - started:.0f} s; stopping services")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
