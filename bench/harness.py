@@ -268,7 +268,7 @@ class Load:
         if self.kind == "wrk":
             out = subprocess.run([self.wrk, "-v"], capture_output=True, text=True)
             return (out.stdout or out.stderr).split("Copyright")[0].strip()
-        return "Python asyncio + httpx (wrk not installed)"
+        return "Python asyncio + httpx load generator (fallback: it saturates before the server does)"
 
     def run(self, base_url: str, path: str, hosts: list[str], *, connections: int, seconds: float) -> LoadResult:
         if self.kind == "wrk":

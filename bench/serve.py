@@ -72,10 +72,12 @@ class Probe:
 
     async def _control(self, path: str, send) -> None:
         engines = self.platform.engines
+        budget = getattr(engines, "budget", None)  # tolerate a TenantEngines without these counters
         if path == "/__bench/reset":
             self.samples = []
-            self.created_at_reset = engines.created
-            engines.budget.peak = engines.budget.used
+            self.created_at_reset = getattr(engines, "created", 0)
+            if budget is not None:
+                budget.peak = budget.used
             body = {"ok": True}
         elif path == "/__bench/stats":
             s = summarize(self.samples)
@@ -83,10 +85,10 @@ class Probe:
                 "requests": s["n"],
                 "p50_us": s["p50"] * 1e6 if s["n"] else None,
                 "p99_us": s["p99"] * 1e6 if s["n"] else None,
-                "engines_created": engines.created - self.created_at_reset,
+                "engines_created": getattr(engines, "created", 0) - self.created_at_reset,
                 "engines_cached": len(engines),
-                "budget_peak": engines.budget.peak,
-                "open_connections": engines.open_connections,
+                "budget_peak": getattr(budget, "peak", None),
+                "open_connections": getattr(budget, "used", None),
                 "route_stats": dict(self.platform.routes.stats),
             }
         else:

@@ -16,7 +16,7 @@ import pytest
 from polyflow.config import Settings
 from polyflow.kit.db import PgDsn, quote_ident
 from polyflow.platform import migrate, provisioning
-from polyflow.platform.fleet import ensure_default_server
+from polyflow.platform.servers import ensure_default_server
 from polyflow.platform.localpg import LocalCluster, free_port
 from polyflow.platform.runtime import Platform
 from tests.fixtures.live import LiveServer
@@ -70,7 +70,7 @@ def main_template(pg_admin: PgDsn) -> str:
         platform = Platform(settings)
         try:
             await migrate.upgrade(platform.main_engine, "main")
-            await ensure_default_server(platform, pg_admin)
+            await ensure_default_server(platform.main_engine, platform.secrets, pg_admin)
         finally:
             await platform.stop()
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from polyflow.config import Settings
 from polyflow.kit.errors import PolyflowError
-from polyflow.platform.localpg import LocalCluster, LocalPgError
+from polyflow.platform.localpg import LocalCluster, LocalPgError, WheelCluster
 
 # soft_wrap: an error stays one line in logs and pipes (no wrapping at 80 columns).
 console = Console(soft_wrap=True)
@@ -49,16 +49,16 @@ def load_settings(**overrides) -> Settings:
 
 
 @contextmanager
-def platform_settings(**overrides) -> Iterator[tuple[Settings, LocalCluster | None]]:
+def platform_settings(**overrides) -> Iterator[tuple[Settings, LocalCluster | WheelCluster | None]]:
     """Configured settings, or the embedded cluster (started for the command, left as it was after)."""
     settings = load_settings(**overrides)
     if settings.database_url:
         yield settings, None
         return
-    from polyflow.platform.embedded import start_embedded
+    from polyflow.platform.embedded import dev_cluster, start_embedded
 
     try:
-        probe = LocalCluster(settings.data_dir.absolute() / "pg", settings.dev_pg_port)
+        probe = dev_cluster(settings)
         was_running = probe.initialized and probe.running
         settings, cluster = start_embedded(settings)
     except LocalPgError as exc:

@@ -15,6 +15,7 @@ from polyflow.kit.db import PgDsn
 from polyflow.platform import fleet, provisioning
 from polyflow.platform.models import Tenant
 from polyflow.platform.runtime import Platform
+from polyflow.platform.servers import ensure_default_server
 
 DEMO_TENANTS = (
     ("pt-abc", "PT ABC Plastik", [
@@ -46,13 +47,14 @@ async def _seed_demo(platform: Platform, tenant: Tenant, products: list[tuple[st
         await engine.dispose()
 
 
-async def prepare_dev(settings) -> list[str]:
+async def prepare_dev(settings, *, embedded: bool) -> list[str]:
     """Migrate, make sure the demo tenants exist with a little data (idempotent). Returns log lines."""
     lines = []
     platform = Platform(settings)
     try:
         main_rev = await fleet.migrate_main(platform)
-        await fleet.ensure_default_server(platform, PgDsn.parse(settings.database_url))
+        await ensure_default_server(platform.main_engine, platform.secrets, PgDsn.parse(settings.database_url),
+                                    refresh=embedded)
         lines.append(f"main database at revision {main_rev}")
         for r in await fleet.migrate_tenants(platform):
             if r.error:
@@ -83,7 +85,7 @@ def dev(
     with platform_settings(env="dev") as (settings, cluster):
         if cluster is not None:
             console.print(f"PostgreSQL: {cluster.dsn().redacted()} (data in {cluster.data_dir})", highlight=False)
-        for line in run(lambda: prepare_dev(settings)):
+        for line in run(lambda: prepare_dev(settings, embedded=cluster is not None)):
             console.print(line, highlight=False)
         suffix = "" if port == 80 else f":{port}"
         console.print("\n[bold]Polyflow is running:[/]")

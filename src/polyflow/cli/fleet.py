@@ -13,16 +13,18 @@ from polyflow.cli.common import console, err, platform_settings, run
 from polyflow.kit.db import PgDsn
 from polyflow.platform import fleet
 from polyflow.platform.runtime import Platform
+from polyflow.platform.servers import ensure_default_server
 
 
 def migrate(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON")) -> None:
     """Upgrade the main database, then every tenant database; non-zero exit if any tenant failed."""
-    with platform_settings() as (settings, _):
+    with platform_settings() as (settings, cluster):
         async def go():
             platform = Platform(settings)
             try:
                 main_rev = await fleet.migrate_main(platform)
-                await fleet.ensure_default_server(platform, PgDsn.parse(settings.database_url))
+                await ensure_default_server(platform.main_engine, platform.secrets,
+                                            PgDsn.parse(settings.database_url), refresh=cluster is not None)
                 if not as_json:
                     console.print(f"main database at {main_rev}")
                 results = await fleet.migrate_tenants(

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from polyflow.cli.common import console, platform_settings, run
 from polyflow.platform import provisioning
+from polyflow.kit.db import PgDsn
 from polyflow.platform.runtime import Platform
+from polyflow.platform.servers import ensure_default_server
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,12 +33,10 @@ def create(
     server: str | None = typer.Option(None, "--server", help="Database server name (default: most free capacity)"),
 ) -> None:
     """Create a tenant: its own role and database, migrated, registered and active."""
-    with platform_settings() as (settings, _):
+    with platform_settings() as (settings, cluster):
         async def go(platform: Platform):
-            from polyflow.platform.fleet import ensure_default_server
-            from polyflow.kit.db import PgDsn
-
-            await ensure_default_server(platform, PgDsn.parse(settings.database_url))
+            await ensure_default_server(platform.main_engine, platform.secrets, PgDsn.parse(settings.database_url),
+                                        refresh=cluster is not None)
             return await provisioning.create_tenant(platform, name=name, subdomain=subdomain, server_name=server)
 
         tenant = run(lambda: _with_platform(settings, go))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,9 +58,10 @@ class PgDsn:
         if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
             raise ValueError(f"not a postgresql:// URL: {parts.scheme}://...")
         database = unquote(parts.path.lstrip("/")) or "postgres"
+        query = parse_qs(parts.query)  # ?host=/socket/dir for Unix-socket servers
         return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
+            host=query["host"][0] if "host" in query else (parts.hostname or "127.0.0.1"),
+            port=int(query["port"][0]) if "port" in query else (parts.port or 5432),
             user=unquote(parts.username or "postgres"),
             password=unquote(parts.password) if parts.password is not None else None,
             database=database,
@@ -73,6 +74,9 @@ class PgDsn:
         auth = quote(self.user, safe="")
         if self.password is not None:
             auth += ":" + quote(self.password, safe="")
+        if self.host.startswith("/"):  # a Unix-socket directory
+            return (f"{driver}://{auth}@/{quote(self.database, safe='')}"
+                    f"?host={quote(self.host, safe='/')}&port={self.port}")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{driver}://{auth}@{host}:{self.port}/{quote(self.database, safe='')}"
 
@@ -86,7 +90,8 @@ class PgDsn:
         }
 
     def redacted(self) -> str:
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+        """The URL without the password (for messages and logs)."""
+        return PgDsn(self.host, self.port, self.user, None, self.database).url("postgresql")
 
 
 def quote_ident(name: str) -> str:

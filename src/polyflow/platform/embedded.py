@@ -11,7 +11,7 @@ import asyncpg
 
 from polyflow.config import Settings
 from polyflow.kit.db import PgDsn, quote_ident
-from polyflow.platform.localpg import LocalCluster
+from polyflow.platform.localpg import LocalCluster, WheelCluster, local_cluster
 
 MAIN_DB = "polyflow_main"
 
@@ -34,11 +34,15 @@ async def ensure_database(admin: PgDsn, name: str) -> None:
         await conn.close()
 
 
-def start_embedded(base: Settings) -> tuple[Settings, LocalCluster]:
+def dev_cluster(base: Settings) -> LocalCluster | WheelCluster:
+    return local_cluster(base.data_dir.absolute() / "pg", base.dev_pg_port)
+
+
+def start_embedded(base: Settings) -> tuple[Settings, LocalCluster | WheelCluster]:
     """Start (or reuse) the local cluster and return settings pointing at it (env=dev)."""
     data_dir = base.data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cluster = LocalCluster(data_dir / "pg", base.dev_pg_port)
+    cluster = dev_cluster(base)
     cluster.start()
     admin = cluster.dsn()
     asyncio.run(ensure_database(admin, MAIN_DB))

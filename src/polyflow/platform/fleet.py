@@ -12,7 +12,6 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from polyflow.kit.db import PgDsn
 from polyflow.platform import migrate
 from polyflow.platform.models import Tenant
 from polyflow.platform.provisioning import maintenance_engine, tenant_dsn
@@ -64,15 +63,3 @@ async def migrate_tenants(platform: Platform, on_done: Callable[[TenantMigration
         if on_done:
             on_done(result)
     return results
-
-
-async def ensure_default_server(platform: Platform, dsn: PgDsn) -> None:
-    """First run: the main database's cluster also holds tenants until `servers add` says otherwise."""
-    from polyflow.platform.models import DatabaseServer
-    from polyflow.platform.servers import DEFAULT_SERVER, ensure_server
-
-    Session = async_sessionmaker(platform.main_engine)
-    async with Session() as session:
-        if (await session.execute(select(DatabaseServer.id).limit(1))).first() is None:
-            await ensure_server(session, platform.secrets, DEFAULT_SERVER, dsn)
-            await session.commit()

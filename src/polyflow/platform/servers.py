@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from polyflow.kit.crypto import SecretBox
 from polyflow.kit.db import PgDsn
@@ -74,3 +74,15 @@ async def pick_server(session: AsyncSession, name: str | None = None) -> Databas
     if best is None:
         raise Conflict("no active database server has free capacity; add one with `polyflow servers add`")
     return best
+
+
+async def ensure_default_server(main_engine: AsyncEngine, secrets: SecretBox, dsn: PgDsn, *, refresh: bool = False) -> None:
+    """The main database's cluster holds tenants until `servers add` says otherwise (first run).
+
+    ``refresh`` (the embedded default): that cluster's port and password may differ from the last run,
+    so the row is rewritten every time.
+    """
+    async with AsyncSession(main_engine) as session:
+        if refresh or (await session.execute(select(DatabaseServer.id).limit(1))).first() is None:
+            await ensure_server(session, secrets, DEFAULT_SERVER, dsn)
+            await session.commit()

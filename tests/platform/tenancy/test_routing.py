@@ -1,8 +1,11 @@
 """What each kind of Host gets, over real HTTP: tenants by status, admin, platform, unknown, invalid."""
 
+import asyncio
+
 import pytest
 
 from polyflow.platform import provisioning
+from polyflow.platform.runtime import Platform
 
 
 async def test_status_codes_by_host_and_tenant_status(platform, make_tenant, live):
@@ -74,8 +77,6 @@ async def test_new_tenant_is_served_right_after_a_negative_hit(make_tenant, live
             r = await c.get("/api/v1/tenant")
             if r.status_code == 200:
                 break
-            import asyncio
-
             await asyncio.sleep(0.01)
         assert r.status_code == 200
 
@@ -92,12 +93,8 @@ async def test_client_sent_tenant_headers_change_nothing(make_tenant, live, head
 
 
 async def test_x_forwarded_host_only_from_trusted_proxies(make_settings, make_live):
-    from polyflow.platform.tenancy.hosts import HostParser  # noqa: F401  (documents what is exercised)
-
     untrusted = make_settings(trusted_proxies="10.9.8.0/24")
     server = make_live(untrusted)
-    from polyflow.platform.runtime import Platform
-
     p = Platform(untrusted)
     try:
         await provisioning.create_tenant(p, name="ABC", subdomain="pt-abc")
@@ -116,3 +113,24 @@ async def test_x_forwarded_host_only_from_trusted_proxies(make_settings, make_li
     async with proxied.client("internal-lb:8080") as c:
         r = await c.get("/api/v1/tenant", headers={"X-Forwarded-Host": "pt-xyz.localhost"})
         assert r.json()["subdomain"] == "pt-xyz"
+
+
+async def test_custom_domain_routes_to_its_tenant(platform, make_tenant, live):
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from polyflow.platform.models import TenantDomain
+
+    abc = await make_tenant("pt-abc", "PT ABC Plastik")
+    async with AsyncSession(platform.main_engine) as session:
+        session.add(TenantDomain(tenant_id=abc.id, domain="erp.abc-plastik.co.id", is_primary=True))
+        await session.commit()
+    async with live.client("ERP.abc-plastik.co.id:443") as c:
+        assert (await c.get("/api/v1/tenant")).json()["subdomain"] == "pt-abc"
+        assert (await c.get("/api/v1/tenant", headers={"Host": "erp.other.co.id"})).status_code == 404
+        # Suspending the tenant also drops its custom-domain route everywhere.
+        await provisioning.set_status(platform, "pt-abc", "suspended")
+        for _ in range(100):
+            if (await c.get("/api/v1/tenant")).status_code == 403:
+                break
+            await asyncio.sleep(0.01)
+        assert (await c.get("/api/v1/tenant")).status_code == 403
