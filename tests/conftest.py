@@ -134,6 +134,23 @@ def make_tenant(platform):
 
 
 @pytest.fixture
+def make_tenant_sync(settings):
+    """make_tenant for sync tests (CLI and subprocess tests)."""
+
+    def make(subdomain: str, name: str | None = None):
+        async def go():
+            p = Platform(settings)
+            try:
+                return await provisioning.create_tenant(p, name=name or subdomain.upper(), subdomain=subdomain)
+            finally:
+                await p.stop()
+
+        return asyncio.run(go())
+
+    return make
+
+
+@pytest.fixture
 def live(settings):
     """The app served over real HTTP on 127.0.0.1 (same main database as `platform`)."""
     server = LiveServer(settings).start()

@@ -106,3 +106,38 @@ def test_dev_runs_demo_tenants_and_is_idempotent(workdir, server):
         out = _stop(proc)
     assert "created demo tenant" not in out
     assert proc.returncode == 0, out
+
+
+def test_serve_runs_several_workers_from_the_environment(settings, make_tenant_sync):
+    """`polyflow serve`: configured URLs, several worker processes, each resolving tenants itself."""
+    make_tenant_sync("pt-abc")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLYFLOW_")}
+    env.update({
+        "POLYFLOW_DATABASE_URL": settings.database_url, "POLYFLOW_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "POLYFLOW_REDIS_URL": settings.redis_url, "POLYFLOW_REDIS_NAMESPACE": settings.redis_namespace,
+    })
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from polyflow.cli import main; main()", "serve", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_up(proc, port)
+        for _ in range(40):
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/tenant", headers={"Host": "pt-abc.localhost"})
+            assert r.json()["subdomain"] == "pt-abc"
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["redis"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert out.count("Started server process") == 2, out
+
+
+def test_serve_refuses_the_default_secret(settings):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLYFLOW_")}
+    env["POLYFLOW_DATABASE_URL"] = settings.database_url
+    proc = subprocess.run([sys.executable, "-c", "from polyflow.cli import main; main()", "serve"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "POLYFLOW_SECRET_KEY" in proc.stderr
