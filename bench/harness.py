@@ -101,15 +101,25 @@ async def admin_exec(dsn: PgDsn, *statements: str) -> None:
 async def build_main_database(admin: PgDsn, settings: Settings) -> None:
     """A fresh main database: migrated, with the bench cluster registered as the default server."""
     from polyflow.platform import migrate
-    from polyflow.platform.fleet import ensure_default_server
     from polyflow.platform.runtime import Platform
+
+    try:  # current home and signature
+        from polyflow.platform.servers import ensure_default_server
+
+        def register(platform):
+            return ensure_default_server(platform.main_engine, platform.secrets, admin)
+    except ImportError:  # the foundation commit's
+        from polyflow.platform.fleet import ensure_default_server
+
+        def register(platform):
+            return ensure_default_server(platform, admin)
 
     name = PgDsn.parse(settings.database_url).database
     await admin_exec(admin, f"DROP DATABASE IF EXISTS {quote_ident(name)}", f"CREATE DATABASE {quote_ident(name)}")
     platform = Platform(settings)
     try:
         await migrate.upgrade(platform.main_engine, "main")
-        await ensure_default_server(platform, admin)
+        await register(platform)
     finally:
         await platform.stop()
 

@@ -5,12 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Identity, Index, Integer, Numeric,
+    PrimaryKeyConstraint, String, Text, UniqueConstraint, func, text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from polyflow.kit.db import MainBase, Timestamps, UUIDPk
 
 TENANT_STATUSES = ("provisioning", "active", "suspended", "archived", "deleted", "failed")
+# Onboarding steps in order; tenants.onboarding_step is the last one completed.
+ONBOARDING_STEPS = ("reserved", "role", "database", "migrated", "seeded", "verified", "active")
+BACKUP_KINDS = ("manual", "archive", "pre_delete", "move", "pre_restore")
+INVOICE_STATUSES = ("issued", "paid", "void")
 
 
 class DatabaseServer(UUIDPk, Timestamps, MainBase):
@@ -39,13 +50,22 @@ class Tenant(UUIDPk, Timestamps, MainBase):
         CheckConstraint("subdomain = lower(subdomain)", name="subdomain_lower"),
         UniqueConstraint("server_id", "db_name", name="uq_tenants_server_db_name"),
         Index("ix_tenants_status", "status"),
+        # A deleted tenant's row stays as a tombstone; its subdomain may be taken again.
+        Index("uq_tenants_subdomain_live", "subdomain", unique=True, postgresql_where=text("status <> 'deleted'")),
     )
 
     name: Mapped[str] = mapped_column(String(200))
-    subdomain: Mapped[str] = mapped_column(String(63), unique=True)
+    subdomain: Mapped[str] = mapped_column(String(63))
     status: Mapped[str] = mapped_column(String(20), default="provisioning")
     status_reason: Mapped[str | None] = mapped_column(Text)
-    plan: Mapped[str] = mapped_column(String(40), default="trial")
+    plan: Mapped[str] = mapped_column(ForeignKey("plans.code", ondelete="RESTRICT"), default="trial")
+    admin_email: Mapped[str | None] = mapped_column(String(254))
+    trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    onboarding_step: Mapped[str | None] = mapped_column(String(20))
+    onboarding_error: Mapped[str | None] = mapped_column(Text)
+    onboarding_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     server_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("database_servers.id", ondelete="RESTRICT"))
     db_name: Mapped[str] = mapped_column(String(63))
     db_user: Mapped[str] = mapped_column(String(63))
@@ -73,3 +93,91 @@ class TenantDomain(UUIDPk, Timestamps, MainBase):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+
+class Plan(MainBase):
+    """A subscription plan: price and limits. Modules not listed are denied."""
+
+    __tablename__ = "plans"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    max_users: Mapped[int | None] = mapped_column(Integer)
+    modules: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    trial_days: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TenantModule(MainBase):
+    """A module granted to a tenant (on top of, or beyond, its plan), optionally until a date."""
+
+    __tablename__ = "tenant_modules"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "module", name="pk_tenant_modules"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Backup(UUIDPk, MainBase):
+    """A pg_dump (custom format) of one tenant database, with its size and checksum."""
+
+    __tablename__ = "backups"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in BACKUP_KINDS) + ")", name="kind"),
+        CheckConstraint("status IN ('running', 'completed', 'failed')", name="status"),
+        Index("ix_backups_tenant_started", "tenant_id", "started_at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="manual")
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    path: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    schema_revision: Mapped[str | None] = mapped_column(String(64))
+    server_name: Mapped[str] = mapped_column(String(63))
+    db_name: Mapped[str] = mapped_column(String(63))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invoice(UUIDPk, Timestamps, MainBase):
+    """A monthly invoice for one tenant, computed from its plan and usage."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{k}'" for k in INVOICE_STATUSES) + ")", name="status"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        UniqueConstraint("tenant_id", "period_start", name="uq_invoices_tenant_period"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    lines: Mapped[list] = mapped_column(JSONB, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    due_date: Mapped[date] = mapped_column(Date)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    payment_reference: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlatformEvent(MainBase):
+    """Platform audit log: who did what to which tenant (operators, jobs, the CLI)."""
+
+    __tablename__ = "platform_events"
+    __table_args__ = (Index("ix_platform_events_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Index, String, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
+
+ROLES = ("owner", "admin", "finance", "sales", "purchasing", "warehouse", "production", "viewer")
+
+
+class User(UUIDPk, Timestamps, TenantBase):
+    """A person who signs in to this tenant (users live in the tenant's own database)."""
+
+    __tablename__ = "users"
+    __table_args__ = (Index("uq_users_email_lower", func.lower("email"), unique=True),)
+
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,333 @@
+"""Onboarding a tenant: a persisted, resumable state machine in the main database.
+
+    reserved -> role -> database -> migrated -> seeded -> verified -> active
+
+``tenants.onboarding_step`` is the last step completed. Each step is idempotent, so a process killed
+anywhere can simply run the same onboarding again (the CLI command, or the job worker's retry):
+it picks up after the last recorded step and redoes at most one. There is never an ``active``
+tenant without a complete, verified database, and a database or role always has its registry row
+first (``reserved`` is committed before anything is created on a server), so nothing is orphaned
+that `polyflow tenants reconcile` cannot see.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets as pysecrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+import asyncpg
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.identity.passwords import hash_password, one_time_password
+from polyflow.erp.models import User
+from polyflow.erp.seeds import SeedContext, run_seeds
+from polyflow.kit.crypto import new_password
+from polyflow.kit.db import PgDsn, TenantBase, quote_ident
+from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError
+from polyflow.platform import migrate, templates
+from polyflow.platform.models import ONBOARDING_STEPS, DatabaseServer, Plan, PlatformEvent, Tenant
+from polyflow.platform.servers import admin_connect, pick_server
+from polyflow.platform.tenancy.hosts import subdomain_problem
+
+if TYPE_CHECKING:
+    from polyflow.platform.runtime import Platform
+
+log = logging.getLogger(__name__)
+
+StepHook = Callable[[str, str], Awaitable[None] | None]  # (step, "start" | "done")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+class OnboardingError(PolyflowError):
+    status_code = 503
+
+
+@dataclass
+class OnboardingResult:
+    tenant: Tenant
+    admin_email: str | None
+    admin_password: str | None  # one-time: shown once, only its hash is stored
+    from_template: bool
+    seconds: float
+
+
+def validate(name: str, subdomain: str, admin_email: str | None) -> tuple[str, str, str | None]:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("tenant name must be 1-200 characters")
+    sub = (subdomain or "").strip()
+    problem = subdomain_problem(sub)
+    if problem:
+        raise InvalidInput(f"invalid subdomain '{sub}': {problem}")
+    if admin_email is not None:
+        admin_email = admin_email.strip()
+        if len(admin_email) > 254 or not _EMAIL.fullmatch(admin_email):
+            raise InvalidInput(f"invalid admin email '{admin_email}'")
+    return name, sub, admin_email
+
+
+async def _event(session: AsyncSession, tenant_id, action: str, actor: str, **detail) -> None:
+    session.add(PlatformEvent(tenant_id=tenant_id, actor=actor, action=action, detail=detail))
+
+
+async def reserve(platform: "Platform", *, name: str, subdomain: str, admin_email: str | None,
+                  plan: str = "trial", server_name: str | None = None, actor: str = "cli") -> Tenant:
+    """Step 1: the registry row (status provisioning). Re-reserving an unfinished onboarding resumes it."""
+    name, subdomain, admin_email = validate(name, subdomain, admin_email)
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        existing = (
+            await session.execute(select(Tenant).where(Tenant.subdomain == subdomain, Tenant.status != "deleted"))
+        ).scalar_one_or_none()
+        if existing is not None:
+            if existing.status in ("provisioning", "failed") and existing.name == name:
+                return existing  # the same onboarding, interrupted: carry on
+            raise Conflict(f"subdomain '{subdomain}' is already taken")
+        plan_row = await session.get(Plan, plan)
+        if plan_row is None or not plan_row.is_active:
+            raise InvalidInput(f"unknown plan '{plan}'")
+        server = await pick_server(session, server_name)
+        ident = f"t_{subdomain.replace('-', '_')}_{pysecrets.token_hex(3)}"
+        now = datetime.now(timezone.utc)
+        tenant = Tenant(
+            name=name, subdomain=subdomain, status="provisioning", plan=plan, server=server,
+            db_name=ident, db_user=ident, db_password_enc=platform.secrets.encrypt(new_password()),
+            admin_email=admin_email, onboarding_step="reserved",
+            trial_ends_at=now + timedelta(days=plan_row.trial_days) if plan_row.trial_days else None,
+        )
+        session.add(tenant)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"subdomain '{subdomain}' is already taken") from None
+        await _event(session, tenant.id, "tenant.reserved", actor, plan=plan, server=server.name)
+        await session.commit()
+    # A request may have cached "no such tenant" for this name: now it is "being set up" (503).
+    await platform.tenant_changed(subdomain)
+    return tenant
+
+
+async def _load(session: AsyncSession, subdomain: str) -> Tenant:
+    tenant = (
+        await session.execute(select(Tenant).where(Tenant.subdomain == subdomain, Tenant.status != "deleted"))
+    ).scalar_one_or_none()
+    if tenant is None:
+        raise NotFound(f"no tenant '{subdomain}'")
+    return tenant
+
+
+class _Run:
+    """One attempt at finishing a reserved tenant."""
+
+    def __init__(self, platform: "Platform", tenant: Tenant, hook: StepHook | None, use_template: bool):
+        self.platform = platform
+        self.tenant = tenant
+        self.server: DatabaseServer = tenant.server
+        self.password = platform.secrets.decrypt(tenant.db_password_enc)
+        self.hook = hook
+        self.use_template = use_template
+        self.from_template = False
+
+    @property
+    def tenant_dsn(self) -> PgDsn:
+        return PgDsn(self.server.host, self.server.port, self.tenant.db_user, self.password, self.tenant.db_name)
+
+    async def _fire(self, step: str, phase: str) -> None:
+        if self.hook is not None:
+            result = self.hook(step, phase)
+            if result is not None:
+                await result
+
+    # -- steps: each is idempotent ------------------------------------------------------------
+    async def role(self) -> None:
+        conn = await admin_connect(self.server, self.platform.secrets)
+        try:
+            role = quote_ident(self.tenant.db_user)
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", self.tenant.db_user)
+            verb = "ALTER" if exists else "CREATE"
+            # DDL takes no bind parameters: the name is generated and quoted, the password is URL-safe.
+            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{self.password}' "
+                               "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
+        finally:
+            await conn.close()
+
+    async def database(self) -> None:
+        conn = await admin_connect(self.server, self.platform.secrets)
+        try:
+            db, role = quote_ident(self.tenant.db_name), quote_ident(self.tenant.db_user)
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.tenant.db_name):
+                template = await templates.ensure_template(self.server, self.platform.secrets) if self.use_template else None
+                if template is not None:
+                    try:
+                        await conn.execute(f"CREATE DATABASE {db} TEMPLATE {quote_ident(template)} OWNER {role}")
+                        self.from_template = True
+                    except asyncpg.ObjectInUseError:
+                        log.warning("template %s is busy; migrating %s from scratch", template, self.tenant.subdomain)
+                if not self.from_template:
+                    await conn.execute(f"CREATE DATABASE {db} OWNER {role}")
+            # Only the tenant's own role (and the server admin) may connect.
+            await conn.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+            await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}")
+        finally:
+            await conn.close()
+
+    async def migrated(self) -> None:
+        await templates.adopt_clone(self.server, self.platform.secrets, self.tenant.db_name, self.tenant.db_user)
+        engine = _engine(self.tenant_dsn)
+        try:
+            revision = await migrate.upgrade(engine, "tenant")
+        finally:
+            await engine.dispose()
+        self.tenant.schema_revision = revision
+
+    async def seeded(self) -> None:
+        ctx = SeedContext(tenant_name=self.tenant.name, subdomain=self.tenant.subdomain,
+                          admin_email=self.tenant.admin_email)
+        engine = _engine(self.tenant_dsn)
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                await run_seeds(session, "reference", ctx)  # already there in a clone: idempotent
+                await run_seeds(session, "tenant", ctx)
+        finally:
+            await engine.dispose()
+
+    async def verified(self) -> None:
+        engine = _engine(self.tenant_dsn)
+        try:
+            async with engine.connect() as conn:
+                revision = await migrate.current_revision(conn)
+                if revision != migrate.head("tenant"):
+                    raise OnboardingError(f"database is at revision {revision}, expected {migrate.head('tenant')}")
+                tables = set((await conn.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+                ))).scalars())
+                missing = set(TenantBase.metadata.tables) - tables
+                if missing:
+                    raise OnboardingError(f"tables missing or not owned by the tenant role: {sorted(missing)}")
+                if not await conn.scalar(text("SELECT count(*) FROM units")):
+                    raise OnboardingError("reference data missing (units)")
+                if self.tenant.admin_email and not await conn.scalar(
+                    select(func.count()).select_from(User).where(func.lower(User.email) == self.tenant.admin_email.lower())
+                ):
+                    raise OnboardingError("first admin user missing")
+        finally:
+            await engine.dispose()
+
+    async def active(self) -> None:
+        self.tenant.status = "active"
+        self.tenant.activated_at = datetime.now(timezone.utc)
+
+    async def issue_admin_password(self) -> str | None:
+        """A fresh one-time password for the owner (only its argon2 hash is stored)."""
+        if not self.tenant.admin_email:
+            return None
+        password = one_time_password()
+        engine = _engine(self.tenant_dsn)
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
+                user.password_hash = hash_password(password)
+                user.must_change_password = True
+        finally:
+            await engine.dispose()
+        return password
+
+
+async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id, step: str, exc: Exception,
+                          actor: str) -> None:
+    """A failed step: before anything exists on the server, forget the tenant (nothing half-created);
+    after, keep it as `failed` with the error, to be resumed (same command, job retry) or abandoned."""
+    tenant = await session.get(Tenant, tenant_id)
+    if step == "role":
+        try:
+            await drop_database_and_role(platform, tenant.server, tenant.db_name, tenant.db_user)
+        except Exception:
+            pass  # the server is unreachable: then nothing was created on it either
+        await session.delete(tenant)
+        await session.commit()
+        await platform.tenant_changed(tenant.subdomain)
+        return
+    tenant.status = "failed"
+    tenant.onboarding_error = f"{step}: {type(exc).__name__}: {exc}"[:2000]
+    await _event(session, tenant.id, "tenant.onboarding_failed", actor, step=step, error=str(exc)[:500])
+    await session.commit()
+    await platform.tenant_changed(tenant.subdomain)
+
+
+def _engine(dsn: PgDsn):
+    from polyflow.platform.provisioning import maintenance_engine
+
+    return maintenance_engine(dsn)
+
+
+async def run(platform: "Platform", subdomain: str, *, hook: StepHook | None = None, use_template: bool = True,
+              actor: str = "cli") -> OnboardingResult:
+    """Finish onboarding a reserved tenant from its last completed step."""
+    started = time.perf_counter()
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        tenant = await _load(session, subdomain)
+        if tenant.status == "active":
+            raise Conflict(f"tenant '{subdomain}' is already active")
+        if tenant.status not in ("provisioning", "failed"):
+            raise Conflict(f"tenant '{subdomain}' is {tenant.status}, not being onboarded")
+        tenant.onboarding_attempts += 1
+        tenant.status = "provisioning"
+        await session.commit()
+
+        attempt = _Run(platform, tenant, hook, use_template)
+        done = ONBOARDING_STEPS.index(tenant.onboarding_step or "reserved")
+        for step in ONBOARDING_STEPS[done + 1:]:
+            await attempt._fire(step, "start")
+            try:
+                await getattr(attempt, step)()
+            except Exception as exc:
+                await session.rollback()
+                await _record_failure(platform, session, tenant.id, step, exc, actor)
+                if isinstance(exc, PolyflowError):
+                    raise
+                raise OnboardingError(f"onboarding '{subdomain}' failed at step '{step}': {exc}") from exc
+            tenant.onboarding_step = step
+            tenant.onboarding_error = None
+            if step == "active":
+                await _event(session, tenant.id, "tenant.activated", actor, from_template=attempt.from_template)
+            await session.commit()
+            await attempt._fire(step, "done")
+    await platform.tenant_changed(subdomain, tenant_id=tenant.id)
+    password = await attempt.issue_admin_password()
+    return OnboardingResult(tenant, tenant.admin_email, password, attempt.from_template, time.perf_counter() - started)
+
+
+async def onboard(platform: "Platform", *, name: str, subdomain: str, admin_email: str | None = None,
+                  plan: str = "trial", server_name: str | None = None, hook: StepHook | None = None,
+                  use_template: bool = True, actor: str = "cli") -> OnboardingResult:
+    """Reserve and finish a tenant in one go (the CLI path; the API defers `run` to a job)."""
+    await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
+                  server_name=server_name, actor=actor)
+    return await run(platform, subdomain, hook=hook, use_template=use_template, actor=actor)
+
+
+async def abandon(platform: "Platform", subdomain: str, actor: str = "cli") -> None:
+    """Remove an unfinished onboarding entirely: database, role and registry row."""
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        tenant = await _load(session, subdomain)
+        if tenant.status not in ("provisioning", "failed"):
+            raise Conflict(f"tenant '{subdomain}' is {tenant.status}; only an unfinished onboarding can be abandoned")
+        await drop_database_and_role(platform, tenant.server, tenant.db_name, tenant.db_user)
+        await session.delete(tenant)
+        await session.commit()
+    await platform.tenant_changed(subdomain)
+
+
+async def drop_database_and_role(platform: "Platform", server: DatabaseServer, db_name: str, role: str) -> None:
+    conn = await admin_connect(server, platform.secrets)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(db_name)} WITH (FORCE)")
+        await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(role)}")
+    finally:
+        await conn.close()
