@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     redis_route_ttl: int = Field(300, ge=1)
     redis_timeout: float = Field(0.25, gt=0)
 
+    # Operators' automation token for the admin API (Authorization: Bearer ...). Unset -> admin API closed.
+    operator_token: SecretStr | None = None
+    # Older SECRET_KEYs still accepted for decryption (comma-separated) while `polyflow secrets rotate` runs.
+    old_secret_keys: SecretStr | None = None
+    # Tenant backups (pg_dump custom format) are written here.
+    backup_dir: Path = Path(".polyflow/backups")
+    # Folder of pg_dump/pg_restore; unset -> the newest /usr/lib/postgresql/*/bin, then PATH.
+    pg_bin: Path | None = None
+    # Billing: days from issue to due date, and grace days after it before a tenant is suspended.
+    invoice_due_days: int = Field(14, ge=0)
+    billing_grace_days: int = Field(7, ge=0)
+
     # Where `polyflow dev` keeps its PostgreSQL cluster and secrets.
     data_dir: Path = Path(".polyflow")
     dev_pg_port: int = 54329

@@ -1,4 +1,8 @@
-"""Admin host (main database only). The operator console and API grow here (lifecycle issue)."""
+"""Admin host (main database only): the operators' JSON API under /admin/api.
+
+Routers per area are included here: tenants (onboarding, status), lifecycle (backups, restore, move,
+archive, delete), servers, billing.
+"""
 
 from __future__ import annotations
 
