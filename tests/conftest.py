@@ -49,7 +49,7 @@ def redis_server() -> RedisServer:
     try:
         yield server
     finally:
-        server.stop()
+        server.remove()
 
 
 def _admin_exec(dsn: PgDsn, *statements: str) -> None:

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from polyflow.kit.errors import PolyflowError
 
@@ -18,6 +19,11 @@ async def _polyflow_error(request: Request, exc: PolyflowError) -> JSONResponse:
 
 
 async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+    # 25006: a move/restore froze the database read-only; 3D000/28P01: a process still on the route to the
+    # database (and role) it replaced, until the invalidation reaches it. Both pass in a moment.
+    if getattr(exc.orig, "sqlstate", None) in ("25006", "3D000", "28P01"):
+        return JSONResponse({"detail": "This workspace is being moved or restored; retry in a moment."},
+                            status_code=503, headers={"Retry-After": "1"})
     if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
         log.warning("database unavailable: %s", exc.orig)
         return JSONResponse(
@@ -38,7 +44,14 @@ async def _connect_failed(request: Request, exc: OSError) -> JSONResponse:
     )
 
 
+async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+    # All of this tenant's connections stayed busy for the whole wait.
+    return JSONResponse({"detail": "the server is busy; retry in a moment"}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(PolyflowError, _polyflow_error)
     app.add_exception_handler(DBAPIError, _db_unavailable)
     app.add_exception_handler(OSError, _connect_failed)

@@ -157,3 +157,33 @@ async def test_wait_then_give_up_when_every_engine_is_leased(platform, make_tena
         assert engines.budget.peak == 1
     finally:
         await engines.dispose_all()
+
+
+async def test_more_busy_tenants_than_budget_never_deadlocks(platform, make_tenant):
+    """8 tenants, 3 slots, 8 concurrent leases that each run a query: all 80 finish, none waits forever.
+
+    Regression: a lease once waited for budget inside its pool while its own engine got an idle
+    connection back (deadlock); later a trim of a pool whose connections were still closing spun
+    without yielding (hang).
+    """
+    routes = []
+    for i in range(8):
+        await make_tenant(f"pt-{i:03d}")
+        routes.append(await platform.routes.get(f"sub:pt-{i:03d}"))
+    engines = TenantEngines(decrypt=platform.secrets.decrypt, max_engines=100, pool_size=2, budget=3,
+                            wait_seconds=5, idle_seconds=60)
+    sem = asyncio.Semaphore(8)
+
+    async def one(i: int) -> str:
+        route = routes[i % len(routes)]
+        async with sem, engines.lease(route) as engine, engine.connect() as conn:
+            return await conn.scalar(text("SELECT current_user"))
+
+    try:
+        users = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(80))), timeout=30)
+        assert users == [routes[i % 8].db_user for i in range(80)]
+        assert engines.budget.peak <= 3
+        assert engines.trimmed > 0
+        assert engines.created == 8  # pools were trimmed, engines kept
+    finally:
+        await engines.dispose_all()

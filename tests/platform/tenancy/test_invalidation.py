@@ -89,7 +89,7 @@ async def test_redis_down_requests_still_succeed_and_invalidation_recovers(make_
             ))
             assert await _wait_for_status(c2, 403, timeout=1.0) < 1.0
     finally:
-        redis.stop()
+        redis.remove()
 
 
 async def test_without_redis_the_cache_is_local_and_ttl_bounded(make_settings, make_live):

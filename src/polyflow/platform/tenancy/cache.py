@@ -65,6 +65,7 @@ class RouteCache:
         item = self._local.get(key)
         if item is not None and item[0] > time.monotonic():
             self.stats["hit"] += 1
+            self._local.move_to_end(key)  # LRU: a busy tenant is never the one pushed out
             return item[1]
         fut = self._inflight.get(key)
         if fut is not None:

@@ -7,8 +7,10 @@ Design (the seed's "client factory", done right):
   (``tenant_connection_budget``). A slot is taken in the engine's connection creator, before the
   connection is opened, and given back by the pool's ``close`` events, so idle pooled connections
   count too and ``pg_stat_activity`` never shows more than the budget;
-- when the budget is full, idle engines (no lease) are disposed, least recently used first; if
-  none is idle the request waits up to ``budget_wait_seconds`` and then gets a clear 503;
+- when the budget is full, the pooled connections of an idle engine (no lease) are closed, least
+  recently used first (the engine object stays cached); a tenant's extra connections only take
+  from tenants idle for a while; if nothing can be freed the request waits up to
+  ``budget_wait_seconds`` and then gets a clear 503;
 - an engine is only disposed while nobody holds a lease on it, so a request never loses its
   connection mid-flight; engines idle for ``engine_idle_seconds`` are disposed by a sweeper.
 """
@@ -26,6 +28,7 @@ from typing import AsyncIterator, Callable
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from polyflow.kit.errors import Unavailable
 from polyflow.platform.tenancy.route import TenantRoute
@@ -93,7 +96,9 @@ class TenantEngines:
         self._changed = asyncio.Event()  # replaced on every notification; waiters re-check
         self._waiting = 0
         self._disposing: set[asyncio.Task] = set()
+        self.steal_after = 1.0  # seconds idle before a tenant's connections serve another's extra ones
         self.created = 0  # engines created over the lifetime (for benchmarks and tests)
+        self.trimmed = 0  # pools closed to make room under the budget
 
     # -- public API -------------------------------------------------------------------------
     @asynccontextmanager
@@ -262,7 +267,11 @@ class TenantEngines:
             if self.budget.try_acquire():
                 entry.reserved += 1
                 return
-            if await self._evict_one_idle(entry):
+            # A tenant's first connection may take an idle one from any other tenant; further
+            # connections only from tenants idle for a while, else they wait for their own pool.
+            # (One busy tenant must not empty everyone else's pools.)
+            first = entry.connections + entry.reserved == 0
+            if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
                 continue
             await self._wait_for_change(deadline)
 
@@ -270,16 +279,28 @@ class TenantEngines:
         """Fallback for a connection opened without a reserved slot."""
         deadline = time.monotonic() + self.wait_seconds
         while not self.budget.try_acquire():
-            if await self._evict_one_idle(requester):
+            if await self._trim_one_idle(requester):
                 continue
             await self._wait_for_change(deadline)
 
-    async def _evict_one_idle(self, requester: _Entry | None) -> bool:
-        """Dispose the least recently used engine that holds connections but no lease."""
-        for tenant_id, entry in self._entries.items():
-            if entry is requester or entry.leases or entry.connections <= 0:
+    async def _trim_one_idle(self, requester: _Entry | None, *, min_idle: float = 0.0) -> bool:
+        """Close the pooled connections of the least recently used engine that has some but no lease.
+
+        The engine stays cached with its initialised dialect, so its next request pays only a
+        connect (about half the cost of a new engine). Its pool is swapped for a fresh one before
+        the old one is closed, so nothing can check out from a pool being closed. Returns True once
+        connections were actually closed (their budget slots are free again).
+        """
+        cutoff = time.monotonic() - min_idle
+        for entry in self._entries.values():
+            if entry is requester or entry.leases or entry.last_used > cutoff:
                 continue
-            del self._entries[tenant_id]
-            await entry.engine.dispose()
+            sync_engine = entry.engine.sync_engine
+            old_pool = sync_engine.pool
+            if old_pool.checkedin() == 0:
+                continue  # nothing idle (or another trim is closing it right now)
+            sync_engine.pool = old_pool.recreate()  # keeps the event listeners (budget accounting)
+            await greenlet_spawn(old_pool.dispose)
+            self.trimmed += 1
             return True
         return False
