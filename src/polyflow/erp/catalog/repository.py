@@ -20,10 +20,20 @@ async def get_by_sku(session: AsyncSession, sku: str) -> Product | None:
 
 
 async def list_page(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> tuple[list[Product], int]:
-    stmt = select(Product)
+    """One page and the total in one round trip (count(*) OVER ()); a second query only past the end."""
+    filters = []
     if q:
         like = "%" + escape_like(q) + "%"
-        stmt = stmt.where(or_(Product.sku.ilike(like), Product.name.ilike(like)))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Product.sku).limit(limit).offset(offset))).scalars().all()
-    return list(rows), total
+        filters.append(or_(Product.sku.ilike(like), Product.name.ilike(like)))
+    total_col = func.count().over().label("total")
+    rows = (
+        await session.execute(
+            select(Product, total_col).where(*filters).order_by(Product.sku).limit(limit).offset(offset)
+        )
+    ).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    if offset == 0:
+        return [], 0
+    total = (await session.execute(select(func.count()).select_from(Product).where(*filters))).scalar_one()
+    return [], total
