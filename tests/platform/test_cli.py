@@ -53,7 +53,10 @@ def cli(cli_env):
     runner = CliRunner()
 
     def invoke(*args: str, **env_overrides: str | None):
-        return runner.invoke(app, list(args), env={**cli_env, **env_overrides})
+        args = list(args)
+        if args[:2] == ["tenants", "create"] and "--admin-email" not in args:
+            args += ["--admin-email", "owner@example.co.id"]  # required; not what these tests are about
+        return runner.invoke(app, args, env={**cli_env, **env_overrides})
 
     return invoke
 
@@ -237,7 +240,8 @@ def test_create_on_unreachable_server_in_a_real_process(cli_env, settings):
 
     proc = subprocess.run(
         [sys.executable, "-c", "from polyflow.cli import main; main()",
-         "tenants", "create", "--name", "PT ABC Plastik", "--subdomain", "pt-abc", "--server", "offline"],
+         "tenants", "create", "--name", "PT ABC Plastik", "--subdomain", "pt-abc", "--server", "offline",
+         "--admin-email", "owner@example.co.id"],
         env=env, capture_output=True, text=True, timeout=120,
     )
 

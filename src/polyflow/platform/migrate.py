@@ -39,6 +39,13 @@ def _upgrade(sync_conn, tree: str, target: str) -> str | None:
     return MigrationContext.configure(sync_conn).get_current_revision()
 
 
+def _downgrade(sync_conn, tree: str, target: str) -> str | None:
+    cfg = alembic_config(tree)
+    cfg.attributes["connection"] = sync_conn
+    command.downgrade(cfg, target)
+    return MigrationContext.configure(sync_conn).get_current_revision()
+
+
 def _current(sync_conn) -> str | None:
     return MigrationContext.configure(sync_conn).get_current_revision()
 
@@ -52,6 +59,16 @@ async def upgrade(engine: AsyncEngine, tree: str, target: str = "head") -> str |
     """Upgrade a database in one transaction: all of it applies, or none of it."""
     async with engine.begin() as conn:
         return await upgrade_connection(conn, tree, target)
+
+
+async def upgrade_or_downgrade(engine: AsyncEngine, tree: str, target: str) -> str | None:
+    """Move a database to ``target`` in one transaction, downgrading if it is behind the current one."""
+    async with engine.begin() as conn:
+        current = await current_revision(conn)
+        script = ScriptDirectory.from_config(alembic_config(tree))
+        ahead = target == "base" or (current is not None and target in
+                                     {r.revision for r in script.iterate_revisions(current, "base")})
+        return await conn.run_sync(_downgrade if ahead else _upgrade, tree, target)
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

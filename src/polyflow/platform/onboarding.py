@@ -16,6 +16,7 @@ import logging
 import re
 import secrets as pysecrets
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-StepHook = Callable[[str, str], Awaitable[None] | None]  # (step, "start" | "done")
+StepHook = Callable[[str, str], Awaitable[None] | None]  # (step, "start" | "did" | "done")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
@@ -266,9 +267,32 @@ def _engine(dsn: PgDsn):
     return maintenance_engine(dsn)
 
 
+@asynccontextmanager
+async def onboarding_lock(platform: "Platform", subdomain: str):
+    """One onboarding run per tenant at a time, across processes (a session advisory lock on the
+    main database, released by PostgreSQL if the process dies)."""
+    key = "polyflow-onboard:" + subdomain
+    async with platform.main_engine.connect() as conn:
+        got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
+        await conn.commit()
+        if not got:
+            raise Conflict(f"onboarding of '{subdomain}' is already running")
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+            await conn.commit()
+
+
 async def run(platform: "Platform", subdomain: str, *, hook: StepHook | None = None, use_template: bool = True,
               actor: str = "cli") -> OnboardingResult:
     """Finish onboarding a reserved tenant from its last completed step."""
+    async with onboarding_lock(platform, subdomain):
+        return await _run_locked(platform, subdomain, hook, use_template, actor)
+
+
+async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | None, use_template: bool,
+                      actor: str) -> OnboardingResult:
     started = time.perf_counter()
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         tenant = await _load(session, subdomain)
@@ -286,6 +310,7 @@ async def run(platform: "Platform", subdomain: str, *, hook: StepHook | None = N
             await attempt._fire(step, "start")
             try:
                 await getattr(attempt, step)()
+                await attempt._fire(step, "did")  # work done, not yet recorded (tests crash here)
             except Exception as exc:
                 await session.rollback()
                 await _record_failure(platform, session, tenant.id, step, exc, actor)

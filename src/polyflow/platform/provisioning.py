@@ -62,6 +62,29 @@ async def create_tenant(platform: "Platform", *, name: str, subdomain: str, serv
     return result.tenant
 
 
+async def describe(main_engine: AsyncEngine, subdomain: str) -> dict:
+    """One tenant's registry record as plain data (for `tenants show` and the admin API)."""
+    async with AsyncSession(main_engine) as session:
+        tenant = (
+            await session.execute(
+                select(Tenant).where(Tenant.subdomain == subdomain).options(selectinload(Tenant.domains))
+                .order_by(Tenant.status == "deleted", Tenant.created_at.desc())
+            )
+        ).scalars().first()
+        if tenant is None:
+            raise NotFound(f"no tenant '{subdomain}'")
+        return {
+            "subdomain": tenant.subdomain, "name": tenant.name, "status": tenant.status,
+            "status_reason": tenant.status_reason, "plan": tenant.plan, "trial_ends_at": tenant.trial_ends_at,
+            "admin_email": tenant.admin_email, "server": tenant.server.name, "db_name": tenant.db_name,
+            "db_user": tenant.db_user, "schema_revision": tenant.schema_revision,
+            "onboarding_step": tenant.onboarding_step, "onboarding_attempts": tenant.onboarding_attempts,
+            "onboarding_error": tenant.onboarding_error, "domains": [d.domain for d in tenant.domains],
+            "created_at": tenant.created_at, "activated_at": tenant.activated_at,
+            "archived_at": tenant.archived_at, "deleted_at": tenant.deleted_at,
+        }
+
+
 async def list_tenants(main_engine: AsyncEngine) -> list[TenantSummary]:
     Session = async_sessionmaker(main_engine)
     async with Session() as session:

@@ -27,5 +27,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, "
-               "procrastinate_workers CASCADE")
+    # Everything procrastinate's schema created is named procrastinate_*: tables, functions, types.
+    op.execute("""
+    DO $$ DECLARE r record; BEGIN
+      FOR r IN SELECT tablename FROM pg_tables
+               WHERE schemaname = 'public' AND tablename LIKE 'procrastinate\\_%' LOOP
+        EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.tablename);
+      END LOOP;
+      FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = 'public' AND p.proname LIKE 'procrastinate\\_%' LOOP
+        EXECUTE 'DROP FUNCTION IF EXISTS ' || r.sig || ' CASCADE';
+      END LOOP;
+      FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname = 'public' AND t.typname LIKE 'procrastinate\\_%' AND t.typtype IN ('e', 'd', 'c') LOOP
+        EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
+      END LOOP;
+    END $$;
+    """)
