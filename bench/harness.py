@@ -48,11 +48,12 @@ def summarize(values) -> dict:
 
 
 # -- services ------------------------------------------------------------------------------------
-def start_postgres(stack: contextlib.ExitStack) -> tuple[LocalCluster, PgDsn]:
-    """A throwaway cluster in a temp folder (fsync off); stopped and deleted on exit."""
+def start_postgres(stack: contextlib.ExitStack, *, fast: bool = True) -> tuple[LocalCluster, PgDsn]:
+    """A throwaway cluster in a temp folder (fsync off unless fast=False); stopped and deleted on exit."""
     root = Path(tempfile.mkdtemp(prefix="pf-bench-pg-"))
+    os.chmod(root, 0o755)
     stack.callback(shutil.rmtree, root, ignore_errors=True)
-    cluster = LocalCluster(root, free_port(), fast=True)
+    cluster = LocalCluster(root, free_port(), fast=fast)
     stack.callback(cluster.stop)
     cluster.start()
     return cluster, cluster.dsn()
@@ -102,24 +103,14 @@ async def build_main_database(admin: PgDsn, settings: Settings) -> None:
     """A fresh main database: migrated, with the bench cluster registered as the default server."""
     from polyflow.platform import migrate
     from polyflow.platform.runtime import Platform
-
-    try:  # current home and signature
-        from polyflow.platform.servers import ensure_default_server
-
-        def register(platform):
-            return ensure_default_server(platform.main_engine, platform.secrets, admin)
-    except ImportError:  # the foundation commit's
-        from polyflow.platform.fleet import ensure_default_server
-
-        def register(platform):
-            return ensure_default_server(platform, admin)
+    from polyflow.platform.servers import ensure_default_server
 
     name = PgDsn.parse(settings.database_url).database
     await admin_exec(admin, f"DROP DATABASE IF EXISTS {quote_ident(name)}", f"CREATE DATABASE {quote_ident(name)}")
     platform = Platform(settings)
     try:
         await migrate.upgrade(platform.main_engine, "main")
-        await register(platform)
+        await ensure_default_server(platform.main_engine, platform.secrets, admin)
     finally:
         await platform.stop()
 

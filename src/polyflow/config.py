@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     old_secret_keys: SecretStr | None = None
     # Tenant backups (pg_dump custom format) are written here.
     backup_dir: Path = Path(".polyflow/backups")
+    # Ready-made clones of the tenant template kept per server, so onboarding renames one instead of
+    # waiting for CREATE DATABASE (0 disables).
+    spare_databases: int = Field(2, ge=0, le=50)
     # Folder of pg_dump/pg_restore; unset -> the newest /usr/lib/postgresql/*/bin, then PATH.
     pg_bin: Path | None = None
     # Billing: days from issue to due date, and grace days after it before a tenant is suspended.

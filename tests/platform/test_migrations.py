@@ -42,3 +42,22 @@ async def test_models_match_migrations_and_downgrade_works(pg_admin, tree, metad
     finally:
         await engine.dispose()
         _admin_exec(pg_admin, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+async def test_concurrent_migrations_in_one_process_each_land_on_their_own_database(pg_admin):
+    """Alembic's `op` is a module global; interleaved runs must not mix up their connections."""
+    import asyncio
+
+    names = [f"pf_mig_{uuid.uuid4().hex[:10]}" for _ in range(4)]
+    _admin_exec(pg_admin, *(f"CREATE DATABASE {n}" for n in names))
+    engines = [create_async_engine(pg_admin.with_database(n).url(), poolclass=NullPool) for n in names]
+    try:
+        revisions = await asyncio.gather(*(migrate.upgrade(e, "tenant") for e in engines))
+        assert revisions == [migrate.head("tenant")] * 4
+        for engine in engines:
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_diff, TenantBase.metadata) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        _admin_exec(pg_admin, *(f"DROP DATABASE {n} WITH (FORCE)" for n in names))

@@ -216,3 +216,41 @@ async def test_reconcile_finds_and_fixes_orphans(platform, pg_admin):
         assert [(f.kind, f.name) for f in await reconcile.reconcile(platform, fix=True)] == [("missing_database", "pt-abc")]
     finally:
         await admin.close()
+
+
+async def test_warm_spares_are_claimed_by_rename_and_refilled(platform, pg_admin):
+    platform.settings.spare_databases = 2
+    await onboarding.onboard(platform, name="A", subdomain="pt-aaa", admin_email="a@a.test")
+    assert await onboarding.refill_spares(platform) == 2
+    admin = await asyncpg.connect(**pg_admin.asyncpg_kwargs())
+
+    async def spares():
+        return {r["datname"] for r in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'polyflow_spare_%'")}
+
+    try:
+        before = await spares()
+        assert len(before) == 2
+        # Two onboardings at once: each claims a different spare (a rename can only succeed once).
+        b, c = await asyncio.gather(
+            onboarding.onboard(platform, name="B", subdomain="pt-bbb", admin_email="b@b.test"),
+            onboarding.onboard(platform, name="C", subdomain="pt-ccc", admin_email="c@c.test"),
+        )
+        assert await spares() == set()
+        for result in (b, c):
+            assert result.from_template and result.tenant.status == "active"
+            conn = await asyncpg.connect(**tenant_dsn(result.tenant, platform.secrets).asyncpg_kwargs())
+            try:
+                owners = {r["o"] for r in await conn.fetch(
+                    "SELECT tableowner AS o FROM pg_tables WHERE schemaname='public' "
+                    "UNION SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")}
+                assert owners == {result.tenant.db_user}
+            finally:
+                await conn.close()
+        # Spares of an older head are dropped on refill; the reconcile never mistakes spares for orphans.
+        await admin.execute("CREATE DATABASE polyflow_spare_0000_deadbeef")
+        assert await onboarding.refill_spares(platform) == 2
+        after = await spares()
+        assert len(after) == 2 and "polyflow_spare_0000_deadbeef" not in after
+        assert await reconcile.reconcile(platform) == []
+    finally:
+        await admin.close()

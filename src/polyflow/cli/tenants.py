@@ -61,6 +61,9 @@ def create(
     if result.admin_password:
         console.print(f"  owner: {escape(result.admin_email)}  one-time password: [bold]{result.admin_password}[/] "
                       "(shown once; it must be changed at first sign-in)")
+    with platform_settings() as (settings, _):
+        # Ready a spare database for the next onboarding (after the answer: not on its critical path).
+        run(lambda: _with_platform(settings, lambda p: onboarding.refill_spares(p, tenant.server.name)))
 
 
 @app.command("show")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,9 +52,31 @@ def _current(sync_conn) -> str | None:
     return MigrationContext.configure(sync_conn).get_current_revision()
 
 
+def _alembic_lock() -> asyncio.Lock:
+    """Alembic keeps its `context` and `op` in module globals: two migrations interleaved on one
+    event loop would run each other's operations on the wrong connection. So within a process they
+    take turns (fleet-wide parallelism comes from several processes)."""
+    loop = asyncio.get_running_loop()
+    lock = _LOCKS.get(loop)
+    if lock is None:
+        lock = _LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+_LOCKS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
 async def upgrade_connection(conn: AsyncConnection, tree: str, target: str = "head") -> str | None:
-    """Upgrade within the connection's transaction (PostgreSQL DDL is transactional). Returns the new revision."""
-    return await conn.run_sync(_upgrade, tree, target)
+    """Upgrade within the connection's transaction (PostgreSQL DDL is transactional). Returns the new revision.
+
+    A database already at the head is answered without entering Alembic (a cloned tenant, a re-run).
+    """
+    if target == "head":
+        current = await current_revision(conn)
+        if current == head(tree):
+            return current
+    async with _alembic_lock():
+        return await conn.run_sync(_upgrade, tree, target)
 
 
 async def upgrade(engine: AsyncEngine, tree: str, target: str = "head") -> str | None:
@@ -68,7 +92,8 @@ async def upgrade_or_downgrade(engine: AsyncEngine, tree: str, target: str) -> s
         script = ScriptDirectory.from_config(alembic_config(tree))
         ahead = target == "base" or (current is not None and target in
                                      {r.revision for r in script.iterate_revisions(current, "base")})
-        return await conn.run_sync(_downgrade if ahead else _upgrade, tree, target)
+        async with _alembic_lock():
+            return await conn.run_sync(_downgrade if ahead else _upgrade, tree, target)
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

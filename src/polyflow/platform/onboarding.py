@@ -12,6 +12,7 @@ that `polyflow tenants reconcile` cannot see.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets as pysecrets
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 import asyncpg
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from polyflow.erp.identity.passwords import hash_password, one_time_password
 from polyflow.erp.models import User
@@ -124,7 +125,9 @@ async def _load(session: AsyncSession, subdomain: str) -> Tenant:
 
 
 class _Run:
-    """One attempt at finishing a reserved tenant."""
+    """One attempt at finishing a reserved tenant. Holds one admin connection to the server and one
+    small engine on the tenant's database for all its steps (each new PostgreSQL login costs a
+    SCRAM handshake); `close()` releases them."""
 
     def __init__(self, platform: "Platform", tenant: Tenant, hook: StepHook | None, use_template: bool):
         self.platform = platform
@@ -134,10 +137,28 @@ class _Run:
         self.hook = hook
         self.use_template = use_template
         self.from_template = False
+        self._admin: asyncpg.Connection | None = None
+        self._tenant_engine: AsyncEngine | None = None
 
     @property
     def tenant_dsn(self) -> PgDsn:
         return PgDsn(self.server.host, self.server.port, self.tenant.db_user, self.password, self.tenant.db_name)
+
+    async def admin(self) -> asyncpg.Connection:
+        if self._admin is None or self._admin.is_closed():
+            self._admin = await admin_connect(self.server, self.platform.secrets)
+        return self._admin
+
+    def tenant_engine(self) -> AsyncEngine:
+        if self._tenant_engine is None:
+            self._tenant_engine = create_async_engine(self.tenant_dsn.url(), pool_size=1, max_overflow=0)
+        return self._tenant_engine
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+        if self._tenant_engine is not None:
+            await self._tenant_engine.dispose()
 
     async def _fire(self, step: str, phase: str) -> None:
         if self.hook is not None:
@@ -147,78 +168,66 @@ class _Run:
 
     # -- steps: each is idempotent ------------------------------------------------------------
     async def role(self) -> None:
-        conn = await admin_connect(self.server, self.platform.secrets)
-        try:
-            role = quote_ident(self.tenant.db_user)
-            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", self.tenant.db_user)
-            verb = "ALTER" if exists else "CREATE"
-            # DDL takes no bind parameters: the name is generated and quoted, the password is URL-safe.
-            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{self.password}' "
-                               "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
-        finally:
-            await conn.close()
+        conn = await self.admin()
+        role = quote_ident(self.tenant.db_user)
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", self.tenant.db_user)
+        verb = "ALTER" if exists else "CREATE"
+        # DDL takes no bind parameters: the name is generated and quoted, the password is URL-safe.
+        await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{self.password}' "
+                           "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
 
     async def database(self) -> None:
-        conn = await admin_connect(self.server, self.platform.secrets)
-        try:
-            db, role = quote_ident(self.tenant.db_name), quote_ident(self.tenant.db_user)
-            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.tenant.db_name):
-                template = await templates.ensure_template(self.server, self.platform.secrets) if self.use_template else None
-                if template is not None:
-                    try:
-                        await conn.execute(f"CREATE DATABASE {db} TEMPLATE {quote_ident(template)} OWNER {role}")
-                        self.from_template = True
-                    except asyncpg.ObjectInUseError:
-                        log.warning("template %s is busy; migrating %s from scratch", template, self.tenant.subdomain)
-                if not self.from_template:
-                    await conn.execute(f"CREATE DATABASE {db} OWNER {role}")
-            # Only the tenant's own role (and the server admin) may connect.
-            await conn.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
-            await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}")
-        finally:
-            await conn.close()
+        conn = await self.admin()
+        db, role = quote_ident(self.tenant.db_name), quote_ident(self.tenant.db_user)
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.tenant.db_name):
+            if self.use_template and await templates.claim_spare(conn, self.tenant.db_name):
+                self.from_template = True
+            template = None
+            if self.use_template and not self.from_template:
+                template = await templates.ensure_template(self.server, self.platform.secrets, conn)
+            if template is not None:
+                try:
+                    await conn.execute(f"CREATE DATABASE {db} TEMPLATE {quote_ident(template)} OWNER {role}")
+                    self.from_template = True
+                except asyncpg.ObjectInUseError:
+                    log.warning("template %s is busy; migrating %s from scratch", template, self.tenant.subdomain)
+            if not self.from_template:
+                await conn.execute(f"CREATE DATABASE {db} OWNER {role}")
+        await conn.execute(f"ALTER DATABASE {db} OWNER TO {role}")  # a claimed spare belongs to the admin
+        # Only the tenant's own role (and the server admin) may connect.
+        await conn.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+        await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}")
 
     async def migrated(self) -> None:
-        await templates.adopt_clone(self.server, self.platform.secrets, self.tenant.db_name, self.tenant.db_user)
-        engine = _engine(self.tenant_dsn)
-        try:
-            revision = await migrate.upgrade(engine, "tenant")
-        finally:
-            await engine.dispose()
-        self.tenant.schema_revision = revision
+        if self.from_template or self.use_template:
+            # A clone's objects belong to the template role until handed over (a no-op otherwise).
+            await templates.adopt_clone(self.server, self.platform.secrets, self.tenant.db_name, self.tenant.db_user)
+        self.tenant.schema_revision = await migrate.upgrade(self.tenant_engine(), "tenant")
 
     async def seeded(self) -> None:
         ctx = SeedContext(tenant_name=self.tenant.name, subdomain=self.tenant.subdomain,
                           admin_email=self.tenant.admin_email)
-        engine = _engine(self.tenant_dsn)
-        try:
-            async with AsyncSession(engine) as session, session.begin():
-                await run_seeds(session, "reference", ctx)  # already there in a clone: idempotent
-                await run_seeds(session, "tenant", ctx)
-        finally:
-            await engine.dispose()
+        async with AsyncSession(self.tenant_engine()) as session, session.begin():
+            await run_seeds(session, "reference", ctx)  # already there in a clone: idempotent
+            await run_seeds(session, "tenant", ctx)
 
     async def verified(self) -> None:
-        engine = _engine(self.tenant_dsn)
-        try:
-            async with engine.connect() as conn:
-                revision = await migrate.current_revision(conn)
-                if revision != migrate.head("tenant"):
-                    raise OnboardingError(f"database is at revision {revision}, expected {migrate.head('tenant')}")
-                tables = set((await conn.execute(text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
-                ))).scalars())
-                missing = set(TenantBase.metadata.tables) - tables
-                if missing:
-                    raise OnboardingError(f"tables missing or not owned by the tenant role: {sorted(missing)}")
-                if not await conn.scalar(text("SELECT count(*) FROM units")):
-                    raise OnboardingError("reference data missing (units)")
-                if self.tenant.admin_email and not await conn.scalar(
-                    select(func.count()).select_from(User).where(func.lower(User.email) == self.tenant.admin_email.lower())
-                ):
-                    raise OnboardingError("first admin user missing")
-        finally:
-            await engine.dispose()
+        async with self.tenant_engine().connect() as conn:
+            revision = await migrate.current_revision(conn)
+            if revision != migrate.head("tenant"):
+                raise OnboardingError(f"database is at revision {revision}, expected {migrate.head('tenant')}")
+            tables = set((await conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+            ))).scalars())
+            missing = set(TenantBase.metadata.tables) - tables
+            if missing:
+                raise OnboardingError(f"tables missing or not owned by the tenant role: {sorted(missing)}")
+            if not await conn.scalar(text("SELECT count(*) FROM units")):
+                raise OnboardingError("reference data missing (units)")
+            if self.tenant.admin_email and not await conn.scalar(
+                select(func.count()).select_from(User).where(func.lower(User.email) == self.tenant.admin_email.lower())
+            ):
+                raise OnboardingError("first admin user missing")
 
     async def active(self) -> None:
         self.tenant.status = "active"
@@ -229,14 +238,11 @@ class _Run:
         if not self.tenant.admin_email:
             return None
         password = one_time_password()
-        engine = _engine(self.tenant_dsn)
-        try:
-            async with AsyncSession(engine) as session, session.begin():
-                user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
-                user.password_hash = hash_password(password)
-                user.must_change_password = True
-        finally:
-            await engine.dispose()
+        hashed = await asyncio.to_thread(hash_password, password)  # ~50 ms of CPU: not on the event loop
+        async with AsyncSession(self.tenant_engine()) as session, session.begin():
+            user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
+            user.password_hash = hashed
+            user.must_change_password = True
         return password
 
 
@@ -259,12 +265,6 @@ async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id
     await _event(session, tenant.id, "tenant.onboarding_failed", actor, step=step, error=str(exc)[:500])
     await session.commit()
     await platform.tenant_changed(tenant.subdomain)
-
-
-def _engine(dsn: PgDsn):
-    from polyflow.platform.provisioning import maintenance_engine
-
-    return maintenance_engine(dsn)
 
 
 @asynccontextmanager
@@ -305,26 +305,29 @@ async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | Non
         await session.commit()
 
         attempt = _Run(platform, tenant, hook, use_template)
-        done = ONBOARDING_STEPS.index(tenant.onboarding_step or "reserved")
-        for step in ONBOARDING_STEPS[done + 1:]:
-            await attempt._fire(step, "start")
-            try:
-                await getattr(attempt, step)()
-                await attempt._fire(step, "did")  # work done, not yet recorded (tests crash here)
-            except Exception as exc:
-                await session.rollback()
-                await _record_failure(platform, session, tenant.id, step, exc, actor)
-                if isinstance(exc, PolyflowError):
-                    raise
-                raise OnboardingError(f"onboarding '{subdomain}' failed at step '{step}': {exc}") from exc
-            tenant.onboarding_step = step
-            tenant.onboarding_error = None
-            if step == "active":
-                await _event(session, tenant.id, "tenant.activated", actor, from_template=attempt.from_template)
-            await session.commit()
-            await attempt._fire(step, "done")
-    await platform.tenant_changed(subdomain, tenant_id=tenant.id)
-    password = await attempt.issue_admin_password()
+        try:
+            done = ONBOARDING_STEPS.index(tenant.onboarding_step or "reserved")
+            for step in ONBOARDING_STEPS[done + 1:]:
+                await attempt._fire(step, "start")
+                try:
+                    await getattr(attempt, step)()
+                    await attempt._fire(step, "did")  # work done, not yet recorded (tests crash here)
+                except Exception as exc:
+                    await session.rollback()
+                    await _record_failure(platform, session, tenant.id, step, exc, actor)
+                    if isinstance(exc, PolyflowError):
+                        raise
+                    raise OnboardingError(f"onboarding '{subdomain}' failed at step '{step}': {exc}") from exc
+                tenant.onboarding_step = step
+                tenant.onboarding_error = None
+                if step == "active":
+                    await _event(session, tenant.id, "tenant.activated", actor, from_template=attempt.from_template)
+                await session.commit()
+                await attempt._fire(step, "done")
+            await platform.tenant_changed(subdomain, tenant_id=tenant.id)
+            password = await attempt.issue_admin_password()
+        finally:
+            await attempt.close()
     return OnboardingResult(tenant, tenant.admin_email, password, attempt.from_template, time.perf_counter() - started)
 
 
@@ -335,6 +338,23 @@ async def onboard(platform: "Platform", *, name: str, subdomain: str, admin_emai
     await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
                   server_name=server_name, actor=actor)
     return await run(platform, subdomain, hook=hook, use_template=use_template, actor=actor)
+
+
+async def refill_spares(platform: "Platform", server_name: str | None = None) -> int:
+    """Top up the warm spare databases on one server (default: every active server). Off the
+    critical path: call it after an onboarding has answered. Failures are logged, not raised."""
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        stmt = select(DatabaseServer).where(DatabaseServer.is_active)
+        if server_name:
+            stmt = stmt.where(DatabaseServer.name == server_name)
+        servers = (await session.execute(stmt)).scalars().all()
+    made = 0
+    for server in servers:
+        try:
+            made += await templates.refill_spares(server, platform.secrets, platform.settings.spare_databases)
+        except Exception as exc:
+            log.warning("refilling spare databases on %s failed: %s", server.name, exc)
+    return made
 
 
 async def abandon(platform: "Platform", subdomain: str, actor: str = "cli") -> None:

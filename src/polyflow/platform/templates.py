@@ -41,9 +41,15 @@ async def _exists(conn: asyncpg.Connection, name: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
 
 
-async def ensure_template(server: DatabaseServer, secrets: SecretBox) -> str | None:
-    """The current template's name on this server, building it if needed; None if it cannot be had."""
+async def ensure_template(server: DatabaseServer, secrets: SecretBox,
+                          conn: asyncpg.Connection | None = None) -> str | None:
+    """The current template's name on this server, building it if needed; None if it cannot be had.
+
+    ``conn``: an admin connection to the server to reuse (the common case: the template exists).
+    """
     name = template_name()
+    if conn is not None and await _exists(conn, name):
+        return name
     try:
         conn = await admin_connect(server, secrets)
     except Exception as exc:
@@ -112,3 +118,62 @@ async def adopt_clone(server: DatabaseServer, secrets: SecretBox, db_name: str, 
             await conn.execute(f"REVOKE ALL ON SCHEMA public FROM {quote_ident(TEMPLATE_ROLE)}")
     finally:
         await conn.close()
+
+
+# -- warm spares -------------------------------------------------------------------------------
+# CREATE DATABASE costs a few hundred milliseconds with fsync on (the new database is written and
+# flushed), whatever the template. A few spare clones of the current template are kept ready, and
+# onboarding claims one with a rename (milliseconds). Spares are never in the registry (never
+# routable) and are refilled off the critical path.
+SPARE_PREFIX = "polyflow_spare_"
+
+
+def _spare_pattern(revision: str | None = None) -> str:
+    return f"{SPARE_PREFIX}{revision or migrate.head('tenant')}_%"
+
+
+async def claim_spare(conn: asyncpg.Connection, db_name: str) -> bool:
+    """Rename a spare of the current head to ``db_name``; False if none is ready."""
+    rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname",
+                            _spare_pattern())
+    for row in rows:
+        try:
+            await conn.execute(f"ALTER DATABASE {quote_ident(row['datname'])} RENAME TO {quote_ident(db_name)}")
+            return True
+        except (asyncpg.InvalidCatalogNameError, asyncpg.ObjectInUseError):
+            continue  # another onboarding took it first, or something is connected to it
+    return False
+
+
+async def refill_spares(server: DatabaseServer, secrets: SecretBox, count: int) -> int:
+    """Top the server up to ``count`` spares of the current head (and drop spares of older heads)."""
+    if count <= 0:
+        return 0
+    template = await ensure_template(server, secrets)
+    if template is None:
+        return 0
+    conn = await admin_connect(server, secrets)
+    try:
+        stale = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE $2",
+                                 SPARE_PREFIX + "%", _spare_pattern())
+        for row in stale:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(row['datname'])} WITH (FORCE)")
+        have = await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname LIKE $1", _spare_pattern())
+        made = 0
+        for _ in range(count - have):
+            name = f"{SPARE_PREFIX}{migrate.head('tenant')}_{secrets_token()}"
+            try:
+                await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template)}")
+                await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
+                made += 1
+            except asyncpg.ObjectInUseError:
+                break  # the template is busy (another clone): try again next time
+        return made
+    finally:
+        await conn.close()
+
+
+def secrets_token() -> str:
+    import secrets
+
+    return secrets.token_hex(4)
