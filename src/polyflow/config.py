@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # Billing: days from issue to due date, and grace days after it before a tenant is suspended.
     invoice_due_days: int = Field(14, ge=0)
     billing_grace_days: int = Field(7, ge=0)
+    # Where issued invoices go for payment ("none": nothing; a gateway plugs in here).
+    payment_provider: str = "none"
+
+    # Extra folders of tenant revisions (os.pathsep-separated) added on top of the shipped tree, for
+    # tests and benchmarks only (see platform/migrate.py); never set in production.
+    tenant_migrations_extra: str = ""
 
     # Where `polyflow dev` keeps its PostgreSQL cluster and secrets.
     data_dir: Path = Path(".polyflow")

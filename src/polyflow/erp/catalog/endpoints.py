@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from polyflow.erp.catalog import service
 from polyflow.erp.catalog.schemas import ProductIn, ProductOut, ProductPatch
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.tenancy.deps import TenantSession
+from polyflow.platform.tenancy.deps import TenantSession, require_module
 
-router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/products", tags=["catalog"], dependencies=[require_module("catalog")])
 
 
 @router.get("", response_model=Page[ProductOut])

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from polyflow.platform.models import DatabaseServer, Tenant, TenantDomain
+from polyflow.platform.entitlements import compute_entitlements
+from polyflow.platform.models import DatabaseServer, Plan, Tenant, TenantDomain, TenantModule
 from polyflow.platform.tenancy.route import TenantRoute
 
 _COLUMNS = (
     Tenant.id, Tenant.subdomain, Tenant.name, Tenant.status, DatabaseServer.host, DatabaseServer.port,
     Tenant.db_name, Tenant.db_user, Tenant.db_password_enc, Tenant.schema_revision,
+    Tenant.plan, Plan.max_users, Plan.modules, Plan.trial_days, Tenant.trial_ends_at,
 )
-_BY_SUBDOMAIN = select(*_COLUMNS).join(DatabaseServer, Tenant.server_id == DatabaseServer.id)
+_BY_SUBDOMAIN = (
+    select(*_COLUMNS)
+    .join(DatabaseServer, Tenant.server_id == DatabaseServer.id)
+    .join(Plan, Plan.code == Tenant.plan)
+)
 _BY_DOMAIN = _BY_SUBDOMAIN.join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
+_GRANTS = select(TenantModule.module, TenantModule.expires_at).where(
+    or_(TenantModule.expires_at.is_(None), TenantModule.expires_at > func.now())
+)
 
 
 def route_key(kind: str, name: str) -> str:
@@ -38,4 +47,12 @@ class Registry:
         stmt = stmt.where(Tenant.status != "deleted")
         async with self._engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
-        return TenantRoute(*row) if row else None
+            if row is None:
+                return None
+            grants = (await conn.execute(_GRANTS.where(TenantModule.tenant_id == row.id))).all()
+        return TenantRoute(
+            id=row.id, subdomain=row.subdomain, name=row.name, status=row.status, db_host=row.host,
+            db_port=row.port, db_name=row.db_name, db_user=row.db_user, db_password_enc=row.db_password_enc,
+            schema_revision=row.schema_revision, plan=row.plan, max_users=row.max_users,
+            entitlements=compute_entitlements(row.modules, row.trial_days > 0, row.trial_ends_at, grants),
+        )
