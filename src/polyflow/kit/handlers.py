@@ -21,7 +21,14 @@ async def _polyflow_error(request: Request, exc: PolyflowError) -> JSONResponse:
 async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
     # 25006: a move/restore froze the database read-only; 3D000/28P01: a process still on the route to the
     # database (and role) it replaced, until the invalidation reaches it. Both pass in a moment.
-    if getattr(exc.orig, "sqlstate", None) in ("25006", "3D000", "28P01"):
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in ("3D000", "28P01"):
+        # Our cached route points at a database/role that was replaced (move, restore): forget it
+        # here at once instead of waiting for an invalidation that may not come (Redis down).
+        key = request.scope.get("state", {}).get("route_key")
+        if key:
+            request.app.state.platform.routes.drop_local([key])
+    if sqlstate in ("25006", "3D000", "28P01"):
         return JSONResponse({"detail": "This workspace is being moved or restored; retry in a moment."},
                             status_code=503, headers={"Retry-After": "1"})
     if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.kit.db import quote_ident
+from polyflow.kit.errors import Conflict
 from polyflow.platform import onboarding
 from polyflow.platform.models import DatabaseServer, Tenant
 from polyflow.platform.servers import admin_connect
@@ -55,6 +56,8 @@ async def reconcile(platform: "Platform", *, fix: bool = False) -> list[Finding]
                 try:
                     await onboarding.run(platform, tenant.subdomain, actor="reconcile")
                     finding.action = "resumed: active"
+                except Conflict as exc:  # another process is onboarding it right now: leave it alone
+                    finding.action = f"skipped ({exc})"[:300]
                 except Exception as exc:
                     await onboarding.abandon(platform, tenant.subdomain, actor="reconcile")
                     finding.action = f"removed (could not finish: {exc})"[:300]
@@ -78,14 +81,14 @@ async def reconcile(platform: "Platform", *, fix: bool = False) -> list[Finding]
                 elif (server.id, db) not in known_dbs:
                     findings.append(Finding(server.name, "orphan_database", db, "drop"))
                     if fix:
-                        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(db)} WITH (FORCE)")
-                        findings[-1].action = "dropped"
+                        findings[-1].action = await _drop_if_still_orphan(
+                            platform, conn, server.id, db, f"DROP DATABASE IF EXISTS {quote_ident(db)} WITH (FORCE)")
             for role in sorted(roles):
                 if (server.id, role) not in known_roles:
                     findings.append(Finding(server.name, "orphan_role", role, "drop"))
                     if fix:
-                        await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(role)}")
-                        findings[-1].action = "dropped"
+                        findings[-1].action = await _drop_if_still_orphan(
+                            platform, conn, server.id, role, f"DROP ROLE IF EXISTS {quote_ident(role)}")
             for tenant in tenants:
                 if tenant.server_id == server.id and tenant.status in HAS_DATABASE and tenant.db_name not in dbs:
                     findings.append(Finding(server.name, "missing_database", tenant.subdomain,
@@ -93,3 +96,36 @@ async def reconcile(platform: "Platform", *, fix: bool = False) -> list[Finding]
         finally:
             await conn.close()
     return findings
+
+
+def _subdomain_of(name: str) -> str | None:
+    """``t_pt_abc_1a2b3c`` -> ``pt-abc`` (subdomains never contain underscores)."""
+    if not name.startswith("t_") or len(name) < 10:
+        return None
+    return name[2:-7].replace("_", "-")
+
+
+async def _drop_if_still_orphan(platform: "Platform", conn, server_id, name: str, drop_sql: str) -> str:
+    """Drop an orphan only under its tenant's operation lock and after re-reading the registry: a move
+    or restore creates its new database before it switches the registry to it."""
+    from polyflow.platform.backups import operation_lock
+
+    sub = _subdomain_of(name)
+    async with AsyncSession(platform.main_engine) as session:
+        tenant_id = (await session.execute(
+            select(Tenant.id).where(Tenant.subdomain == sub, Tenant.status != "deleted"))).scalar() if sub else None
+    if tenant_id is None:
+        await conn.execute(drop_sql)
+        return "dropped"
+    try:
+        async with operation_lock(platform, tenant_id, sub):
+            async with AsyncSession(platform.main_engine) as session:
+                known = (await session.execute(select(Tenant.id).where(
+                    Tenant.server_id == server_id, (Tenant.db_name == name) | (Tenant.db_user == name),
+                    Tenant.status != "deleted"))).first()
+            if known:
+                return "kept (now registered)"
+            await conn.execute(drop_sql)
+            return "dropped"
+    except Conflict:
+        return f"skipped (an operation on '{sub}' is running)"

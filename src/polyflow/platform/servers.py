@@ -23,7 +23,7 @@ async def ensure_server(session: AsyncSession, secrets: SecretBox, name: str, ds
         session.add(server)
     server.host, server.port, server.admin_user = dsn.host, dsn.port, dsn.user
     server.admin_password_enc = secrets.encrypt(dsn.password) if dsn.password is not None else None
-    server.admin_database = "postgres"
+    server.admin_database = dsn.database or "postgres"
     server.max_tenants = max_tenants
     server.is_active = True
     await session.flush()
@@ -55,7 +55,7 @@ async def pick_server(session: AsyncSession, name: str | None = None) -> Databas
         return server
     used = (
         select(Tenant.server_id, func.count().label("n"))
-        .where(Tenant.status != "deleted")
+        .where(Tenant.status.not_in(("deleted", "archived")))  # those have no database
         .group_by(Tenant.server_id)
         .subquery()
     )
@@ -84,5 +84,6 @@ async def ensure_default_server(main_engine: AsyncEngine, secrets: SecretBox, ds
     """
     async with AsyncSession(main_engine) as session:
         if refresh or (await session.execute(select(DatabaseServer.id).limit(1))).first() is None:
-            await ensure_server(session, secrets, DEFAULT_SERVER, dsn)
+            # Admin work connects to the maintenance database, not to the main database itself.
+            await ensure_server(session, secrets, DEFAULT_SERVER, dsn.with_database("postgres"))
             await session.commit()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from polyflow.platform import migrate
 from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.context import current_tenant
 from polyflow.platform.tenancy.hosts import HostKind, effective_host
@@ -41,10 +43,19 @@ async def send_error(scope: Scope, receive: Receive, send: Send, status: int, me
     await response(scope, receive, send)
 
 
-def refusal(route: TenantRoute) -> tuple[int, str, dict[str, str] | None] | None:
+def refusal(route: TenantRoute, now: float | None = None) -> tuple[int, str, dict[str, str] | None] | None:
     """Why a resolved tenant is not served now, as (status, message, headers); None if it is."""
     status = route.status
     if status == "active":
+        # A fleet migration holds its database: wait rather than queue behind its locks.
+        if route.migrating_until is not None and (time.time() if now is None else now) < route.migrating_until:
+            return 503, f"The workspace '{route.subdomain}' is being upgraded; try again in a few seconds.", {
+                "Retry-After": "5"}
+        # Its schema lacks what this code needs (new code deployed before the migration reached it).
+        # A revision this code does not know is newer (a rolling deploy): served.
+        if migrate.is_behind("tenant", route.schema_revision):
+            return 503, f"The workspace '{route.subdomain}' is upgrading to a new version; try again shortly.", {
+                "Retry-After": "10"}
         return None
     if status == "suspended":
         return 403, f"The workspace '{route.subdomain}' is suspended. Contact your administrator or Polyflow support.", None
@@ -65,6 +76,7 @@ class TenancyMiddleware:
         self.platform = platform
         self.tenant_app = tenant_app
         self.admin_app = admin_app
+        migrate.configure(platform.settings)  # extra test revisions, if this process is told to use them
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in HOSTLESS_PATHS:
@@ -92,7 +104,9 @@ class TenancyMiddleware:
             if refused is not None:
                 await send_error(scope, receive, send, *refused)
                 return
-            scope.setdefault("state", {})["tenant"] = route
+            state = scope.setdefault("state", {})
+            state["tenant"] = route
+            state["route_key"] = key
             token = current_tenant.set(route)
             try:
                 await self.tenant_app(scope, receive, send)

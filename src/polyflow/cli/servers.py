@@ -1,0 +1,45 @@
+"""`polyflow servers add | list`: the PostgreSQL servers that hold tenant databases."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from polyflow.cli.common import console
+from polyflow.cli.lifecycle import warn, call
+from polyflow.platform import lifecycle
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: str = typer.Argument(..., help="A short name, e.g. db2"),
+    dsn: str = typer.Argument(..., help="Admin login: postgresql://user:password@host:port/postgres"),
+    max_tenants: int | None = typer.Option(None, "--max-tenants", help="Tenant limit (default: none)"),
+) -> None:
+    """Register a server (its admin login is checked, and its password stored encrypted)."""
+    info, warnings = call(lambda p, _: lifecycle.add_server(p, name, dsn, max_tenants=max_tenants))
+    limit = "no limit" if info.max_tenants is None else f"{info.free} of {info.max_tenants} free"
+    console.print(f"server {escape(info.name)}: {escape(info.host)}:{info.port} as {escape(info.admin_user)}, "
+                  f"{info.tenants} tenant(s), {limit}", highlight=False)
+    warn(warnings)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
+    """Servers with their tenant counts and free capacity."""
+    rows = call(lambda p, _: lifecycle.list_servers(p))
+    if as_json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = Table("name", "address", "admin", "active", "tenants", "max", "free")
+    for r in rows:
+        table.add_row(escape(r.name), escape(f"{r.host}:{r.port}"), escape(r.admin_user), "yes" if r.is_active else "no",
+                      str(r.tenants), "-" if r.max_tenants is None else str(r.max_tenants),
+                      "unlimited" if r.free is None else str(r.free))
+    console.print(table)
