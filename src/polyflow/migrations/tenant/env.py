@@ -1,30 +1,7 @@
-"""Alembic environment for the tenant tree.
+"""Alembic environment of every tenant database; see polyflow.migrations.run_env."""
 
-The caller passes an open connection in ``config.attributes["connection"]`` (see
-``polyflow.platform.migrate``); the URL never comes from alembic.ini. For offline SQL (``--sql``) a
-URL may be given in ``config.attributes["url"]``.
-"""
-
-from alembic import context
-
-from polyflow.kit.db import TenantBase as Base
 import polyflow.erp.models  # noqa: F401  (registers the tables)
+from polyflow.kit.db import TenantBase
+from polyflow.migrations import run_env
 
-target_metadata = Base.metadata
-config = context.config
-
-
-def run() -> None:
-    connection = config.attributes.get("connection")
-    if connection is None:
-        context.configure(url=config.attributes.get("url", "postgresql://"), target_metadata=target_metadata,
-                          literal_binds=True, dialect_opts={"paramstyle": "named"})
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-run()
+run_env(TenantBase.metadata)
