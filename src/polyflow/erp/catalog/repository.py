@@ -7,8 +7,12 @@ import uuid
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.models import Product
+from polyflow.erp.models import Product, ProductVariant, StockLevel, StockMovement, Unit
 from polyflow.kit.db import escape_like
+
+SORTS = {"sku": (Product.sku,), "-sku": (Product.sku.desc(),), "name": (Product.name, Product.sku),
+         "-name": (Product.name.desc(), Product.sku), "created": (Product.created_at, Product.sku),
+         "-created": (Product.created_at.desc(), Product.sku)}
 
 
 async def get(session: AsyncSession, product_id: uuid.UUID) -> Product | None:
@@ -19,16 +23,37 @@ async def get_by_sku(session: AsyncSession, sku: str) -> Product | None:
     return (await session.execute(select(Product).where(Product.sku == sku))).scalar_one_or_none()
 
 
-async def list_page(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> tuple[list[Product], int]:
+async def get_variant(session: AsyncSession, variant_id: uuid.UUID) -> ProductVariant | None:
+    return await session.get(ProductVariant, variant_id)
+
+
+async def unit_exists(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(select(Unit.code).where(Unit.code == code, Unit.is_active))).first() is not None
+
+
+async def has_stock_history(session: AsyncSession, product_id: uuid.UUID) -> bool:
+    variants = select(ProductVariant.id).where(ProductVariant.product_id == product_id)
+    moved = select(StockMovement.id).where(StockMovement.variant_id.in_(variants)).limit(1)
+    stocked = select(StockLevel.variant_id).where(StockLevel.variant_id.in_(variants)).limit(1)
+    return (await session.execute(moved)).first() is not None or (await session.execute(stocked)).first() is not None
+
+
+async def list_page(session: AsyncSession, *, q: str | None, product_type: str | None = None,
+                    active: bool | None = None, sort: str = "sku", limit: int,
+                    offset: int) -> tuple[list[Product], int]:
     """One page and the total in one round trip (count(*) OVER ()); a second query only past the end."""
     filters = []
     if q:
         like = "%" + escape_like(q) + "%"
         filters.append(or_(Product.sku.ilike(like), Product.name.ilike(like)))
+    if product_type:
+        filters.append(Product.product_type == product_type)
+    if active is not None:
+        filters.append(Product.is_active == active)
     total_col = func.count().over().label("total")
     rows = (
         await session.execute(
-            select(Product, total_col).where(*filters).order_by(Product.sku).limit(limit).offset(offset)
+            select(Product, total_col).where(*filters).order_by(*SORTS[sort]).limit(limit).offset(offset)
         )
     ).all()
     if rows:

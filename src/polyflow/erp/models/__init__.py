@@ -1,8 +1,15 @@
 """Tenant-database tables, one module per aggregate. Importing this package registers them all."""
 
+from polyflow.erp.models.account import Account
+from polyflow.erp.models.document_counter import DocumentCounter
+from polyflow.erp.models.fiscal_period import FiscalPeriod
+from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
-from polyflow.erp.models.product import Product
+from polyflow.erp.models.product import Product, ProductVariant
+from polyflow.erp.models.settings import TenantSettings
+from polyflow.erp.models.stock import StockLevel, StockMovement
 from polyflow.erp.models.unit import Unit
 from polyflow.erp.models.user import User
 
-__all__ = ["Location", "Product", "Unit", "User"]
+__all__ = ["Account", "DocumentCounter", "FiscalPeriod", "JournalEntry", "JournalLine", "Location", "Product",
+           "ProductVariant", "StockLevel", "StockMovement", "TenantSettings", "Unit", "User"]

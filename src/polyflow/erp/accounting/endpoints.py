@@ -1,0 +1,137 @@
+"""Accounting JSON API (tenant host only): accounts, journal entries, fiscal periods, settings, reports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from polyflow.erp.accounting import service
+from polyflow.erp.accounting.schemas import (
+    AccountIn, AccountOut, AccountPatch, AccountType, BalanceSheet, GeneralLedger, JournalIn, JournalOut, PeriodOut,
+    ProfitAndLoss, SettingsOut, SettingsPatch, TrialBalance,
+)
+from polyflow.kit.pagination import Page, PageParams, page_params
+from polyflow.platform.tenancy.deps import TenantSession, require_module
+
+router = APIRouter(prefix="/api/v1", tags=["accounting"], dependencies=[require_module("accounting")])
+
+Pg = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("/accounts", response_model=Page[AccountOut])
+async def list_accounts(
+    session: TenantSession, page: Pg,
+    q: Annotated[str | None, Query(max_length=100, description="Search code or name")] = None,
+    type: AccountType | None = None,
+    active: bool | None = None,
+    sort: Literal["code", "-code", "name", "-name"] = "code",
+):
+    """The chart of accounts."""
+    items, total = await service.list_accounts(session, q=q, type=type, active=active, sort=sort,
+                                               limit=page.limit, offset=page.offset)
+    return Page[AccountOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=201)
+async def create_account(session: TenantSession, data: AccountIn):
+    """Add an account."""
+    return await service.create_account(session, data)
+
+
+@router.get("/accounts/{code}", response_model=AccountOut)
+async def get_account(session: TenantSession, code: str):
+    """One account by code."""
+    return await service.get_account(session, code)
+
+
+@router.patch("/accounts/{code}", response_model=AccountOut)
+async def update_account(session: TenantSession, code: str, patch: AccountPatch):
+    """Rename or (de)activate an account."""
+    return await service.update_account(session, code, patch)
+
+
+@router.get("/journal-entries", response_model=Page[JournalOut])
+async def list_journal_entries(
+    session: TenantSession, page: Pg,
+    date_from: date | None = None, date_to: date | None = None,
+    account: Annotated[str | None, Query(max_length=20)] = None,
+    doc_type: Annotated[str | None, Query(max_length=8)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search number, description, reference")] = None,
+    sort: Literal["date", "-date", "number", "-number"] = "-date",
+):
+    """Posted journal entries with their lines."""
+    items, total = await service.list_entries(session, date_from=date_from, date_to=date_to, account=account,
+                                              doc_type=doc_type, q=q, sort=sort, limit=page.limit,
+                                              offset=page.offset)
+    return Page[JournalOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/journal-entries", response_model=JournalOut, status_code=201)
+async def create_journal_entry(session: TenantSession, data: JournalIn):
+    """Post a manual journal (must balance; its month must be open)."""
+    return await service.create_manual_journal(session, data)
+
+
+@router.get("/journal-entries/{entry_id}", response_model=JournalOut)
+async def get_journal_entry(session: TenantSession, entry_id: uuid.UUID):
+    """One journal entry."""
+    return await service.get_entry(session, entry_id)
+
+
+@router.get("/fiscal-periods", response_model=list[PeriodOut])
+async def list_periods(session: TenantSession, year: Annotated[int | None, Query(ge=1900, le=9999)] = None):
+    """Months that have postings or a lock."""
+    return await service.list_periods(session, year)
+
+
+@router.post("/fiscal-periods/{year}/{month}/lock", response_model=PeriodOut)
+async def lock_period(session: TenantSession, year: int, month: int):
+    """Lock a month: no more postings into it."""
+    return await service.set_period_lock(session, year, month, True)
+
+
+@router.post("/fiscal-periods/{year}/{month}/unlock", response_model=PeriodOut)
+async def unlock_period(session: TenantSession, year: int, month: int):
+    """Reopen a month."""
+    return await service.set_period_lock(session, year, month, False)
+
+
+@router.get("/settings", response_model=SettingsOut)
+async def get_settings(session: TenantSession):
+    """Company data, currency and PPN rate."""
+    return await service.get_settings(session)
+
+
+@router.patch("/settings", response_model=SettingsOut)
+async def update_settings(session: TenantSession, patch: SettingsPatch):
+    """Change company data or the PPN rate."""
+    return await service.update_settings(session, patch)
+
+
+@router.get("/reports/trial-balance", response_model=TrialBalance)
+async def trial_balance(session: TenantSession, date_to: date | None = None, date_from: date | None = None,
+                        include_zero: bool = False):
+    """Trial balance up to `date_to` (today by default), optionally from `date_from`."""
+    return await service.trial_balance(session, date_to or service.today(), date_from, include_zero)
+
+
+@router.get("/reports/general-ledger/{code}", response_model=GeneralLedger)
+async def general_ledger(session: TenantSession, code: str, date_to: date | None = None,
+                         date_from: date | None = None):
+    """An account's postings with the running balance."""
+    return await service.general_ledger(session, code, date_to or service.today(), date_from)
+
+
+@router.get("/reports/profit-and-loss", response_model=ProfitAndLoss)
+async def profit_and_loss(session: TenantSession, date_from: date, date_to: date):
+    """Laba rugi over a period."""
+    return await service.profit_and_loss(session, date_from, date_to)
+
+
+@router.get("/reports/balance-sheet", response_model=BalanceSheet)
+async def balance_sheet(session: TenantSession, as_of: date | None = None):
+    """Neraca at a date."""
+    return await service.balance_sheet(session, as_of or service.today())

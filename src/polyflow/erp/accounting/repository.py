@@ -1,0 +1,147 @@
+"""All accounting queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import Account, DocumentCounter, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
+from polyflow.kit.db import escape_like
+
+
+async def next_number(session: AsyncSession, doc_type: str, year: int) -> int:
+    """The next number of (type, year). The upsert keeps the counter row locked until the transaction
+    ends: a concurrent document waits, a rolled-back one gives its number back (gap-free)."""
+    stmt = (
+        insert(DocumentCounter).values(doc_type=doc_type, year=year, last_number=1)
+        .on_conflict_do_update(index_elements=["doc_type", "year"],
+                               set_={"last_number": DocumentCounter.last_number + 1})
+        .returning(DocumentCounter.last_number)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def period_for_posting(session: AsyncSession, year: int, month: int) -> FiscalPeriod:
+    """The period row, created if missing, share-locked so a concurrent lock waits for this posting."""
+    await session.execute(insert(FiscalPeriod).values(year=year, month=month).on_conflict_do_nothing())
+    stmt = select(FiscalPeriod).where(FiscalPeriod.year == year, FiscalPeriod.month == month).with_for_update(read=True)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def period_for_update(session: AsyncSession, year: int, month: int) -> FiscalPeriod:
+    await session.execute(insert(FiscalPeriod).values(year=year, month=month).on_conflict_do_nothing())
+    stmt = select(FiscalPeriod).where(FiscalPeriod.year == year, FiscalPeriod.month == month).with_for_update()
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def list_periods(session: AsyncSession, year: int | None) -> list[FiscalPeriod]:
+    stmt = select(FiscalPeriod).order_by(FiscalPeriod.year, FiscalPeriod.month)
+    if year is not None:
+        stmt = stmt.where(FiscalPeriod.year == year)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def accounts_by_code(session: AsyncSession, codes: set[str]) -> dict[str, Account]:
+    rows = await session.execute(select(Account).where(Account.code.in_(codes)))
+    return {a.code: a for a in rows.scalars()}
+
+
+async def list_accounts(session: AsyncSession, *, q: str | None, type: str | None, active: bool | None,
+                        sort: str, limit: int, offset: int) -> tuple[list[Account], int]:
+    filters = []
+    if q:
+        like = "%" + escape_like(q) + "%"
+        filters.append(Account.code.ilike(like) | Account.name.ilike(like))
+    if type:
+        filters.append(Account.type == type)
+    if active is not None:
+        filters.append(Account.is_active == active)
+    order = {"code": Account.code, "-code": Account.code.desc(), "name": Account.name, "-name": Account.name.desc()}[sort]
+    total = func.count().over().label("total")
+    rows = (await session.execute(select(Account, total).where(*filters).order_by(order, Account.code)
+                                  .limit(limit).offset(offset))).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    return [], (await session.execute(select(func.count()).select_from(Account).where(*filters))).scalar_one()
+
+
+async def list_entries(session: AsyncSession, *, date_from: date | None, date_to: date | None, account: str | None,
+                       doc_type: str | None, q: str | None, sort: str, limit: int,
+                       offset: int) -> tuple[list[JournalEntry], int]:
+    filters = []
+    if date_from:
+        filters.append(JournalEntry.entry_date >= date_from)
+    if date_to:
+        filters.append(JournalEntry.entry_date <= date_to)
+    if doc_type:
+        filters.append(JournalEntry.doc_type == doc_type)
+    if account:
+        filters.append(JournalEntry.id.in_(select(JournalLine.entry_id).where(JournalLine.account_code == account)))
+    if q:
+        like = "%" + escape_like(q) + "%"
+        filters.append(JournalEntry.number.ilike(like) | JournalEntry.description.ilike(like)
+                       | JournalEntry.reference.ilike(like))
+    order = {"date": (JournalEntry.entry_date, JournalEntry.number),
+             "-date": (JournalEntry.entry_date.desc(), JournalEntry.number.desc()),
+             "number": (JournalEntry.number,), "-number": (JournalEntry.number.desc(),)}[sort]
+    total = func.count().over().label("total")
+    rows = (await session.execute(select(JournalEntry, total).where(*filters).order_by(*order)
+                                  .limit(limit).offset(offset))).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    return [], (await session.execute(select(func.count()).select_from(JournalEntry).where(*filters))).scalar_one()
+
+
+async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry | None:
+    return await session.get(JournalEntry, entry_id)
+
+
+async def sums_by_account(session: AsyncSession, date_from: date | None, date_to: date):
+    """(account, total debit, total credit) per account over the dates (every account, zeros included)."""
+    cond = [JournalEntry.entry_date <= date_to]
+    if date_from is not None:
+        cond.append(JournalEntry.entry_date >= date_from)
+    sums = (
+        select(JournalLine.account_code, func.sum(JournalLine.debit).label("d"), func.sum(JournalLine.credit).label("c"))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
+        .group_by(JournalLine.account_code).subquery()
+    )
+    stmt = (select(Account, func.coalesce(sums.c.d, 0), func.coalesce(sums.c.c, 0))
+            .outerjoin(sums, sums.c.account_code == Account.code).order_by(Account.code))
+    return (await session.execute(stmt)).all()
+
+
+async def account_balance(session: AsyncSession, codes: list[str], date_to: date | None = None):
+    """sum(debit - credit) over accounts up to a date (inclusive)."""
+    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(JournalLine.account_code.in_(codes)))
+    if date_to is not None:
+        stmt = stmt.where(JournalEntry.entry_date <= date_to)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def ledger_lines(session: AsyncSession, code: str, date_from: date | None, date_to: date):
+    cond = [JournalLine.account_code == code, JournalEntry.entry_date <= date_to]
+    if date_from is not None:
+        cond.append(JournalEntry.entry_date >= date_from)
+    stmt = (select(JournalEntry.id, JournalEntry.number, JournalEntry.entry_date, JournalEntry.description,
+                   JournalLine.memo, JournalLine.debit, JournalLine.credit)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
+            .order_by(JournalEntry.entry_date, JournalEntry.number, JournalLine.id))
+    return (await session.execute(stmt)).all()
+
+
+async def opening(session: AsyncSession, code: str, before: date):
+    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.account_code == code, JournalEntry.entry_date < before))
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def get_settings(session: AsyncSession) -> TenantSettings:
+    await session.execute(insert(TenantSettings).values(id=1).on_conflict_do_nothing())
+    return (await session.execute(select(TenantSettings).where(TenantSettings.id == 1))).scalar_one()

@@ -1,0 +1,66 @@
+"""Chart of accounts (Indonesian practice, codes by class) and the tenant settings row."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+
+from polyflow.erp.models import Account, TenantSettings
+from polyflow.erp.seeds import SeedContext, register
+
+# Codes the automatic journals use; names are what an Indonesian accountant expects to see.
+KAS, BANK, PIUTANG = "1101", "1102", "1130"
+PERSEDIAAN_BAHAN_BAKU, PERSEDIAAN_BDP, PERSEDIAAN_BARANG_JADI = "1141", "1142", "1143"
+PPN_MASUKAN, HUTANG_USAHA, BARANG_BELUM_DITAGIH, PPN_KELUARAN = "1150", "2110", "2120", "2130"
+MODAL, LABA_DITAHAN, EKUITAS_SALDO_AWAL = "3100", "3200", "3900"
+PENDAPATAN, HPP, PEMAKAIAN_BAHAN_BAKU, BEBAN_SCRAP, SELISIH_PERSEDIAAN = "4100", "5100", "5200", "5300", "5400"
+
+# Control accounts kept by the inventory sub-ledger: only stock movements post to them, so the stock
+# valuation and their general-ledger balance are always equal.
+INVENTORY_ACCOUNTS = (PERSEDIAAN_BAHAN_BAKU, PERSEDIAAN_BDP, PERSEDIAAN_BARANG_JADI)
+
+CHART = (
+    (KAS, "Kas", "asset"),
+    (BANK, "Bank", "asset"),
+    (PIUTANG, "Piutang Usaha", "asset"),
+    (PERSEDIAAN_BAHAN_BAKU, "Persediaan Bahan Baku", "asset"),
+    (PERSEDIAAN_BDP, "Persediaan Barang Dalam Proses", "asset"),
+    (PERSEDIAAN_BARANG_JADI, "Persediaan Barang Jadi", "asset"),
+    (PPN_MASUKAN, "PPN Masukan", "asset"),
+    ("1160", "Uang Muka Pembelian", "asset"),
+    ("1210", "Mesin dan Peralatan", "asset"),
+    ("1220", "Kendaraan", "asset"),
+    ("1290", "Akumulasi Penyusutan", "asset"),
+    (HUTANG_USAHA, "Hutang Usaha", "liability"),
+    (BARANG_BELUM_DITAGIH, "Barang Diterima Belum Ditagih", "liability"),
+    (PPN_KELUARAN, "PPN Keluaran", "liability"),
+    ("2140", "Hutang PPh", "liability"),
+    ("2150", "Biaya Yang Masih Harus Dibayar", "liability"),
+    (MODAL, "Modal Disetor", "equity"),
+    (LABA_DITAHAN, "Laba Ditahan", "equity"),
+    (EKUITAS_SALDO_AWAL, "Ekuitas Saldo Awal", "equity"),
+    (PENDAPATAN, "Pendapatan Penjualan", "revenue"),
+    ("4200", "Penjualan Scrap", "revenue"),
+    ("4900", "Pendapatan Lain-lain", "revenue"),
+    (HPP, "Harga Pokok Penjualan", "expense"),
+    (PEMAKAIAN_BAHAN_BAKU, "Pemakaian Bahan Baku", "expense"),
+    (BEBAN_SCRAP, "Beban Scrap", "expense"),
+    (SELISIH_PERSEDIAAN, "Selisih Persediaan", "expense"),
+    ("6100", "Beban Gaji dan Upah", "expense"),
+    ("6200", "Beban Listrik", "expense"),
+    ("6300", "Beban Penyusutan", "expense"),
+    ("6900", "Beban Lain-lain", "expense"),
+)
+
+
+@register("chart_of_accounts")
+async def seed_accounts(session, ctx: SeedContext) -> None:
+    await session.execute(
+        insert(Account).values([{"code": c, "name": n, "type": t} for c, n, t in CHART]).on_conflict_do_nothing()
+    )
+
+
+@register("tenant_settings", scope="tenant")
+async def seed_settings(session, ctx: SeedContext) -> None:
+    await session.execute(
+        insert(TenantSettings).values(id=1, company_name=ctx.tenant_name or "").on_conflict_do_nothing()
+    )

@@ -1,0 +1,122 @@
+"""Inventory JSON API (tenant host only): locations, stock levels, movements, reservations, reports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from polyflow.erp.inventory import service
+from polyflow.erp.inventory.schemas import (
+    History, LocationIn, LocationKind, LocationOut, LocationPatch, LowStockRow, MovementIn, MovementKind, MovementOut,
+    ReservationIn, StockLevelOut, Valuation,
+)
+from polyflow.kit.pagination import Page, PageParams, page_params
+from polyflow.platform.tenancy.deps import TenantSession, require_module
+
+router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[require_module("inventory")])
+
+Pg = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("/locations", response_model=Page[LocationOut])
+async def list_locations(
+    session: TenantSession, page: Pg,
+    q: Annotated[str | None, Query(max_length=100)] = None, kind: LocationKind | None = None,
+    active: bool | None = None, sort: Literal["code", "-code", "name", "-name"] = "code",
+):
+    """Warehouses and production areas."""
+    items, total = await service.list_locations(session, q=q, kind=kind, active=active, sort=sort, limit=page.limit,
+                                                offset=page.offset)
+    return Page[LocationOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/locations", response_model=LocationOut, status_code=201)
+async def create_location(session: TenantSession, data: LocationIn):
+    """Add a location."""
+    return await service.create_location(session, data)
+
+
+@router.get("/locations/{location_id}", response_model=LocationOut)
+async def get_location(session: TenantSession, location_id: uuid.UUID):
+    """One location."""
+    return await service.get_location(session, location_id)
+
+
+@router.patch("/locations/{location_id}", response_model=LocationOut)
+async def update_location(session: TenantSession, location_id: uuid.UUID, patch: LocationPatch):
+    """Rename or (de)activate a location."""
+    return await service.update_location(session, location_id, patch)
+
+
+@router.get("/stock", response_model=Page[StockLevelOut])
+async def list_stock(
+    session: TenantSession, page: Pg,
+    variant_id: uuid.UUID | None = None, location_id: uuid.UUID | None = None, product_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search SKU or name")] = None,
+    nonzero: bool = False, sort: Literal["sku", "-sku", "location", "on_hand", "-on_hand"] = "sku",
+):
+    """Stock levels per (location, variant): on hand, reserved, available."""
+    items, total = await service.list_levels(session, variant_id=variant_id, location_id=location_id,
+                                             product_id=product_id, q=q, nonzero=nonzero, sort=sort,
+                                             limit=page.limit, offset=page.offset)
+    return Page[StockLevelOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/stock/low", response_model=list[LowStockRow])
+async def low_stock(session: TenantSession):
+    """Variants below their minimum stock."""
+    return await service.low_stock(session)
+
+
+@router.get("/stock/valuation", response_model=Valuation)
+async def stock_valuation(session: TenantSession, as_of: date | None = None):
+    """Stock value per variant and per inventory account at the end of a date (today by default)."""
+    return await service.valuation(session, as_of or service.today())
+
+
+@router.post("/stock/reservations", response_model=StockLevelOut)
+async def reserve_stock(session: TenantSession, data: ReservationIn):
+    """Reserve available stock."""
+    return await service.reserve(session, data)
+
+
+@router.post("/stock/reservations/release", response_model=StockLevelOut)
+async def release_stock(session: TenantSession, data: ReservationIn):
+    """Release a reservation."""
+    return await service.release(session, data)
+
+
+@router.post("/stock-movements", response_model=MovementOut, status_code=201)
+async def create_movement(session: TenantSession, data: MovementIn):
+    """Record a stock movement (and its journal, in the same transaction)."""
+    return await service.create_movement(session, data)
+
+
+@router.get("/stock-movements", response_model=Page[MovementOut])
+async def list_movements(
+    session: TenantSession, page: Pg,
+    variant_id: uuid.UUID | None = None, location_id: uuid.UUID | None = None, kind: MovementKind | None = None,
+    date_from: date | None = None, date_to: date | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search number or reference")] = None,
+    sort: Literal["date", "-date", "number", "-number"] = "-date",
+):
+    """Stock movements."""
+    items, total = await service.list_movements(session, variant_id=variant_id, location_id=location_id, kind=kind,
+                                                date_from=date_from, date_to=date_to, q=q, sort=sort,
+                                                limit=page.limit, offset=page.offset)
+    return Page[MovementOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/stock-movements/history/{variant_id}", response_model=History)
+async def movement_history(session: TenantSession, variant_id: uuid.UUID, location_id: uuid.UUID | None = None):
+    """A variant's movements with the running balance."""
+    return await service.history(session, variant_id, location_id)
+
+
+@router.get("/stock-movements/{movement_id}", response_model=MovementOut)
+async def get_movement(session: TenantSession, movement_id: uuid.UUID):
+    """One stock movement."""
+    return await service.get_movement(session, movement_id)

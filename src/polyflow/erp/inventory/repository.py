@@ -1,0 +1,212 @@
+"""All inventory queries. Stock changes are single conditional statements so that concurrent
+requests can never take more than is there."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import Location, Product, ProductVariant, StockLevel, StockMovement
+from polyflow.kit.db import escape_like
+
+
+async def get_location(session: AsyncSession, location_id: uuid.UUID) -> Location | None:
+    return await session.get(Location, location_id)
+
+
+async def location_by_code(session: AsyncSession, code: str) -> Location | None:
+    return (await session.execute(select(Location).where(func.upper(Location.code) == code.upper()))).scalar_one_or_none()
+
+
+async def list_locations(session: AsyncSession, *, q, kind, active, sort, limit, offset):
+    filters = []
+    if q:
+        like = "%" + escape_like(q) + "%"
+        filters.append(Location.code.ilike(like) | Location.name.ilike(like))
+    if kind:
+        filters.append(Location.kind == kind)
+    if active is not None:
+        filters.append(Location.is_active == active)
+    order = {"code": Location.code, "-code": Location.code.desc(), "name": Location.name,
+             "-name": Location.name.desc()}[sort]
+    total = func.count().over()
+    rows = (await session.execute(select(Location, total).where(*filters).order_by(order, Location.code)
+                                  .limit(limit).offset(offset))).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    return [], (await session.execute(select(func.count()).select_from(Location).where(*filters))).scalar_one()
+
+
+async def variant_for_update(session: AsyncSession, *, variant_id: uuid.UUID | None = None,
+                             sku: str | None = None) -> ProductVariant | None:
+    """The variant row locked until commit: movements of one variant run one after another, which keeps
+    its moving average exact."""
+    stmt = select(ProductVariant).with_for_update(of=ProductVariant)
+    stmt = stmt.where(ProductVariant.id == variant_id) if variant_id else stmt.where(ProductVariant.sku == sku)
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def find_variant(session: AsyncSession, *, variant_id: uuid.UUID | None = None,
+                       sku: str | None = None) -> ProductVariant | None:
+    stmt = select(ProductVariant)
+    stmt = stmt.where(ProductVariant.id == variant_id) if variant_id else stmt.where(ProductVariant.sku == sku)
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def take(session: AsyncSession, location_id, variant_id, qty: Decimal) -> bool:
+    """on_hand -= qty only if what is left still covers the reservations; False if not enough."""
+    stmt = (update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.variant_id == variant_id,
+                   StockLevel.on_hand - StockLevel.reserved >= qty)
+            .values(on_hand=StockLevel.on_hand - qty).returning(StockLevel.on_hand))
+    return (await session.execute(stmt)).first() is not None
+
+
+async def put(session: AsyncSession, location_id, variant_id, qty: Decimal) -> None:
+    stmt = insert(StockLevel).values(location_id=location_id, variant_id=variant_id, on_hand=qty)
+    stmt = stmt.on_conflict_do_update(index_elements=["location_id", "variant_id"],
+                                      set_={"on_hand": StockLevel.on_hand + stmt.excluded.on_hand,
+                                            "updated_at": func.now()})
+    await session.execute(stmt)
+
+
+async def available(session: AsyncSession, location_id, variant_id) -> Decimal:
+    row = (await session.execute(select(StockLevel.on_hand - StockLevel.reserved).where(
+        StockLevel.location_id == location_id, StockLevel.variant_id == variant_id))).first()
+    return row[0] if row else Decimal(0)
+
+
+async def reserve(session: AsyncSession, location_id, variant_id, qty: Decimal) -> bool:
+    stmt = (update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.variant_id == variant_id,
+                   StockLevel.on_hand - StockLevel.reserved >= qty)
+            .values(reserved=StockLevel.reserved + qty, updated_at=func.now()).returning(StockLevel.reserved))
+    return (await session.execute(stmt)).first() is not None
+
+
+async def release(session: AsyncSession, location_id, variant_id, qty: Decimal) -> bool:
+    stmt = (update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.variant_id == variant_id,
+                   StockLevel.reserved >= qty)
+            .values(reserved=StockLevel.reserved - qty, updated_at=func.now()).returning(StockLevel.reserved))
+    return (await session.execute(stmt)).first() is not None
+
+
+async def level(session: AsyncSession, location_id, variant_id) -> StockLevel | None:
+    return await session.get(StockLevel, (location_id, variant_id), populate_existing=True)
+
+
+def _levels_query():
+    return (select(StockLevel, Location.code, ProductVariant.sku, ProductVariant.name, Product.unit)
+            .join(Location, Location.id == StockLevel.location_id)
+            .join(ProductVariant, ProductVariant.id == StockLevel.variant_id)
+            .join(Product, Product.id == ProductVariant.product_id))
+
+
+async def list_levels(session: AsyncSession, *, variant_id, location_id, product_id, q, nonzero, sort, limit, offset):
+    filters = []
+    if variant_id:
+        filters.append(StockLevel.variant_id == variant_id)
+    if location_id:
+        filters.append(StockLevel.location_id == location_id)
+    if product_id:
+        filters.append(ProductVariant.product_id == product_id)
+    if q:
+        like = "%" + escape_like(q) + "%"
+        filters.append(ProductVariant.sku.ilike(like) | ProductVariant.name.ilike(like))
+    if nonzero:
+        filters.append(StockLevel.on_hand > 0)
+    order = {"sku": (ProductVariant.sku, Location.code), "-sku": (ProductVariant.sku.desc(), Location.code),
+             "location": (Location.code, ProductVariant.sku), "on_hand": (StockLevel.on_hand, ProductVariant.sku),
+             "-on_hand": (StockLevel.on_hand.desc(), ProductVariant.sku)}[sort]
+    stmt = _levels_query().add_columns(func.count().over()).where(*filters).order_by(*order).limit(limit).offset(offset)
+    rows = (await session.execute(stmt)).all()
+    if rows:
+        return rows, rows[0][-1]
+    count = select(func.count()).select_from(_levels_query().where(*filters).subquery())
+    return [], (await session.execute(count)).scalar_one()
+
+
+async def low_stock(session: AsyncSession):
+    on_hand = func.coalesce(func.sum(StockLevel.on_hand), 0)
+    reserved = func.coalesce(func.sum(StockLevel.reserved), 0)
+    minimum = func.coalesce(ProductVariant.min_stock, Product.min_stock)
+    stmt = (select(ProductVariant.id, ProductVariant.sku, ProductVariant.name, Product.unit, on_hand,
+                   on_hand - reserved, minimum)
+            .join(Product, Product.id == ProductVariant.product_id)
+            .outerjoin(StockLevel, StockLevel.variant_id == ProductVariant.id)
+            .where(ProductVariant.is_active, Product.is_active, minimum > 0)
+            .group_by(ProductVariant.id, Product.id).having(on_hand - reserved < minimum)
+            .order_by(ProductVariant.sku))
+    return (await session.execute(stmt)).all()
+
+
+def qty_change():
+    """Signed change of a movement's quantity (at all locations together)."""
+    return case((StockMovement.kind == "IN", StockMovement.quantity),
+                (StockMovement.kind == "OUT", -StockMovement.quantity),
+                (and_(StockMovement.kind == "ADJUSTMENT", StockMovement.to_location_id.is_not(None)),
+                 StockMovement.quantity),
+                (StockMovement.kind == "ADJUSTMENT", -StockMovement.quantity), else_=literal(0))
+
+
+async def valuation(session: AsyncSession, as_of: date):
+    """Quantity and value per variant from the movements posted up to the date (inclusive)."""
+    sums = (select(StockMovement.variant_id, func.sum(qty_change()).label("qty"),
+                   func.sum(StockMovement.value).label("value"))
+            .where(StockMovement.posting_date <= as_of).group_by(StockMovement.variant_id).subquery())
+    stmt = (select(ProductVariant.id, ProductVariant.sku, ProductVariant.name, Product.product_type, sums.c.qty,
+                   sums.c.value)
+            .join(sums, sums.c.variant_id == ProductVariant.id).join(Product, Product.id == ProductVariant.product_id)
+            .order_by(ProductVariant.sku))
+    return (await session.execute(stmt)).all()
+
+
+async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None):
+    if location_id is None:
+        change = qty_change()
+        where = [StockMovement.variant_id == variant_id]
+    else:
+        change = (case((StockMovement.to_location_id == location_id, StockMovement.quantity), else_=literal(0))
+                  - case((StockMovement.from_location_id == location_id, StockMovement.quantity), else_=literal(0)))
+        where = [StockMovement.variant_id == variant_id,
+                 (StockMovement.to_location_id == location_id) | (StockMovement.from_location_id == location_id)]
+    order = (StockMovement.posting_date, StockMovement.moved_at, StockMovement.number)
+    value = case((StockMovement.kind == "TRANSFER", literal(0)), else_=StockMovement.value) if location_id is None \
+        else StockMovement.value
+    stmt = (select(StockMovement.id, StockMovement.number, StockMovement.kind, StockMovement.posting_date,
+                   StockMovement.moved_at, StockMovement.reference, change, func.sum(change).over(order_by=order),
+                   value)
+            .where(*where).order_by(*order))
+    return (await session.execute(stmt)).all()
+
+
+async def list_movements(session: AsyncSession, *, variant_id, location_id, kind, date_from, date_to, q, sort,
+                         limit, offset):
+    filters = []
+    if variant_id:
+        filters.append(StockMovement.variant_id == variant_id)
+    if location_id:
+        filters.append((StockMovement.from_location_id == location_id) | (StockMovement.to_location_id == location_id))
+    if kind:
+        filters.append(StockMovement.kind == kind)
+    if date_from:
+        filters.append(StockMovement.posting_date >= date_from)
+    if date_to:
+        filters.append(StockMovement.posting_date <= date_to)
+    if q:
+        like = "%" + escape_like(q) + "%"
+        filters.append(StockMovement.number.ilike(like) | StockMovement.reference.ilike(like))
+    order = {"date": (StockMovement.posting_date, StockMovement.moved_at),
+             "-date": (StockMovement.posting_date.desc(), StockMovement.moved_at.desc()),
+             "number": (StockMovement.number,), "-number": (StockMovement.number.desc(),)}[sort]
+    rows = (await session.execute(select(StockMovement, func.count().over()).where(*filters).order_by(*order)
+                                  .limit(limit).offset(offset))).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    return [], (await session.execute(select(func.count()).select_from(StockMovement).where(*filters))).scalar_one()
