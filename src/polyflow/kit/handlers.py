@@ -31,6 +31,12 @@ async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
     if sqlstate in ("25006", "3D000", "28P01"):
         return JSONResponse({"detail": "This workspace is being moved or restored; retry in a moment."},
                             status_code=503, headers={"Retry-After": "1"})
+    if sqlstate and sqlstate.startswith("23"):
+        # An integrity rule the service did not pre-check (checked at commit: a deferred trigger, a
+        # constraint under a race). The transaction was rolled back: nothing was written.
+        log.info("integrity violation %s: %s", sqlstate, exc.orig)
+        return JSONResponse({"detail": f"the change conflicts with existing data and was not saved ({_first_line(exc.orig)})"},
+                            status_code=409)
     if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
         log.warning("database unavailable: %s", exc.orig)
         return JSONResponse(
@@ -40,6 +46,10 @@ async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
         )
     log.error("unexpected database error", exc_info=exc)
     return JSONResponse({"detail": "Internal error."}, status_code=500)
+
+
+def _first_line(orig) -> str:
+    return str(orig).strip().splitlines()[0][:200] if orig is not None else "constraint"
 
 
 async def _connect_failed(request: Request, exc: OSError) -> JSONResponse:
