@@ -22,23 +22,31 @@ from polyflow.platform.tenancy.middleware import TenancyMiddleware
 
 def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp import tenant_info
+    from polyflow.erp.accounting import endpoints as accounting
     from polyflow.erp.catalog import endpoints as catalog
+    from polyflow.erp.inventory import endpoints as inventory
 
     app = FastAPI(title="Polyflow ERP", version=__version__)
     app.state.platform = platform
     handlers.install(app)
     app.include_router(tenant_info.router)
     app.include_router(catalog.router)
+    app.include_router(inventory.router)
+    app.include_router(accounting.router)
     return app
 
 
 def _admin_app(platform: Platform) -> FastAPI:
+    from polyflow.platform.admin import billing as admin_billing
     from polyflow.platform.admin import endpoints as admin
+    from polyflow.platform.admin import lifecycle as admin_lifecycle
+    from polyflow.platform.admin import tenants as admin_tenants
 
     app = FastAPI(title="Polyflow admin", version=__version__)
     app.state.platform = platform
     handlers.install(app)
-    app.include_router(admin.router)
+    for router in (admin.router, admin_tenants.router, admin_billing.router, admin_lifecycle.router):
+        app.include_router(router)
     return app
 
 

@@ -51,6 +51,10 @@ class OnboardingError(PolyflowError):
     status_code = 503
 
 
+class OnboardingInProgress(Conflict):
+    """Another process is running this tenant's onboarding right now (retry later)."""
+
+
 @dataclass
 class OnboardingResult:
     tenant: Tenant
@@ -64,6 +68,8 @@ def validate(name: str, subdomain: str, admin_email: str | None) -> tuple[str, s
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("tenant name must be 1-200 characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name + (admin_email or "")):
+        raise InvalidInput("tenant name and admin email must not contain control characters")
     sub = (subdomain or "").strip()
     problem = subdomain_problem(sub)
     if problem:
@@ -248,18 +254,9 @@ class _Run:
 
 async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id, step: str, exc: Exception,
                           actor: str) -> None:
-    """A failed step: before anything exists on the server, forget the tenant (nothing half-created);
-    after, keep it as `failed` with the error, to be resumed (same command, job retry) or abandoned."""
+    """A failed step: the tenant stays, `failed`, with the error, to be resumed (same command, job
+    retry) or abandoned. (`onboard` forgets a reservation that never reached its server.)"""
     tenant = await session.get(Tenant, tenant_id)
-    if step == "role":
-        try:
-            await drop_database_and_role(platform, tenant.server, tenant.db_name, tenant.db_user)
-        except Exception:
-            pass  # the server is unreachable: then nothing was created on it either
-        await session.delete(tenant)
-        await session.commit()
-        await platform.tenant_changed(tenant.subdomain)
-        return
     tenant.status = "failed"
     tenant.onboarding_error = f"{step}: {type(exc).__name__}: {exc}"[:2000]
     await _event(session, tenant.id, "tenant.onboarding_failed", actor, step=step, error=str(exc)[:500])
@@ -276,7 +273,7 @@ async def onboarding_lock(platform: "Platform", subdomain: str):
         got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
         await conn.commit()
         if not got:
-            raise Conflict(f"onboarding of '{subdomain}' is already running")
+            raise OnboardingInProgress(f"onboarding of '{subdomain}' is already running")
         try:
             yield
         finally:
@@ -285,14 +282,18 @@ async def onboarding_lock(platform: "Platform", subdomain: str):
 
 
 async def run(platform: "Platform", subdomain: str, *, hook: StepHook | None = None, use_template: bool = True,
-              actor: str = "cli") -> OnboardingResult:
-    """Finish onboarding a reserved tenant from its last completed step."""
+              actor: str = "cli", issue_password: bool = True) -> OnboardingResult:
+    """Finish onboarding a reserved tenant from its last completed step.
+
+    ``issue_password=False`` (API-started onboarding): the owner gets in through the invite/reset
+    flow instead, and no password that nobody will ever see is hashed and stored.
+    """
     async with onboarding_lock(platform, subdomain):
-        return await _run_locked(platform, subdomain, hook, use_template, actor)
+        return await _run_locked(platform, subdomain, hook, use_template, actor, issue_password)
 
 
 async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | None, use_template: bool,
-                      actor: str) -> OnboardingResult:
+                      actor: str, issue_password: bool) -> OnboardingResult:
     started = time.perf_counter()
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         tenant = await _load(session, subdomain)
@@ -325,7 +326,7 @@ async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | Non
                 await session.commit()
                 await attempt._fire(step, "done")
             await platform.tenant_changed(subdomain, tenant_id=tenant.id)
-            password = await attempt.issue_admin_password()
+            password = await attempt.issue_admin_password() if issue_password else None
         finally:
             await attempt.close()
     return OnboardingResult(tenant, tenant.admin_email, password, attempt.from_template, time.perf_counter() - started)
@@ -335,9 +336,19 @@ async def onboard(platform: "Platform", *, name: str, subdomain: str, admin_emai
                   plan: str = "trial", server_name: str | None = None, hook: StepHook | None = None,
                   use_template: bool = True, actor: str = "cli") -> OnboardingResult:
     """Reserve and finish a tenant in one go (the CLI path; the API defers `run` to a job)."""
-    await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
-                  server_name=server_name, actor=actor)
-    return await run(platform, subdomain, hook=hook, use_template=use_template, actor=actor)
+    tenant = await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
+                           server_name=server_name, actor=actor)
+    try:
+        return await run(platform, subdomain, hook=hook, use_template=use_template, actor=actor)
+    except OnboardingInProgress:
+        raise
+    except Exception:
+        # Nothing was created on a server (e.g. it is unreachable): leave nothing behind either.
+        async with AsyncSession(platform.main_engine) as session:
+            step = await session.scalar(select(Tenant.onboarding_step).where(Tenant.id == tenant.id))
+        if step == "reserved":
+            await abandon(platform, subdomain, actor=actor, drop=False)
+        raise
 
 
 async def refill_spares(platform: "Platform", server_name: str | None = None) -> int:
@@ -357,13 +368,17 @@ async def refill_spares(platform: "Platform", server_name: str | None = None) ->
     return made
 
 
-async def abandon(platform: "Platform", subdomain: str, actor: str = "cli") -> None:
-    """Remove an unfinished onboarding entirely: database, role and registry row."""
+async def abandon(platform: "Platform", subdomain: str, actor: str = "cli", *, drop: bool = True) -> None:
+    """Remove an unfinished onboarding entirely: database, role and registry row.
+
+    ``drop=False``: only the row (nothing was created on the server, which may be unreachable).
+    """
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         tenant = await _load(session, subdomain)
         if tenant.status not in ("provisioning", "failed"):
             raise Conflict(f"tenant '{subdomain}' is {tenant.status}; only an unfinished onboarding can be abandoned")
-        await drop_database_and_role(platform, tenant.server, tenant.db_name, tenant.db_user)
+        if drop:
+            await drop_database_and_role(platform, tenant.server, tenant.db_name, tenant.db_user)
         await session.delete(tenant)
         await session.commit()
     await platform.tenant_changed(subdomain)

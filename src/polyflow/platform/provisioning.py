@@ -97,7 +97,8 @@ async def set_status(platform: "Platform", subdomain: str, status: str, reason: 
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         tenant = (
             await session.execute(
-                select(Tenant).where(Tenant.subdomain == subdomain).options(selectinload(Tenant.domains))
+                select(Tenant).where(Tenant.subdomain == subdomain, Tenant.status != "deleted")
+                .options(selectinload(Tenant.domains)).with_for_update(of=Tenant)
             )
         ).scalar_one_or_none()
         if tenant is None:
