@@ -5,13 +5,22 @@ from __future__ import annotations
 import typer
 
 from polyflow.cli import dev, fleet, tenants
+from polyflow.cli import billing, plans
 from polyflow.cli.common import quiet_logging
+from polyflow.cli import worker
+from polyflow.cli import lifecycle, servers
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Polyflow: multi-tenant ERP for plastic converters.")
 app.command("dev")(dev.dev)
 app.command("serve")(dev.serve)
-app.command("migrate")(fleet.migrate)
+app.add_typer(fleet.app, name="migrate")
+app.command("worker")(worker.worker)
 app.add_typer(tenants.app, name="tenants", help="Create and list tenants.")
+lifecycle.register(tenants.app)
+app.add_typer(servers.app, name="servers", help="Database servers that hold tenant databases.")
+plans.register(tenants.app)
+app.add_typer(plans.app, name="plans", help="Subscription plans.")
+app.add_typer(billing.app, name="billing", help="Invoices, payments, suspension for non-payment.")
 
 
 def main() -> None:

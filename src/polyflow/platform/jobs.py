@@ -145,7 +145,7 @@ class _Retry(RetryStrategy):
 # --- the App ---------------------------------------------------------------------------------------
 
 # Modules that register tasks with `task` / `periodic`, imported before a worker starts.
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = ("polyflow.platform.fleet.queue",)
 
 
 def worker_app(settings: Settings, *, pool_size: int = 4) -> App:

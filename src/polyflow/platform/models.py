@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Identity, Index, Integer, Numeric,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Index, Integer, Numeric,
     PrimaryKeyConstraint, String, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -22,6 +22,9 @@ TENANT_STATUSES = ("provisioning", "active", "suspended", "archived", "deleted",
 ONBOARDING_STEPS = ("reserved", "role", "database", "migrated", "seeded", "verified", "active")
 BACKUP_KINDS = ("manual", "archive", "pre_delete", "move", "pre_restore")
 INVOICE_STATUSES = ("issued", "paid", "void")
+# Fleet migrations (platform/fleet): a run, and one row per tenant it had to look at.
+MIGRATION_RUN_STATUSES = ("running", "completed", "failed", "halted")
+MIGRATION_TENANT_STATUSES = ("pending", "running", "migrated", "skipped", "failed", "left_behind")
 
 
 class DatabaseServer(UUIDPk, Timestamps, MainBase):
@@ -72,6 +75,9 @@ class Tenant(UUIDPk, Timestamps, MainBase):
     db_password_enc: Mapped[str] = mapped_column(Text)
     schema_revision: Mapped[str | None] = mapped_column(String(64))
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set while a fleet migration holds this tenant's database (requests get 503 + Retry-After). It is
+    # a lease renewed by the migrator, so a migrator that dies cannot leave the tenant refused for long.
+    migrating_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     server: Mapped[DatabaseServer] = relationship(lazy="joined")
     domains: Mapped[list["TenantDomain"]] = relationship(back_populates="tenant", cascade="all, delete-orphan")
@@ -181,3 +187,49 @@ class PlatformEvent(MainBase):
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MigrationRun(MainBase):
+    """One `polyflow migrate` of the tenant fleet: its target, options, outcome and counts."""
+
+    __tablename__ = "migration_runs"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{k}'" for k in MIGRATION_RUN_STATUSES) + ")", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    target_revision: Mapped[str] = mapped_column(String(64))
+    main_revision: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict] = mapped_column(JSONB, default=dict)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+    halt_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MigrationRunTenant(MainBase):
+    """What one run did to one tenant: from/to revision, when, how long, and the error if it failed."""
+
+    __tablename__ = "migration_run_tenants"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{k}'" for k in MIGRATION_TENANT_STATUSES) + ")", name="status"),
+        UniqueConstraint("run_id", "tenant_id", name="uq_migration_run_tenants_run_tenant"),
+        Index("ix_migration_run_tenants_run_status", "run_id", "status"),
+        # The latest attempt per tenant (`migrate status`, `--retry-failed`).
+        Index("ix_migration_run_tenants_tenant_latest", "tenant_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("migration_runs.id", ondelete="CASCADE"))
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    subdomain: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    from_revision: Mapped[str | None] = mapped_column(String(64))
+    to_revision: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))

@@ -32,6 +32,9 @@ class TenantRoute:
     # Carrying the end times lets every request check them against the clock, so a cached route can never
     # serve an expired grant or an ended trial, whatever the cache TTLs are. Absent module: denied.
     entitlements: tuple[tuple[str, float | None], ...] = ()
+    # Unix time until which a fleet migration holds the tenant's database (a lease it renews while it
+    # runs, so a migrator that died stops refusing requests by itself); None: not being migrated.
+    migrating_until: float | None = None
 
     @property
     def fingerprint(self) -> tuple:

@@ -1,0 +1,304 @@
+"""One fleet migration run: plan from the registry, record, canary, parallel rollout, halt, report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import deque
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.kit.errors import InvalidInput
+from polyflow.platform import migrate, onboarding, templates
+from polyflow.platform.fleet import records, selection
+from polyflow.platform.fleet.selection import Plan, TenantTarget
+from polyflow.platform.fleet.tenant import Outcome, describe
+from polyflow.platform.models import DatabaseServer
+
+if TYPE_CHECKING:
+    from polyflow.platform.runtime import Platform
+
+log = logging.getLogger(__name__)
+
+
+def default_concurrency(settings) -> int:
+    """Worker processes when ``--concurrency`` is not given: two per core.
+
+    A tenant migration is CPU work on both sides, about 11 ms of Python and 12 ms of PostgreSQL per
+    tenant (mostly per-connection costs: a new backend, SCRAM, cold catalog caches), handing over to
+    each other a dozen times; two processes per core keep the cores busy through the hand-overs. On
+    the 2-core benchmark machine, where PostgreSQL shares the cores, 4 workers were fastest when the
+    machine was otherwise quiet and 2 under heavy outside load (bench/fleet.py --scan); a migrator in
+    front of separate database servers can use more (--concurrency). Each worker holds one tenant
+    connection and, briefly, one main-database connection; capped by half the per-process tenant
+    connection budget and 16.
+    """
+    cores = os.cpu_count() or 1
+    return max(2, min(2 * cores, settings.tenant_connection_budget // 2, 16))
+
+
+@dataclass
+class RunOptions:
+    concurrency: int | None = None  # None: default_concurrency
+    canary: int | list[str] | None = None  # first N tenants to work on, or these subdomains
+    max_failures: int | None = None  # halt after this many failures
+    only: list[str] | None = None  # just these subdomains
+    retry_failed: bool = False  # resume: failed or still-behind tenants only, no canary phase
+    verify: bool = False  # read alembic_version everywhere first, repair the registry
+    via_jobs: bool = False  # one durable job per tenant instead of local worker processes
+    wait: bool = True  # with via_jobs: follow the jobs until every tenant is done
+    refresh_templates: bool = True  # rebuild the onboarding template + spares for the head
+    actor: str = "cli"
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, False, [], "") and k != "actor"}
+
+
+class Progress:
+    """Callbacks for a run's progress (the CLI draws a bar; the default does nothing)."""
+
+    def start(self, *, work: int, skipped: int, run_id: int | None) -> None:
+        pass
+
+    def tenant_done(self, outcome: Outcome) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def finished(self) -> None:
+        """Every tenant is done (the template rebuild follows)."""
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    target: str
+    status: str  # completed | failed | halted | queued
+    tenants: int  # tenants with a schema in scope
+    at_target: int  # skipped from the registry, no connection
+    ahead: int  # at a revision only newer code knows, no connection
+    outcomes: list[Outcome] = field(default_factory=list)
+    left_behind: list[str] = field(default_factory=list)
+    halt_reason: str | None = None
+    repaired: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    concurrency: int = 1  # worker processes; 0: via jobs
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    main_revision: str | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.left_behind and self.status != "halted"
+
+    def summary(self) -> dict:
+        return {"tenants": self.tenants, "at_target": self.at_target, "ahead": self.ahead,
+                "migrated": self.count("migrated"), "skipped": self.count("skipped"),
+                "failed": len(self.failed), "left_behind": len(self.left_behind),
+                "seconds": round(self.seconds, 3), "concurrency": self.concurrency}
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run_id, "main": self.main_revision, "target": self.target, "status": self.status,
+                **self.summary(), "halt_reason": self.halt_reason,
+                "repaired": [{"subdomain": s, "registry": a, "actual": b} for s, a, b in self.repaired],
+                "left_behind_tenants": self.left_behind, "warnings": self.warnings,
+                "tenants_attempted": [o.as_dict() for o in self.outcomes]}
+
+
+async def make_plan(platform: "Platform", options: RunOptions, *, repair: bool) -> Plan:
+    """Tenants in scope, classified from the registry (after ``--verify`` has corrected it)."""
+    target = migrate.head("tenant")
+    tenants = await selection.load_targets(platform.main_engine)
+    if options.only:
+        tenants = selection.restrict(tenants, options.only)
+    repaired: list = []
+    unreachable: list = []
+    if options.verify:
+        concurrency = options.concurrency or default_concurrency(platform.settings)
+        tenants, repaired, unreachable = await selection.verify(
+            platform.main_engine, platform.secrets, tenants, concurrency=max(4, 2 * concurrency), repair=repair)
+        if repair:
+            by_sub = {t.subdomain: t for t in tenants}
+            for sub, _, _ in repaired:  # the route carries the revision (the "behind" check)
+                await platform.tenant_changed(sub, list(by_sub[sub].domains), by_sub[sub].tenant_id)
+    plan = selection.classify(tenants, target)
+    plan.repaired, plan.unreachable = repaired, unreachable
+    return plan
+
+
+def pick_canaries(work: list[TenantTarget], canary: int | list[str] | None) -> list[TenantTarget]:
+    if canary is None:
+        return []
+    if isinstance(canary, int):
+        if canary < 1:
+            raise InvalidInput("--canary must be at least 1")
+        return work[:canary]
+    wanted = set(canary)
+    return [t for t in work if t.subdomain in wanted]
+
+
+@dataclass
+class _State:
+    max_failures: int | None
+    outcomes: list[Outcome] = field(default_factory=list)
+    halt_reason: str | None = None
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "failed")
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if (outcome.status == "failed" and self.max_failures and self.failures >= self.max_failures
+                and self.halt_reason is None):
+            self.halt_reason = f"halted after {self.failures} failed tenant(s) (--max-failures {self.max_failures})"
+
+
+async def _drive(platform: "Platform", executor, tenants: list[TenantTarget], *, goal: str, run_id: int,
+                 concurrency: int, state: _State, progress: Progress) -> None:
+    """Keep ``concurrency`` tenants in flight; stop starting new ones once the run halts."""
+    todo = deque(tenants)
+    inflight: dict[asyncio.Future, TenantTarget] = {}
+    try:
+        await _drive_loop(platform, executor, todo, inflight, goal=goal, run_id=run_id, concurrency=concurrency,
+                          state=state, progress=progress)
+    finally:
+        if inflight:  # cancelled (Ctrl-C): collect what is in flight, so nothing is left unretrieved
+            for fut in inflight:
+                fut.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
+
+
+async def _drive_loop(platform: "Platform", executor, todo: deque, inflight: dict, *, goal: str, run_id: int,
+                      concurrency: int, state: _State, progress: Progress) -> None:
+    while todo or inflight:
+        while todo and len(inflight) < concurrency and state.halt_reason is None:
+            t = todo.popleft()
+            inflight[asyncio.ensure_future(executor.migrate(t, goal, run_id))] = t
+        if not inflight:
+            break
+        done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+        for fut in done:
+            t = inflight.pop(fut)
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the worker process died: its tenant rolled back with it
+                error = f"worker process failed: {describe(exc)}"
+                outcome = Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0, error)
+                await records.fail_tenant(platform.main_engine, run_id, t.tenant_id, error)
+                if isinstance(exc, BrokenProcessPool) and state.halt_reason is None:
+                    state.halt_reason = "a worker process died; the run stopped"
+            state.add(outcome)
+            progress.tenant_done(outcome)
+
+
+async def _rollout(platform: "Platform", executor, work: list[TenantTarget], canaries: list[TenantTarget], *,
+                   goal: str, run_id: int, state: _State, progress: Progress) -> None:
+    """Canaries first (stop if one fails), then everyone else."""
+    if canaries:
+        progress.note(f"canary: {', '.join(t.subdomain for t in canaries)}")
+        await _drive(platform, executor, canaries, goal=goal, run_id=run_id, concurrency=executor.size,
+                     state=state, progress=progress)
+        names = {t.subdomain for t in canaries}
+        bad = [o.subdomain for o in state.outcomes if o.status == "failed" and o.subdomain in names]
+        if bad and state.halt_reason is None:
+            state.halt_reason = f"canary failed ({', '.join(bad)}); the rollout stopped"
+    if state.halt_reason is None:
+        rest = [t for t in work if t not in canaries]
+        await _drive(platform, executor, rest, goal=goal, run_id=run_id, concurrency=executor.size,
+                     state=state, progress=progress)
+
+
+async def refresh_templates(platform: "Platform") -> list[str]:
+    """The onboarding template and warm spares follow the head (built once per head, then cheap)."""
+    warnings = []
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        servers = (await session.execute(select(DatabaseServer).where(DatabaseServer.is_active))).scalars().all()
+    for server in servers:
+        if await templates.ensure_template(server, platform.secrets) is None:
+            warnings.append(f"the onboarding template on server '{server.name}' could not be rebuilt (see the log)")
+    await onboarding.refill_spares(platform)
+    return warnings
+
+
+async def run(platform: "Platform", options: RunOptions | None = None, progress: Progress | None = None, *,
+              main_revision: str | None = None) -> RunReport:
+    """Migrate every tenant with a schema to the tenant head; see the package docstring."""
+    options = options or RunOptions()
+    progress = progress or Progress()
+    started = time.perf_counter()
+    if options.max_failures is not None and options.max_failures < 1:
+        raise InvalidInput("--max-failures must be at least 1")
+    concurrency = max(1, options.concurrency or default_concurrency(platform.settings))
+    plan = await make_plan(platform, options, repair=True)
+    work = plan.work
+    canaries = [] if options.retry_failed else pick_canaries(work, options.canary)
+    report = RunReport(None, plan.target, "running", len(plan.tenants) + len(plan.unreachable),
+                       len(plan.at_target), len(plan.ahead), repaired=plan.repaired,
+                       concurrency=0 if options.via_jobs else min(concurrency, max(1, len(work))),
+                       main_revision=main_revision)
+    engine = platform.main_engine
+    executor = None
+    if work and not options.via_jobs:
+        from polyflow.platform.fleet.pool import InProcess, WorkerPool
+
+        size = min(concurrency, len(work))
+        # Created before the bookkeeping below, so the worker processes start meanwhile.
+        executor = InProcess(platform) if size == 1 else WorkerPool(platform.settings, size)
+    state = _State(options.max_failures)
+    try:
+        report.run_id = await records.create_run(
+            engine, target=plan.target, main_revision=main_revision, actor=options.actor,
+            options=options.as_dict(), work=work + [t for t, _ in plan.unreachable],
+            summary={"tenants": report.tenants, "at_target": report.at_target, "ahead": report.ahead})
+        for t, error in plan.unreachable:  # --verify could not read it: a failure of this run
+            async with engine.begin() as conn:
+                await records.upsert_tenant(conn, report.run_id, t, status="failed", error=error[:4000])
+            state.add(Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0, error))
+        progress.start(work=len(work), skipped=report.at_target + report.ahead, run_id=report.run_id)
+        if options.via_jobs:
+            from polyflow.platform.fleet import queue
+
+            await queue.rollout(platform, report, work, canaries, options, state, progress)
+        elif executor is not None:
+            await _rollout(platform, executor, work, canaries, goal=plan.target, run_id=report.run_id,
+                           state=state, progress=progress)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Ctrl-C: the tenants in flight roll back with their connections; the records say so.
+        if report.run_id is not None:
+            await records.interrupted(engine, report.run_id)
+        raise
+    finally:
+        if executor is not None:
+            await executor.close()
+
+    progress.finished()
+    report.outcomes = state.outcomes
+    report.halt_reason = state.halt_reason
+    if report.status == "queued":  # via jobs, not waiting: the last job closes the run
+        report.seconds = time.perf_counter() - started
+        return report
+    if state.halt_reason:
+        await records.halt(engine, report.run_id, state.halt_reason)
+    report.left_behind = await records.leave_behind(engine, report.run_id)
+    report.seconds = time.perf_counter() - started
+    report.status = await records.finish(engine, report.run_id, report.summary())
+    if options.refresh_templates:
+        try:
+            report.warnings += await refresh_templates(platform)
+        except Exception as exc:
+            report.warnings.append(f"rebuilding the onboarding template failed: {describe(exc)}")
+    return report
