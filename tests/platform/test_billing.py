@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from typer.testing import CliRunner
 
-from polyflow.cli import app as cli_app
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.platform import billing, entitlements, provisioning
 from polyflow.platform.models import Invoice, PlatformEvent, Tenant
 from polyflow.platform.runtime import Platform
+from tests.fixtures.cli import assert_error, cli_runner
 
 DEC_RUN = date(2030, 12, 5)   # invoices November 2030
 JAN_RUN = date(2031, 1, 5)    # invoices December 2030, numbered in 2031
@@ -264,25 +262,7 @@ async def test_list_filters(platform, make_tenant):
 # --- CLI -----------------------------------------------------------------------------------------------
 @pytest.fixture
 def cli(settings):
-    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("POLYFLOW_")}
-    env.update({"POLYFLOW_DATABASE_URL": settings.database_url,
-                "POLYFLOW_SECRET_KEY": settings.secret_key.get_secret_value(), "POLYFLOW_ENV": "test",
-                "POLYFLOW_REDIS_URL": settings.redis_url, "POLYFLOW_REDIS_NAMESPACE": settings.redis_namespace,
-                "COLUMNS": "80", "FORCE_COLOR": None, "TTY_COMPATIBLE": None})
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_app, list(args), env=env)
-
-
-def assert_error(result, *mentions: str) -> None:
-    """Exit 1 with exactly one "error: ..." line on stderr naming the problem, no traceback."""
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
-        f"crashed: {result.exception!r}\n{result.output}"
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for mention in mentions:
-        assert mention in lines[0], (mention, lines[0])
-    assert "Traceback" not in result.output
+    return cli_runner(settings)
 
 
 def test_cli_billing_commands(cli, make_tenant_sync):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -13,15 +12,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from typer.testing import CliRunner
 
-from polyflow.cli import app as cli_app
 from polyflow.kit.errors import InvalidInput, NotFound
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES, PlanLimitReached, check_user_limit, compute_entitlements
 from polyflow.platform.models import Plan, PlatformEvent, Tenant
 from polyflow.platform.tenancy.deps import require_module
 from polyflow.platform.tenancy.route import TenantRoute
+from tests.fixtures.cli import assert_error, cli_runner
 
 PRODUCT = {"sku": "PP-001", "name": "Polypropylene resin", "unit": "kg"}
 
@@ -261,25 +259,7 @@ async def test_plan_change_on_one_instance_is_enforced_by_another_within_a_secon
 # --- CLI ---------------------------------------------------------------------------------------------------
 @pytest.fixture
 def cli(settings):
-    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("POLYFLOW_")}
-    env.update({"POLYFLOW_DATABASE_URL": settings.database_url,
-                "POLYFLOW_SECRET_KEY": settings.secret_key.get_secret_value(), "POLYFLOW_ENV": "test",
-                "POLYFLOW_REDIS_URL": settings.redis_url, "POLYFLOW_REDIS_NAMESPACE": settings.redis_namespace,
-                "COLUMNS": "80", "FORCE_COLOR": None, "TTY_COMPATIBLE": None})
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_app, list(args), env=env)
-
-
-def assert_error(result, *mentions: str) -> None:
-    """Exit 1 with exactly one "error: ..." line on stderr naming the problem, no traceback."""
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
-        f"crashed: {result.exception!r}\n{result.output}"
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for mention in mentions:
-        assert mention in lines[0], (mention, lines[0])
-    assert "Traceback" not in result.output
+    return cli_runner(settings)
 
 
 def test_cli_plans_and_module_commands(cli, make_tenant_sync):
