@@ -254,3 +254,23 @@ async def test_warm_spares_are_claimed_by_rename_and_refilled(platform, pg_admin
         assert await reconcile.reconcile(platform) == []
     finally:
         await admin.close()
+
+
+async def test_concurrent_refills_never_overshoot(platform, pg_admin):
+    platform.settings.spare_databases = 3
+    await onboarding.onboard(platform, name="A", subdomain="pt-aaa", admin_email="a@a.test")
+    admin = await asyncpg.connect(**pg_admin.asyncpg_kwargs())
+
+    async def drop_spares():
+        for row in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'polyflow_spare_%'"):
+            await admin.execute(f"DROP DATABASE {quote_ident(row['datname'])}")
+
+    try:
+        await drop_spares()  # the cluster is shared with earlier tests
+        made = await asyncio.gather(*(onboarding.refill_spares(platform) for _ in range(4)))
+        spares = await admin.fetchval(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1", templates._spare_pattern())
+        assert spares == 3 and sum(made) == 3
+    finally:
+        await drop_spares()
+        await admin.close()

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TEMPLATE_ROLE = "polyflow_template"
 TEMPLATE_PREFIX = "polyflow_tpl_"
 _LOCK_KEY = zlib.crc32(b"polyflow-template-build")
+_REFILL_LOCK_KEY = zlib.crc32(b"polyflow-spare-refill")
 
 
 def template_name(revision: str | None = None) -> str:
@@ -154,6 +155,9 @@ async def refill_spares(server: DatabaseServer, secrets: SecretBox, count: int) 
         return 0
     conn = await admin_connect(server, secrets)
     try:
+        # One refiller per server at a time: two would both count the same shortfall and overshoot.
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _REFILL_LOCK_KEY):
+            return 0
         stale = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE $2",
                                  SPARE_PREFIX + "%", _spare_pattern())
         for row in stale:
@@ -170,7 +174,7 @@ async def refill_spares(server: DatabaseServer, secrets: SecretBox, count: int) 
                 break  # the template is busy (another clone): try again next time
         return made
     finally:
-        await conn.close()
+        await conn.close()  # also releases the advisory lock
 
 
 def secrets_token() -> str:
