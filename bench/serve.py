@@ -110,15 +110,7 @@ def main() -> None:
     platform = app.state.platform
     if args.engine_per_request:
         # Swapped before the lifespan starts: the original TenantEngines has opened nothing yet.
-        platform.engines = EnginePerRequest(
-            decrypt=platform.secrets.decrypt,
-            max_engines=settings.engine_cache_size,
-            pool_size=settings.tenant_pool_size,
-            budget=settings.tenant_connection_budget,
-            wait_seconds=settings.budget_wait_seconds,
-            idle_seconds=settings.engine_idle_seconds,
-            connect_timeout=settings.tenant_connect_timeout,
-        )
+        platform.engines = EnginePerRequest.from_settings(settings, platform.secrets.decrypt)
     uvicorn.run(Probe(app, platform), host="127.0.0.1", port=args.port, workers=1, proxy_headers=False,
                 log_level="warning", access_log=False, lifespan="on")
 

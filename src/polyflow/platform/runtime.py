@@ -58,15 +58,7 @@ class Platform:
             maxsize=settings.route_cache_size,
             redis_ttl=settings.redis_route_ttl,
         )
-        self.engines = TenantEngines(
-            decrypt=self.secrets.decrypt,
-            max_engines=settings.engine_cache_size,
-            pool_size=settings.tenant_pool_size,
-            budget=settings.tenant_connection_budget,
-            wait_seconds=settings.budget_wait_seconds,
-            idle_seconds=settings.engine_idle_seconds,
-            connect_timeout=settings.tenant_connect_timeout,
-        )
+        self.engines = TenantEngines.from_settings(settings, self.secrets.decrypt)
         self._tasks: list[asyncio.Task] = []
 
     async def start(self, *, background: bool = True) -> None:

@@ -100,6 +100,19 @@ class TenantEngines:
         self.created = 0  # engines created over the lifetime (for benchmarks and tests)
         self.trimmed = 0  # pools closed to make room under the budget
 
+    @classmethod
+    def from_settings(cls, settings, decrypt: Callable[[str], str]) -> "TenantEngines":
+        """Sized by the POLYFLOW_* settings (engine cache, pool, budget, waits)."""
+        return cls(
+            decrypt=decrypt,
+            max_engines=settings.engine_cache_size,
+            pool_size=settings.tenant_pool_size,
+            budget=settings.tenant_connection_budget,
+            wait_seconds=settings.budget_wait_seconds,
+            idle_seconds=settings.engine_idle_seconds,
+            connect_timeout=settings.tenant_connect_timeout,
+        )
+
     # -- public API -------------------------------------------------------------------------
     @asynccontextmanager
     async def lease(self, route: TenantRoute) -> AsyncIterator[AsyncEngine]:
