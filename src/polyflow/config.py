@@ -69,6 +69,28 @@ class Settings(BaseSettings):
     # tests and benchmarks only (see platform/migrate.py); never set in production.
     tenant_migrations_extra: str = ""
 
+    # Sign-in: sessions end after `session_hours`, or after `session_idle_minutes` without a request.
+    session_hours: float = Field(12.0, gt=0)
+    session_idle_minutes: float = Field(120.0, gt=0)
+    # Login throttling per minute (per client IP, and per tenant across all IPs), and the lockout of one
+    # account after `lockout_failures` wrong passwords within `lockout_minutes` (it lasts as long).
+    login_ip_per_minute: int = Field(20, ge=1)
+    login_tenant_per_minute: int = Field(200, ge=1)
+    lockout_failures: int = Field(5, ge=1)
+    lockout_minutes: int = Field(15, ge=1)
+    # One-time links: password reset (minutes) and invitations (days).
+    reset_link_minutes: int = Field(60, ge=1)
+    invite_link_days: int = Field(7, ge=1)
+    # How outgoing mail leaves: "console" prints it (development), "none" keeps it in the outbox only.
+    mail_sender: Literal["console", "none"] = "console"
+    # Links in mail written outside a request (onboarding invites): scheme and port of the public site.
+    public_scheme: Literal["http", "https"] = "https"
+    public_port: int | None = None
+    # Operator tokens still accepted while automation moves to a new POLYFLOW_OPERATOR_TOKEN (comma-separated).
+    old_operator_tokens: SecretStr | None = None
+    # `polyflow dev`: the demo owners' password (unset: a generated one, printed at start).
+    dev_password: SecretStr | None = None
+
     # Where `polyflow dev` keeps its PostgreSQL cluster and secrets.
     data_dir: Path = Path(".polyflow")
     dev_pg_port: int = 54329

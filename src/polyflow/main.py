@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from polyflow import __version__
 from polyflow.config import Settings
 from polyflow.kit import handlers
+from polyflow.kit.web import SecurityHeadersMiddleware
 from polyflow.platform import health
 from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         TenancyMiddleware, platform=platform, tenant_app=_tenant_app(platform), admin_app=_admin_app(platform)
     )
+    # Outermost, so that every response (errors from the tenancy middleware included) carries them.
+    app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks)
     return app
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from polyflow.config import Settings
 from polyflow.kit.crypto import SecretBox
 from polyflow.kit.db import PgDsn
+from polyflow.kit.ratelimit import RateLimiter
 from polyflow.platform.tenancy.cache import RouteCache
 from polyflow.platform.tenancy.engines import TenantEngines
 from polyflow.platform.tenancy.hosts import HostParser
@@ -59,6 +60,8 @@ class Platform:
             redis_ttl=settings.redis_route_ttl,
         )
         self.engines = TenantEngines.from_settings(settings, self.secrets.decrypt)
+        # Login throttles and lockouts (Redis, or this process when Redis is absent or down).
+        self.limiter = RateLimiter(self.redis, settings.redis_namespace)
         self._tasks: list[asyncio.Task] = []
 
     async def start(self, *, background: bool = True) -> None:

@@ -3,6 +3,7 @@
 from polyflow.erp.models.account import Account
 from polyflow.erp.models.document_counter import DocumentCounter
 from polyflow.erp.models.fiscal_period import FiscalPeriod
+from polyflow.erp.models.identity import ApiToken, AuditEntry, OneTimeToken, OutboxMessage, UserSession
 from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
 from polyflow.erp.models.product import Product, ProductVariant
@@ -11,5 +12,6 @@ from polyflow.erp.models.stock import StockLevel, StockMovement
 from polyflow.erp.models.unit import Unit
 from polyflow.erp.models.user import User
 
-__all__ = ["Account", "DocumentCounter", "FiscalPeriod", "JournalEntry", "JournalLine", "Location", "Product",
-           "ProductVariant", "StockLevel", "StockMovement", "TenantSettings", "Unit", "User"]
+__all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod", "JournalEntry", "JournalLine", "Location", "OneTimeToken",
+           "OutboxMessage", "Product", "ProductVariant", "StockLevel", "StockMovement", "TenantSettings", "Unit",
+           "User", "UserSession"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from polyflow.kit.web import client_is_trusted
+
 # Names no tenant may ever have: infrastructure, product surfaces and confusables.
 RESERVED_SUBDOMAINS = frozenset(
     {
@@ -138,18 +140,6 @@ class HostParser:
         if len(labels) < 2 or labels[-1].isdigit():
             return NOT_TENANT  # a bare name or a numeric TLD cannot be a customer's domain
         return HostTarget(HostKind.CUSTOM_DOMAIN, host)
-
-
-def client_is_trusted(client_ip: str | None, networks) -> bool:
-    if not client_ip or not networks:
-        return False
-    try:
-        ip = ipaddress.ip_address(client_ip)
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
-    return any(ip in net for net in networks)
 
 
 def effective_host(headers: list[tuple[bytes, bytes]], client_ip: str | None, trusted_networks) -> str | None:

@@ -1,0 +1,61 @@
+"""CSRF protection for forms and cookie-authenticated API calls.
+
+- Signed-in forms: the hidden ``csrf_token`` field must equal the token stored with the server-side
+  session (a random value per session, compared in constant time).
+- Forms shown before sign-in (login, reset, invite): double-submit, a random value in a host-only
+  ``SameSite=Strict`` cookie that the hidden field must repeat.
+- JSON calls authenticated by a cookie: an ``Origin`` (or ``Referer``) from another site is refused,
+  and form-encodable bodies are refused, so a cross-site page cannot forge them. Bearer-token calls
+  carry no ambient credential and need none of this.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from fastapi import Request, Response
+
+from polyflow.kit.errors import Forbidden
+from polyflow.kit.web import same_secret
+
+PRE_AUTH_COOKIE = "pf_csrf"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def check_form_token(expected: str | None, submitted: str | None) -> None:
+    if not expected or not submitted or not same_secret(expected, submitted):
+        raise Forbidden("the form has expired or did not come from this site; reload the page and try again")
+
+
+def pre_auth_token(request: Request, response: Response | None = None) -> str:
+    """The double-submit token for a pre-sign-in form (set as a cookie on `response` if new)."""
+    token = request.cookies.get(PRE_AUTH_COOKIE)
+    if not token or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+    if response is not None:
+        response.set_cookie(PRE_AUTH_COOKIE, token, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+    return token
+
+
+def check_pre_auth(request: Request, submitted: str | None) -> None:
+    check_form_token(request.cookies.get(PRE_AUTH_COOKIE), submitted)
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing, cookie-authenticated request that a foreign page could have sent."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source and source != "null":
+        parts = urlsplit(source)
+        if (parts.netloc or "").lower() != (request.headers.get("host") or "").lower():
+            raise Forbidden("cross-site request refused")
+    elif source == "null":
+        raise Forbidden("cross-site request refused")
+    if request.url.path.startswith("/api/"):
+        ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if ctype in FORM_TYPES:
+            raise Forbidden("send JSON (Content-Type: application/json) to the API")
