@@ -25,12 +25,20 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp import tenant_info
     from polyflow.erp.accounting import endpoints as accounting
     from polyflow.erp.catalog import endpoints as catalog
+    from polyflow.erp.identity import audit
+    from polyflow.erp.identity import endpoints as identity
     from polyflow.erp.inventory import endpoints as inventory
+    from polyflow.web import static_files
 
-    app = FastAPI(title="Polyflow ERP", version=__version__)
+    audit.install()
+    app = FastAPI(title="Polyflow ERP", version=__version__, docs_url=None, redoc_url=None)
     app.state.platform = platform
     handlers.install(app)
+    app.mount("/static", static_files(), name="static")
     app.include_router(tenant_info.router)
+    app.include_router(identity.router)
+    app.include_router(identity.users)
+    app.include_router(identity.audit_router)
     app.include_router(catalog.router)
     app.include_router(inventory.router)
     app.include_router(accounting.router)

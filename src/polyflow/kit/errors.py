@@ -37,3 +37,19 @@ class Unavailable(PolyflowError):
 
     def __init__(self, message: str, *, retry_after: int = 1):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class NotAuthenticated(PolyflowError):
+    """No valid credentials (401): sign in, or send a valid API token."""
+
+    status_code = 401
+
+    def __init__(self, message: str = "sign in first (session cookie or Authorization: Bearer <api token>)"):
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="polyflow"'})
+
+
+class TooManyRequests(PolyflowError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(int(retry_after), 1))})

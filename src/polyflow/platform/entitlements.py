@@ -10,7 +10,7 @@ of the plan, each until its ``expires_at`` (null: no end).
 
 The result is computed when the route is loaded (`tenancy.registry`) and carried in the cached
 `TenantRoute` with the end time of each module, so a request checks it against the clock without any
-query (`tenancy.deps.require_module`). Every change here calls `Platform.tenant_changed`, so all
+query (`erp.identity.auth.check_permission`). Every change here calls `Platform.tenant_changed`, so all
 processes reload the route within a second.
 """
 

@@ -14,9 +14,10 @@ from polyflow.erp.accounting.schemas import (
     ProfitAndLoss, SettingsOut, SettingsPatch, TrialBalance,
 )
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.tenancy.deps import TenantSession, require_module
+from polyflow.erp.identity.auth import authorize
+from polyflow.platform.tenancy.deps import TenantSession
 
-router = APIRouter(prefix="/api/v1", tags=["accounting"], dependencies=[require_module("accounting")])
+router = APIRouter(prefix="/api/v1", tags=["accounting"], dependencies=[authorize("accounting")])
 
 Pg = Annotated[PageParams, Depends(page_params)]
 

@@ -12,9 +12,10 @@ from polyflow.erp.catalog.schemas import (
     ProductIn, ProductOut, ProductPatch, ProductType, VariantIn, VariantOut, VariantPatch,
 )
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.tenancy.deps import TenantSession, require_module
+from polyflow.erp.identity.auth import authorize
+from polyflow.platform.tenancy.deps import TenantSession
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[require_module("catalog")])
+router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[authorize("catalog")])
 
 
 @router.get("/products", response_model=Page[ProductOut])

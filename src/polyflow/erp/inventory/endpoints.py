@@ -14,9 +14,10 @@ from polyflow.erp.inventory.schemas import (
     ReservationIn, StockLevelOut, Valuation,
 )
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.tenancy.deps import TenantSession, require_module
+from polyflow.erp.identity.auth import authorize
+from polyflow.platform.tenancy.deps import TenantSession
 
-router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[require_module("inventory")])
+router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[authorize("inventory")])
 
 Pg = Annotated[PageParams, Depends(page_params)]
 

@@ -1,22 +1,19 @@
-"""FastAPI dependencies: the current tenant, its database session (the ERP's only way in), and the
-module entitlement check."""
+"""FastAPI dependencies: the current tenant and its database session (the ERP's only way in).
+
+Who may do what (sign-in, roles, the plan's modules) is `polyflow.erp.identity.auth`."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Request
-from fastapi.params import Depends as DependsParam
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.kit.errors import Forbidden
-from polyflow.platform.entitlements import MODULES, check_user_limit, denial
+from polyflow.platform.entitlements import check_user_limit
 from polyflow.platform.tenancy.route import TenantRoute
 
 # check_user_limit is re-exported: ERP services (identity) import their tenant checks from here.
-__all__ = ["CurrentTenant", "TenantSession", "check_user_limit", "get_current_tenant", "get_tenant_session",
-           "require_module"]
+__all__ = ["CurrentTenant", "TenantSession", "check_user_limit", "get_current_tenant", "get_tenant_session"]
 
 
 def get_current_tenant(request: Request) -> TenantRoute:
@@ -38,25 +35,6 @@ async def get_tenant_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         finally:
             await session.close()
-
-
-def require_module(name: str) -> DependsParam:
-    """A dependency that refuses (403) a tenant not entitled to module `name` now.
-
-    Use on a router: ``APIRouter(..., dependencies=[require_module("sales")])``. It reads only the route
-    the middleware resolved (entitlements and their end times are in it): no query per request. Router
-    dependencies run before the endpoint's own, so a refused request never leases a tenant connection.
-    """
-    if name not in MODULES:
-        raise ValueError(f"unknown module {name!r}; add it to polyflow.platform.entitlements.MODULES")
-
-    def check_module(request: Request) -> None:
-        message = denial(request.scope["state"]["tenant"], name, time.time())
-        if message is not None:
-            raise Forbidden(message)
-
-    check_module.__name__ = f"require_module_{name}"
-    return Depends(check_module)
 
 
 CurrentTenant = Annotated[TenantRoute, Depends(get_current_tenant)]

@@ -1,0 +1,205 @@
+"""Who is calling, and may they: authentication and authorization dependencies for the tenant app.
+
+Credentials, in order:
+1. ``Authorization: Bearer pft_<tenant>_<secret>`` — an API token;
+2. the ``pf_session`` cookie, ``pfs_<tenant>_<secret>`` — a browser session.
+
+Both are bound to the tenant that issued them twice over: the tenant id is part of the token (a token
+of another tenant is refused before any lookup) and the token is looked up in this tenant's own
+database (where another tenant's token does not exist). Admin sessions (``pfa_``) are never valid here.
+
+`authorize("catalog")` on a router checks, in order: signed in (401), the module is in the tenant's
+plan (403, even for the owner), the user's roles grant ``catalog.read`` for GET/HEAD or
+``catalog.write`` for anything else (403).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
+from sqlalchemy import select, update
+
+from polyflow.erp.identity import audit
+from polyflow.erp.identity.permissions import PERMISSIONS, module_of, permissions_for
+from polyflow.erp.models import ApiToken, User, UserSession
+from polyflow.kit.errors import Forbidden, NotAuthenticated
+from polyflow.kit.web import client_ip, split_token, token_hash
+from polyflow.platform.entitlements import denial
+from polyflow.platform.tenancy.deps import TenantSession
+from polyflow.platform.tenancy.route import TenantRoute
+from polyflow.web.csrf import check_same_origin
+
+SESSION_COOKIE = "pf_session"
+SESSION_PREFIX = "pfs"
+API_TOKEN_PREFIX = "pft"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# last_seen_at / last_used_at are written at most this often (not on every request).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass
+class Principal:
+    """The signed-in user of this request."""
+
+    user: User
+    roles: frozenset[str]
+    permissions: frozenset[str]
+    via: str  # "session" or "token"
+    session: UserSession | None = None
+    token: ApiToken | None = None
+    ip: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def csrf_token(self) -> str | None:
+        return self.session.csrf_token if self.session is not None else None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def binding_of(route: TenantRoute) -> str:
+    """The tenant part of this tenant's tokens."""
+    return route.id.hex
+
+
+def _bound(token: str, prefix: str, route: TenantRoute) -> str | None:
+    """The token if it is well formed and issued by this tenant, else None."""
+    parts = split_token(token, prefix)
+    if parts is None or parts[0] != binding_of(route):
+        return None
+    return token
+
+
+def request_ip(request: Request) -> str:
+    return client_ip(request.scope, request.app.state.platform.settings.trusted_proxy_networks)
+
+
+async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> Principal:
+    token = _bound(raw, API_TOKEN_PREFIX, route)
+    if token is None:
+        raise NotAuthenticated("invalid API token for this workspace")
+    row = (await session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(token))
+    )).first()
+    if row is None:
+        raise NotAuthenticated("invalid API token for this workspace")
+    api_token, user = row
+    if api_token.revoked_at is not None:
+        raise NotAuthenticated("this API token was revoked")
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        raise NotAuthenticated("this API token has expired")
+    if not user.is_active:
+        raise NotAuthenticated("the user of this API token is deactivated")
+    if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
+        await session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+    roles = frozenset(api_token.roles) & frozenset(user.roles)
+    return Principal(user, roles, permissions_for(roles), "token", token=api_token)
+
+
+async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idle: timedelta) -> Principal | None:
+    token = _bound(raw, SESSION_PREFIX, route)
+    if token is None:
+        return None
+    row = (await session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(token))
+    )).first()
+    if row is None:
+        return None
+    user_session, user = row
+    if user_session.expires_at <= now or user_session.last_seen_at + idle <= now or not user.is_active:
+        await session.delete(user_session)
+        return None
+    if now - user_session.last_seen_at > TOUCH_EVERY:
+        user_session.last_seen_at = now
+    roles = frozenset(user.roles)
+    return Principal(user, roles, permissions_for(roles), "session", session=user_session)
+
+
+async def authenticate(request: Request, session: TenantSession) -> Principal:
+    """The signed-in user of this request, or 401. Cached per request (FastAPI dependency cache)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    route: TenantRoute = request.scope["state"]["tenant"]
+    settings = request.app.state.platform.settings
+    now = datetime.now(timezone.utc)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("use Authorization: Bearer <api token>")
+        principal = await _from_token(session, route, value.strip(), now)
+    else:
+        raw = request.cookies.get(SESSION_COOKIE)
+        principal = None
+        if raw:
+            principal = await _from_cookie(session, route, raw, now, timedelta(minutes=settings.session_idle_minutes))
+        if principal is None:
+            raise NotAuthenticated("sign in first" if not raw else "your session has ended; sign in again")
+        check_same_origin(request)  # a cookie is ambient: refuse what a foreign page could send
+    principal.ip = request_ip(request)
+    request.state.principal = principal
+    audit.current_actor.set(audit.Actor(principal.user.id, principal.user.email, principal.ip))
+    return principal
+
+
+async def optional_principal(request: Request, session: TenantSession) -> Principal | None:
+    """The signed-in user, or None (pages that show a sign-in link instead of refusing)."""
+    try:
+        return await authenticate(request, session)
+    except NotAuthenticated:
+        return None
+
+
+CurrentUser = Annotated[Principal, Depends(authenticate)]
+
+
+def check_permission(request: Request, principal: Principal, permission: str) -> None:
+    """403 unless the tenant's plan has the permission's module and the user's roles grant it."""
+    module = module_of(permission)
+    if module is not None:
+        message = denial(request.scope["state"]["tenant"], module, time.time())
+        if message is not None:
+            raise Forbidden(message)
+    if not principal.can(permission):
+        roles = ", ".join(sorted(principal.roles)) or "none"
+        raise Forbidden(f"your role ({roles}) does not allow {permission}")
+
+
+def require(permission: str) -> DependsParam:
+    """A dependency: the signed-in user must hold `permission` (and its module be in the plan)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    async def check(request: Request, principal: CurrentUser) -> Principal:
+        check_permission(request, principal, permission)
+        return principal
+
+    check.__name__ = f"require_{permission.replace('.', '_')}"
+    return Depends(check)
+
+
+def authorize(module: str) -> DependsParam:
+    """A router dependency: ``<module>.read`` for safe methods, ``<module>.write`` for the rest."""
+    if f"{module}.read" not in PERMISSIONS:
+        raise ValueError(f"unknown module {module!r}")
+
+    async def check(request: Request, principal: CurrentUser) -> Principal:
+        action = "read" if request.method in SAFE_METHODS else "write"
+        check_permission(request, principal, f"{module}.{action}")
+        return principal
+
+    check.__name__ = f"authorize_{module}"
+    return Depends(check)
