@@ -46,16 +46,20 @@ def _tenant_app(platform: Platform) -> FastAPI:
 
 
 def _admin_app(platform: Platform) -> FastAPI:
+    from polyflow.platform.admin import auth_endpoints as admin_auth
     from polyflow.platform.admin import billing as admin_billing
     from polyflow.platform.admin import endpoints as admin
     from polyflow.platform.admin import lifecycle as admin_lifecycle
     from polyflow.platform.admin import tenants as admin_tenants
+    from polyflow.web import static_files
 
     app = FastAPI(title="Polyflow admin", version=__version__)
     app.state.platform = platform
     handlers.install(app)
+    app.include_router(admin_auth.router)  # first: its GET / (dashboard for browsers) wins over admin.router's
     for router in (admin.router, admin_tenants.router, admin_billing.router, admin_lifecycle.router):
         app.include_router(router)
+    app.mount("/static", static_files(), name="static")
     return app
 
 

@@ -68,12 +68,13 @@ async def test_every_route_needs_the_operator_token(platform, live):
     assert await counts(platform) == before
 
 
-async def test_no_operator_token_configured_means_403(make_settings, make_live):
-    live = make_live(make_settings())  # POLYFLOW_OPERATOR_TOKEN unset
+async def test_no_operator_token_configured_means_every_bearer_token_is_401(make_settings, make_live):
+    # POLYFLOW_OPERATOR_TOKEN unset: only signed-in admins get in (tests/security/test_admin_auth.py).
+    live = make_live(make_settings())
     async with admin(live) as api:
         for method, path, body in ROUTES:
             r = await api.request(method, path, json=body)
-            assert r.status_code == 403 and "POLYFLOW_OPERATOR_TOKEN" in r.json()["detail"], (method, path)
+            assert r.status_code == 401 and r.json()["detail"] == "invalid operator token", (method, path)
 
 
 async def test_tenant_and_platform_hosts_never_reach_the_admin_api(platform, make_tenant, live):

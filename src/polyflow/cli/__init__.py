@@ -9,6 +9,7 @@ from polyflow.cli import billing, plans
 from polyflow.cli.common import quiet_logging
 from polyflow.cli import worker
 from polyflow.cli import lifecycle, servers
+from polyflow.cli import admins
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Polyflow: multi-tenant ERP for plastic converters.")
 app.command("dev")(dev.dev)
@@ -21,6 +22,7 @@ app.add_typer(servers.app, name="servers", help="Database servers that hold tena
 plans.register(tenants.app)
 app.add_typer(plans.app, name="plans", help="Subscription plans.")
 app.add_typer(billing.app, name="billing", help="Invoices, payments, suspension for non-payment.")
+app.add_typer(admins.app, name="admins", help="Polyflow super-admins (sign-in on the admin host).")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tables of the main (platform) database: the tenant registry and routing map."""
+"""Tables of the main (platform) database: the tenant registry and routing map, super-admins."""
 
 from __future__ import annotations
 
@@ -233,3 +233,37 @@ class MigrationRunTenant(MainBase):
     seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))
+
+
+class AdminUser(UUIDPk, MainBase):
+    """A Polyflow super-admin: signs in on the admin host only; has nothing in any tenant database."""
+
+    __tablename__ = "admin_users"
+    # On the expression, not the column: "Ops@x.id" and "ops@x.id" are one account. (func.lower("email")
+    # would index the constant 'email'.)
+    __table_args__ = (Index("uq_admin_users_email_lower", text("lower(email)"), unique=True),)
+
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AdminSession(UUIDPk, MainBase):
+    """A super-admin's browser sign-in: revocable (delete the row), expiring (idle and absolute limits).
+
+    Only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (Index("ix_admin_sessions_admin_user", "admin_user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))

@@ -1,16 +1,32 @@
-"""Admin API authentication: the operator token from settings (`Authorization: Bearer <token>`).
+"""Admin host authentication: a super-admin's session cookie, or the operators' automation token.
 
-The identity issue adds super-admin users with sessions; the token stays for automation.
+- ``Authorization: Bearer <token>``: the operator token from settings (or, while it is rotated, one of
+  ``old_operator_tokens``), compared in constant time. The actor is ``operator-token`` (or
+  ``operator-token(old)``). A bearer header is decisive: a wrong one is 401 even with a cookie.
+- Cookie ``pf_admin``: a super-admin session (platform/admin/identity.py); the actor is
+  ``admin:<email>``, so every admin action is attributed to the person in ``platform_events``.
+  Unsafe methods must come from this site (``check_same_origin``): the cookie is sent by the browser
+  on its own, a bearer token is not.
+
+Only the main database is consulted: a tenant's session or API token means nothing here (401).
 """
 
 from __future__ import annotations
 
-import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from polyflow.kit.errors import Forbidden, PolyflowError
+from polyflow.kit.web import is_https, same_secret
+from polyflow.platform.admin import identity
+from polyflow.web.csrf import FORM_TYPES, UNSAFE_METHODS, check_same_origin
+
+ADMIN_COOKIE = "pf_admin"
+# Tokens other apps issue: a tenant's browser session and API tokens, and an admin session (which
+# only ever travels in the cookie).
+FOREIGN_TOKEN_PREFIXES = ("pfs_", "pft_", "pfa_")
 
 
 class Unauthorized(PolyflowError):
@@ -20,18 +36,106 @@ class Unauthorized(PolyflowError):
         super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_operator(request: Request) -> str:
-    """The caller's identity for the audit log ("operator-token"), or 401/403."""
-    expected = request.app.state.platform.settings.operator_token
-    if expected is None:
-        raise Forbidden("the admin API is disabled: set POLYFLOW_OPERATOR_TOKEN")
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: ``actor`` for the audit log; ``session`` when signed in with the cookie."""
+
+    actor: str
+    session: identity.SignedIn | None = None
+
+
+def _operator_tokens(settings) -> list[tuple[str, str]]:
+    tokens = []
+    if settings.operator_token is not None and settings.operator_token.get_secret_value().strip():
+        tokens.append((settings.operator_token.get_secret_value().strip(), "operator-token"))
+    if settings.old_operator_tokens is not None:
+        for old in settings.old_operator_tokens.get_secret_value().split(","):
+            if old.strip():
+                tokens.append((old.strip(), "operator-token(old)"))
+    return tokens
+
+
+def operator_actor(settings, token: str) -> str | None:
+    """The actor an operator token stands for, or None. Every configured token is compared (in
+    constant time), so the timing does not tell which one matched or how many there are."""
+    actor = None
+    for expected, name in _operator_tokens(settings):
+        if same_secret(token, expected) and actor is None:
+            actor = name
+    return actor
+
+
+def _content_type(request: Request) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller (operator token or admin session), or 401; 403 for a cross-site cookie request."""
+    platform = request.app.state.platform
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        token = token.strip()
+        if not token:
+            raise Unauthorized("missing bearer token")
+        if token.startswith(FOREIGN_TOKEN_PREFIXES):
+            raise Unauthorized("this token is not valid on the admin host")
+        actor = operator_actor(platform.settings, token)
+        if actor is None:
+            raise Unauthorized("invalid operator token")
+        return Principal(actor)
+
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    if not cookie:
         raise Unauthorized("missing bearer token")
-    if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
-        raise Unauthorized("invalid operator token")
-    return "operator-token"
+    check_same_origin(request)  # before any lookup: a forged request costs no query
+    if request.method in UNSAFE_METHODS and _content_type(request) in FORM_TYPES:
+        # check_same_origin refuses these under /api/ only; the admin API lives under /admin/api/ too,
+        # and none of it takes a form (the /login and /logout forms do not use this dependency).
+        raise Forbidden("send JSON (Content-Type: application/json) to the API")
+    signed_in = await identity.authenticate_session(platform, cookie)
+    if signed_in is None:
+        raise Unauthorized("your admin session has ended; sign in again")
+    request.state.admin = signed_in
+    return Principal(signed_in.actor, signed_in)
+
+
+async def require_operator(principal: Annotated[Principal, Depends(authenticate)]) -> str:
+    """The caller's identity for the audit log ("admin:<email>", "operator-token"), or 401/403."""
+    return principal.actor
+
+
+async def require_admin_session(principal: Annotated[Principal, Depends(authenticate)]) -> identity.SignedIn:
+    """A signed-in super-admin (cookie); the operator token has no session."""
+    if principal.session is None:
+        raise PolyflowError("the operator token has no session; this needs a signed-in admin")
+    return principal.session
+
+
+async def optional_admin(request: Request) -> identity.SignedIn | None:
+    """For pages: the signed-in admin from the cookie, or None (the page redirects to /login)."""
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    if not cookie:
+        return None
+    signed_in = await identity.authenticate_session(request.app.state.platform, cookie)
+    if signed_in is not None:
+        request.state.admin = signed_in
+    return signed_in
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Host-only (no Domain: never sent to tenant subdomains), HttpOnly, SameSite=Lax, Secure on HTTPS."""
+    settings = request.app.state.platform.settings
+    response.set_cookie(ADMIN_COOKIE, token, max_age=int(settings.session_hours * 3600), path="/",
+                        httponly=True, samesite="lax",
+                        secure=is_https(request.scope, settings.trusted_proxy_networks))
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    settings = request.app.state.platform.settings
+    response.delete_cookie(ADMIN_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=is_https(request.scope, settings.trusted_proxy_networks))
 
 
 Operator = Annotated[str, Depends(require_operator)]
+Admin = Annotated[Principal, Depends(authenticate)]
+SignedInAdmin = Annotated[identity.SignedIn, Depends(require_admin_session)]
