@@ -48,8 +48,13 @@ def _stop(proc: subprocess.Popen) -> str:
     return out
 
 
-def _products(port: int, sub: str) -> list[str]:
-    r = httpx.get(f"http://127.0.0.1:{port}/api/v1/products", headers={"Host": f"{sub}.localhost:{port}"})
+def _products(port: int, sub: str, password: str) -> list[str]:
+    """Sign in as the demo owner, as a script would, and list the products."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Host": f"{sub}.localhost:{port}"}) as client:
+        assert client.get("/api/v1/products").status_code == 401
+        login = client.post("/api/v1/auth/login", json={"email": f"owner@{sub}.test", "password": password})
+        assert login.status_code == 200, login.text
+        r = client.get("/api/v1/products")
     assert r.status_code == 200, r.text
     return sorted(p["sku"] for p in r.json()["items"])
 
@@ -85,23 +90,25 @@ def test_dev_runs_demo_tenants_and_is_idempotent(workdir, server):
     proc = _start_dev(tmp_path, port, extra)
     try:
         _wait_up(proc, port)
-        abc, xyz = _products(port, "pt-abc"), _products(port, "pt-xyz")
+        # No POLYFLOW_DEV_PASSWORD: a generated one, printed and kept in the data folder.
+        password = (tmp_path / ".polyflow" / "dev-password").read_text().strip()
+        abc, xyz = _products(port, "pt-abc", password), _products(port, "pt-xyz", password)
         assert "PP-GRN-NAT" in abc and "PP-GRN-NAT" not in xyz
         info = httpx.get(f"http://127.0.0.1:{port}/api/v1/tenant", headers={"Host": "pt-xyz.localhost"}).json()
         assert info == {"subdomain": "pt-xyz", "name": "PT XYZ Rafia", "status": "active"}
     finally:
         out = _stop(proc)
     assert proc.returncode == 0, out
-    assert "http://pt-abc.localhost:" in out
+    assert "http://pt-abc.localhost:" in out and "owner@pt-abc.test" in out and password in out
     assert "Traceback" not in out
     assert not _postgres_running_under(tmp_path), "Ctrl-C left PostgreSQL running"
 
-    # Second run: same data, nothing created twice.
-    proc = _start_dev(tmp_path, port, extra)
+    # Second run: same data, nothing created twice; POLYFLOW_DEV_PASSWORD sets the owners' password.
+    proc = _start_dev(tmp_path, port, {**extra, "POLYFLOW_DEV_PASSWORD": "demo-password-2026"})
     try:
         _wait_up(proc, port)
-        assert _products(port, "pt-abc") == abc
-        assert _products(port, "pt-xyz") == xyz
+        assert _products(port, "pt-abc", "demo-password-2026") == abc
+        assert _products(port, "pt-xyz", "demo-password-2026") == xyz
     finally:
         out = _stop(proc)
     assert "created demo tenant" not in out

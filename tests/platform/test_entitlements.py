@@ -17,7 +17,7 @@ from polyflow.kit.errors import InvalidInput, NotFound
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES, PlanLimitReached, check_user_limit, compute_entitlements
 from polyflow.platform.models import Plan, PlatformEvent, Tenant
-from polyflow.platform.tenancy.deps import require_module
+from polyflow.erp.identity.auth import authorize, require
 from polyflow.platform.tenancy.route import TenantRoute
 from tests.fixtures.cli import assert_error, cli_runner
 
@@ -102,9 +102,11 @@ def test_route_denies_by_default_and_checks_ends_against_the_clock():
         TenantRoute.from_json(json.dumps(old))
 
 
-def test_require_module_refuses_unknown_names_at_declaration():
+def test_authorize_and_require_refuse_unknown_names_at_declaration():
     with pytest.raises(ValueError, match="unknown module 'warehouse'"):
-        require_module("warehouse")
+        authorize("warehouse")
+    with pytest.raises(ValueError, match="unknown permission 'catalog.delete'"):
+        require("catalog.delete")
 
 
 def test_user_limit():
@@ -199,7 +201,10 @@ async def test_module_outside_the_plan_is_403_until_granted_and_again_after_the_
         assert r.status_code == 403 and r.json() == {"detail": "module 'catalog' is not in your plan"}
         assert (await c.post("/api/v1/products", json=PRODUCT)).status_code == 403
         assert (await c.get("/api/v1/tenant")).status_code == 200  # the workspace itself is served
-        assert live.platform.engines.created == 0  # refused before any tenant connection was leased
+    async with live.tenant_client("pt-abc", role=None) as anonymous:
+        # Signing in comes first: the plan is not told to someone who has not.
+        assert (await anonymous.get("/api/v1/products")).status_code == 401
+    async with live.tenant_client("pt-abc") as c:
 
         until = datetime.now(timezone.utc) + timedelta(seconds=3)
         await entitlements.grant_module(platform, "pt-abc", "catalog", until=until)

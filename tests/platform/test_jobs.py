@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import re
 from contextlib import asynccontextmanager
 
 import psycopg
@@ -22,6 +23,7 @@ from polyflow.platform import jobs, onboarding, provisioning
 from polyflow.platform.localpg import free_port
 from polyflow.platform.models import PlatformEvent, Tenant
 from polyflow.platform.servers import ensure_server
+from tests.fixtures.auth import tenant_dsn
 
 TOKEN = "operator-token-for-tests-0123456789"
 STEPS = ("role", "database", "migrated", "seeded", "verified", "active")
@@ -152,6 +154,20 @@ async def test_api_started_onboarding_completes_through_a_worker_with_visible_pr
 
         r = await eventually(served, timeout=5)
         assert r.json()["subdomain"] == "pt-baru"
+
+    # The owner was mailed a one-time link (through the tenant's outbox, sent by the console sender);
+    # it sets their password and they sign in.
+    _, dsn = tenant_dsn(settings, "pt-baru")
+    with psycopg.connect(dsn.url("postgresql")) as conn:
+        recipient, body, sent_at = conn.execute("SELECT recipient, body, sent_at FROM outbox").fetchone()
+    assert recipient == "owner@baru.co.id" and sent_at is not None
+    link = re.search(r"https://pt-baru\.localhost/invite\?token=(\S+)", body)
+    assert link, body
+    async with live.tenant_client("pt-baru", role=None) as c:
+        r = await c.post("/api/v1/auth/invite/accept", json={"token": link.group(1), "password": "bagus-sekali-2026"})
+        assert r.status_code == 200, r.text
+        r = await c.post("/api/v1/auth/login", json={"email": "owner@baru.co.id", "password": "bagus-sekali-2026"})
+        assert r.status_code == 200 and r.json()["roles"] == ["owner"]
 
     # The owner's one-time password went nowhere: not in the job, not in any event.
     async with platform.main_engine.connect() as conn:

@@ -144,8 +144,9 @@ async def test_one_operation_per_tenant_at_a_time(platform, make_tenant):
 
 async def test_a_database_left_read_only_by_a_killed_operation_is_healed_by_the_next_one(platform, make_tenant, live):
     tenant = await make_tenant("pt-abc")
+    client = live.tenant_client("pt-abc")  # signed in while the database still takes writes
     await backups.freeze(platform, tenant.server, tenant.db_name)  # ...and then the process was killed
-    async with live.tenant_client("pt-abc") as c:
+    async with client as c:
         r = await c.post("/api/v1/products", json={"sku": "X-1", "name": "x"})
         assert r.status_code == 503 and "being moved or restored" in r.json()["detail"]
 

@@ -116,6 +116,48 @@ async def _seed_demo(platform: Platform, tenant: Tenant, products: list[tuple]) 
         await engine.dispose()
 
 
+def demo_owner_email(sub: str) -> str:
+    return f"owner@{sub}.test"
+
+
+def dev_password(settings) -> str:
+    """POLYFLOW_DEV_PASSWORD, else one generated on the first run and kept in the data folder (so it
+    stays the same from one `polyflow dev` to the next)."""
+    if settings.dev_password is not None:
+        return settings.dev_password.get_secret_value()
+    from polyflow.erp.identity.passwords import one_time_password
+
+    path = settings.data_dir / "dev-password"
+    if path.exists():
+        return path.read_text().strip()
+    password = one_time_password()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(password + "\n")
+    return password
+
+
+async def _ensure_demo_owner(platform: Platform, tenant: Tenant, email: str, password: str) -> None:
+    """The demo tenant's owner signs in with `password` (set again on every start)."""
+    from polyflow.erp.identity.passwords import hash_password, verify_password
+    from polyflow.erp.models import User
+
+    engine = provisioning.maintenance_engine(provisioning.tenant_dsn(tenant, platform.secrets))
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            user = await session.scalar(select(User).where(func.lower(User.email) == email))
+            if user is None:
+                user = User(email=email, name="Owner", roles=["owner"])
+                session.add(user)
+            if not verify_password(user.password_hash, password):
+                user.password_hash = await asyncio.to_thread(hash_password, password)
+            user.is_active, user.must_change_password = True, False
+            if "owner" not in user.roles:
+                user.roles = ["owner", *user.roles]
+    finally:
+        await engine.dispose()
+
+
 async def prepare_dev(settings, *, embedded: bool) -> list[str]:
     """Migrate, make sure the demo tenants exist with a little data (idempotent). Returns log lines."""
     lines = []
@@ -139,6 +181,7 @@ async def prepare_dev(settings, *, embedded: bool) -> list[str]:
                 added = await _seed_demo(platform, tenant, products)
                 if added:
                     lines.append(f"  {sub}: {added} demo products")
+                await _ensure_demo_owner(platform, tenant, demo_owner_email(sub), dev_password(settings))
     finally:
         await platform.stop()
     return lines
@@ -151,7 +194,8 @@ def dev(
     """Run everything locally: PostgreSQL (embedded unless configured), demo tenants, the app on :8000."""
     from polyflow.main import create_app
 
-    with platform_settings(env="dev") as (settings, cluster):
+    # Links in mail (invites, resets) point at this server.
+    with platform_settings(env="dev", public_scheme="http", public_port=port) as (settings, cluster):
         if cluster is not None:
             console.print(f"PostgreSQL: {cluster.dsn().redacted()} (data in {cluster.data_dir})", highlight=False)
         for line in run(lambda: prepare_dev(settings, embedded=cluster is not None)):
@@ -159,7 +203,11 @@ def dev(
         suffix = "" if port == 80 else f":{port}"
         console.print("\n[bold]Polyflow is running:[/]")
         for sub, name, _ in DEMO_TENANTS:
-            console.print(f"  {name:<16} http://{sub}.{settings.root_domain}{suffix}/api/v1/tenant", highlight=False)
+            console.print(f"  {name:<16} http://{sub}.{settings.root_domain}{suffix}/  "
+                          f"(sign in as {demo_owner_email(sub)})", highlight=False)
+        console.print(f"  demo password    {escape(dev_password(settings))}"
+                      + ("" if settings.dev_password else f"  (kept in {settings.data_dir / 'dev-password'}; "
+                                                            "POLYFLOW_DEV_PASSWORD overrides it)"), highlight=False)
         console.print(f"  admin            http://{settings.admin_subdomain}.{settings.root_domain}{suffix}/", highlight=False)
         console.print("  one job worker runs in this process (API-started onboarding, scheduled tasks)")
         console.print("  Ctrl-C stops the server, the worker and the database.\n")

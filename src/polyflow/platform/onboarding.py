@@ -252,6 +252,23 @@ class _Run:
         return password
 
 
+    async def invite_owner(self) -> None:
+        """Mail the owner a one-time link to choose a password (API-started onboarding)."""
+        if not self.tenant.admin_email:
+            return
+        from polyflow.erp.identity import outbox
+        from polyflow.erp.identity.service import link_base, send_invite
+
+        settings = self.platform.settings
+        engine = self.tenant_engine()
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
+            await send_invite(session, settings, user, workspace=self.tenant.name,
+                              base=link_base(self.tenant, settings))
+        # The mail waits in the tenant's outbox if the sender fails now; it is not lost.
+        await outbox.deliver(engine, outbox.sender_for(settings.mail_sender))
+
+
 async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id, step: str, exc: Exception,
                           actor: str) -> None:
     """A failed step: the tenant stays, `failed`, with the error, to be resumed (same command, job
@@ -327,6 +344,8 @@ async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | Non
                 await attempt._fire(step, "done")
             await platform.tenant_changed(subdomain, tenant_id=tenant.id)
             password = await attempt.issue_admin_password() if issue_password else None
+            if not issue_password:
+                await attempt.invite_owner()
         finally:
             await attempt.close()
     return OnboardingResult(tenant, tenant.admin_email, password, attempt.from_template, time.perf_counter() - started)

@@ -24,6 +24,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from polyflow.erp.identity import audit
 from polyflow.erp.identity.permissions import PERMISSIONS, module_of, permissions_for
@@ -85,6 +86,17 @@ def request_ip(request: Request) -> str:
     return client_ip(request.scope, request.app.state.platform.settings.trusted_proxy_networks)
 
 
+async def _touch(session, statement) -> None:
+    """Record a use (last seen / last used) without ever failing the request for it: a database frozen
+    read-only by a move or restore still serves reads."""
+    try:
+        async with session.begin_nested():
+            await session.execute(statement)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "25006":
+            raise
+
+
 async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> Principal:
     token = _bound(raw, API_TOKEN_PREFIX, route)
     if token is None:
@@ -102,7 +114,7 @@ async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> P
     if not user.is_active:
         raise NotAuthenticated("the user of this API token is deactivated")
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
-        await session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+        await _touch(session, update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
     roles = frozenset(api_token.roles) & frozenset(user.roles)
     return Principal(user, roles, permissions_for(roles), "token", token=api_token)
 
@@ -122,7 +134,7 @@ async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idl
         await session.delete(user_session)
         return None
     if now - user_session.last_seen_at > TOUCH_EVERY:
-        user_session.last_seen_at = now
+        await _touch(session, update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
     roles = frozenset(user.roles)
     return Principal(user, roles, permissions_for(roles), "session", session=user_session)
 

@@ -215,7 +215,8 @@ async def resend_invite(request: Request, background: BackgroundTasks, session: 
     user = await service.get_user(session, user_id)
     if not user.is_active:
         raise Conflict("the user is deactivated; activate them first")
-    await service.send_invite(session, tenant, request.app.state.platform.settings, user, base_url(request, tenant))
+    await service.send_invite(session, request.app.state.platform.settings, user, workspace=tenant.name,
+                              base=base_url(request, tenant))
     deliver_mail_later(request, background, tenant)
     return {"detail": f"invitation sent to {user.email}"}
 

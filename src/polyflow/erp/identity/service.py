@@ -196,8 +196,9 @@ async def revoke_token(session: AsyncSession, principal: Principal, token_id: uu
 
 
 # -- users, invites, resets --------------------------------------------------------------------------------
-def link_base(route: TenantRoute, settings: Settings, host: str | None = None, scheme: str | None = None) -> str:
-    """The tenant's site address for links in mail: the request's own host when there is one."""
+def link_base(route, settings: Settings, host: str | None = None, scheme: str | None = None) -> str:
+    """The tenant's site address for links in mail: the request's own host when there is one, else
+    from settings (`route`: anything with a `subdomain`, a TenantRoute or the registry's Tenant)."""
     if host:
         return f"{scheme or 'https'}://{host}"
     port = f":{settings.public_port}" if settings.public_port else ""
@@ -214,10 +215,11 @@ async def _one_time(session: AsyncSession, user: User, purpose: str, lifetime: t
     return token
 
 
-async def send_invite(session: AsyncSession, route: TenantRoute, settings: Settings, user: User, base: str) -> None:
+async def send_invite(session: AsyncSession, settings: Settings, user: User, *, workspace: str, base: str) -> None:
+    """Queue an invitation mail with a fresh one-time link (an older unused one stops working)."""
     token = await _one_time(session, user, "invite", timedelta(days=settings.invite_link_days))
-    outbox.enqueue(session, user.email, f"You are invited to {route.name} on Polyflow",
-                   f"Hello {user.name},\n\nYou have been invited to {route.name} on Polyflow.\n"
+    outbox.enqueue(session, user.email, f"You are invited to {workspace} on Polyflow",
+                   f"Hello {user.name},\n\nYou have been invited to {workspace} on Polyflow.\n"
                    f"Choose your password here (the link works once, for {settings.invite_link_days} days):\n"
                    f"{base}/invite?token={token}\n")
 
@@ -241,7 +243,7 @@ async def invite_user(session: AsyncSession, route: TenantRoute, settings: Setti
                 password_hash=None)
     session.add(user)
     await session.flush()
-    await send_invite(session, route, settings, user, base)
+    await send_invite(session, settings, user, workspace=route.name, base=base)
     return user
 
 
