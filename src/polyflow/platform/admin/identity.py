@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.identity.passwords import hash_password, needs_rehash, one_time_password, verify_password
-from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError
+from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError, TooManyRequests
 from polyflow.kit.web import new_token, split_token, token_hash
 from polyflow.platform.models import AdminSession, AdminUser, PlatformEvent
 from polyflow.platform.runtime import Platform
@@ -48,13 +48,11 @@ class LoginFailed(PolyflowError):
     status_code = 401
 
 
-class TooManyAttempts(PolyflowError):
+class TooManyAttempts(TooManyRequests):
     """Throttled (too many sign-ins from one address) or locked out (too many failures for one email)."""
 
-    status_code = 429
-
     def __init__(self, message: str, retry_after: int):
-        super().__init__(message, headers={"Retry-After": str(max(int(retry_after), 1))})
+        super().__init__(message, retry_after=retry_after)
         self.retry_after = max(int(retry_after), 1)
 
 
