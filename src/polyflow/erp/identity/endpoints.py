@@ -26,6 +26,7 @@ from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.kit.web import is_https
 from polyflow.platform.tenancy.deps import CurrentTenant, TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
+from polyflow.web.csrf import check_same_origin
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -76,6 +77,7 @@ def deliver_mail_later(request: Request, background: BackgroundTasks, route: Ten
 @router.post("/auth/login", response_model=MeOut)
 async def login(request: Request, response: Response, session: TenantSession, tenant: CurrentTenant, data: LoginIn):
     """Sign in with email and password: sets the session cookie, returns the user."""
+    check_same_origin(request)  # a foreign page must not sign the browser in (login CSRF)
     platform = request.app.state.platform
     result = await service.login(session, tenant, platform.settings, platform.limiter, email=data.email,
                                  password=data.password, ip=request_ip(request),
