@@ -37,6 +37,11 @@ async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
         log.info("integrity violation %s: %s", sqlstate, exc.orig)
         return JSONResponse({"detail": f"the change conflicts with existing data and was not saved ({_first_line(exc.orig)})"},
                             status_code=409)
+    if sqlstate and sqlstate.startswith("22"):
+        # A value PostgreSQL cannot store (a NUL character, an out-of-range number) that validation let
+        # through: the client's input, so a 422, and nothing was written.
+        log.info("data exception %s: %s", sqlstate, exc.orig)
+        return JSONResponse({"detail": f"a value cannot be stored ({_first_line(exc.orig)})"}, status_code=422)
     if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
         log.warning("database unavailable: %s", exc.orig)
         return JSONResponse(

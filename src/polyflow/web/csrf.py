@@ -44,6 +44,12 @@ def check_pre_auth(request: Request, submitted: str | None) -> None:
     check_form_token(request.cookies.get(PRE_AUTH_COOKIE), submitted)
 
 
+def request_host(request: Request) -> str:
+    """The host the client addressed: the one the tenancy middleware resolved (X-Forwarded-Host from a
+    trusted proxy), else the Host header."""
+    return request.scope.get("state", {}).get("host") or request.headers.get("host") or ""
+
+
 def check_same_origin(request: Request) -> None:
     """Refuse a state-changing, cookie-authenticated request that a foreign page could have sent."""
     if request.method not in UNSAFE_METHODS:
@@ -51,7 +57,7 @@ def check_same_origin(request: Request) -> None:
     source = request.headers.get("origin") or request.headers.get("referer")
     if source and source != "null":
         parts = urlsplit(source)
-        if (parts.netloc or "").lower() != (request.headers.get("host") or "").lower():
+        if (parts.netloc or "").lower() != request_host(request).lower():
             raise Forbidden("cross-site request refused")
     elif source == "null":
         raise Forbidden("cross-site request refused")

@@ -1,8 +1,45 @@
-"""Sign-in over real HTTP: the script contract (login, me, tokens, logout) and the session cookie."""
+"""Sign-in over real HTTP: the script contract (login, me, tokens, logout), the session cookie and its
+row in the tenant database, expiry, logout everywhere, password changes, throttling and lockout."""
 
 from __future__ import annotations
 
-from tests.fixtures.auth import TEST_PASSWORD, make_user
+import asyncio
+import hashlib
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+
+from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn
+from tests.fixtures.services import RedisServer
+
+SUB = "pt-abc"
+LOGIN = "/api/v1/auth/login"
+NEW_PASSWORD = "a-new-Password-42"
+
+
+def sql(settings, query: str, *args, sub: str = SUB):
+    """Run one statement on the tenant's database (as its role): rows for a SELECT, else the row count."""
+    _, dsn = tenant_dsn(settings, sub)
+    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as conn:
+        cur = conn.execute(query, args)
+        return cur.fetchall() if cur.description else cur.rowcount
+
+
+def anon(live, sub: str = SUB):
+    """A client of the tenant's host with no credentials (yet)."""
+    return live.tenant_client(sub, role=None)
+
+
+async def sign_in(client, email: str, password: str = TEST_PASSWORD) -> None:
+    """Sign `client` in through the real login endpoint (its cookie jar keeps the session)."""
+    r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+
+
+def session_cookie(client) -> str:
+    return client.cookies["pf_session"]
 
 
 async def test_login_sets_a_host_only_cookie_and_returns_the_user(live, make_tenant):
@@ -29,3 +66,212 @@ async def test_login_sets_a_host_only_cookie_and_returns_the_user(live, make_ten
         assert r.status_code == 200 and r.json()["via"] == "token" and r.json()["email"] == user["email"]
         assert (await c.get("/api/v1/products")).status_code == 200
         assert (await c.post("/api/v1/products", json={"sku": "X", "name": "x"})).status_code == 403
+
+
+async def test_bad_credentials_of_any_kind_get_one_401_and_success_records_last_login(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["sales"], email=f"Mixed.Case-{uuid.uuid4().hex[:6]}@Example.test")
+    gone = make_user(s, SUB, ["sales"])
+    sql(s, "UPDATE users SET is_active = false WHERE id = %s", gone["id"])
+    invited = make_user(s, SUB, ["sales"], password=None)  # invited, never chose a password
+    async with live.tenant_client(SUB, role=None) as c:
+        attempts = [
+            {"email": user["email"], "password": TEST_PASSWORD + "x"},  # wrong password
+            {"email": f"nobody-{uuid.uuid4().hex[:6]}@example.test", "password": TEST_PASSWORD},  # unknown email
+            {"email": gone["email"], "password": TEST_PASSWORD},  # right password, deactivated user
+            {"email": invited["email"], "password": TEST_PASSWORD},  # no password set yet
+        ]
+        answers = [await c.post("/api/v1/auth/login", json=body) for body in attempts]
+        assert [(r.status_code, r.json()) for r in answers] == [(401, {"detail": "wrong email or password"})] * 4
+        assert not any("set-cookie" in r.headers for r in answers)
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(0,)]
+        assert sql(s, "SELECT last_login_at FROM users WHERE id = %s", user["id"]) == [(None,)]
+
+        before = datetime.now(timezone.utc)
+        # Case-insensitive email, surrounding blanks ignored.
+        r = await c.post(LOGIN, json={"email": f"  {user['email'].swapcase()} ", "password": TEST_PASSWORD})
+        assert r.status_code == 200, r.text
+        assert r.json()["email"] == user["email"]
+        [(last_login,)] = sql(s, "SELECT last_login_at FROM users WHERE id = %s", user["id"])
+        assert before - timedelta(seconds=1) <= last_login <= datetime.now(timezone.utc)
+        assert datetime.fromisoformat(r.json()["last_login_at"]) == last_login
+
+
+async def test_the_session_is_stored_hashed_and_logout_deletes_it(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["viewer"])
+    async with anon(live) as c:
+        await sign_in(c, user["email"])
+        cookie = session_cookie(c)
+        assert cookie.startswith("pfs_")
+        rows = sql(s, "SELECT s.token_hash, s.user_id, s.ip, row_to_json(s)::text FROM user_sessions s")
+        assert len(rows) == 1
+        token_hash, user_id, ip, whole_row = rows[0]
+        assert token_hash == hashlib.sha256(cookie.encode()).hexdigest() and user_id == user["id"]
+        assert ip == "127.0.0.1"
+        secret = cookie.rsplit("_", 1)[1]
+        assert cookie not in whole_row and secret not in whole_row
+        # Nor anywhere in the audit log.
+        assert not any(secret in text for (text,) in sql(s, "SELECT row_to_json(a)::text FROM audit_log a"))
+
+        assert (await c.get("/api/v1/auth/me")).status_code == 200
+        # The cookie is ambient: a foreign page's request, or a form-encoded one, cannot use it to log out.
+        r = await c.post("/api/v1/auth/logout-all", headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403 and r.json()["detail"] == "cross-site request refused"
+        r = await c.post("/api/v1/auth/logout-all", content="a=b",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 403
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(1,)]
+        r = await c.post("/api/v1/auth/logout")
+        assert r.status_code == 204 and 'pf_session=""' in r.headers["set-cookie"]
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(0,)]
+        c.cookies.clear()
+        c.cookies.set("pf_session", cookie)  # a client that kept the old cookie is still out
+        r = await c.get("/api/v1/auth/me")
+        assert r.status_code == 401 and r.json()["detail"] == "your session has ended; sign in again"
+
+
+async def test_idle_and_absolute_expiry_end_a_session(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["viewer"])
+    async with anon(live) as idle, anon(live) as absolute, anon(live) as fresh:
+        for client in (idle, absolute, fresh):
+            await sign_in(client, user["email"])
+        assert (await idle.get("/api/v1/auth/me")).status_code == 200
+        assert (await absolute.get("/api/v1/auth/me")).status_code == 200
+        # Idle: no request for longer than session_idle_minutes (the row is otherwise far from expiry).
+        minutes = s.session_idle_minutes
+        sql(s, f"UPDATE user_sessions SET last_seen_at = now() - interval '{minutes + 1} minutes' "
+               "WHERE token_hash = %s", hashlib.sha256(session_cookie(idle).encode()).hexdigest())
+        # Absolute: past expires_at although seen just now.
+        sql(s, "UPDATE user_sessions SET expires_at = now() - interval '1 second', last_seen_at = now() "
+               "WHERE token_hash = %s", hashlib.sha256(session_cookie(absolute).encode()).hexdigest())
+        for client in (idle, absolute):
+            r = await client.get("/api/v1/auth/me")
+            assert r.status_code == 401 and r.json()["detail"] == "your session has ended; sign in again"
+        # Just inside the idle limit is still fine.
+        sql(s, f"UPDATE user_sessions SET last_seen_at = now() - interval '{minutes - 1} minutes' "
+               "WHERE token_hash = %s", hashlib.sha256(session_cookie(fresh).encode()).hexdigest())
+        assert (await fresh.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_an_ended_session_row_is_removed_when_presented(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["viewer"])
+    async with anon(live) as c:
+        await sign_in(c, user["email"])
+        sql(s, "UPDATE user_sessions SET expires_at = now() - interval '1 second'")
+        assert (await c.get("/api/v1/auth/me")).status_code == 401
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(0,)]
+
+
+async def test_logout_everywhere_ends_every_session_of_that_user_only(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    alice, bob = make_user(s, SUB, ["sales"]), make_user(s, SUB, ["sales"])
+    async with anon(live) as a1, anon(live) as a2, anon(live) as b1:
+        for client, user in ((a1, alice), (a2, alice), (b1, bob)):
+            await sign_in(client, user["email"])
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(3,)]
+        r = await a1.post("/api/v1/auth/logout-all")
+        assert r.status_code == 204
+        assert (await a1.get("/api/v1/auth/me")).status_code == 401
+        assert (await a2.get("/api/v1/auth/me")).status_code == 401
+        assert (await b1.get("/api/v1/auth/me")).status_code == 200
+        assert sql(s, "SELECT user_id FROM user_sessions") == [(bob["id"],)]
+    # API tokens are not sessions: they keep working (revoke them one by one).
+    async with live.tenant_client(SUB, role=None, headers={"Authorization": f"Bearer {alice['token']}"}) as t:
+        assert (await t.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_change_password(live, make_tenant):
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["viewer"])
+    async with anon(live) as here, anon(live) as elsewhere:
+        for client in (here, elsewhere):
+            await sign_in(client, user["email"])
+        path = "/api/v1/auth/password"
+        r = await here.post(path, json={"current_password": "not-my-password", "new_password": NEW_PASSWORD})
+        assert r.status_code == 403 and r.json()["detail"] == "the current password is wrong"
+        for weak in ("short", "aaaaaaaaaaaaaaa", user["email"]):
+            r = await here.post(path, json={"current_password": TEST_PASSWORD, "new_password": weak})
+            assert r.status_code == 422, (weak, r.text)
+        # Nothing changed so far: both sessions alive.
+        assert (await elsewhere.get("/api/v1/auth/me")).status_code == 200
+
+        r = await here.post(path, json={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD})
+        assert r.status_code == 204, r.text
+        assert (await here.get("/api/v1/auth/me")).status_code == 200
+        assert (await elsewhere.get("/api/v1/auth/me")).status_code == 401
+        assert sql(s, "SELECT count(*) FROM user_sessions") == [(1,)]
+    async with live.tenant_client(SUB, role=None) as c:
+        r = await c.post("/api/v1/auth/login", json={"email": user["email"], "password": TEST_PASSWORD})
+        assert r.status_code == 401
+        r = await c.post("/api/v1/auth/login", json={"email": user["email"], "password": NEW_PASSWORD})
+        assert r.status_code == 200
+
+
+async def test_login_is_throttled_per_ip_and_locked_per_account(settings, make_tenant, make_live):
+    live = make_live(settings.model_copy(update={"login_ip_per_minute": 8, "lockout_failures": 3}))
+    await make_tenant(SUB)
+    victim, other = make_user(settings, SUB, ["sales"]), make_user(settings, SUB, ["sales"])
+    login = "/api/v1/auth/login"
+    async with live.tenant_client(SUB, role=None) as c:
+        # A success clears the failure count.
+        for password in ("wrong-1", "wrong-2", TEST_PASSWORD):
+            r = await c.post(login, json={"email": victim["email"], "password": password})
+        assert r.status_code == 200
+        # Three failures (in any letter case) lock the account, even for the right password.
+        for email in (victim["email"], victim["email"].upper(), victim["email"]):
+            assert (await c.post(login, json={"email": email, "password": "wrong"})).status_code == 401
+        r = await c.post(login, json={"email": victim["email"], "password": TEST_PASSWORD})
+        assert r.status_code == 429 and "too many failed sign-ins for this account" in r.json()["detail"]
+        assert 1 <= int(r.headers["retry-after"]) <= settings.lockout_minutes * 60
+        # Another account is not locked.
+        assert (await c.post(login, json={"email": other["email"], "password": TEST_PASSWORD})).status_code == 200
+        # That was the 8th attempt from this address within the minute: the 9th is refused outright.
+        r = await c.post(login, json={"email": other["email"], "password": TEST_PASSWORD})
+        assert r.status_code == 429 and "from your address" in r.json()["detail"]
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+
+
+async def test_lockout_and_throttling_hold_while_redis_is_down(settings, make_tenant, make_live):
+    redis = RedisServer().start()  # the live server's own Redis, stopped below (never the session's)
+    try:
+        live = make_live(settings.model_copy(update={"redis_url": redis.url, "lockout_failures": 2,
+                                                     "login_ip_per_minute": 5}))
+        await make_tenant(SUB)
+        user = make_user(settings, SUB, ["sales"])
+        redis.stop()
+        async with anon(live) as c:
+            for _ in range(2):
+                assert (await c.post(LOGIN, json={"email": user["email"], "password": "x"})).status_code == 401
+            r = await c.post("/api/v1/auth/login", json={"email": user["email"], "password": TEST_PASSWORD})
+            assert r.status_code == 429 and "for this account" in r.json()["detail"]
+            # Five attempts a minute from one address: the 6th is refused.
+            codes = [(await c.post(LOGIN, json={"email": "x@example.test", "password": "x"})).status_code
+                     for _ in range(3)]
+            assert codes == [401, 401, 429]
+    finally:
+        redis.remove()
+
+
+async def test_concurrent_wrong_passwords_do_not_get_past_the_lockout(settings, make_tenant, make_live):
+    live = make_live(settings.model_copy(update={"lockout_failures": 3}))
+    await make_tenant(SUB)
+    user = make_user(settings, SUB, ["sales"])
+    clients = [anon(live) for _ in range(10)]
+    try:
+        answers = await asyncio.gather(*(c.post(LOGIN, json={"email": user["email"], "password": f"guess-{i}"})
+                                         for i, c in enumerate(clients)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    codes = sorted(r.status_code for r in answers)
+    # At most `lockout_failures` passwords are tried; the other attempts are refused unchecked.
+    assert codes.count(401) <= 3 and codes.count(429) >= 7, codes

@@ -23,11 +23,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from polyflow.erp.identity import audit
-from polyflow.erp.identity.permissions import PERMISSIONS, module_of, permissions_for
+from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module_of, permissions_for
 from polyflow.erp.models import ApiToken, User, UserSession
 from polyflow.kit.errors import Forbidden, NotAuthenticated
 from polyflow.kit.web import client_ip, split_token, token_hash
@@ -115,7 +115,7 @@ async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> P
         raise NotAuthenticated("the user of this API token is deactivated")
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
         await _touch(session, update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
-    roles = frozenset(api_token.roles) & frozenset(user.roles)
+    roles = covered_roles(api_token.roles, user.roles)  # re-checked against the user's roles now
     return Principal(user, roles, permissions_for(roles), "token", token=api_token)
 
 
@@ -131,7 +131,14 @@ async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idl
         return None
     user_session, user = row
     if user_session.expires_at <= now or user_session.last_seen_at + idle <= now or not user.is_active:
-        await session.delete(user_session)
+        # Forget it now (its own commit: the request fails with 401 and would roll it back).
+        try:
+            await session.execute(delete(UserSession).where(UserSession.id == user_session.id))
+            await session.commit()
+        except DBAPIError as exc:
+            await session.rollback()
+            if getattr(exc.orig, "sqlstate", None) != "25006":  # frozen read-only: next time
+                raise
         return None
     if now - user_session.last_seen_at > TOUCH_EVERY:
         await _touch(session, update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))

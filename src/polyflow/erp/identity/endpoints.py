@@ -21,12 +21,13 @@ from polyflow.erp.identity.schemas import (
     UserOut, UserPatch,
 )
 from polyflow.erp.models import AuditEntry, User
+from polyflow.erp.models.user import ROLES
 from polyflow.kit.errors import Conflict
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.kit.web import is_https
 from polyflow.platform.tenancy.deps import CurrentTenant, TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
-from polyflow.web.csrf import check_same_origin
+from polyflow.web.csrf import check_same_origin, request_host
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -38,8 +39,11 @@ def user_out(user: User) -> UserOut:
 
 
 def me_out(principal: Principal) -> MeOut:
-    return MeOut(**user_out(principal.user).model_dump(), permissions=sorted(principal.permissions),
-                 via=principal.via, csrf_token=principal.csrf_token)
+    """The caller as this request sees them (a token's roles, not all of the user's)."""
+    out = user_out(principal.user).model_dump()
+    out["roles"] = [r for r in ROLES if r in principal.roles]
+    return MeOut(**out, permissions=sorted(principal.permissions), via=principal.via,
+                 csrf_token=principal.csrf_token)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -56,7 +60,7 @@ def clear_session_cookie(response: Response) -> None:
 def base_url(request: Request, route: TenantRoute) -> str:
     platform = request.app.state.platform
     scheme = "https" if is_https(request.scope, platform.settings.trusted_proxy_networks) else "http"
-    return service.link_base(route, platform.settings, request.headers.get("host"), scheme)
+    return service.link_base(route, platform.settings, request_host(request), scheme)
 
 
 def deliver_mail_later(request: Request, background: BackgroundTasks, route: TenantRoute) -> None:

@@ -62,3 +62,13 @@ def valid_roles(roles: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
     return [r for r in ROLES if r in roles]
+
+
+def covered_roles(wanted: Iterable[str], held: Iterable[str]) -> frozenset[str]:
+    """The roles of `wanted` that a user holding `held` may delegate to an API token: a role they
+    have, or one whose permissions are all theirs, except "owner", which only an owner can delegate
+    (it carries powers beyond permissions: making owners). An owner can so issue a "viewer" token;
+    a user demoted since a token was made loses the token's roles they no longer cover."""
+    held = frozenset(held)
+    have = permissions_for(held)
+    return frozenset(r for r in wanted if r in held or (r != "owner" and ROLE_PERMISSIONS.get(r, PERMISSIONS) <= have))

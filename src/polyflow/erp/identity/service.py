@@ -12,14 +12,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import any_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import API_TOKEN_PREFIX, SESSION_PREFIX, Principal, binding_of
 from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_password
-from polyflow.erp.identity.permissions import valid_roles
+from polyflow.erp.identity.permissions import covered_roles, valid_roles
 from polyflow.erp.models import ApiToken, OneTimeToken, User, UserSession
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from polyflow.kit.ratelimit import RateLimiter
@@ -86,18 +86,19 @@ async def login(session: AsyncSession, route: TenantRoute, settings: Settings, l
     if by_tenant.count > settings.login_tenant_per_minute:
         raise TooManyRequests("too many sign-in attempts for this workspace; wait a minute",
                               retry_after=by_tenant.retry_after)
+    # Counted before the password is checked (a success clears it), so parallel guesses cannot all
+    # be verified before the first failure is counted.
     fail_key = f"login:fail:{tenant}:{email.strip().lower()}"
-    failures = await limiter.peek(fail_key)
-    if failures.count >= settings.lockout_failures:
-        minutes = max(1, (failures.retry_after + 59) // 60)
+    attempts = await limiter.hit(fail_key, settings.lockout_minutes * 60)
+    if attempts.count > settings.lockout_failures:
+        minutes = max(1, (attempts.retry_after + 59) // 60)
         raise TooManyRequests(f"too many failed sign-ins for this account; try again in {minutes} minute(s)",
-                              retry_after=failures.retry_after)
+                              retry_after=attempts.retry_after)
 
     user = await user_by_email(session, email)
     ok = await asyncio.to_thread(verify_password, user.password_hash if user is not None else _DUMMY_HASH, password)
-    actor = audit.Actor(user.id if user else None, email.strip()[:254], ip)
+    actor = audit.Actor(user.id, user.email, ip) if user is not None else audit.Actor(None, email.strip()[:254], ip)
     if not ok or user is None or not user.is_active or not user.password_hash:
-        await limiter.hit(fail_key, settings.lockout_minutes * 60)
         await audit.record(session, "login_failed", "user", user.id if user else None, actor=actor,
                            reason="inactive" if ok and user is not None and not user.is_active else "bad credentials")
         await session.commit()  # the failed attempt stays on record although the request fails
@@ -163,11 +164,13 @@ async def create_token(session: AsyncSession, route: TenantRoute, principal: Pri
         wanted = valid_roles(roles) if roles is not None else sorted(principal.roles)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    extra = set(wanted) - set(principal.roles)
-    if extra:
-        raise Forbidden(f"a token cannot have roles you do not have: {', '.join(sorted(extra))}")
     if not wanted:
         raise InvalidInput("a token needs at least one role")
+    extra = set(wanted) - covered_roles(wanted, principal.roles)
+    if extra:
+        raise Forbidden(f"a token cannot have more rights than you: {', '.join(sorted(extra))}")
+    if not name.strip():
+        raise InvalidInput("give the token a name")
     token = new_token(API_TOKEN_PREFIX, binding_of(route))
     expires_at = _now() + timedelta(days=expires_days) if expires_days else None
     record = ApiToken(token_hash=token_hash(token), user_id=principal.id, name=name.strip()[:100], hint=token[-4:],
@@ -224,6 +227,19 @@ async def send_invite(session: AsyncSession, settings: Settings, user: User, *, 
                    f"{base}/invite?token={token}\n")
 
 
+# Serialises "count active users, then add one" within a tenant database (held until commit), so
+# concurrent invites or reactivations cannot pass the plan's limit together.
+_SEAT_LOCK = 0x5EA7
+
+
+async def _check_seat(session: AsyncSession, route: TenantRoute) -> None:
+    if route.max_users is None:
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(_SEAT_LOCK)))
+    active = await session.scalar(select(func.count()).select_from(User).where(User.is_active.is_(True)))
+    check_user_limit(route, active or 0)
+
+
 async def invite_user(session: AsyncSession, route: TenantRoute, settings: Settings, *, email: str, name: str,
                       roles: list[str], language: str, inviter: Principal, base: str) -> User:
     email = normalize_email(email)
@@ -237,8 +253,7 @@ async def invite_user(session: AsyncSession, route: TenantRoute, settings: Setti
         raise Forbidden("only an owner can make someone an owner")
     if await user_by_email(session, email) is not None:
         raise Conflict(f"a user with email {email} already exists")
-    active = await session.scalar(select(func.count()).select_from(User).where(User.is_active.is_(True)))
-    check_user_limit(route, active or 0)
+    await _check_seat(session, route)
     user = User(email=email, name=name.strip() or email.split("@")[0], roles=roles, language=language,
                 password_hash=None)
     session.add(user)
@@ -262,14 +277,13 @@ async def update_user(session: AsyncSession, route: TenantRoute, actor: Principa
         if not roles:
             raise InvalidInput("give the user at least one role")
     if is_active is True and not user.is_active:
-        active = await session.scalar(select(func.count()).select_from(User).where(User.is_active.is_(True)))
-        check_user_limit(route, active or 0)
+        await _check_seat(session, route)
     losing_owner = "owner" in user.roles and user.is_active and (
         (roles is not None and "owner" not in roles) or is_active is False)
     if losing_owner:
         # Lock the owners so two concurrent demotions cannot both pass the check.
         owners = (await session.scalars(
-            select(User.id).where(User.roles.any("owner"), User.is_active.is_(True)).with_for_update()
+            select(User.id).where(literal("owner") == any_(User.roles), User.is_active.is_(True)).with_for_update()
         )).all()
         if len(owners) <= 1:
             raise Conflict("the workspace must keep at least one active owner")

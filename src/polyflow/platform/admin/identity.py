@@ -240,8 +240,10 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
 
     typed = (email or "").strip().lower()[:254]
     key = _lockout_key(typed)
-    failures = await limiter.peek(key)
-    if failures.count >= settings.lockout_failures:
+    # Counted before the password is checked (a success clears it): parallel guesses cannot all be
+    # verified before the first failure is counted.
+    failures = await limiter.hit(key, settings.lockout_minutes * 60)
+    if failures.count > settings.lockout_failures:
         # Said for any email, known or not, so a lockout tells nothing about which accounts exist.
         raise TooManyAttempts("too many failed sign-ins for this account; try again later", failures.retry_after)
 
@@ -257,7 +259,7 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
     else:
         ok = await asyncio.to_thread(verify_password, admin.password_hash, password) and admin.is_active
     if not ok:
-        failed = await limiter.hit(key, settings.lockout_minutes * 60)
+        failed = failures
         detail = {"ip": ip, "failures": failed.count}
         if failed.count == settings.lockout_failures:
             detail["locked_for_minutes"] = settings.lockout_minutes
@@ -267,6 +269,7 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
             await session.commit()
         raise LoginFailed(BAD_LOGIN)
 
+    await limiter.clear(key)
     new_hash = await asyncio.to_thread(hash_password, password) if needs_rehash(admin.password_hash) else None
     token = new_token(TOKEN_PREFIX, TOKEN_BINDING)
     at = now()

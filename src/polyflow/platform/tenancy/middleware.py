@@ -82,6 +82,11 @@ class TenancyMiddleware:
         if scope["type"] not in ("http", "websocket") or scope["path"] in HOSTLESS_PATHS:
             await self.app(scope, receive, send)
             return
+        if sum(1 for key, _ in scope["headers"] if key == b"host") > 1:
+            # RFC 9112: more than one Host is a bad request. Serving it would let two components read
+            # different hosts (the router one, a link in a mail another).
+            await send_error(scope, receive, send, 400, "Invalid Host header.")
+            return
         client = scope.get("client")
         host = effective_host(
             scope["headers"], client[0] if client else None, self.platform.settings.trusted_proxy_networks
@@ -107,12 +112,14 @@ class TenancyMiddleware:
             state = scope.setdefault("state", {})
             state["tenant"] = route
             state["route_key"] = key
+            state["host"] = host  # as the client asked for it (behind a trusted proxy: X-Forwarded-Host)
             token = current_tenant.set(route)
             try:
                 await self.tenant_app(scope, receive, send)
             finally:
                 current_tenant.reset(token)
         elif kind is HostKind.ADMIN:
+            scope.setdefault("state", {})["host"] = host
             await self.admin_app(scope, receive, send)
         elif kind is HostKind.PLATFORM:
             await self.app(scope, receive, send)
