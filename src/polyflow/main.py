@@ -22,12 +22,17 @@ from polyflow.platform.tenancy.middleware import TenancyMiddleware
 
 
 def _tenant_app(platform: Platform) -> FastAPI:
+    from polyflow.erp import pages
     from polyflow.erp import tenant_info
     from polyflow.erp.accounting import endpoints as accounting
+    from polyflow.erp.accounting import pages as accounting_pages
     from polyflow.erp.catalog import endpoints as catalog
+    from polyflow.erp.catalog import pages as catalog_pages
     from polyflow.erp.identity import audit
     from polyflow.erp.identity import endpoints as identity
+    from polyflow.erp.identity import pages as identity_pages
     from polyflow.erp.inventory import endpoints as inventory
+    from polyflow.erp.inventory import pages as inventory_pages
     from polyflow.web import static_files
 
     audit.install()
@@ -42,6 +47,12 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(inventory.router)
     app.include_router(accounting.router)
+    # Server-rendered pages (HTML; same services and permissions as the API above).
+    app.include_router(pages.router)
+    app.include_router(identity_pages.router)
+    app.include_router(catalog_pages.router)
+    app.include_router(inventory_pages.router)
+    app.include_router(accounting_pages.router)
     return app
 
 

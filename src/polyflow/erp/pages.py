@@ -1,0 +1,214 @@
+"""The tenant's server-rendered pages: what every page shares (who is signed in, the permission check, form
+parsing, CSRF, error pages) and the dashboard at ``/``. Each module's pages live in ``erp/<module>/pages.py``.
+
+Every page goes through `html_page`, so a user-caused error (`PolyflowError`) is an HTML page with its 4xx
+status (the work of the failed action rolled back) and "not signed in" is a 303 to ``/login?next=<path>``.
+Pages call the same services and the same permission checks as the JSON API; they run no queries of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from polyflow.erp.identity.auth import Principal, check_permission, optional_principal
+from polyflow.erp.identity.permissions import module_of
+from polyflow.kit.errors import InvalidInput, NotAuthenticated, PolyflowError
+from polyflow.platform.tenancy.deps import TenantSession
+from polyflow.platform.tenancy.route import TenantRoute
+from polyflow.web import render
+from polyflow.web.csrf import check_form_token
+
+# The site's navigation: a link is shown only to users who may open it (role and plan).
+NAV = (
+    ("Products", "/products", "catalog.read"),
+    ("Stock", "/stock", "inventory.read"),
+    ("Accounts", "/accounts", "accounting.read"),
+    ("Journal", "/journal", "accounting.read"),
+    ("Users", "/users", "users.manage"),
+    ("Audit log", "/audit", "audit.read"),
+)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What pages show of the signed-in user, copied out of the ORM rows up front: a failed action rolls
+    the session back, which expires those rows, and the error page is rendered after that."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    roles: tuple[str, ...]
+    permissions: frozenset[str]
+    csrf_token: str | None  # None when signed in with an API token (it cannot post forms)
+    tenant: str
+    modules: tuple[str, ...]  # the plan's modules usable now
+
+    @classmethod
+    def of(cls, principal: Principal, route: TenantRoute) -> "Viewer":
+        return cls(principal.user.id, principal.user.email, principal.user.name, tuple(sorted(principal.roles)),
+                   principal.permissions, principal.csrf_token, route.name, route.modules(time.time()))
+
+    def may(self, permission: str) -> bool:
+        """The role grants it and its module is in the plan (what `check_permission` enforces)."""
+        module = module_of(permission)
+        return permission in self.permissions and (module is None or module in self.modules)
+
+    @property
+    def nav(self) -> list[tuple[str, str]]:
+        return [(label, href) for label, href, permission in NAV if self.may(permission)]
+
+
+class SignInFirst(Exception):
+    """Not signed in: the page answers 303 to the sign-in form, which comes back to `next`."""
+
+    def __init__(self, next_path: str | None):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def tenant_of(request: Request) -> TenantRoute:
+    return request.scope["state"]["tenant"]
+
+
+async def signed_in(request: Request, session: AsyncSession, permission: str | None = None) -> Principal:
+    """The signed-in user (session cookie or API token), checked for `permission` like the API does."""
+    principal = await optional_principal(request, session)  # a cross-site POST is refused in there (403)
+    if principal is None:
+        raise SignInFirst(current_path(request) if request.method in ("GET", "HEAD") else None)
+    request.state.viewer = Viewer.of(principal, tenant_of(request))
+    if permission is not None:
+        check_permission(request, principal, permission)
+    return principal
+
+
+def current_path(request: Request) -> str:
+    """This request's path and query, as sent (the path re-quoted: Starlette hands it over decoded)."""
+    query = request.url.query
+    return quote(request.url.path) + (f"?{query}" if query else "")
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site, else None: `next=` must never send anyone elsewhere."""
+    if not value or len(value) > 1000 or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(ord(c) < 33 or ord(c) == 127 for c in value):
+        return None  # browsers read "\" as "/", and strip tabs and newlines: "/\evil" is "//evil"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def login_url(next_path: str | None) -> str:
+    next_path = local_path(next_path)
+    return "/login" if next_path in (None, "/") else f"/login?next={quote(next_path, safe='/')}"
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# -- forms -----------------------------------------------------------------------------------------------
+async def signed_form(request: Request, principal: Principal) -> FormData:
+    """The posted form, after checking its csrf_token against the signed-in session's (403 otherwise)."""
+    form = await request.form()
+    check_form_token(principal.csrf_token, text(form, "csrf_token", 200))
+    return form
+
+
+def text(form: FormData, name: str, max_length: int = 200, *, strip: bool = True) -> str:
+    """A text field ('' when absent); longer than `max_length` is a 422 naming the field."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return ""
+    if len(value) > max_length:
+        raise InvalidInput(f"{name.replace('_', ' ')} is too long (at most {max_length} characters)")
+    return value.strip() if strip else value
+
+
+def validation_message(exc: Exception) -> str:
+    """A pydantic ValidationError as one line a person can act on."""
+    parts = []
+    for error in getattr(exc, "errors", lambda: [])():
+        field = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "form"
+        parts.append(f"{field.replace('_', ' ')}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or str(exc)
+
+
+# -- rendering -------------------------------------------------------------------------------------------
+def fmt_qty(value: Decimal | None) -> str:
+    """1,250.5 — a quantity without trailing zeros."""
+    if value is None:
+        return ""
+    out = format(value, ",f")
+    return out.rstrip("0").rstrip(".") if "." in out else out
+
+
+def fmt_money(value: Decimal | None) -> str:
+    return "" if value is None else format(value, ",.2f")
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a tenant page (with the signed-in user's header when there is one); never cached."""
+    context.setdefault("viewer", getattr(request.state, "viewer", None))
+    context.setdefault("qty", fmt_qty)
+    context.setdefault("money", fmt_money)
+    response = render(request, template, status_code, **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, exc: PolyflowError) -> HTMLResponse:
+    response = page(request, "tenant/message.html", exc.status_code, message=exc.message,
+                    title="Not allowed" if exc.status_code == 403 else "Something is not right")
+    for key, value in (exc.headers or {}).items():
+        if key.lower() != "www-authenticate":
+            response.headers[key] = value
+    return response
+
+
+def html_page(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap a page handler (it must take `request` and `session`): not signed in -> 303 to the sign-in form;
+    any other `PolyflowError` -> the work of the request rolled back and an error page with its status."""
+
+    @functools.wraps(handler)
+    async def run(**kwargs: Any) -> Any:
+        request: Request = kwargs["request"]
+        session: AsyncSession = kwargs["session"]
+        try:
+            return await handler(**kwargs)
+        except SignInFirst as exc:
+            return see_other(login_url(exc.next_path))
+        except NotAuthenticated:
+            return see_other(login_url(current_path(request) if request.method == "GET" else None))
+        except PolyflowError as exc:
+            await session.rollback()
+            return error_page(request, exc)
+
+    return run
+
+
+# -- the dashboard ---------------------------------------------------------------------------------------
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/")
+@html_page
+async def dashboard(request: Request, session: TenantSession):
+    """Who you are, this workspace, and the pages you may open."""
+    principal = await signed_in(request, session)
+    route = tenant_of(request)
+    return page(request, "tenant/dashboard.html", plan=route.plan, must_change=principal.user.must_change_password,
+                last_login=principal.user.last_login_at)
