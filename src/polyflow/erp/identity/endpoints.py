@@ -11,7 +11,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
-from sqlalchemy import func, select
 
 from polyflow.erp.identity import outbox, service
 from polyflow.erp.identity.auth import SESSION_COOKIE, CurrentUser, Principal, optional_principal, request_ip, require
@@ -20,7 +19,7 @@ from polyflow.erp.identity.schemas import (
     AuditOut, LoginIn, MeOut, NewTokenOut, PasswordChangeIn, RedeemIn, ResetRequestIn, TokenIn, TokenOut, UserIn,
     UserOut, UserPatch,
 )
-from polyflow.erp.models import AuditEntry, User
+from polyflow.erp.models import User
 from polyflow.erp.models.user import ROLES
 from polyflow.kit.errors import Conflict
 from polyflow.kit.pagination import Page, PageParams, page_params
@@ -179,12 +178,8 @@ users = APIRouter(prefix="/api/v1", tags=["users"], dependencies=[require("users
 async def list_users(session: TenantSession, page: Annotated[PageParams, Depends(page_params)],
                      active: bool | None = None):
     """The workspace's users, by email."""
-    query = select(User)
-    if active is not None:
-        query = query.where(User.is_active.is_(active))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (await session.scalars(query.order_by(func.lower(User.email)).limit(page.limit).offset(page.offset))).all()
-    return Page[UserOut](items=[user_out(u) for u in rows], total=total or 0, limit=page.limit, offset=page.offset)
+    users, total = await service.list_users(session, active=active, limit=page.limit, offset=page.offset)
+    return Page[UserOut](items=[user_out(u) for u in users], total=total, limit=page.limit, offset=page.offset)
 
 
 @users.post("/users", response_model=UserOut, status_code=201)
@@ -246,15 +241,6 @@ async def audit_log(session: TenantSession, page: Annotated[PageParams, Depends(
                     user_id: uuid.UUID | None = None,
                     action: Annotated[str | None, Query(max_length=60)] = None):
     """Who changed what, newest first."""
-    query = select(AuditEntry)
-    if entity:
-        query = query.where(AuditEntry.entity == entity)
-    if entity_id:
-        query = query.where(AuditEntry.entity_id == entity_id)
-    if user_id:
-        query = query.where(AuditEntry.user_id == user_id)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(page.limit).offset(page.offset))).all()
-    return Page[AuditOut](items=rows, total=total or 0, limit=page.limit, offset=page.offset)
+    rows, total = await service.list_audit(session, entity=entity, entity_id=entity_id, user_id=user_id,
+                                           action=action, limit=page.limit, offset=page.offset)
+    return Page[AuditOut](items=rows, total=total, limit=page.limit, offset=page.offset)

@@ -20,7 +20,7 @@ from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import API_TOKEN_PREFIX, SESSION_PREFIX, Principal, binding_of
 from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_password
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
-from polyflow.erp.models import ApiToken, OneTimeToken, User, UserSession
+from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from polyflow.kit.ratelimit import RateLimiter
 from polyflow.kit.web import new_token, token_hash
@@ -350,3 +350,31 @@ async def redeem(session: AsyncSession, purpose: str, token: str, password: str,
     await audit.record(session, "invite_accepted" if purpose == "invite" else "password_reset", "user", user.id,
                        actor=audit.Actor(user.id, user.email, ip))
     return user
+
+
+async def list_users(session: AsyncSession, *, active: bool | None, limit: int, offset: int) -> tuple[list[User], int]:
+    """The workspace's users by email, and how many match."""
+    query = select(User)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (await session.scalars(query.order_by(func.lower(User.email)).limit(limit).offset(offset))).all()
+    return list(rows), total or 0
+
+
+async def list_audit(session: AsyncSession, *, entity: str | None = None, entity_id: str | None = None,
+                     user_id: uuid.UUID | None = None, action: str | None = None, limit: int = 50,
+                     offset: int = 0) -> tuple[list[AuditEntry], int]:
+    """Audit entries, newest first, and how many match."""
+    query = select(AuditEntry)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    if user_id:
+        query = query.where(AuditEntry.user_id == user_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).all()
+    return list(rows), total or 0
