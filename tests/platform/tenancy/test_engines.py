@@ -187,3 +187,35 @@ async def test_more_busy_tenants_than_budget_never_deadlocks(platform, make_tena
         assert engines.created == 8  # pools were trimmed, engines kept
     finally:
         await engines.dispose_all()
+
+
+async def test_a_full_budget_lets_each_tenant_queue_on_its_own_connection(platform, make_tenant):
+    """Budget = tenants (one connection each, pools that cannot grow), 4 concurrent leases per tenant:
+    every lease is served on its tenant's one connection in turn, none times out.
+
+    Regression: waiting leases were counted against their engine's connections, so once a tenant had
+    more leases than connections every one of them waited for a slot that could never come, and the
+    tenant served nothing until the waits ran out (0 req/s in bench/resolve.py at budget = tenants).
+    """
+    routes = []
+    for i in range(3):
+        await make_tenant(f"pt-{i:03d}")
+        routes.append(await platform.routes.get(f"sub:pt-{i:03d}"))
+    engines = TenantEngines(decrypt=platform.secrets.decrypt, max_engines=10, pool_size=3, budget=3,
+                            wait_seconds=2, idle_seconds=60)
+
+    async def one(route) -> str:
+        async with engines.lease(route) as engine, engine.connect() as conn:
+            await conn.execute(text("SELECT pg_sleep(0.02)"))
+            return await conn.scalar(text("SELECT current_user"))
+
+    try:
+        # Warm: every tenant holds its one connection, so the budget is full from here on.
+        for route in routes:
+            await one(route)
+        jobs = [one(routes[i % 3]) for i in range(36)]
+        users = await asyncio.wait_for(asyncio.gather(*jobs), timeout=20)
+        assert users == [routes[i % 3].db_user for i in range(36)]
+        assert engines.budget.peak <= 3
+    finally:
+        await engines.dispose_all()

@@ -60,12 +60,13 @@ class ConnectionBudget:
 
 
 class _Entry:
-    __slots__ = ("route", "engine", "leases", "connections", "reserved", "last_used")
+    __slots__ = ("route", "engine", "leases", "active", "connections", "reserved", "last_used")
 
     def __init__(self, route: TenantRoute):
         self.route = route
         self.engine: AsyncEngine
-        self.leases = 0  # units of work holding this engine
+        self.leases = 0  # units of work holding this engine (admitted or still waiting)
+        self.active = 0  # leases admitted to use a connection
         self.connections = 0  # open connections (idle in the pool or checked out)
         self.reserved = 0  # budget slots taken for leases that will open a connection
         self.last_used = time.monotonic()
@@ -125,13 +126,17 @@ class TenantEngines:
         """
         entry = self._entry_for(route)
         entry.leases += 1
+        admitted = False
         try:
             await self._reserve_if_needed(entry)
+            admitted = True
             yield entry.engine
         finally:
             entry.leases -= 1
+            if admitted:
+                entry.active -= 1
             entry.last_used = time.monotonic()
-            if entry.reserved > entry.leases:
+            if entry.reserved > entry.active:
                 # A slot reserved for this lease that no connection used: give it back.
                 entry.reserved -= 1
                 self.budget.release()
@@ -271,22 +276,26 @@ class TenantEngines:
             self._waiting -= 1
 
     async def _reserve_if_needed(self, entry: _Entry) -> None:
-        """Take a budget slot for this lease unless the engine has (or is about to have) a connection for it."""
+        """Admit this lease once a connection is there for it: an open (or reserved) one that no other
+        admitted lease uses, or a new budget slot. Leases still waiting do not count against their
+        own engine's connections (counting them once made every waiter wait for every other, so a
+        tenant whose pool could not grow under a full budget served nothing until the waits ran out).
+        """
         deadline = time.monotonic() + self.wait_seconds
-        while (
-            entry.leases > entry.connections + entry.reserved
-            and entry.connections + entry.reserved < self.pool_size
-        ):
-            if self.budget.try_acquire():
-                entry.reserved += 1
-                return
-            # A tenant's first connection may take an idle one from any other tenant; further
-            # connections only from tenants idle for a while, else they wait for their own pool.
-            # (One busy tenant must not empty everyone else's pools.)
-            first = entry.connections + entry.reserved == 0
-            if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
-                continue
+        while entry.active >= entry.connections + entry.reserved:
+            if entry.connections + entry.reserved < self.pool_size:
+                if self.budget.try_acquire():
+                    entry.reserved += 1
+                    break
+                # A tenant's first connection may take an idle one from any other tenant; further
+                # connections only from tenants idle for a while, else they wait for their own pool.
+                # (One busy tenant must not empty everyone else's pools.)
+                first = entry.connections + entry.reserved == 0
+                if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
+                    continue
+            # Wait for a lease of this engine to end (its connection is then free) or a slot.
             await self._wait_for_change(deadline)
+        entry.active += 1
 
     async def _acquire_slot(self, requester: _Entry) -> None:
         """Fallback for a connection opened without a reserved slot."""
