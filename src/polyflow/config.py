@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A recognisable default so that it can be refused outside development.
 DEV_SECRET_KEY = "polyflow-dev-secret-do-not-use-in-production"
+
+
+@lru_cache(maxsize=64)
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
 
 
 class Settings(BaseSettings):
@@ -111,14 +116,11 @@ class Settings(BaseSettings):
             raise ValueError("POLYFLOW_SECRET_KEY must be at least 16 characters")
         return self
 
-    @cached_property
+    @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        nets = []
-        for item in self.trusted_proxies.split(","):
-            item = item.strip()
-            if item:
-                nets.append(ipaddress.ip_network(item, strict=False))
-        return tuple(nets)
+        # Parsed once per distinct value (not cached on the instance: a model_copy with another
+        # trusted_proxies must not keep the old networks).
+        return _networks(self.trusted_proxies)
 
     @field_validator("trusted_proxies")
     @classmethod
