@@ -1,0 +1,104 @@
+"""IDOR across tenants: every tenant JSON API route that takes a record's id in its path, called on pt-xyz (by its
+owner) with the id of a pt-abc record, answers 404 by every verb — and neither tenant changed.
+
+The routes come from the tenant app itself, so a new route with an id in its path fails this test until
+it is given an id (or a reason to skip) below.
+"""
+
+from __future__ import annotations
+
+from tests.fixtures.auth import make_user
+
+# Path parameters that are not a record of the other tenant (a month number is the same on every tenant;
+# periods are covered by tests/erp/test_isolation.py).
+NOT_RECORD_IDS = {"year", "month"}
+# Bodies that are valid, so that a 404 is about the id (a 422 would hide a missing check).
+BODIES = {
+    ("PATCH", "/api/v1/products/{product_id}"): {"name": "hijacked", "is_active": False},
+    ("POST", "/api/v1/products/{product_id}/variants"): {"sku": "HIJACK-1", "name": "hijacked"},
+    ("PATCH", "/api/v1/variants/{variant_id}"): {"name": "hijacked", "is_active": False},
+    ("PATCH", "/api/v1/locations/{location_id}"): {"name": "hijacked", "is_active": False},
+    ("PATCH", "/api/v1/accounts/{code}"): {"name": "hijacked", "is_active": False},
+    ("PATCH", "/api/v1/users/{user_id}"): {"name": "hijacked", "roles": ["viewer"], "is_active": False},
+}
+
+
+async def _records(client, owner, tag: str, code: str) -> dict[str, str]:
+    """One record of each kind on a tenant (names carry `tag`); the path parameter name -> its id."""
+    loc = (await client.post("/api/v1/locations", json={"code": f"{tag}-GUDANG", "name": f"{tag} gudang"})).json()
+    product = (await client.post("/api/v1/products", json={"sku": f"{tag}-PP", "name": f"{tag} resin"})).json()
+    variant = (await client.post(f"/api/v1/products/{product['id']}/variants",
+                                 json={"sku": f"{tag}-PP-BLUE", "name": f"{tag} resin blue"})).json()
+    movement = (await client.post("/api/v1/stock-movements", json={
+        "kind": "IN", "variant_id": variant["id"], "quantity": "5", "to_location": loc["id"], "unit_cost": "1000"})).json()
+    r = await client.post("/api/v1/accounts", json={"code": code, "name": f"{tag} only", "type": "asset"})
+    assert r.status_code == 201, r.text
+    entry = (await client.post("/api/v1/journal-entries", json={
+        "entry_date": "2026-03-02", "description": f"{tag} secret",
+        "lines": [{"account": code, "debit": "777"}, {"account": "3100", "credit": "777"}]})).json()
+    tokens = (await client.get("/api/v1/auth/tokens")).json()
+    assert len(tokens) == 1
+    return {"product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
+            "movement_id": movement["id"], "entry_id": entry["id"], "code": code,
+            "user_id": str(owner["id"]), "token_id": tokens[0]["id"]}
+
+
+async def _snapshot(client, ids: dict[str, str]) -> dict:
+    """What a tenant's owner sees of those records (volatile timestamps left out)."""
+    paths = [f"/api/v1/products/{ids['product_id']}", f"/api/v1/variants/{ids['variant_id']}",
+             f"/api/v1/locations/{ids['location_id']}", f"/api/v1/stock-movements/{ids['movement_id']}",
+             f"/api/v1/journal-entries/{ids['entry_id']}", f"/api/v1/accounts/{ids['code']}",
+             f"/api/v1/users/{ids['user_id']}", "/api/v1/auth/tokens", "/api/v1/products", "/api/v1/users",
+             "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries"]
+    out = {}
+    for path in paths:
+        r = await client.get(path)
+        assert r.status_code == 200, (path, r.text)
+        out[path] = _strip(r.json())
+    return out
+
+
+def _strip(value):
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in ("last_used_at", "last_login_at")}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(make_tenant, live, tenant_routes,
+                                                                           tenant_as, tenant_sql):
+    await make_tenant("pt-abc")
+    await make_tenant("pt-xyz")
+    abc_owner = make_user(live.settings, "pt-abc", ["owner"])
+    xyz_owner = make_user(live.settings, "pt-xyz", ["owner"])
+    async with tenant_as("pt-abc", token=abc_owner["token"]) as abc, \
+            tenant_as("pt-xyz", token=xyz_owner["token"]) as xyz:
+        ids = await _records(abc, abc_owner, "ABC", "1199")
+        # pt-xyz gets records of its own too, so that "nothing changed there" means something.
+        xyz_ids = await _records(xyz, xyz_owner, "XYZ", "1198")
+        before_abc, before_xyz = await _snapshot(abc, ids), await _snapshot(xyz, xyz_ids)
+        abc_audit = tenant_sql("pt-abc", "SELECT count(*) FROM audit_log")[0][0]
+
+        tried = []
+        for route in tenant_routes:
+            record_params = [p for p in route.params if p not in NOT_RECORD_IDS]
+            if not record_params or not route.path.startswith("/api/"):  # HTML pages: their own tests
+                continue
+            missing = set(record_params) - set(ids)
+            assert not missing, f"{route.method} {route.path}: no pt-abc record for {missing}; add one to _records"
+            path = route.path.format(**ids)
+            r = await xyz.request(route.method, path, json=BODIES.get((route.method, route.path)))
+            assert r.status_code == 404, (route.method, path, r.status_code, r.text)
+            for secret in ("ABC resin", "ABC gudang", "ABC secret", "ABC only", abc_owner["email"]):
+                assert secret not in r.text
+            tried.append((route.method, route.path))
+        # Every kind of record and every verb was exercised (a refactor that renames them shows here).
+        assert {m for m, _ in tried} == {"GET", "PATCH", "DELETE", "POST"}
+        assert {p for _, path in tried for p in ids if "{" + p + "}" in path} == set(ids)
+
+        assert await _snapshot(abc, ids) == before_abc
+        assert await _snapshot(xyz, xyz_ids) == before_xyz
+        assert tenant_sql("pt-abc", "SELECT count(*) FROM audit_log")[0][0] == abc_audit
+        assert (await abc.get("/api/v1/auth/me")).status_code == 200  # pt-abc's token was not revoked
+        assert tenant_sql("pt-xyz", "SELECT count(*) FROM one_time_tokens")[0][0] == 0  # no invite was sent
