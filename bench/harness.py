@@ -1,5 +1,7 @@
 """Shared pieces of the benchmarks: throwaway PostgreSQL and Redis, a migrated main database with
-tenants, the app served in its own process, and a load generator (wrk, or Python as a fallback).
+tenants (each with a signed-in bench user: an API token, optionally a password), the app served in
+its own process, and a load generator (wrk, or Python as a fallback) that rotates Host together with
+that host's own credentials (the tenant API answers 401 without them).
 
 Everything started here is registered on a ``contextlib.ExitStack`` so that it is stopped and its
 temp folder removed even when the benchmark fails half-way.
@@ -11,11 +13,13 @@ import asyncio
 import contextlib
 import json
 import os
+import platform as pyplatform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +28,16 @@ import httpx
 
 from polyflow.config import Settings
 from polyflow.kit.db import PgDsn, quote_ident
+from polyflow.kit.web import new_token, token_hash
 from polyflow.platform.localpg import LocalCluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BENCH_SECRET = "bench-secret-key-0123456789abcdef"
 MAIN_DB = "pf_bench_main"
+BENCH_PASSWORD = "bench-password-correct-horse-battery"
+# The bench user's roles: viewer reads every module (GET /api/v1/products needs catalog.read).
+BENCH_ROLES = ("viewer",)
 
 
 # -- statistics ----------------------------------------------------------------------------------
@@ -84,7 +92,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLYFLOW_")}
     for name in ("env", "database_url", "redis_url", "redis_namespace", "root_domain", "engine_cache_size",
                  "tenant_pool_size", "tenant_connection_budget", "budget_wait_seconds", "engine_idle_seconds",
-                 "route_cache_ttl"):
+                 "route_cache_ttl", "login_ip_per_minute", "login_tenant_per_minute"):
         env[f"POLYFLOW_{name.upper()}"] = str(getattr(settings, name))
     env["POLYFLOW_SECRET_KEY"] = settings.secret_key.get_secret_value()
     return env
@@ -119,27 +127,63 @@ async def build_main_database(admin: PgDsn, settings: Settings) -> None:
 class TenantInfo:
     subdomain: str
     db_name: str
+    id: uuid.UUID | None = None
+    # The bench user of this tenant: its API token (`pft_<tenant id hex>_<secret>`), its email, and
+    # its password (None: a token-only user that cannot sign in with a password).
+    token: str | None = None
+    email: str | None = None
+    password: str | None = None
+
+    def bearer(self) -> dict[str, str]:
+        """The request headers that authenticate as this tenant's bench user."""
+        return {"Authorization": f"Bearer {self.token}"}
 
 
-async def provision_tenants(platform, count: int, products: int) -> list[TenantInfo]:
-    """``count`` tenants (pt-001, pt-002, ...) created by the real code, each with a few products."""
+async def add_user(conn: asyncpg.Connection, tenant_id: uuid.UUID, email: str, roles=BENCH_ROLES, *,
+                   password_hash: str | None = None) -> str:
+    """A user with ``roles`` and an API token carrying the same roles, written straight into the tenant's
+    database over ``conn`` (connected as the tenant's role), as the API would store them: the token is
+    bound to the tenant and only its SHA-256 is kept. Returns the token."""
+    token = new_token("pft", tenant_id.hex)
+    async with conn.transaction():
+        user_id = await conn.fetchval(
+            "INSERT INTO users (id, email, name, password_hash, roles) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            uuid.uuid4(), email, email.split("@")[0], password_hash, list(roles))
+        await conn.execute(
+            "INSERT INTO api_tokens (id, token_hash, user_id, name, hint, roles) VALUES ($1, $2, $3, $4, $5, $6)",
+            uuid.uuid4(), token_hash(token), user_id, "bench", token[-4:], list(roles))
+    return token
+
+
+async def provision_tenants(platform, count: int, products: int, *, password: str | None = None,
+                            roles=BENCH_ROLES) -> list[TenantInfo]:
+    """``count`` tenants (pt-001, pt-002, ...) created by the real code, each with a few products and a
+    bench user (``bench-<subdomain>@example.test``) holding an API token; with ``password``, the user can
+    also sign in (the argon2id hash is computed once and shared)."""
     from polyflow.platform.provisioning import create_tenant
 
+    password_hash = None
+    if password is not None:
+        from polyflow.erp.identity.passwords import hash_password
+
+        password_hash = hash_password(password)
     tenants = []
     for i in range(1, count + 1):
         sub = f"pt-{i:03d}"
         await create_tenant(platform, name=f"PT Bench {i:03d}", subdomain=sub)
         route = await platform.routes.get("sub:" + sub)
         conn = await asyncpg.connect(**route.dsn(platform.secrets.decrypt(route.db_password_enc)).asyncpg_kwargs())
+        email = f"bench-{sub}@example.test"
         try:
             await conn.executemany(
                 "INSERT INTO products (id, sku, name, unit, sell_price, is_active) "
                 "VALUES (gen_random_uuid(), $1, $2, 'KG', $3, true)",
                 [(f"SKU-{j:03d}", f"Granule grade {j}", j * 1000) for j in range(1, products + 1)],
             )
+            token = await add_user(conn, route.id, email, roles, password_hash=password_hash)
         finally:
             await conn.close()
-        tenants.append(TenantInfo(sub, route.db_name))
+        tenants.append(TenantInfo(sub, route.db_name, route.id, token, email, password))
     return tenants
 
 
@@ -153,6 +197,39 @@ async def tenant_sessions(admin: PgDsn, db_names: list[str]) -> int:
     finally:
         await conn.close()
     return int(value)
+
+
+# -- context for the header lines ------------------------------------------------------------------
+def git_state() -> str:
+    """The commit, and how many files under src/ differ from it (other engineers share the checkout)."""
+    def git(*a):
+        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True).stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = [l for l in git("status", "--porcelain", "--", "src").splitlines() if l.strip()]
+    return f"{sha}" + (f" + {len(dirty)} uncommitted file(s) in src/" if dirty else "")
+
+
+def machine_line() -> str:
+    """nproc, CPU model, memory, OS, Python, event loop and uvicorn versions."""
+    import uvicorn
+
+    try:
+        import uvloop
+
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"nproc={nproc} ({cpu}), {mem:.0f} GiB, {pyplatform.system()} {pyplatform.release()}; "
+            f"Python {pyplatform.python_version()}, {loop}, uvicorn {uvicorn.__version__}")
 
 
 # -- the app in its own process ------------------------------------------------------------------
@@ -218,12 +295,12 @@ class ServerProcess:
 
 # -- load ----------------------------------------------------------------------------------------
 _LUA = """
-local hosts = {%(hosts)s}
-local path = "%(path)s"
+local headers = {%(headers)s}
+local path = %(path)s
 local reqs = {}
 local i = 0
 init = function(args)
-  for k, h in ipairs(hosts) do reqs[k] = wrk.format("GET", path, {["Host"] = h}) end
+  for k, h in ipairs(headers) do reqs[k] = wrk.format("GET", path, h) end
 end
 request = function()
   i = i %% #reqs + 1
@@ -254,8 +331,25 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+def _lua_string(value: str) -> str:
+    if not value.isascii() or any(c in value for c in "\\\"\n\r"):
+        raise ValueError(f"not a plain header value: {value!r}")
+    return f'"{value}"'
+
+
+def request_headers(hosts: list[str], headers: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """One header set per host: ``Host`` plus that host's own headers (its credentials), same order."""
+    if headers is not None and len(headers) != len(hosts):
+        raise ValueError(f"{len(headers)} header sets for {len(hosts)} hosts")
+    return [{"Host": h, **(headers[k] if headers else {})} for k, h in enumerate(hosts)]
+
+
 class Load:
-    """Fixed-duration, fixed-concurrency GETs that rotate the Host header over a list of hosts."""
+    """Fixed-duration, fixed-concurrency GETs that rotate the Host header over a list of hosts.
+
+    ``headers``, when given, is one dict per host (same order), sent with that host only: each tenant's
+    ``Authorization: Bearer`` token or session ``Cookie`` rotates together with its Host.
+    """
 
     def __init__(self, workdir: Path, kind: str = "auto"):
         self.workdir = workdir
@@ -271,15 +365,19 @@ class Load:
             return (out.stdout or out.stderr).split("Copyright")[0].strip()
         return "Python asyncio + httpx load generator (fallback: it saturates before the server does)"
 
-    def run(self, base_url: str, path: str, hosts: list[str], *, connections: int, seconds: float) -> LoadResult:
+    def run(self, base_url: str, path: str, hosts: list[str], *, connections: int, seconds: float,
+            headers: list[dict[str, str]] | None = None) -> LoadResult:
+        sets = request_headers(hosts, headers)
         if self.kind == "wrk":
-            return self._wrk(base_url, path, hosts, connections, seconds)
-        return self._python(base_url, path, hosts, connections, seconds)
+            return self._wrk(base_url, path, sets, connections, seconds)
+        return self._python(base_url, path, sets, connections, seconds)
 
-    def _wrk(self, base_url, path, hosts, connections, seconds) -> LoadResult:
+    def _wrk(self, base_url, path, sets, connections, seconds) -> LoadResult:
         self._n += 1
-        script = self.workdir / f"load-{self._n}.lua"
-        script.write_text(_LUA % {"hosts": ", ".join(json.dumps(h) for h in hosts), "path": path})
+        script = self.workdir / f"load-{self._n}.lua"  # holds tokens: in the bench's private temp folder
+        tables = ", ".join(
+            "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in h.items()) + "}" for h in sets)
+        script.write_text(_LUA % {"headers": tables, "path": _lua_string(path)})
         cmd = [self.wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                "-s", str(script), base_url + path]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -290,9 +388,12 @@ class Load:
         return LoadResult(d["requests"], d["duration_us"] / 1e6, d["status"],
                           d["connect"] + d["read"] + d["write"] + d["timeout"], d["p50_us"], d["p99_us"])
 
-    def _python(self, base_url, path, hosts, connections, seconds) -> LoadResult:
+    def _python(self, base_url, path, sets, connections, seconds) -> LoadResult:
+        self._n += 1
+        spec = self.workdir / f"load-{self._n}.json"  # per-host headers (tokens) in a file, not in argv
+        spec.write_text(json.dumps(sets))
         cmd = [sys.executable, str(BENCH / "pyload.py"), "--url", base_url + path, "--connections", str(connections),
-               "--seconds", str(seconds), "--hosts", ",".join(hosts)]
+               "--seconds", str(seconds), "--headers-file", str(spec)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, cwd=str(ROOT))
         if out.returncode != 0:
             raise RuntimeError(f"python load generator failed: {out.stderr.strip()[-2000:]}")

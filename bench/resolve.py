@@ -14,6 +14,14 @@ provisions the tenants with the real code and then measures, in one run:
    (c) the seed's "new engine per request" baseline. (a) and (b) run with `--budget` and, when that
    budget cannot hold every tenant's pool (tenants x pool size), once more with one that can.
 
+The tenant API needs credentials: every tenant gets a bench user (role viewer) with an API token, and
+each `GET /api/v1/products` carries its own tenant's `Authorization: Bearer` token, rotated together
+with the Host (so every request also pays the token lookup in its tenant's database; `python
+bench/auth.py` measures that cost). `GET /api/v1/tenant` is public and is sent without credentials.
+The engine-per-request server (c) gets the same requests, tokens included.
+
+A quick look (about 1 minute): python bench/resolve.py --quick
+
 Everything it starts is stopped, and its temp folders removed, also on error or Ctrl-C.
 """
 
@@ -26,7 +34,6 @@ import platform as pyplatform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +79,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--budget", type=int, default=40,
                    help="tenant_connection_budget; if below tenants x pool size, a second server runs with that")
     p.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run: 10 tenants, 2,000 iterations, 2 s runs, 0.5 s warm-up, 1 round, budget 15 "
+                        "(explicit options still win)")
+    if p.parse_args().quick:  # the quick values become the defaults; explicit options still win
+        p.set_defaults(tenants=10, iterations=2_000, seconds=2, warmup=0.5, latency_seconds=1, rounds=1, budget=15)
     args = p.parse_args()
     if args.tenants < 2 or args.tenants > 999:
         p.error("--tenants must be 2..999")
@@ -250,12 +262,14 @@ class Bench:
         self.args, self.load, self.admin, self.db_names = args, load, admin, db_names
 
     def run(self, server: harness.ServerProcess, scenario: str, path: str, hosts: list[str], connections: int,
-            seconds: float, warmup: float) -> Run:
+            seconds: float, warmup: float, headers: list[dict[str, str]] | None = None) -> Run:
+        """``headers``: one set per host (its tenant's Bearer token), rotated with the Host."""
         if warmup > 0:
-            self.load.run(server.base_url, path, hosts, connections=connections, seconds=warmup)
+            self.load.run(server.base_url, path, hosts, connections=connections, seconds=warmup, headers=headers)
         before = harness.run_async(harness.tenant_sessions(self.admin, self.db_names))
         server.probe("reset")
-        result = self.load.run(server.base_url, path, hosts, connections=connections, seconds=seconds)
+        result = self.load.run(server.base_url, path, hosts, connections=connections, seconds=seconds,
+                               headers=headers)
         stats = server.probe("stats")
         time.sleep(0.3)  # let backends flush their session counters
         after = harness.run_async(harness.tenant_sessions(self.admin, self.db_names))
@@ -266,16 +280,22 @@ class Bench:
         return Run(scenario, result, stats, after - before)
 
 
-def check_tenants(server: harness.ServerProcess, hosts: list[str], products: int) -> None:
-    """Every tenant answers with its own products before anything is timed."""
+def check_tenants(server: harness.ServerProcess, hosts: list[str], products: int,
+                  auth: list[dict[str, str]]) -> None:
+    """Every tenant answers with its own products to its own token before anything is timed; without a
+    token, or with another tenant's, the API answers 401."""
     with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        for host in hosts:
-            r = client.get("/api/v1/products", headers={"Host": host})
+        for host, headers in zip(hosts, auth, strict=True):
+            r = client.get("/api/v1/products", headers={"Host": host, **headers})
             if r.status_code != 200 or r.json()["total"] != products:
                 raise RuntimeError(f"{host}: GET /api/v1/products -> {r.status_code} {r.text[:200]}")
             r = client.get("/api/v1/tenant", headers={"Host": host})
             if r.status_code != 200 or r.json()["subdomain"] != host.split(".")[0]:
                 raise RuntimeError(f"{host}: GET /api/v1/tenant -> {r.status_code} {r.text[:200]}")
+        for label, headers in (("no credentials", {}), ("another tenant's token", auth[1])):
+            r = client.get("/api/v1/products", headers={"Host": hosts[0], **headers})
+            if r.status_code != 401:
+                raise RuntimeError(f"{hosts[0]}: GET /api/v1/products with {label} -> {r.status_code}, not 401")
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -283,13 +303,7 @@ def verdict(ok: bool) -> str:
     return "[bold green]met[/]" if ok else "[bold red]NOT met[/]"
 
 
-def git_state() -> str:
-    def git(*a):
-        return subprocess.run(["git", "-C", str(harness.ROOT), *a], capture_output=True, text=True).stdout.strip()
-
-    sha = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = [l for l in git("status", "--porcelain", "--", "src").splitlines() if l.strip()]
-    return f"{sha}" + (f" + {len(dirty)} uncommitted file(s) in src/" if dirty else "")
+git_state = harness.git_state
 
 
 def header_line(args, configs: list[Settings], warm_budget: int, pg_version: str, load: harness.Load,
@@ -324,7 +338,9 @@ def header_line(args, configs: list[Settings], warm_budget: int, pg_version: str
         f"[bold]Load[/]: {load.describe()}, its own process{', 1 thread' if load.kind == 'wrk' else ''}, "
         f"{args.connections} connections, "
         f"{args.seconds:g} s per run after {args.warmup:g} s warm-up, {args.rounds} alternating round(s) "
-        f"(req/s = median); Host rotated round-robin; in-process timings over {args.iterations:,} iterations."
+        f"(req/s = median); Host rotated round-robin, each products request with its own tenant's "
+        f"Bearer API token (role {', '.join(harness.BENCH_ROLES)}); in-process timings over "
+        f"{args.iterations:,} iterations."
     )
 
 
@@ -445,6 +461,7 @@ def main() -> int:
         prep = harness.run_async(prepare(admin, configs[0], warm_settings, args))
         tenants = prep["tenants"]
         hosts = [f"{t.subdomain}.{configs[0].root_domain}" for t in tenants]
+        auth = [t.bearer() for t in tenants]  # rotates with `hosts`: each host gets its own tenant's token
         total_us = next(t for t in prep["warm"] if t.label.startswith("TOTAL")).p50_us
         bench = Bench(args, load, admin, [t.db_name for t in tenants])
 
@@ -454,18 +471,19 @@ def main() -> int:
         for n, settings in enumerate(configs):
             budget = settings.tenant_connection_budget
             server = harness.ServerProcess(settings, workdir).start(stack)
-            check_tenants(server, hosts, args.products)
-            progress.print(f"server with tenant_connection_budget={budget} up; every tenant answers")
-            paths = ["/api/v1/tenant", "/api/v1/products"] if n == 0 else ["/api/v1/products"]
-            for path in paths:
-                label = f"GET {path}" + (f" (budget {budget})" if path.endswith("products") else "")
-                latency.append(bench.run(server, label, path, hosts, 1, args.latency_seconds, 1.0))
+            check_tenants(server, hosts, args.products, auth)
+            progress.print(f"server with tenant_connection_budget={budget} up; every tenant answers its own token")
+            if n == 0:  # public: no credentials
+                latency.append(bench.run(server, "GET /api/v1/tenant (public)", "/api/v1/tenant", hosts, 1,
+                                         args.latency_seconds, 1.0))
+            latency.append(bench.run(server, f"GET /api/v1/products (Bearer, budget {budget})", "/api/v1/products",
+                                     hosts, 1, args.latency_seconds, 1.0, auth))
             spread_runs, single_runs = [], []
             for _ in range(args.rounds):
                 spread_runs.append(bench.run(server, f"spread, budget {budget}", "/api/v1/products", hosts,
-                                             args.connections, args.seconds, args.warmup))
+                                             args.connections, args.seconds, args.warmup, auth))
                 single_runs.append(bench.run(server, f"single, budget {budget}", "/api/v1/products", hosts[:1],
-                                             args.connections, args.seconds, args.warmup))
+                                             args.connections, args.seconds, args.warmup, auth[:1]))
             server.stop()
             spread, single = rate(spread_runs), rate(single_runs)
             throughput.append((f"(a) spread over {args.tenants} tenants, budget {budget}", spread_runs, single))
@@ -474,10 +492,10 @@ def main() -> int:
 
         # (c): same server settings and load, TenantEngines swapped for a new engine per request.
         naive_server = harness.ServerProcess(configs[0], workdir, engine_per_request=True).start(stack)
-        check_tenants(naive_server, hosts[:3], args.products)
+        check_tenants(naive_server, hosts[:3], args.products, auth[:3])
         progress.print("engine-per-request server up")
         naive_runs = [bench.run(naive_server, "engine per request", "/api/v1/products", hosts, args.connections,
-                                args.seconds, args.warmup)]
+                                args.seconds, args.warmup, auth)]
         naive_server.stop()
         naive = rate(naive_runs)
         throughput.append((f"(c) engine per request, spread over {args.tenants} tenants", naive_runs,
