@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform as pyplatform
 import shutil
 import signal
 import statistics
@@ -308,29 +307,12 @@ git_state = harness.git_state
 
 def header_line(args, configs: list[Settings], warm_budget: int, pg_version: str, load: harness.Load,
                 loadavg: tuple[float, float]) -> str:
-    import uvicorn
-
-    try:
-        import uvloop
-
-        loop = f"uvloop {uvloop.__version__}"
-    except ImportError:
-        loop = "asyncio"
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     s = configs[0]
     budgets = " and ".join(str(c.tenant_connection_budget) for c in configs)
     return (
-        f"[bold]Machine[/]: nproc={nproc} ({cpu}), {mem:.0f} GiB, {pyplatform.system()} {pyplatform.release()}, "
-        f"load average {loadavg[0]:.2f} at start / {loadavg[1]:.2f} at end; Python {pyplatform.python_version()}, "
-        f"{loop}, uvicorn {uvicorn.__version__} (1 worker, own process); PostgreSQL {pg_version} (fsync=off, "
-        f"same machine); Redis (route cache L2); polyflow at git {git_state()}.\n"
+        f"[bold]Machine[/]: {harness.machine_line()}; load average {loadavg[0]:.2f} at start / {loadavg[1]:.2f} "
+        f"at end; uvicorn: 1 worker, own process; PostgreSQL {pg_version} (fsync=off, same machine); Redis "
+        f"(route cache L2); polyflow at git {git_state()}.\n"
         f"[bold]Settings[/]: {args.tenants} tenants x {args.products} products; tenant_pool_size={s.tenant_pool_size}, "
         f"tenant_connection_budget={budgets} (HTTP runs; {warm_budget} in process), "
         f"engine_cache_size={s.engine_cache_size}, route_cache_ttl={s.route_cache_ttl:g} s, "

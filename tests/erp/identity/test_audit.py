@@ -8,26 +8,13 @@ import json
 import re
 import uuid
 
-import psycopg
 
-from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn
+from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, tenant_sql as sql
 
 SUB = "pt-abc"
 AUDIT = "/api/v1/audit"
 LOGIN = "/api/v1/auth/login"
 GOOD = "Fresh-Passw0rd-for-2026"
-
-
-def sql(settings, query: str, *args, sub: str = SUB):
-    """Run one statement on the tenant's database (as its role): rows for a SELECT, else the row count."""
-    _, dsn = tenant_dsn(settings, sub)
-    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as conn:
-        cur = conn.execute(query, args)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def bearer(live, token: str, sub: str = SUB):
-    return live.tenant_client(sub, role=None, headers={"Authorization": f"Bearer {token}"})
 
 
 def actions(settings) -> list[tuple[str, str]]:

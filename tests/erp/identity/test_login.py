@@ -8,23 +8,13 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import psycopg
-import pytest
 
-from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn
+from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_sql as sql
 from tests.fixtures.services import RedisServer
 
 SUB = "pt-abc"
 LOGIN = "/api/v1/auth/login"
 NEW_PASSWORD = "a-new-Password-42"
-
-
-def sql(settings, query: str, *args, sub: str = SUB):
-    """Run one statement on the tenant's database (as its role): rows for a SELECT, else the row count."""
-    _, dsn = tenant_dsn(settings, sub)
-    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as conn:
-        cur = conn.execute(query, args)
-        return cur.fetchall() if cur.description else cur.rowcount
 
 
 def anon(live, sub: str = SUB):

@@ -7,26 +7,12 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import psycopg
-import pytest
 
-from tests.fixtures.auth import make_user, tenant_dsn
+from tests.fixtures.auth import bearer_client as bearer, make_user, tenant_sql as sql
 
 SUB = "pt-abc"
 TOKENS = "/api/v1/auth/tokens"
 PRODUCT = {"sku": "PP-001", "name": "Polypropylene resin", "unit": "KG"}
-
-
-def sql(settings, query: str, *args, sub: str = SUB):
-    """Run one statement on the tenant's database (as its role): rows for a SELECT, else the row count."""
-    _, dsn = tenant_dsn(settings, sub)
-    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as conn:
-        cur = conn.execute(query, args)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def bearer(live, token: str, sub: str = SUB):
-    return live.tenant_client(sub, role=None, headers={"Authorization": f"Bearer {token}"})
 
 
 async def test_a_new_token_is_shown_once_and_stored_hashed(live, make_tenant):

@@ -7,29 +7,15 @@ import asyncio
 import re
 import uuid
 
-import psycopg
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
-from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn
+from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, tenant_sql as sql
 
 SUB = "pt-abc"
 USERS = "/api/v1/users"
-
-
-def sql(settings, query: str, *args, sub: str = SUB):
-    """Run one statement on the tenant's database (as its role): rows for a SELECT, else the row count."""
-    _, dsn = tenant_dsn(settings, sub)
-    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as conn:
-        cur = conn.execute(query, args)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def bearer(live, token: str, sub: str = SUB):
-    return live.tenant_client(sub, role=None, headers={"Authorization": f"Bearer {token}"})
 
 
 async def use_plan(platform, code: str, *, max_users: int | None = None, create: bool = False) -> None:

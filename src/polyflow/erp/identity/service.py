@@ -227,6 +227,17 @@ async def send_invite(session: AsyncSession, settings: Settings, user: User, *, 
                    f"{base}/invite?token={token}\n")
 
 
+def _user_roles(roles: list[str]) -> list[str]:
+    """Known roles in canonical order, at least one (422 otherwise)."""
+    try:
+        roles = valid_roles(roles)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not roles:
+        raise InvalidInput("give the user at least one role")
+    return roles
+
+
 # Serialises "count active users, then add one" within a tenant database (held until commit), so
 # concurrent invites or reactivations cannot pass the plan's limit together.
 _SEAT_LOCK = 0x5EA7
@@ -243,12 +254,7 @@ async def _check_seat(session: AsyncSession, route: TenantRoute) -> None:
 async def invite_user(session: AsyncSession, route: TenantRoute, settings: Settings, *, email: str, name: str,
                       roles: list[str], language: str, inviter: Principal, base: str) -> User:
     email = normalize_email(email)
-    try:
-        roles = valid_roles(roles)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    if not roles:
-        raise InvalidInput("give the user at least one role")
+    roles = _user_roles(roles)
     if "owner" in roles and "owner" not in inviter.roles:
         raise Forbidden("only an owner can make someone an owner")
     if await user_by_email(session, email) is not None:
@@ -270,12 +276,7 @@ async def update_user(session: AsyncSession, route: TenantRoute, actor: Principa
     if touches_owner and (roles is not None or is_active is not None) and "owner" not in actor.roles:
         raise Forbidden("only an owner can change an owner's roles or status, or make someone an owner")
     if roles is not None:
-        try:
-            roles = valid_roles(roles)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-        if not roles:
-            raise InvalidInput("give the user at least one role")
+        roles = _user_roles(roles)
     if is_active is True and not user.is_active:
         await _check_seat(session, route)
     losing_owner = "owner" in user.roles and user.is_active and (
