@@ -22,10 +22,11 @@ def anon(live, sub: str = SUB):
     return live.tenant_client(sub, role=None)
 
 
-async def sign_in(client, email: str, password: str = TEST_PASSWORD) -> None:
-    """Sign `client` in through the real login endpoint (its cookie jar keeps the session)."""
+async def sign_in(client, email: str, password: str = TEST_PASSWORD) -> dict:
+    """Sign `client` in through the real login endpoint (its cookie jar keeps the session); the user."""
     r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
+    return r.json()
 
 
 def session_cookie(client) -> str:
@@ -204,6 +205,34 @@ async def test_change_password(live, make_tenant):
         assert r.status_code == 401
         r = await c.post("/api/v1/auth/login", json={"email": user["email"], "password": NEW_PASSWORD})
         assert r.status_code == 200
+
+
+async def test_a_one_time_password_only_lets_you_choose_your_own(live, make_tenant):
+    """An owner given a one-time password (`polyflow tenants create`) signs in, but every module, the
+    users, the audit log and new API tokens are refused until they set their own password."""
+    await make_tenant(SUB)
+    s = live.settings
+    user = make_user(s, SUB, ["owner"])
+    sql(s, "UPDATE users SET must_change_password = true WHERE id = %s", user["id"])
+    async with anon(live) as c:
+        body = await sign_in(c, user["email"])
+        assert body["must_change_password"] is True
+        assert (await c.get("/api/v1/auth/me")).status_code == 200
+        for path in ("/api/v1/products", "/api/v1/users", "/api/v1/audit", "/api/v1/accounts"):
+            r = await c.get(path)
+            assert r.status_code == 403 and r.json()["detail"].startswith("choose your own password first"), path
+        assert (await c.post("/api/v1/auth/tokens", json={"name": "x"})).status_code == 403
+        page = await c.get("/products", follow_redirects=False)
+        assert page.status_code == 403 and "choose your own password first" in page.text
+        r = await c.post("/api/v1/auth/password", json={"current_password": TEST_PASSWORD,
+                                                        "new_password": NEW_PASSWORD})
+        assert r.status_code == 204, r.text
+        assert (await c.get("/api/v1/products")).status_code == 200
+        assert (await c.post("/api/v1/auth/tokens", json={"name": "x"})).status_code == 201
+    # The API token the fixture made for this user was refused as well while the password was one-time.
+    sql(s, "UPDATE users SET must_change_password = true WHERE id = %s", user["id"])
+    async with live.tenant_client(SUB, role=None, headers={"Authorization": f"Bearer {user['token']}"}) as t:
+        assert (await t.get("/api/v1/products")).status_code == 403
 
 
 async def test_login_is_throttled_per_ip_and_locked_per_account(settings, make_tenant, make_live):

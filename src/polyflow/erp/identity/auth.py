@@ -185,8 +185,14 @@ async def optional_principal(request: Request, session: TenantSession) -> Princi
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 
 
+MUST_CHANGE = "choose your own password first: the one you were given works only for that (Account page, or POST /api/v1/auth/password)"
+
+
 def check_permission(request: Request, principal: Principal, permission: str) -> None:
-    """403 unless the tenant's plan has the permission's module and the user's roles grant it."""
+    """403 unless the tenant's plan has the permission's module and the user's roles grant it (and the
+    user is not still on a one-time password)."""
+    if principal.user.must_change_password:
+        raise Forbidden(MUST_CHANGE)
     module = module_of(permission)
     if module is not None:
         message = denial(request.scope["state"]["tenant"], module, time.time())

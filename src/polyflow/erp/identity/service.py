@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
-from polyflow.erp.identity.auth import API_TOKEN_PREFIX, SESSION_PREFIX, Principal, binding_of
+from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, SESSION_PREFIX, Principal, binding_of
 from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_password
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
 from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
@@ -160,6 +160,8 @@ class NewToken:
 async def create_token(session: AsyncSession, route: TenantRoute, principal: Principal, *, name: str,
                        roles: list[str] | None, expires_days: int | None) -> NewToken:
     """A bearer token for the caller, limited to `roles` (default: all of the caller's current roles)."""
+    if principal.user.must_change_password:
+        raise Forbidden(MUST_CHANGE)
     try:
         wanted = valid_roles(roles) if roles is not None else sorted(principal.roles)
     except ValueError as exc:
