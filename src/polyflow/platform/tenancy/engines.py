@@ -283,17 +283,22 @@ class TenantEngines:
         """
         deadline = time.monotonic() + self.wait_seconds
         while entry.active >= entry.connections + entry.reserved:
-            if entry.connections + entry.reserved < self.pool_size:
-                if self.budget.try_acquire():
-                    entry.reserved += 1
-                    break
-                # A tenant's first connection may take an idle one from any other tenant; further
-                # connections only from tenants idle for a while, else they wait for their own pool.
-                # (One busy tenant must not empty everyone else's pools.)
-                first = entry.connections + entry.reserved == 0
-                if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
-                    continue
-            # Wait for a lease of this engine to end (its connection is then free) or a slot.
+            if entry.connections + entry.reserved >= self.pool_size:
+                # The pool is full, so it cannot open another connection: queue in it (FIFO) for one
+                # that another lease gives back.
+                break
+            if self.budget.try_acquire():
+                entry.reserved += 1
+                break
+            # A tenant's first connection may take an idle one from any other tenant; further
+            # connections only from tenants idle for a while, else they wait for their own pool.
+            # (One busy tenant must not empty everyone else's pools.)
+            first = entry.connections + entry.reserved == 0
+            if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
+                continue
+            # The pool could grow but the budget is full: asking the pool now would make it open a
+            # connection and wait for a slot inside it, even after one of this engine's own
+            # connections comes back. Wait here for a lease of this engine to end, or for a slot.
             await self._wait_for_change(deadline)
         entry.active += 1
 
