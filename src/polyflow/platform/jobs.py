@@ -438,6 +438,38 @@ async def suspend_overdue_tenants(platform: Platform, timestamp: int) -> dict:
     return {"date": today.isoformat(), "suspended": [s.tenant for s in done]}
 
 
+@periodic("identity.housekeeping", "17 * * * *")
+async def identity_housekeeping(platform: Platform, timestamp: int) -> dict:
+    """Hourly, for every active tenant: ended sessions and old one-time links deleted, pending mail
+    sent again (see erp/identity/housekeeping.py). A tenant that fails is logged and skipped."""
+    from polyflow.erp.identity.housekeeping import Tidied, tidy
+
+    async with AsyncSession(platform.main_engine) as session:
+        subdomains = (await session.scalars(select(Tenant.subdomain).where(Tenant.status == "active")
+                                            .order_by(Tenant.subdomain))).all()
+    now = datetime.fromtimestamp(timestamp, timezone.utc)
+    totals, failed = Tidied(), []
+    slots = asyncio.Semaphore(4)  # a few tenants at a time: this is background work
+
+    async def one(subdomain: str) -> None:
+        async with slots:
+            try:
+                route = await platform.routes.get(f"sub:{subdomain}")
+                if route is None or route.status != "active":
+                    return
+                async with platform.engines.lease(route) as engine:
+                    done = await tidy(engine, platform.settings, now)
+            except Exception as exc:  # one tenant's trouble must not stop the others
+                log.warning("identity housekeeping of %s failed: %s", subdomain, exc)
+                failed.append(subdomain)
+                return
+            for key, value in done.as_dict().items():
+                setattr(totals, key, getattr(totals, key) + value)
+
+    await asyncio.gather(*(one(sub) for sub in subdomains))
+    return {"tenants": len(subdomains), "failed": failed, **totals.as_dict()}
+
+
 # --- running workers -------------------------------------------------------------------------------
 
 
