@@ -61,6 +61,7 @@ def _admin_app(platform: Platform) -> FastAPI:
     from polyflow.platform.admin import billing as admin_billing
     from polyflow.platform.admin import endpoints as admin
     from polyflow.platform.admin import lifecycle as admin_lifecycle
+    from polyflow.platform.admin import pages as admin_pages
     from polyflow.platform.admin import tenants as admin_tenants
     from polyflow.web import static_files
 
@@ -68,6 +69,7 @@ def _admin_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     handlers.install(app)
     app.include_router(admin_auth.router)  # first: its GET / (dashboard for browsers) wins over admin.router's
+    app.include_router(admin_pages.router)  # the console's tenant pages (cookie sessions only)
     for router in (admin.router, admin_tenants.router, admin_billing.router, admin_lifecycle.router):
         app.include_router(router)
     app.mount("/static", static_files(), name="static")
