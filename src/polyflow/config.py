@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     # One-time links: password reset (minutes) and invitations (days).
     reset_link_minutes: int = Field(60, ge=1)
     invite_link_days: int = Field(7, ge=1)
-    # How outgoing mail leaves: "console" prints it (development), "none" keeps it in the outbox only.
-    mail_sender: Literal["console", "none"] = "console"
+    # How outgoing mail leaves: "console" prints it (links and all: development only), "none" keeps it
+    # in each tenant's outbox. Unset: "console" in dev/test, "none" in production.
+    mail_sender: Literal["console", "none"] | None = None
     # Links in mail written outside a request (onboarding invites): scheme and port of the public site.
     public_scheme: Literal["http", "https"] = "https"
     public_port: int | None = None
@@ -112,6 +113,9 @@ class Settings(BaseSettings):
                 "POLYFLOW_SECRET_KEY is left at its development default; set a long random value "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if self.mail_sender is None:
+            # Printing mail in production would put one-time links into the logs.
+            self.mail_sender = "none" if self.env == "production" else "console"
         if len(self.secret_key.get_secret_value()) < 16:
             raise ValueError("POLYFLOW_SECRET_KEY must be at least 16 characters")
         return self

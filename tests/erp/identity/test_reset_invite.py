@@ -197,3 +197,13 @@ async def test_one_link_used_twice_at_once_works_once(live, make_tenant):
         for i in range(4):
             r = await c.post(LOGIN, json={"email": "twice@example.test", "password": f"{GOOD}-{i}"})
             assert r.status_code == (200 if i == winner else 401)
+
+
+def test_production_does_not_print_mail_unless_told():
+    """The console sender prints one-time links: never the production default."""
+    from polyflow.config import Settings
+
+    secret = "a-production-secret-0123456789"
+    assert Settings(env="production", secret_key=secret).mail_sender == "none"
+    assert Settings(env="production", secret_key=secret, mail_sender="console").mail_sender == "console"
+    assert Settings(env="dev").mail_sender == "console"
