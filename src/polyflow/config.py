@@ -88,7 +88,14 @@ class Settings(BaseSettings):
     invite_link_days: int = Field(7, ge=1)
     # How outgoing mail leaves: "console" prints it (links and all: development only), "none" keeps it
     # in each tenant's outbox. Unset: "console" in dev/test, "none" in production.
-    mail_sender: Literal["console", "none"] | None = None
+    mail_sender: Literal["console", "smtp", "none"] | None = None
+    # "smtp": the relay to send through (STARTTLS unless smtp_starttls is false; login when a username is set).
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Polyflow <no-reply@polyflow.id>"
     # Links in mail written outside a request (onboarding invites): scheme and port of the public site.
     public_scheme: Literal["http", "https"] = "https"
     public_port: int | None = None
@@ -116,6 +123,8 @@ class Settings(BaseSettings):
         if self.mail_sender is None:
             # Printing mail in production would put one-time links into the logs.
             self.mail_sender = "none" if self.env == "production" else "console"
+        if self.mail_sender == "smtp" and not self.smtp_host:
+            raise ValueError("POLYFLOW_MAIL_SENDER=smtp needs POLYFLOW_SMTP_HOST")
         if len(self.secret_key.get_secret_value()) < 16:
             raise ValueError("POLYFLOW_SECRET_KEY must be at least 16 characters")
         return self

@@ -266,7 +266,7 @@ class _Run:
             await send_invite(session, settings, user, workspace=self.tenant.name,
                               base=link_base(self.tenant, settings))
         # The mail waits in the tenant's outbox if the sender fails now; it is not lost.
-        await outbox.deliver(engine, outbox.sender_for(settings.mail_sender))
+        await outbox.deliver(engine, outbox.sender_for(settings))
 
 
 async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id, step: str, exc: Exception,

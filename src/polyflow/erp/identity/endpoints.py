@@ -65,7 +65,7 @@ def base_url(request: Request, route: TenantRoute) -> str:
 def deliver_mail_later(request: Request, background: BackgroundTasks, route: TenantRoute) -> None:
     """After the response (the transaction has committed by then), send what was queued."""
     platform = request.app.state.platform
-    sender = outbox.sender_for(platform.settings.mail_sender)
+    sender = outbox.sender_for(platform.settings)
     if sender is None:
         return
 

@@ -47,5 +47,5 @@ async def tidy(engine: AsyncEngine, settings: Settings, now: datetime | None = N
             or_(OneTimeToken.used_at <= now - KEEP_LINKS, OneTimeToken.expires_at <= now - KEEP_LINKS)))).rowcount
         done.mail_pruned = (await session.execute(delete(OutboxMessage).where(
             OutboxMessage.sent_at <= now - KEEP_SENT_MAIL))).rowcount
-    done.mail_sent = await outbox.deliver(engine, outbox.sender_for(settings.mail_sender))
+    done.mail_sent = await outbox.deliver(engine, outbox.sender_for(settings))
     return done
