@@ -32,11 +32,9 @@ import asyncio
 import contextlib
 import itertools
 import os
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -384,14 +382,7 @@ def main() -> int:
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="pf-bench-auth-"))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        load = harness.Load(workdir, args.load)
-
-        t = time.perf_counter()
-        _cluster, admin = harness.start_postgres(stack)
-        redis = harness.start_redis(stack)
-        progress.print(f"PostgreSQL and Redis started ({time.perf_counter() - t:.1f} s)")
+        workdir, load, admin, redis = harness.start_services(stack, prefix="pf-bench-auth-", load_kind=args.load, say=progress.print)
         settings = harness.bench_settings(admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url,
                                           login_ip_per_minute=LOGIN_LIMIT, login_tenant_per_minute=LOGIN_LIMIT)
         tenants, pg_version = harness.run_async(prepare(admin, settings, args.tenants))

@@ -409,3 +409,17 @@ def run_async(coro):
         return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
+
+
+def start_services(stack: contextlib.ExitStack, *, prefix: str, load_kind: str,
+                   say) -> tuple[Path, Load, PgDsn, object]:
+    """The common start of a benchmark: a temp folder (removed at exit), the load generator, PostgreSQL
+    and Redis, all stopped by `stack`. Returns (folder, load, superuser DSN, Redis server)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+    load = Load(workdir, load_kind)
+    t = time.perf_counter()
+    _cluster, admin = start_postgres(stack)
+    redis = start_redis(stack)
+    say(f"PostgreSQL and Redis started ({time.perf_counter() - t:.1f} s)")
+    return workdir, load, admin, redis

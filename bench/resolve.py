@@ -30,11 +30,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -424,14 +422,7 @@ def main() -> int:
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="pf-bench-"))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        load = harness.Load(workdir, args.load)
-
-        t = time.perf_counter()
-        _cluster, admin = harness.start_postgres(stack)
-        redis = harness.start_redis(stack)
-        progress.print(f"PostgreSQL and Redis started ({time.perf_counter() - t:.1f} s)")
+        workdir, load, admin, redis = harness.start_services(stack, prefix="pf-bench-", load_kind=args.load, say=progress.print)
         main_url = admin.with_database(harness.MAIN_DB).url("postgresql")
         # The budget asked for, and (if it is smaller) one that holds every tenant's pool: with
         # fewer slots than busy tenants, round-robin traffic evicts exactly the engine needed next.
