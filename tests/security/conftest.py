@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 from fastapi import FastAPI, routing
 
 from polyflow.erp.identity.permissions import PERMISSIONS
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
-from tests.fixtures.auth import TEST_PASSWORD, tenant_dsn
+from tests.fixtures.auth import TEST_PASSWORD
+from tests.fixtures.auth import tenant_sql as run_tenant_sql
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -119,10 +119,7 @@ def tenant_sql(settings):
     """sql(sub, statement, params=()) -> rows (if any), run in the tenant's own database as its role."""
 
     def sql(sub: str, statement: str, params=()) -> list[tuple]:
-        found = tenant_dsn(settings, sub)
-        assert found is not None, f"no tenant {sub}"
-        with psycopg.connect(found[1].url("postgresql"), autocommit=True) as conn:
-            cur = conn.execute(statement, params)
-            return cur.fetchall() if cur.description else []
+        rows = run_tenant_sql(settings, statement, *params, sub=sub)
+        return rows if isinstance(rows, list) else []
 
     return sql

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
+
+from polyflow.kit.web import is_https
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
@@ -21,3 +23,18 @@ def static_files() -> StaticFiles:
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     """Render a page; `request.state` may carry `principal` (the signed-in user) and `csrf_token`."""
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def set_session_cookie(request: Request, response: Response, name: str, token: str) -> None:
+    """A sign-in cookie (tenant `pf_session`, admin `pf_admin`): host-only (no Domain attribute, so the
+    browser returns it to this host and no other), HttpOnly, SameSite=Lax, Secure under HTTPS,
+    lasting `SESSION_HOURS` (the server-side record decides; this only spares a dead cookie)."""
+    settings = request.app.state.platform.settings
+    response.set_cookie(name, token, max_age=int(settings.session_hours * 3600), path="/", httponly=True,
+                        samesite="lax", secure=is_https(request.scope, settings.trusted_proxy_networks))
+
+
+def clear_session_cookie(request: Request, response: Response, name: str) -> None:
+    settings = request.app.state.platform.settings
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax",
+                           secure=is_https(request.scope, settings.trusted_proxy_networks))

@@ -5,7 +5,7 @@
 - Forms shown before sign-in (login, reset, invite): double-submit, a random value in a host-only
   ``SameSite=Strict`` cookie that the hidden field must repeat.
 - JSON calls authenticated by a cookie: an ``Origin`` (or ``Referer``) from another site is refused,
-  and form-encodable bodies are refused, so a cross-site page cannot forge them. Bearer-token calls
+  and form-encodable bodies are refused (``forms=False``), so a cross-site page cannot forge them. Bearer-token calls
   carry no ambient credential and need none of this.
 """
 
@@ -50,8 +50,12 @@ def request_host(request: Request) -> str:
     return request.scope.get("state", {}).get("host") or request.headers.get("host") or ""
 
 
-def check_same_origin(request: Request) -> None:
-    """Refuse a state-changing, cookie-authenticated request that a foreign page could have sent."""
+def check_same_origin(request: Request, *, forms: bool = True) -> None:
+    """Refuse a state-changing, cookie-authenticated request that a foreign page could have sent.
+
+    ``forms=False`` for JSON APIs: a form-encodable body (which a foreign page can post without a
+    CORS preflight) is refused as well, even with no Origin header at all.
+    """
     if request.method not in UNSAFE_METHODS:
         return
     source = request.headers.get("origin") or request.headers.get("referer")
@@ -61,7 +65,7 @@ def check_same_origin(request: Request) -> None:
             raise Forbidden("cross-site request refused")
     elif source == "null":
         raise Forbidden("cross-site request refused")
-    if request.url.path.startswith("/api/"):
+    if not forms:
         ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if ctype in FORM_TYPES:
             raise Forbidden("send JSON (Content-Type: application/json) to the API")

@@ -40,6 +40,7 @@ SESSION_COOKIE = "pf_session"
 SESSION_PREFIX = "pfs"
 API_TOKEN_PREFIX = "pft"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PREFIX = "/api/"  # the tenant's JSON API; everything else is pages (which post forms)
 # last_seen_at / last_used_at are written at most this often (not on every request).
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -167,7 +168,8 @@ async def authenticate(request: Request, session: TenantSession) -> Principal:
             principal = await _from_cookie(session, route, raw, now, timedelta(minutes=settings.session_idle_minutes))
         if principal is None:
             raise NotAuthenticated("sign in first" if not raw else "your session has ended; sign in again")
-        check_same_origin(request)  # a cookie is ambient: refuse what a foreign page could send
+        # A cookie is ambient: refuse what a foreign page could send (the API takes JSON only).
+        check_same_origin(request, forms=not request.url.path.startswith(API_PREFIX))
     principal.ip = request_ip(request)
     request.state.principal = principal
     audit.current_actor.set(audit.Actor(principal.user.id, principal.user.email, principal.ip))

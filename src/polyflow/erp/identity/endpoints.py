@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
+from polyflow import web
 from polyflow.erp.identity import outbox, service
 from polyflow.erp.identity.auth import SESSION_COOKIE, CurrentUser, Principal, optional_principal, request_ip, require
 from polyflow.erp.identity.permissions import permissions_for
@@ -46,14 +47,12 @@ def me_out(principal: Principal) -> MeOut:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.platform.settings
-    # Host-only (no Domain attribute): the browser returns it to this tenant's host and no other.
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600), path="/", httponly=True,
-                        samesite="lax", secure=is_https(request.scope, settings.trusted_proxy_networks))
+    """The tenant session cookie (host-only: only this tenant's host ever gets it back)."""
+    web.set_session_cookie(request, response, SESSION_COOKIE, token)
 
 
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+def clear_session_cookie(request: Request, response: Response) -> None:
+    web.clear_session_cookie(request, response, SESSION_COOKIE)
 
 
 def base_url(request: Request, route: TenantRoute) -> str:
@@ -80,7 +79,7 @@ def deliver_mail_later(request: Request, background: BackgroundTasks, route: Ten
 @router.post("/auth/login", response_model=MeOut)
 async def login(request: Request, response: Response, session: TenantSession, tenant: CurrentTenant, data: LoginIn):
     """Sign in with email and password: sets the session cookie, returns the user."""
-    check_same_origin(request)  # a foreign page must not sign the browser in (login CSRF)
+    check_same_origin(request, forms=False)  # a foreign page must not sign the browser in (login CSRF)
     platform = request.app.state.platform
     result = await service.login(session, tenant, platform.settings, platform.limiter, email=data.email,
                                  password=data.password, ip=request_ip(request),
@@ -97,16 +96,16 @@ async def logout(request: Request, session: TenantSession):
     if principal is not None:
         await service.logout(session, principal)
     response = Response(status_code=204)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 
 @router.post("/auth/logout-all", status_code=204)
-async def logout_all(session: TenantSession, me: CurrentUser):
+async def logout_all(request: Request, session: TenantSession, me: CurrentUser):
     """End every browser session of the signed-in user ("log out everywhere")."""
     await service.logout_everywhere(session, me.id)
     response = Response(status_code=204)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

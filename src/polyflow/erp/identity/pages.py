@@ -119,7 +119,7 @@ async def logout(request: Request, session: TenantSession):
         await signed_form(request, principal)
         await service.logout(session, principal)
     response = see_other("/login?done=out" if principal is not None else "/login")
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 
@@ -246,7 +246,7 @@ async def logout_all(request: Request, session: TenantSession):
     await signed_form(request, principal)
     await service.logout_everywhere(session, principal.id)
     response = see_other("/login?done=out-all")
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

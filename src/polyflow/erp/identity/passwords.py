@@ -27,6 +27,21 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+_dummy_hash: str | None = None
+
+
+def verify_or_dummy(password_hash: str | None, password: str) -> bool:
+    """`verify_password` at the same cost when there is no hash to check (unknown account, or one
+    invited but without a password yet), so a sign-in's timing does not tell which accounts exist."""
+    global _dummy_hash
+    if not password_hash:
+        if _dummy_hash is None:
+            _dummy_hash = hash_password(secrets.token_urlsafe(16))
+        verify_password(_dummy_hash, password)
+        return False
+    return verify_password(password_hash, password)
+
+
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, SESSION_PREFIX, Principal, binding_of
-from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_password
+from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_or_dummy, verify_password
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
 from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
@@ -29,8 +29,6 @@ from polyflow.platform.tenancy.route import TenantRoute
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 128
-# Verified against when the email is unknown, so both paths cost one argon2 verification.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def _now() -> datetime:
@@ -96,7 +94,7 @@ async def login(session: AsyncSession, route: TenantRoute, settings: Settings, l
                               retry_after=attempts.retry_after)
 
     user = await user_by_email(session, email)
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user is not None else _DUMMY_HASH, password)
+    ok = await asyncio.to_thread(verify_or_dummy, user.password_hash if user is not None else None, password)
     actor = audit.Actor(user.id, user.email, ip) if user is not None else audit.Actor(None, email.strip()[:254], ip)
     if not ok or user is None or not user.is_active or not user.password_hash:
         await audit.record(session, "login_failed", "user", user.id if user else None, actor=actor,

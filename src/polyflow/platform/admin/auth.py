@@ -18,10 +18,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from polyflow.kit.errors import Forbidden, PolyflowError
-from polyflow.kit.web import is_https, same_secret
+from polyflow import web
+from polyflow.kit.errors import NotAuthenticated, PolyflowError
+from polyflow.kit.web import same_secret
 from polyflow.platform.admin import identity
-from polyflow.web.csrf import FORM_TYPES, UNSAFE_METHODS, check_same_origin
+from polyflow.web.csrf import check_same_origin
 
 ADMIN_COOKIE = "pf_admin"
 # Tokens other apps issue: a tenant's browser session and API tokens, and an admin session (which
@@ -29,11 +30,11 @@ ADMIN_COOKIE = "pf_admin"
 FOREIGN_TOKEN_PREFIXES = ("pfs_", "pft_", "pfa_")
 
 
-class Unauthorized(PolyflowError):
-    status_code = 401
+class Unauthorized(NotAuthenticated):
+    """401 on the admin host (its challenge names no tenant realm)."""
 
     def __init__(self, message: str):
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+        PolyflowError.__init__(self, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,6 @@ def operator_actor(settings, token: str) -> str | None:
     return actor
 
 
-def _content_type(request: Request) -> str:
-    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-
-
 async def authenticate(request: Request) -> Principal:
     """The caller (operator token or admin session), or 401; 403 for a cross-site cookie request."""
     platform = request.app.state.platform
@@ -87,11 +84,9 @@ async def authenticate(request: Request) -> Principal:
     cookie = request.cookies.get(ADMIN_COOKIE)
     if not cookie:
         raise Unauthorized("missing bearer token")
-    check_same_origin(request)  # before any lookup: a forged request costs no query
-    if request.method in UNSAFE_METHODS and _content_type(request) in FORM_TYPES:
-        # check_same_origin refuses these under /api/ only; the admin API lives under /admin/api/ too,
-        # and none of it takes a form (the /login and /logout forms do not use this dependency).
-        raise Forbidden("send JSON (Content-Type: application/json) to the API")
+    # Before any lookup (a forged request costs no query). Everything behind this dependency is JSON:
+    # the /login and /logout forms and the console pages do not use it.
+    check_same_origin(request, forms=False)
     signed_in = await identity.authenticate_session(platform, cookie)
     if signed_in is None:
         raise Unauthorized("your admin session has ended; sign in again")
@@ -123,17 +118,12 @@ async def optional_admin(request: Request) -> identity.SignedIn | None:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    """Host-only (no Domain: never sent to tenant subdomains), HttpOnly, SameSite=Lax, Secure on HTTPS."""
-    settings = request.app.state.platform.settings
-    response.set_cookie(ADMIN_COOKIE, token, max_age=int(settings.session_hours * 3600), path="/",
-                        httponly=True, samesite="lax",
-                        secure=is_https(request.scope, settings.trusted_proxy_networks))
+    """The admin session cookie (never sent to tenant subdomains: host-only)."""
+    web.set_session_cookie(request, response, ADMIN_COOKIE, token)
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    settings = request.app.state.platform.settings
-    response.delete_cookie(ADMIN_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_https(request.scope, settings.trusted_proxy_networks))
+    web.clear_session_cookie(request, response, ADMIN_COOKIE)
 
 
 Operator = Annotated[str, Depends(require_operator)]

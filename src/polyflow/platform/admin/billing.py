@@ -1,4 +1,4 @@
-"""Admin JSON API for plans, entitlements and billing (admin host, operator token).
+"""Admin JSON API for plans, entitlements and billing (admin host; operator token or admin session).
 
 Invoice numbers contain slashes (``INV/2026/00001``): they are the tail of the path, sent as is.
 """

@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.identity.passwords import hash_password, needs_rehash, one_time_password, verify_password
+from polyflow.erp.identity.passwords import hash_password, needs_rehash, one_time_password, verify_or_dummy
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError, TooManyRequests
 from polyflow.kit.web import new_token, split_token, token_hash
 from polyflow.platform.models import AdminSession, AdminUser, PlatformEvent
@@ -214,17 +214,6 @@ async def set_password(platform: Platform, email: str, password: str | None = No
 # --- sign-in -----------------------------------------------------------------------------------------
 
 
-_dummy_hash: str | None = None
-
-
-async def _dummy_verify(password: str) -> None:
-    """Spend what a real verification costs, so an unknown email is not told apart by timing."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = await asyncio.to_thread(hash_password, secrets.token_urlsafe(16))
-    await asyncio.to_thread(verify_password, _dummy_hash, password)
-
-
 def _lockout_key(email: str) -> str:
     # Hashed: the typed email is attacker-chosen text; the key stays short and plain.
     return "admin-login:fail:" + hashlib.sha256(email.encode()).hexdigest()[:32]
@@ -253,11 +242,8 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
     if typed and not _CONTROL.search(typed):
         async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
             admin = await _by_email(session, typed)
-    if admin is None:
-        await _dummy_verify(password)
-        ok = False
-    else:
-        ok = await asyncio.to_thread(verify_password, admin.password_hash, password) and admin.is_active
+    ok = await asyncio.to_thread(verify_or_dummy, admin.password_hash if admin else None, password)
+    ok = ok and admin.is_active
     if not ok:
         failed = failures
         detail = {"ip": ip, "failures": failed.count}

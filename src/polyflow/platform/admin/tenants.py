@@ -8,9 +8,9 @@
     POST   /admin/api/tenants/{subdomain}/suspend      {"reason": ...} optional
     POST   /admin/api/tenants/{subdomain}/resume
 
-Every route needs the operator token; every change is recorded in `platform_events` with the actor.
-The owner's one-time password is never produced here: an API-created owner sets a password through
-the identity flow (invite / password reset) for ``admin_email``.
+Every route needs the operator token or a super-admin's session (admin/auth.py); every change is
+recorded in `platform_events` with the actor. No owner password is produced here: an API-created
+owner is mailed an invitation to choose one (``admin_email``).
 """
 
 from __future__ import annotations
