@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from polyflow.kit.web import is_https
+from polyflow.kit.web import client_ip, is_https
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
@@ -38,3 +38,8 @@ def clear_session_cookie(request: Request, response: Response, name: str) -> Non
     settings = request.app.state.platform.settings
     response.delete_cookie(name, path="/", httponly=True, samesite="lax",
                            secure=is_https(request.scope, settings.trusted_proxy_networks))
+
+
+def request_ip(request: Request) -> str:
+    """The client's address for throttling and audit (behind trusted proxies: X-Forwarded-For)."""
+    return client_ip(request.scope, request.app.state.platform.settings.trusted_proxy_networks)

@@ -30,10 +30,11 @@ from polyflow.erp.identity import audit
 from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module_of, permissions_for
 from polyflow.erp.models import ApiToken, User, UserSession
 from polyflow.kit.errors import Forbidden, NotAuthenticated
-from polyflow.kit.web import client_ip, split_token, token_hash
+from polyflow.kit.web import split_token, token_hash
 from polyflow.platform.entitlements import denial
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
+from polyflow.web import request_ip
 from polyflow.web.csrf import check_same_origin
 
 SESSION_COOKIE = "pf_session"
@@ -81,10 +82,6 @@ def _bound(token: str, prefix: str, route: TenantRoute) -> str | None:
     if parts is None or parts[0] != binding_of(route):
         return None
     return token
-
-
-def request_ip(request: Request) -> str:
-    return client_ip(request.scope, request.app.state.platform.settings.trusted_proxy_networks)
 
 
 async def _touch(session, statement) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 
 from polyflow import web
 from polyflow.erp.identity import outbox, service
-from polyflow.erp.identity.auth import SESSION_COOKIE, CurrentUser, Principal, optional_principal, request_ip, require
+from polyflow.erp.identity.auth import SESSION_COOKIE, CurrentUser, Principal, optional_principal, require
 from polyflow.erp.identity.permissions import permissions_for
 from polyflow.erp.identity.schemas import (
     AuditOut, LoginIn, MeOut, NewTokenOut, PasswordChangeIn, RedeemIn, ResetRequestIn, TokenIn, TokenOut, UserIn,
@@ -27,6 +27,7 @@ from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.kit.web import is_https
 from polyflow.platform.tenancy.deps import CurrentTenant, TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
+from polyflow.web import request_ip
 from polyflow.web.csrf import check_same_origin, request_host
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])

@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.identity import endpoints as api
 from polyflow.erp.identity import service
-from polyflow.erp.identity.auth import Principal, optional_principal, request_ip
+from polyflow.erp.identity.auth import Principal, optional_principal
 from polyflow.erp.identity.endpoints import base_url, clear_session_cookie, deliver_mail_later, set_session_cookie
 from polyflow.erp.models.user import ROLES
 from polyflow.erp.pages import html_page, local_path, page, see_other, signed_form, signed_in, tenant_of, text
 from polyflow.kit.errors import InvalidInput, NotFound, PolyflowError
 from polyflow.kit.pagination import PageParams
 from polyflow.platform.tenancy.deps import TenantSession
+from polyflow.web import request_ip
 from polyflow.web.csrf import check_pre_auth, check_same_origin, pre_auth_token
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -23,13 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.kit.errors import Forbidden
-from polyflow.kit.web import client_ip
 from polyflow.platform.admin import identity
 from polyflow.platform.admin.auth import (
     Admin, SignedInAdmin, clear_session_cookie, optional_admin, set_session_cookie,
 )
 from polyflow.platform.admin.tenants import list_tenants
-from polyflow.web import render
+from polyflow.web import render, request_ip
 from polyflow.web.csrf import check_form_token, check_pre_auth, check_same_origin, pre_auth_token
 
 router = APIRouter(tags=["admin: sign-in"])
@@ -63,12 +62,8 @@ class LoggedOutAll(BaseModel):
     sessions_ended: int
 
 
-def _ip(request: Request) -> str:
-    return client_ip(request.scope, request.app.state.platform.settings.trusted_proxy_networks)
-
-
 async def _login(request: Request, email: str, password: str) -> identity.LoginResult:
-    return await identity.login(request.app.state.platform, email, password, _ip(request),
+    return await identity.login(request.app.state.platform, email, password, request_ip(request),
                                 request.headers.get("user-agent"))
 
 
@@ -88,7 +83,7 @@ async def api_login(request: Request, response: Response, body: LoginIn):
 @router.post("/api/v1/auth/logout", status_code=204)
 async def api_logout(request: Request, admin: SignedInAdmin):
     """End this session and clear its cookie."""
-    await identity.logout(request.app.state.platform, admin, _ip(request))
+    await identity.logout(request.app.state.platform, admin, request_ip(request))
     response = Response(status_code=204)
     clear_session_cookie(request, response)
     return response
@@ -97,7 +92,7 @@ async def api_logout(request: Request, admin: SignedInAdmin):
 @router.post("/api/v1/auth/logout-all", response_model=LoggedOutAll)
 async def api_logout_all(request: Request, admin: SignedInAdmin):
     """End every session of this admin, on every device (this one included)."""
-    ended = await identity.logout_everywhere(request.app.state.platform, admin, _ip(request))
+    ended = await identity.logout_everywhere(request.app.state.platform, admin, request_ip(request))
     response = JSONResponse(LoggedOutAll(sessions_ended=ended).model_dump())
     clear_session_cookie(request, response)
     return response
@@ -175,7 +170,7 @@ async def logout_submit(request: Request, admin: MaybeAdmin,
         check_form_token(admin.csrf_token, csrf_token)
     except Forbidden as exc:
         return render(request, "admin/message.html", 403, admin=admin, error=exc.message)
-    await identity.logout(request.app.state.platform, admin, _ip(request))
+    await identity.logout(request.app.state.platform, admin, request_ip(request))
     response = _to_login()
     clear_session_cookie(request, response)
     return response
