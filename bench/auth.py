@@ -53,7 +53,7 @@ from bench import harness  # noqa: E402
 from bench.harness import LoadResult, TenantInfo, percentile  # noqa: E402
 from polyflow.config import Settings  # noqa: E402
 from polyflow.erp.identity import auth  # noqa: E402
-from polyflow.erp.identity.passwords import _hasher  # noqa: E402
+from polyflow.kit.passwords import _hasher  # noqa: E402
 from polyflow.kit.db import PgDsn  # noqa: E402
 from polyflow.platform.runtime import Platform  # noqa: E402
 

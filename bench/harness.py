@@ -164,7 +164,7 @@ async def provision_tenants(platform, count: int, products: int, *, password: st
 
     password_hash = None
     if password is not None:
-        from polyflow.erp.identity.passwords import hash_password
+        from polyflow.kit.passwords import hash_password
 
         password_hash = hash_password(password)
     tenants = []

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from polyflow.cli import app as cli_app
-from polyflow.erp.identity.passwords import verify_password
+from polyflow.kit.passwords import verify_password
 from polyflow.kit.db import quote_ident
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.platform import onboarding, reconcile, templates

@@ -125,7 +125,7 @@ def dev_password(settings) -> str:
     stays the same from one `polyflow dev` to the next)."""
     if settings.dev_password is not None:
         return settings.dev_password.get_secret_value()
-    from polyflow.erp.identity.passwords import one_time_password
+    from polyflow.kit.passwords import one_time_password
 
     path = settings.data_dir / "dev-password"
     if path.exists():
@@ -139,7 +139,7 @@ def dev_password(settings) -> str:
 
 async def _ensure_demo_owner(platform: Platform, tenant: Tenant, email: str, password: str) -> None:
     """The demo tenant's owner signs in with `password` (set again on every start)."""
-    from polyflow.erp.identity.passwords import hash_password, verify_password
+    from polyflow.kit.passwords import hash_password, verify_password
     from polyflow.erp.models import User
 
     engine = provisioning.maintenance_engine(provisioning.tenant_dsn(tenant, platform.secrets))

@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from polyflow.erp.identity.passwords import hash_password, one_time_password
+from polyflow.kit.passwords import hash_password, one_time_password
 from polyflow.erp.models import User
 from polyflow.erp.seeds import SeedContext, run_seeds
 from polyflow.kit.crypto import new_password

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, SESSION_PREFIX, Principal, binding_of
-from polyflow.erp.identity.passwords import hash_password, needs_rehash, verify_or_dummy, verify_password
+from polyflow.kit.passwords import hash_password, needs_rehash, verify_or_dummy, verify_password
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
 from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests

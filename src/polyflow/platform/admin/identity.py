@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.identity.passwords import hash_password, needs_rehash, one_time_password, verify_or_dummy
+from polyflow.kit.passwords import hash_password, needs_rehash, one_time_password, verify_or_dummy
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound, PolyflowError, TooManyRequests
 from polyflow.kit.web import new_token, split_token, token_hash
 from polyflow.platform.models import AdminSession, AdminUser, PlatformEvent
