@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".polyflow")
     dev_pg_port: int = 54329
 
+    # Admin host: comma-separated IPs/CIDRs allowed to reach it at all (empty: any address). The client
+    # address follows the trusted-proxy rules (X-Forwarded-For only from POLYFLOW_TRUSTED_PROXIES).
+    admin_allowed_ips: str = ""
+    # Failed operator-token attempts per client IP and minute before the admin API answers 429.
+    operator_token_failures_per_minute: int = Field(10, ge=1)
+
     @field_validator("root_domain", "admin_subdomain")
     @classmethod
     def _lower(cls, v: str) -> str:
@@ -135,7 +141,17 @@ class Settings(BaseSettings):
         # trusted_proxies must not keep the old networks).
         return _networks(self.trusted_proxies)
 
-    @field_validator("trusted_proxies")
+    @property
+    def admin_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.admin_allowed_ips)
+
+    def cookie_name(self, name: str) -> str:
+        """The name a cookie really has: in production ``__Host-<name>`` (the browser then insists on
+        Secure, Path=/ and no Domain, so no sibling subdomain can plant or shadow it); elsewhere the plain
+        name, so that http://localhost keeps working."""
+        return f"__Host-{name}" if self.env == "production" else name
+
+    @field_validator("trusted_proxies", "admin_allowed_ips")
     @classmethod
     def _valid_proxies(cls, v: str) -> str:
         for item in v.split(","):

@@ -25,19 +25,35 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> HT
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def set_session_cookie(request: Request, response: Response, name: str, token: str) -> None:
-    """A sign-in cookie (tenant `pf_session`, admin `pf_admin`): host-only (no Domain attribute, so the
-    browser returns it to this host and no other), HttpOnly, SameSite=Lax, Secure under HTTPS,
-    lasting `SESSION_HOURS` (the server-side record decides; this only spares a dead cookie)."""
+def secure_cookies(request: Request) -> bool:
+    """Cookies are Secure in production always (HTTPS is assumed there), elsewhere only under HTTPS."""
     settings = request.app.state.platform.settings
-    response.set_cookie(name, token, max_age=int(settings.session_hours * 3600), path="/", httponly=True,
-                        samesite="lax", secure=is_https(request.scope, settings.trusted_proxy_networks))
+    return settings.env == "production" or is_https(request.scope, settings.trusted_proxy_networks)
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """A cookie's real name on this deployment (``__Host-<name>`` in production, see Settings.cookie_name)."""
+    return request.app.state.platform.settings.cookie_name(name)
+
+
+def read_cookie(request: Request, name: str) -> str | None:
+    """The value of our cookie ``name`` under its real name; an unprefixed twin is ignored in production."""
+    return request.cookies.get(cookie_name(request, name))
+
+
+def set_session_cookie(request: Request, response: Response, name: str, token: str) -> None:
+    """A sign-in cookie (tenant `pf_session`, admin `pf_admin`; `__Host-` prefixed in production): host-only
+    (no Domain attribute, so the browser returns it to this host and no other), HttpOnly, SameSite=Lax,
+    Secure in production and under HTTPS, lasting `SESSION_HOURS` (the server-side record decides; this
+    only spares a dead cookie)."""
+    settings = request.app.state.platform.settings
+    response.set_cookie(cookie_name(request, name), token, max_age=int(settings.session_hours * 3600), path="/",
+                        httponly=True, samesite="lax", secure=secure_cookies(request))
 
 
 def clear_session_cookie(request: Request, response: Response, name: str) -> None:
-    settings = request.app.state.platform.settings
-    response.delete_cookie(name, path="/", httponly=True, samesite="lax",
-                           secure=is_https(request.scope, settings.trusted_proxy_networks))
+    response.delete_cookie(cookie_name(request, name), path="/", httponly=True, samesite="lax",
+                           secure=secure_cookies(request))
 
 
 def request_ip(request: Request) -> str:

@@ -18,6 +18,7 @@ from fastapi import Request, Response
 
 from polyflow.kit.errors import Forbidden
 from polyflow.kit.web import same_secret
+from polyflow.web import cookie_name, read_cookie, secure_cookies
 
 PRE_AUTH_COOKIE = "pf_csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -31,17 +32,17 @@ def check_form_token(expected: str | None, submitted: str | None) -> None:
 
 def pre_auth_token(request: Request, response: Response | None = None) -> str:
     """The double-submit token for a pre-sign-in form (set as a cookie on `response` if new)."""
-    token = request.cookies.get(PRE_AUTH_COOKIE)
+    token = read_cookie(request, PRE_AUTH_COOKIE)
     if not token or len(token) < 32:
         token = secrets.token_urlsafe(32)
     if response is not None:
-        response.set_cookie(PRE_AUTH_COOKIE, token, httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(cookie_name(request, PRE_AUTH_COOKIE), token, httponly=True, samesite="strict",
+                            path="/", secure=secure_cookies(request))
     return token
 
 
 def check_pre_auth(request: Request, submitted: str | None) -> None:
-    check_form_token(request.cookies.get(PRE_AUTH_COOKIE), submitted)
+    check_form_token(read_cookie(request, PRE_AUTH_COOKIE), submitted)
 
 
 def request_host(request: Request) -> str:

@@ -159,7 +159,7 @@ async def authenticate(request: Request, session: TenantSession) -> Principal:
             raise NotAuthenticated("use Authorization: Bearer <api token>")
         principal = await _from_token(session, route, value.strip(), now)
     else:
-        raw = request.cookies.get(SESSION_COOKIE)
+        raw = request.cookies.get(settings.cookie_name(SESSION_COOKIE))  # __Host- prefixed in production
         principal = None
         if raw:
             principal = await _from_cookie(session, route, raw, now, timedelta(minutes=settings.session_idle_minutes))
