@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     budget_wait_seconds: float = Field(5.0, gt=0)
     engine_idle_seconds: float = Field(300.0, gt=0)
     tenant_connect_timeout: float = Field(5.0, gt=0)
+    # Fair share per tenant (per process): requests served at once for one tenant; beyond it up to
+    # `tenant_queue_size` wait at most `tenant_queue_seconds`, the rest get 429 + Retry-After.
+    tenant_max_inflight: int = Field(16, ge=1)
+    tenant_queue_size: int = Field(16, ge=0)
+    tenant_queue_seconds: float = Field(2.0, ge=0)
+    # Limits on every tenant session (app connections and the tenant's role), seconds; 0 disables.
+    tenant_statement_timeout: float = Field(15.0, ge=0)
+    tenant_idle_tx_timeout: float = Field(60.0, ge=0)
+    # Unknown hosts (random subdomains) answered per client IP and minute before 429s.
+    unknown_host_per_minute: int = Field(60, ge=1)
+    # How often each process reloads the set of routable names (a name outside it is 404 without a query).
+    known_hosts_refresh_seconds: float = Field(60.0, gt=0)
 
     # Route cache: in-process TTL, negative TTL, size; Redis TTL.
     route_cache_ttl: float = Field(30.0, gt=0)
