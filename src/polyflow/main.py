@@ -65,9 +65,13 @@ def _admin_app(platform: Platform) -> FastAPI:
     from polyflow.platform.admin import tenants as admin_tenants
     from polyflow.web import static_files
 
-    app = FastAPI(title="Polyflow admin", version=__version__)
+    from polyflow.platform.admin import guard as admin_guard
+
+    # No public docs: the schema is served to signed-in super-admins only (admin/guard.py).
+    app = FastAPI(title="Polyflow admin", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform
     handlers.install(app)
+    admin_guard.install(app, platform.settings)  # IP allow-list before anything else; private /openapi.json
     app.include_router(admin_auth.router)  # first: its GET / (dashboard for browsers) wins over admin.router's
     app.include_router(admin_pages.router)  # the console's tenant pages (cookie sessions only)
     for router in (admin.router, admin_tenants.router, admin_billing.router, admin_lifecycle.router):
@@ -96,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         TenancyMiddleware, platform=platform, tenant_app=_tenant_app(platform), admin_app=_admin_app(platform)
     )
     # Outermost, so that every response (errors from the tenancy middleware included) carries them.
-    app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks)
+    app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks,
+                       production=settings.env == "production")
     return app
 
 

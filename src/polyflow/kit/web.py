@@ -99,21 +99,44 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-class SecurityHeadersMiddleware:
-    """Adds CSP, anti-framing, nosniff, Referrer-Policy to every response, and HSTS under HTTPS.
+# Cookies whose presence makes a request authenticated (plain names in dev/test, __Host- in production).
+SESSION_COOKIES = frozenset({"pf_session", "pf_admin", "__Host-pf_session", "__Host-pf_admin"})
+HSTS = "max-age=31536000; includeSubDomains"
 
-    Headers a route already set win (a page that must differ can say so).
+
+def _carries_credentials(scope: Scope) -> bool:
+    """The request sent an Authorization header or one of our session cookies."""
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            return True
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                if part.split("=", 1)[0].strip() in SESSION_COOKIES:
+                    return True
+    return False
+
+
+class SecurityHeadersMiddleware:
+    """Adds CSP, anti-framing, nosniff, Referrer-Policy to every response; HSTS in production (and under
+    HTTPS anywhere); ``Cache-Control: no-store`` on every response to an authenticated request and on
+    every response that sets a cookie (sign-in, enrolment), so no shared or browser cache keeps a page,
+    a token or a recovery code.
+
+    Headers a route already set win, except that no-store is forced where it applies (a route cannot
+    make an authenticated answer cacheable by accident). Static assets are exempt: they hold no secret.
     """
 
-    def __init__(self, app: ASGIApp, *, trusted_networks=()):
+    def __init__(self, app: ASGIApp, *, trusted_networks=(), production: bool = False):
         self.app = app
         self.trusted = trusted_networks
+        self.production = production
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = is_https(scope, self.trusted)
+        hsts = self.production or is_https(scope, self.trusted)
+        private = _carries_credentials(scope) and not scope.get("path", "").startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -124,8 +147,10 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                if https:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+                if hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+                if private or "set-cookie" in headers:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from polyflow import web
-from polyflow.kit.errors import NotAuthenticated, PolyflowError
+from polyflow.kit.errors import NotAuthenticated, PolyflowError, TooManyRequests
 from polyflow.kit.web import same_secret
 from polyflow.platform.admin import identity
 from polyflow.web.csrf import check_same_origin
@@ -66,6 +66,30 @@ def operator_actor(settings, token: str) -> str | None:
     return actor
 
 
+def _operator_failures_key(ip: str) -> str:
+    return f"admin-operator:fail:{ip}"
+
+
+async def _check_operator_token(request: Request, token: str) -> str:
+    """The actor of a valid operator token; 401 for a wrong one, 429 once this client address has
+    failed too often within a minute (guessing the token is throttled like guessing a password)."""
+    platform = request.app.state.platform
+    limit = platform.settings.operator_token_failures_per_minute
+    key = _operator_failures_key(web.request_ip(request))
+    seen = await platform.limiter.peek(key)
+    if seen.count >= limit:
+        raise TooManyRequests("too many wrong operator tokens from your address; wait a minute",
+                              retry_after=seen.retry_after)
+    actor = operator_actor(platform.settings, token)
+    if actor is None:
+        failed = await platform.limiter.hit(key, 60)
+        if failed.count > limit:  # parallel guesses that all passed the peek
+            raise TooManyRequests("too many wrong operator tokens from your address; wait a minute",
+                                  retry_after=failed.retry_after)
+        raise Unauthorized("invalid operator token")
+    return actor
+
+
 async def authenticate(request: Request) -> Principal:
     """The caller (operator token or admin session), or 401; 403 for a cross-site cookie request."""
     platform = request.app.state.platform
@@ -76,10 +100,7 @@ async def authenticate(request: Request) -> Principal:
             raise Unauthorized("missing bearer token")
         if token.startswith(FOREIGN_TOKEN_PREFIXES):
             raise Unauthorized("this token is not valid on the admin host")
-        actor = operator_actor(platform.settings, token)
-        if actor is None:
-            raise Unauthorized("invalid operator token")
-        return Principal(actor)
+        return Principal(await _check_operator_token(request, token))
 
     cookie = request.cookies.get(ADMIN_COOKIE)
     if not cookie:
