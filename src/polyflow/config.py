@@ -89,12 +89,22 @@ class Settings(BaseSettings):
     # Sign-in: sessions end after `session_hours`, or after `session_idle_minutes` without a request.
     session_hours: float = Field(12.0, gt=0)
     session_idle_minutes: float = Field(120.0, gt=0)
-    # Login throttling per minute (per client IP, and per tenant across all IPs), and the lockout of one
-    # account after `lockout_failures` wrong passwords within `lockout_minutes` (it lasts as long).
+    # Login throttling per minute per client IP, and a per-workspace rate beyond which only clients without
+    # recent failures (or with a known-device cookie) may try. Password and TOTP checks are locked per
+    # (account, client IP): `lockout_failures` tries, then one try per lock, each lock twice as long as the
+    # last, from `lockout_minutes` up to `lockout_max_minutes` (an attacker never locks out the owner elsewhere).
     login_ip_per_minute: int = Field(20, ge=1)
     login_tenant_per_minute: int = Field(200, ge=1)
     lockout_failures: int = Field(5, ge=1)
     lockout_minutes: int = Field(15, ge=1)
+    lockout_max_minutes: int = Field(1440, ge=1)
+    # Wrong second-factor codes per account per hour, from all addresses together (the password is known).
+    mfa_failures_per_hour: int = Field(20, ge=1)
+    # Step-up: minutes a password or TOTP confirmation keeps tokens, invites, roles and 2FA changes open.
+    step_up_minutes: int = Field(10, ge=1)
+    # API tokens: lifetime when none is asked for, and the longest allowed (days).
+    token_default_days: int = Field(90, ge=1)
+    token_max_days: int = Field(366, ge=1)
     # One-time links: password reset (minutes) and invitations (days).
     reset_link_minutes: int = Field(60, ge=1)
     invite_link_days: int = Field(7, ge=1)
