@@ -3,7 +3,9 @@
 from polyflow.erp.models.account import Account
 from polyflow.erp.models.document_counter import DocumentCounter
 from polyflow.erp.models.fiscal_period import FiscalPeriod
-from polyflow.erp.models.identity import ApiToken, AuditEntry, OneTimeToken, OutboxMessage, UserSession
+from polyflow.erp.models.identity import (
+    ApiToken, AuditEntry, OneTimeToken, OutboxMessage, RecoveryCode, SignInPolicy, UserSession,
+)
 from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
 from polyflow.erp.models.product import Product, ProductVariant
@@ -13,5 +15,5 @@ from polyflow.erp.models.unit import Unit
 from polyflow.erp.models.user import User
 
 __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod", "JournalEntry", "JournalLine", "Location", "OneTimeToken",
-           "OutboxMessage", "Product", "ProductVariant", "StockLevel", "StockMovement", "TenantSettings", "Unit",
+           "OutboxMessage", "Product", "ProductVariant", "RecoveryCode", "SignInPolicy", "StockLevel", "StockMovement", "TenantSettings", "Unit",
            "User", "UserSession"]

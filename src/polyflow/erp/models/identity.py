@@ -9,13 +9,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, String, Text, func
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polyflow.kit.db import TenantBase, UUIDPk
 
-ONE_TIME_PURPOSES = ("invite", "reset")
+# "mfa": the ticket between the password and the second-factor step of a sign-in.
+ONE_TIME_PURPOSES = ("invite", "reset", "mfa")
 
 
 class UserSession(UUIDPk, TenantBase):
@@ -32,6 +35,9 @@ class UserSession(UUIDPk, TenantBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # When the user last confirmed their password or a TOTP code in this session (sign-in counts): the
+    # sensitive actions (tokens, invites, roles, 2FA) need it within step_up_minutes.
+    step_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(UUIDPk, TenantBase):
@@ -66,6 +72,31 @@ class OneTimeToken(UUIDPk, TenantBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecoveryCode(UUIDPk, TenantBase):
+    """A two-factor recovery code: single use, stored as a hash (a new set replaces the old one)."""
+
+    __tablename__ = "user_recovery_codes"
+    __table_args__ = (Index("ix_user_recovery_codes_user", "user_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInPolicy(TenantBase):
+    """The workspace's sign-in rules, set by an owner (exactly one row, id = 1; absent: the defaults)."""
+
+    __tablename__ = "sign_in_policy"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
+    # Every user must sign in with two factors; until they enrol they can do nothing else.
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
 
 
 class OutboxMessage(TenantBase):

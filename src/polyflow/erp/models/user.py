@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, String, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,3 +25,13 @@ class User(UUIDPk, Timestamps, TenantBase):
     language: Mapped[str] = mapped_column(String(5), default="id", server_default="id")
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Two-factor (TOTP): the secret, encrypted with the platform's SecretBox (never stored in clear); it is
+    # in use once totp_enabled_at is set (a secret without it is an enrolment waiting for its first code).
+    # totp_last_step: the time step of the last accepted code, so each code works once.
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret_enc)
