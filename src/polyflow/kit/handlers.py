@@ -28,6 +28,13 @@ async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
         key = request.scope.get("state", {}).get("route_key")
         if key:
             request.app.state.platform.routes.drop_local([key])
+    if sqlstate == "57014":
+        # statement_timeout (POLYFLOW_TENANT_STATEMENT_TIMEOUT) ended a query: a report too large or a lock
+        # held too long. Nothing was written (the transaction was rolled back).
+        log.warning("statement cancelled (timeout): %s", exc.orig)
+        return JSONResponse({"detail": "The request took too long and was stopped; narrow it (dates, filters, "
+                                       "a smaller page) or try again later."},
+                            status_code=503, headers={"Retry-After": "5"})
     if sqlstate in ("25006", "3D000", "28P01"):
         return JSONResponse({"detail": "This workspace is being moved or restored; retry in a moment."},
                             status_code=503, headers={"Retry-After": "1"})

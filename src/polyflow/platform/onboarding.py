@@ -37,6 +37,7 @@ from polyflow.platform import migrate, templates
 from polyflow.platform.models import ONBOARDING_STEPS, DatabaseServer, Plan, PlatformEvent, Tenant
 from polyflow.platform.servers import admin_connect, pick_server
 from polyflow.platform.tenancy.hosts import subdomain_problem
+from polyflow.platform.tenancy.engines import role_limits_sql
 
 if TYPE_CHECKING:
     from polyflow.platform.runtime import Platform
@@ -157,7 +158,11 @@ class _Run:
 
     def tenant_engine(self) -> AsyncEngine:
         if self._tenant_engine is None:
-            self._tenant_engine = create_async_engine(self.tenant_dsn.url(), pool_size=1, max_overflow=0)
+            # Migrations and seeds may take longer than a request may: lift the role's limits here.
+            self._tenant_engine = create_async_engine(
+                self.tenant_dsn.url(), pool_size=1, max_overflow=0,
+                connect_args={"server_settings": {"statement_timeout": "0",
+                                                  "idle_in_transaction_session_timeout": "0"}})
         return self._tenant_engine
 
     async def close(self) -> None:
@@ -181,6 +186,8 @@ class _Run:
         # DDL takes no bind parameters: the name is generated and quoted, the password is URL-safe.
         await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{self.password}' "
                            "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
+        for statement in role_limits_sql(role, self.platform.settings):
+            await conn.execute(statement)
 
     async def database(self) -> None:
         conn = await self.admin()

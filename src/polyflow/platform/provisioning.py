@@ -49,7 +49,9 @@ def tenant_dsn(tenant: Tenant, secrets: SecretBox) -> PgDsn:
 
 def maintenance_engine(dsn: PgDsn) -> AsyncEngine:
     """A short-lived engine (no pool) for migrations and seeding, outside the request path."""
-    return create_async_engine(dsn.url(), poolclass=NullPool)
+    # Without the statement/idle limits the tenant's role carries for request work.
+    return create_async_engine(dsn.url(), poolclass=NullPool, connect_args={"server_settings": {
+        "statement_timeout": "0", "idle_in_transaction_session_timeout": "0"}})
 
 
 async def create_tenant(platform: "Platform", *, name: str, subdomain: str, server_name: str | None = None,

@@ -28,6 +28,7 @@ from polyflow.kit.errors import Conflict, NotFound, PolyflowError, Unavailable
 from polyflow.platform import migrate, pgtools
 from polyflow.platform.models import DatabaseServer, PlatformEvent, Tenant
 from polyflow.platform.servers import admin_connect
+from polyflow.platform.tenancy.engines import role_limits_sql
 
 if TYPE_CHECKING:
     from polyflow.platform.runtime import Platform
@@ -242,6 +243,8 @@ async def create_database(platform: "Platform", server: DatabaseServer, *, db_na
             await conn.execute(f"CREATE ROLE {r} LOGIN PASSWORD {quote_literal(password)} "
                                "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
             made.append(f"DROP ROLE IF EXISTS {r}")
+            for statement in role_limits_sql(r, platform.settings):  # as onboarding gives a new tenant role
+                await conn.execute(statement)
         # template0: nothing a DBA added to template1 can collide with the dump's objects.
         await conn.execute(f"CREATE DATABASE {db} OWNER {r} TEMPLATE template0")
         made.insert(0, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
@@ -291,6 +294,10 @@ async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
     return {n: await conn.fetchval(f"SELECT count(*) FROM public.{quote_ident(n)}") for n in sorted(names)}
 
 
+# Checking a copy counts every table: maintenance work, not held to the role's request limits.
+_NO_LIMITS = {"statement_timeout": "0", "idle_in_transaction_session_timeout": "0"}
+
+
 async def verify(new: NewDatabase, *, expected: set[str] | None, counts: dict[str, int] | None = None) -> str:
     """Check a loaded copy, connected as its own role; bring it to the head revision. Returns the revision.
 
@@ -299,7 +306,7 @@ async def verify(new: NewDatabase, *, expected: set[str] | None, counts: dict[st
     """
     where = f"{new.db_name} on server '{new.server.name}'"
     try:
-        conn = await asyncpg.connect(**new.dsn().asyncpg_kwargs(), timeout=10)
+        conn = await asyncpg.connect(**new.dsn().asyncpg_kwargs(), timeout=10, server_settings=_NO_LIMITS)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise VerificationFailed(f"the tenant's role cannot connect to the restored {where}: {exc}") from None
     try:
@@ -329,7 +336,7 @@ async def verify(new: NewDatabase, *, expected: set[str] | None, counts: dict[st
             revision = await migrate.upgrade(engine, "tenant")
         finally:
             await engine.dispose()
-    conn = await asyncpg.connect(**new.dsn().asyncpg_kwargs(), timeout=10)
+    conn = await asyncpg.connect(**new.dsn().asyncpg_kwargs(), timeout=10, server_settings=_NO_LIMITS)
     try:
         owned = {r[0] for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")}

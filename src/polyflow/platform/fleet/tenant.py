@@ -47,6 +47,7 @@ from sqlalchemy.pool import NullPool
 from polyflow.kit.errors import Conflict
 from polyflow.platform import migrate
 from polyflow.platform.fleet.selection import TenantTarget
+from polyflow.platform.tenancy.engines import session_limits
 
 if TYPE_CHECKING:
     from polyflow.platform.runtime import Platform
@@ -121,7 +122,10 @@ async def _in_thread(fn: Callable[..., T], *args) -> T:
 
 
 def _connect() -> psycopg.Connection:
-    return psycopg.connect(_CONNINFO.value, connect_timeout=CONNECT_TIMEOUT)
+    # A migration may run (and wait for its lock) far longer than the request limits the tenant's role
+    # carries: lift them for this session only.
+    return psycopg.connect(_CONNINFO.value, connect_timeout=CONNECT_TIMEOUT,
+                           options="-c statement_timeout=0 -c idle_in_transaction_session_timeout=0")
 
 
 def _engine(host: str, port: int) -> Engine:
@@ -139,8 +143,9 @@ class _TenantDB:
     """The transaction on one tenant database. Steps run in a worker thread, one at a time (a step
     submitted while another runs waits for it: `close` after a cancelled `upgrade` cannot overlap it)."""
 
-    def __init__(self, t: TenantTarget, password: str):
+    def __init__(self, t: TenantTarget, password: str, role_limits: dict[str, str] | None = None):
         self.t = t
+        self.role_limits = role_limits or {}
         self.conninfo = t.dsn_with(password).url("postgresql")
         self.conn = None
         self._use = threading.Lock()
@@ -150,6 +155,7 @@ class _TenantDB:
         with self._use:
             _CONNINFO.value = self.conninfo
             self.conn = _engine(self.t.db_host, self.t.db_port).connect()
+            self._apply_role_limits()
             self.conn.begin()
             self.conn.execute(text("SELECT set_config('lock_timeout', :wait, true), pg_advisory_xact_lock(:key)"),
                               {"wait": LOCK_WAIT, "key": MIGRATION_LOCK})
@@ -157,6 +163,20 @@ class _TenantDB:
                                             "to_regclass('alembic_version') IS NOT NULL"),
                                        {"ddl": DDL_LOCK_TIMEOUT}).one()[1]
             return self._revision() if exists else None
+
+    def _apply_role_limits(self) -> None:
+        """Give the tenant's role the current request limits (tenants onboarded before they existed, or
+        since changed), committed on their own: a skipped or failed migration keeps them too."""
+        if not self.role_limits:
+            return
+        have = self.conn.execute(text(
+            "SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = 0 "
+            "AND setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)")).scalar() or []
+        for name, value in self.role_limits.items():
+            if f"{name}={value}" not in have:
+                # The role may set its own defaults; the name and the value (digits) come from us.
+                self.conn.execute(text(f"ALTER ROLE CURRENT_USER SET {name} = {int(value)}"))
+        self.conn.commit()
 
     def _revision(self) -> str | None:
         return self.conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -271,7 +291,7 @@ async def migrate_tenant(platform: "Platform", t: TenantTarget, *, target: str, 
     marked = False
     db: _TenantDB | None = None
     try:
-        db = _TenantDB(t, platform.secrets.decrypt(t.db_password_enc))
+        db = _TenantDB(t, platform.secrets.decrypt(t.db_password_enc), session_limits(platform.settings))
         async with AsyncExitStack() as stack:
             if t.unfinished:
                 # Its onboarding may be running (and migrating it): take its lock or leave it alone.

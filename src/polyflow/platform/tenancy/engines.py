@@ -40,6 +40,24 @@ class BudgetExhausted(Unavailable):
     pass
 
 
+def session_limits(settings) -> dict[str, str]:
+    """Limits every tenant session runs under, as PostgreSQL settings (milliseconds; "0": none).
+
+    A runaway report (or a transaction left open by a bug) would otherwise hold one of the tenant's
+    few pooled connections, and the locks it took, for as long as it likes."""
+    return {
+        "statement_timeout": str(int(settings.tenant_statement_timeout * 1000)),
+        "idle_in_transaction_session_timeout": str(int(settings.tenant_idle_tx_timeout * 1000)),
+    }
+
+
+def role_limits_sql(role: str, settings) -> list[str]:
+    """``ALTER ROLE`` statements giving a tenant role the same limits as its sessions' defaults (``role``
+    is already quoted), so a connection made outside the app (psql, a script) is held to them too.
+    Tools that need longer (pg_dump, pg_restore, migrations) lift them locally in their own session."""
+    return [f"ALTER ROLE {role} SET {name} = {value}" for name, value in session_limits(settings).items()]
+
+
 class ConnectionBudget:
     """Counts open tenant connections (plus slots reserved for leases about to open one)."""
 
@@ -85,6 +103,7 @@ class TenantEngines:
         wait_seconds: float,
         idle_seconds: float,
         connect_timeout: float = 5.0,
+        server_settings: dict[str, str] | None = None,
     ):
         self._decrypt = decrypt
         self.max_engines = max_engines
@@ -93,6 +112,7 @@ class TenantEngines:
         self.wait_seconds = wait_seconds
         self.idle_seconds = idle_seconds
         self.connect_timeout = connect_timeout
+        self.server_settings = dict(server_settings or {})
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
         self._changed = asyncio.Event()  # replaced on every notification; waiters re-check
         self._waiting = 0
@@ -112,6 +132,7 @@ class TenantEngines:
             wait_seconds=settings.budget_wait_seconds,
             idle_seconds=settings.engine_idle_seconds,
             connect_timeout=settings.tenant_connect_timeout,
+            server_settings=session_limits(settings),
         )
 
     # -- public API -------------------------------------------------------------------------
@@ -232,7 +253,7 @@ class TenantEngines:
                 conn = await asyncpg.connect(
                     **route.dsn(self._decrypt(route.db_password_enc)).asyncpg_kwargs(),
                     timeout=self.connect_timeout,
-                    server_settings={"application_name": f"polyflow:{route.subdomain}"},
+                    server_settings={**self.server_settings, "application_name": f"polyflow:{route.subdomain}"},
                 )
             except BaseException:
                 self.budget.release()
