@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.platform.admin import identity
 from polyflow.platform.models import PlatformEvent
+from tests.fixtures.admins import enrolled_admin, fresh_code
+from tests.fixtures.admins import sign_in as sign_in_with_code
 
 EMAIL = "ops@polyflow.test"
 PASSWORD = "a-long-admin-password-42"
@@ -26,10 +28,17 @@ def settings(make_settings):
     return make_settings(operator_token=TOKEN, old_operator_tokens=f" {OLD_TOKEN} ,")
 
 
+SECRETS: dict[str, str] = {}  # email -> TOTP secret of the admins a test set up
+
+
+async def make_admin(platform, email=EMAIL, name="Ops One", password=PASSWORD) -> str:
+    SECRETS[email] = await enrolled_admin(platform, email, name, password)
+    return email
+
+
 @pytest.fixture
 async def admin_user(platform):
-    await identity.create_admin(platform, EMAIL, "Ops One", PASSWORD)
-    return EMAIL
+    return await make_admin(platform)
 
 
 async def login(live, email=EMAIL, password=PASSWORD, **headers):
@@ -37,10 +46,9 @@ async def login(live, email=EMAIL, password=PASSWORD, **headers):
         return await c.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
-async def signed_in(live, email=EMAIL, password=PASSWORD) -> str:
-    r = await login(live, email, password)
-    assert r.status_code == 200, r.text
-    return r.cookies["pf_admin"]
+async def signed_in(live, email=EMAIL, password=PASSWORD, **headers) -> str:
+    """A full session's cookie: password, then a two-factor code."""
+    return await sign_in_with_code(live, email, password, SECRETS[email], **headers)
 
 
 def as_admin(live, token: str, host=ADMIN_HOST, **headers):
@@ -67,8 +75,19 @@ async def test_login_me_logout_over_http(platform, admin_user, live):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["email"] == EMAIL and body["name"] == "Ops One" and len(body["csrf_token"]) >= 32
+    assert body["stage"] == "mfa"
+    pending = r.cookies["pf_admin"]
+    async with as_admin(live, pending) as c:
+        # The password alone opens nothing but the code step.
+        r = await c.get("/api/v1/auth/me")
+        assert r.status_code == 403 and "two-factor code" in r.json()["detail"]
+        assert (await c.get("/admin/api/tenants")).status_code == 403
+        r = await c.post("/api/v1/auth/mfa", json={"code": fresh_code(live.settings, EMAIL, SECRETS[EMAIL])})
+        assert r.status_code == 200 and r.json()["stage"] == "full", r.text
     token = r.cookies["pf_admin"]
-    assert token.startswith("pfa_admin_")
+    assert token.startswith("pfa_admin_") and token != pending
+    async with as_admin(live, pending) as c:  # the step's token is void once the step is done
+        assert (await c.get("/api/v1/auth/me")).status_code == 401
     # Only the hash is stored.
     stored = (await sql(platform, "SELECT token_hash, user_agent FROM admin_sessions")).all()
     assert len(stored) == 1 and stored[0].token_hash != token and token not in stored[0].token_hash
@@ -85,8 +104,9 @@ async def test_login_me_logout_over_http(platform, admin_user, live):
         r = await c.get("/api/v1/auth/me")
         assert r.status_code == 401 and r.json()["detail"] == "your admin session has ended; sign in again"
         assert (await c.get("/admin/api/tenants")).status_code == 401
-    assert [e.actor for e in await events(platform, "admin.login")] == [f"admin:{EMAIL}"]
-    assert [e.actor for e in await events(platform, "admin.logout")] == [f"admin:{EMAIL}"]
+    # The fixture's two-factor set-up signed in (and out) once before this test's own sign-in.
+    assert [e.actor for e in await events(platform, "admin.login")] == [f"admin:{EMAIL}"] * 2
+    assert [e.actor for e in await events(platform, "admin.logout")] == [f"admin:{EMAIL}"] * 2
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_401(platform, admin_user, live):
@@ -105,7 +125,7 @@ async def test_wrong_password_and_unknown_email_get_the_same_401(platform, admin
 
 async def test_lockout_after_n_failures_is_429_for_known_and_unknown_emails_alike(make_settings, make_live, platform):
     live = make_live(make_settings(lockout_failures=3, database_url=platform.settings.database_url))
-    await identity.create_admin(platform, EMAIL, "Ops", PASSWORD)
+    await make_admin(platform, EMAIL, "Ops")
     for email in (EMAIL, "ghost@polyflow.test"):
         for _ in range(3):
             assert (await login(live, email, "wrong-password")).status_code == 401
@@ -122,7 +142,7 @@ async def test_lockout_after_n_failures_is_429_for_known_and_unknown_emails_alik
 
 async def test_per_ip_throttle_is_429_with_retry_after(make_settings, make_live, platform):
     live = make_live(make_settings(login_ip_per_minute=3, database_url=platform.settings.database_url))
-    await identity.create_admin(platform, EMAIL, "Ops", PASSWORD)
+    await make_admin(platform, EMAIL, "Ops")
     for i in range(3):
         assert (await login(live, f"someone{i}@polyflow.test", "wrong-password")).status_code == 401
     r = await login(live)  # right credentials, but this address is over its limit
@@ -235,7 +255,7 @@ async def test_operator_token_and_old_operator_token_work_and_a_wrong_one_does_n
 
 async def test_without_an_operator_token_configured_admin_sessions_still_work(make_settings, make_live, platform):
     live = make_live(make_settings(database_url=platform.settings.database_url))
-    await identity.create_admin(platform, EMAIL, "Ops", PASSWORD)
+    await make_admin(platform, EMAIL, "Ops")
     token = await signed_in(live)
     async with as_admin(live, token) as c:
         assert (await c.get("/admin/api/tenants")).status_code == 200
@@ -293,8 +313,17 @@ async def test_login_and_logout_forms_need_their_csrf_tokens(platform, admin_use
         r = await browser.post("/login", data={**creds, "password": "wrong-password", "csrf_token": csrf})
         assert r.status_code == 401 and "wrong email or password" in r.text
         r = await browser.post("/login", data={**creds, "csrf_token": csrf})
+        assert r.status_code == 303 and r.headers["location"] == "/login/code"
+        pending = r.cookies["pf_admin"]
+        page = await browser.get("/login/code")
+        assert page.status_code == 200 and 'name="code"' in page.text
+        code = fresh_code(live.settings, EMAIL, SECRETS[EMAIL])
+        r = await browser.post("/login/code", data={"code": code, "csrf_token": "forged"})
+        assert r.status_code == 403
+        r = await browser.post("/login/code", data={"code": code, "csrf_token": _hidden(page.text, "csrf_token")})
         assert r.status_code == 303 and r.headers["location"] == "/"
         token = r.cookies["pf_admin"]
+        assert token != pending
 
     async with as_admin(live, token, Accept="text/html") as browser:
         page = await browser.get("/")

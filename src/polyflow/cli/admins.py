@@ -1,4 +1,6 @@
-"""`polyflow admins create | list | deactivate | reset-password`: Polyflow super-admins (admin host)."""
+"""`polyflow admins create | list | deactivate | reset-password | reset-mfa`: Polyflow super-admins (admin
+host). A generated one-time password must be replaced at the admin's first sign-in; two-factor sign-in is
+set up there too (reset-mfa clears it, to set up again)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.cli.common import console, fail, platform_settings, run
 from polyflow.kit.errors import PolyflowError
-from polyflow.platform.admin import identity
+from polyflow.platform.admin import identity, mfa
 from polyflow.platform.runtime import Platform
 
 app = typer.Typer(no_args_is_help=True)
@@ -57,7 +59,8 @@ def _stdin_password() -> str:
 
 def _show_once(password: str) -> None:
     console.print(f"one-time password: {escape(password)}", highlight=False)
-    console.print("It is shown only now; hand it over safely.", style="dim", highlight=False)
+    console.print("It is shown only now; hand it over safely. It must be changed at the first sign-in.",
+                  style="dim", highlight=False)
 
 
 @app.command("create")
@@ -85,12 +88,13 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     admins = _call(fetch)
     if as_json:
         print(json.dumps([{"email": a.email, "name": a.name, "active": a.is_active, "sessions": a.sessions,
+                           "two_factor": a.two_factor, "must_change_password": a.must_change_password,
                            "last_login_at": a.last_login_at.isoformat() if a.last_login_at else None,
                            "created_at": a.created_at.isoformat()} for a in admins], indent=2))
         return
-    table = Table("email", "name", "active", "last sign-in (UTC)", "sessions")
+    table = Table("email", "name", "active", "2FA", "last sign-in (UTC)", "sessions")
     for a in admins:
-        table.add_row(escape(a.email), escape(a.name), "yes" if a.is_active else "no",
+        table.add_row(escape(a.email), escape(a.name), "yes" if a.is_active else "no", "on" if a.two_factor else "-",
                       f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "-", str(a.sessions))
     console.print(table)
 
@@ -114,3 +118,12 @@ def reset_password(
     console.print(f"admin {escape(email.strip().lower())}: password changed, sessions ended", highlight=False)
     if generated:
         _show_once(generated)
+
+
+@app.command("reset-mfa")
+def reset_mfa(email: str = typer.Argument(..., help="The admin's email")) -> None:
+    """Clear an admin's two-factor sign-in (lost phone and recovery codes): they set it up again at their
+    next sign-in. Ends their sessions."""
+    ended = _call(lambda p: mfa.reset_mfa(p, email, actor="cli"))
+    console.print(f"admin {escape(email.strip().lower())}: two-factor cleared, {ended} session(s) ended; "
+                  "it is set up again at the next sign-in", highlight=False)

@@ -249,6 +249,18 @@ class AdminUser(UUIDPk, MainBase):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A one-time password (from `polyflow admins create/reset-password`) opens nothing but its change.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Two-factor sign-in (kit/totp): the TOTP secret, Fernet-encrypted with SECRET_KEY; it counts only
+    # once confirmed with a code (mfa_enabled_at). totp_last_step: the newest accepted time step (a code
+    # is never accepted twice). Recovery codes: SHA-256 of each unused one.
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+
+
+ADMIN_SESSION_STAGES = ("mfa", "password", "enrol", "full")
 
 
 class AdminSession(UUIDPk, MainBase):
@@ -257,7 +269,10 @@ class AdminSession(UUIDPk, MainBase):
     Only the SHA-256 of the cookie's token is stored."""
 
     __tablename__ = "admin_sessions"
-    __table_args__ = (Index("ix_admin_sessions_admin_user", "admin_user_id"),)
+    __table_args__ = (
+        Index("ix_admin_sessions_admin_user", "admin_user_id"),
+        CheckConstraint("stage IN ('mfa', 'password', 'enrol', 'full')", name="stage"),
+    )
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     admin_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"))
@@ -267,3 +282,6 @@ class AdminSession(UUIDPk, MainBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # What the session opens: "full" only after every step of the sign-in; before that only the next step
+    # ("mfa": the code; "password": choose a password; "enrol": set up two-factor).
+    stage: Mapped[str] = mapped_column(String(20), server_default="mfa")

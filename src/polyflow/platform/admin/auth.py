@@ -3,8 +3,10 @@
 - ``Authorization: Bearer <token>``: the operator token from settings (or, while it is rotated, one of
   ``old_operator_tokens``), compared in constant time. The actor is ``operator-token`` (or
   ``operator-token(old)``). A bearer header is decisive: a wrong one is 401 even with a cookie.
-- Cookie ``pf_admin``: a super-admin session (platform/admin/identity.py); the actor is
-  ``admin:<email>``, so every admin action is attributed to the person in ``platform_events``.
+- Cookie ``pf_admin`` (``__Host-pf_admin`` in production): a super-admin session
+  (platform/admin/identity.py) that has passed every sign-in step (two-factor included; a session
+  short of that opens only the next step, 403 elsewhere); the actor is ``admin:<email>``, so every
+  admin action is attributed to the person in ``platform_events``.
   Unsafe methods must come from this site (``check_same_origin``): the cookie is sent by the browser
   on its own, a bearer token is not.
 
@@ -19,9 +21,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from polyflow import web
-from polyflow.kit.errors import NotAuthenticated, PolyflowError, TooManyRequests
+from polyflow.kit.errors import Forbidden, NotAuthenticated, PolyflowError, TooManyRequests
 from polyflow.kit.web import same_secret
 from polyflow.platform.admin import identity
+from polyflow.platform.admin.mfa import next_step_message
 from polyflow.web.csrf import check_same_origin
 
 ADMIN_COOKIE = "pf_admin"
@@ -102,17 +105,29 @@ async def authenticate(request: Request) -> Principal:
             raise Unauthorized("this token is not valid on the admin host")
         return Principal(await _check_operator_token(request, token))
 
-    cookie = request.cookies.get(ADMIN_COOKIE)
+    signed_in = await sign_in_session(request)
+    if not signed_in.full:
+        raise Forbidden(next_step_message(signed_in.stage))
+    return Principal(signed_in.actor, signed_in)
+
+
+async def sign_in_session(request: Request) -> identity.SignedIn:
+    """The admin session of this JSON request at whatever sign-in stage, or 401 (403 cross-site).
+    A bearer header is decisive here too: a valid operator token is a 400 (it has no session)."""
+    if request.headers.get("authorization"):
+        await authenticate(request)  # 401/429 for a wrong token
+        raise PolyflowError("the operator token has no session; this needs a signed-in admin")
+    cookie = web.read_cookie(request, ADMIN_COOKIE)
     if not cookie:
         raise Unauthorized("missing bearer token")
     # Before any lookup (a forged request costs no query). Everything behind this dependency is JSON:
     # the /login and /logout forms and the console pages do not use it.
     check_same_origin(request, forms=False)
-    signed_in = await identity.authenticate_session(platform, cookie)
+    signed_in = await identity.authenticate_session(request.app.state.platform, cookie)
     if signed_in is None:
         raise Unauthorized("your admin session has ended; sign in again")
     request.state.admin = signed_in
-    return Principal(signed_in.actor, signed_in)
+    return signed_in
 
 
 async def require_operator(principal: Annotated[Principal, Depends(authenticate)]) -> str:
@@ -127,15 +142,22 @@ async def require_admin_session(principal: Annotated[Principal, Depends(authenti
     return principal.session
 
 
-async def optional_admin(request: Request) -> identity.SignedIn | None:
-    """For pages: the signed-in admin from the cookie, or None (the page redirects to /login)."""
-    cookie = request.cookies.get(ADMIN_COOKIE)
+async def any_stage_admin(request: Request) -> identity.SignedIn | None:
+    """For the sign-in step pages: the cookie's session at whatever stage, or None."""
+    cookie = web.read_cookie(request, ADMIN_COOKIE)
     if not cookie:
         return None
     signed_in = await identity.authenticate_session(request.app.state.platform, cookie)
     if signed_in is not None:
         request.state.admin = signed_in
     return signed_in
+
+
+async def optional_admin(request: Request) -> identity.SignedIn | None:
+    """For pages: the fully signed-in admin from the cookie, or None (the page redirects to /login,
+    which sends a half-finished sign-in on to its next step)."""
+    signed_in = await any_stage_admin(request)
+    return signed_in if signed_in is not None and signed_in.full else None
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -150,3 +172,4 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 Operator = Annotated[str, Depends(require_operator)]
 Admin = Annotated[Principal, Depends(authenticate)]
 SignedInAdmin = Annotated[identity.SignedIn, Depends(require_admin_session)]
+SigningIn = Annotated[identity.SignedIn, Depends(sign_in_session)]

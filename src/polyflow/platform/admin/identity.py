@@ -2,7 +2,17 @@
 
 A super-admin signs in on the admin host and gets an opaque session token (``pfa_admin_...``) in a
 host-only cookie; only its SHA-256 is stored. A session ends ``session_hours`` after sign-in, or
-``session_idle_minutes`` after the last request, whichever comes first. Nothing here ever touches a
+``session_idle_minutes`` after the last request, whichever comes first.
+
+Sign-in has steps, and the session's ``stage`` says which one it is at; only a ``full`` session opens
+the console and the API (platform/admin/mfa.py runs the steps):
+
+    password ok -> "mfa"      (two-factor set up: a TOTP code or a recovery code)
+                -> "password" (a one-time password: choose one, before anything else)
+                -> "enrol"    (no two-factor yet: set it up, confirm with a code, keep the recovery codes)
+                -> "full"
+
+A session short of ``full`` lasts at most ``PENDING_MINUTES``; each step issues a new token. Nothing here ever touches a
 tenant database, and no tenant credential is ever looked up here.
 
 Every sign-in, failed sign-in, sign-out and account change is a line in ``platform_events`` with the
@@ -36,6 +46,8 @@ MAX_PASSWORD = 1000  # argon2 takes any length; this only bounds the work a requ
 # last_seen_at (and the idle expiry with it) is written at most this often: one UPDATE per minute of
 # activity, not one per request.
 TOUCH_EVERY = timedelta(minutes=1)
+# A half-finished sign-in (code, password change or enrolment still to do) lasts this long.
+PENDING_MINUTES = 10
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -64,6 +76,8 @@ class AdminOut:
     last_login_at: datetime | None
     created_at: datetime
     sessions: int  # live sessions now
+    two_factor: bool = False  # set up and confirmed
+    must_change_password: bool = False  # still on a one-time password
 
 
 @dataclass(frozen=True)
@@ -76,10 +90,15 @@ class SignedIn:
     session_id: uuid.UUID
     csrf_token: str
     expires_at: datetime
+    stage: str = "full"  # see the module docstring
 
     @property
     def actor(self) -> str:
         return actor_for(self.email)
+
+    @property
+    def full(self) -> bool:
+        return self.stage == "full"
 
 
 @dataclass(frozen=True)
@@ -141,7 +160,8 @@ async def _get(session: AsyncSession, email: str) -> AdminUser:
 
 async def create_admin(platform: Platform, email: str, name: str | None = None, password: str | None = None,
                        *, actor: str = "cli") -> tuple[AdminOut, str | None]:
-    """A new active super-admin; without a password, a one-time one is generated and returned (once)."""
+    """A new active super-admin; without a password, a one-time one is generated and returned (once),
+    which the admin must replace at first sign-in."""
     email = normalize_email(email)
     name = _check_name(name if name is not None else email.split("@")[0])
     generated = None
@@ -153,7 +173,8 @@ async def create_admin(platform: Platform, email: str, name: str | None = None, 
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         if await _by_email(session, email) is not None:
             raise Conflict(f"an admin '{email}' already exists")
-        admin = AdminUser(email=email, name=name, password_hash=password_hash, is_active=True)
+        admin = AdminUser(email=email, name=name, password_hash=password_hash, is_active=True,
+                          must_change_password=generated is not None, recovery_code_hashes=[])
         session.add(admin)
         session.add(PlatformEvent(tenant_id=None, actor=actor, action="admin.created", detail={"email": email}))
         try:
@@ -165,7 +186,8 @@ async def create_admin(platform: Platform, email: str, name: str | None = None, 
 
 def _out(admin: AdminUser, sessions: int) -> AdminOut:
     return AdminOut(email=admin.email, name=admin.name, is_active=admin.is_active,
-                    last_login_at=admin.last_login_at, created_at=admin.created_at, sessions=sessions)
+                    last_login_at=admin.last_login_at, created_at=admin.created_at, sessions=sessions,
+                    two_factor=admin.mfa_enabled_at is not None, must_change_password=admin.must_change_password)
 
 
 async def list_admins(session: AsyncSession) -> list[AdminOut]:
@@ -193,8 +215,9 @@ async def deactivate_admin(platform: Platform, email: str, *, actor: str = "cli"
 
 async def set_password(platform: Platform, email: str, password: str | None = None, *,
                        actor: str = "cli") -> str | None:
-    """Set a new password (None: generate a one-time one and return it); ends every session of the
-    account and lifts its lockout, so whoever knew the old password is out."""
+    """Set a new password (None: generate a one-time one and return it, which must be changed at the
+    next sign-in); ends every session of the account and lifts its lockout, so whoever knew the old
+    password is out. Two-factor stays as it is (`reset_mfa` clears it)."""
     if password is not None:
         check_password(password)
     generated = one_time_password() if password is None else None
@@ -203,9 +226,11 @@ async def set_password(platform: Platform, email: str, password: str | None = No
         admin = await _get(session, email)
         email = admin.email
         admin.password_hash = password_hash
+        admin.must_change_password = generated is not None
         ended = (await session.execute(delete(AdminSession).where(AdminSession.admin_user_id == admin.id))).rowcount
         session.add(PlatformEvent(tenant_id=None, actor=actor, action="admin.password_set",
-                                  detail={"email": email, "sessions_ended": ended}))
+                                  detail={"email": email, "sessions_ended": ended,
+                                          "one_time": generated is not None}))
         await session.commit()
     await platform.limiter.clear(_lockout_key(email))
     return generated
@@ -259,10 +284,11 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
     new_hash = await asyncio.to_thread(hash_password, password) if needs_rehash(admin.password_hash) else None
     token = new_token(TOKEN_PREFIX, TOKEN_BINDING)
     at = now()
+    stage = next_stage(admin, code_checked=False)
     row = AdminSession(
         token_hash=token_hash(token), admin_user_id=admin.id, csrf_token=secrets.token_urlsafe(32),
-        created_at=at, last_seen_at=at, expires_at=_expiry(settings, at, at), ip=ip[:64],
-        user_agent=_CONTROL.sub("", user_agent or "")[:300] or None,
+        created_at=at, last_seen_at=at, expires_at=_expiry(settings, at, at, stage), ip=ip[:64],
+        user_agent=_CONTROL.sub("", user_agent or "")[:300] or None, stage=stage,
     )
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         changes = {"last_login_at": at} | ({"password_hash": new_hash} if new_hash else {})
@@ -276,15 +302,49 @@ async def login(platform: Platform, email: str, password: str, ip: str, user_age
         await session.execute(delete(AdminSession).where(AdminSession.admin_user_id == admin.id,
                                                          AdminSession.expires_at <= at))
         session.add(PlatformEvent(tenant_id=None, actor=actor_for(admin.email), action="admin.login",
-                                  detail={"ip": ip, "user_agent": row.user_agent}))
+                                  detail={"ip": ip, "user_agent": row.user_agent, "next": stage}))
         await session.commit()
     await limiter.clear(key)
-    return LoginResult(token, SignedIn(admin.id, admin.email, admin.name, row.id, row.csrf_token, row.expires_at))
+    return LoginResult(token, SignedIn(admin.id, admin.email, admin.name, row.id, row.csrf_token, row.expires_at,
+                                       stage))
 
 
-def _expiry(settings, created_at: datetime, last_seen_at: datetime) -> datetime:
-    return min(created_at + timedelta(hours=settings.session_hours),
-               last_seen_at + timedelta(minutes=settings.session_idle_minutes))
+def next_stage(admin: AdminUser, *, code_checked: bool) -> str:
+    """Where a sign-in goes next: the code first (so a leaked one-time password alone cannot even change
+    the password), then a one-time password's replacement, then enrolment, then the console."""
+    if admin.mfa_enabled_at is not None and not code_checked:
+        return "mfa"
+    if admin.must_change_password:
+        return "password"
+    if admin.mfa_enabled_at is None:
+        return "enrol"
+    return "full"
+
+
+def _expiry(settings, created_at: datetime, last_seen_at: datetime, stage: str = "full") -> datetime:
+    limit = min(created_at + timedelta(hours=settings.session_hours),
+                last_seen_at + timedelta(minutes=settings.session_idle_minutes))
+    if stage != "full":
+        # Not extended by activity: a half-finished sign-in ends PENDING_MINUTES after it began.
+        limit = min(limit, created_at + timedelta(minutes=PENDING_MINUTES))
+    return limit
+
+
+async def advance(platform: Platform, signed_in: SignedIn, stage: str) -> LoginResult:
+    """Move a session to its next sign-in stage under a new token (the one that did the step is void)."""
+    token = new_token(TOKEN_PREFIX, TOKEN_BINDING)
+    at = now()
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        row = await session.get(AdminSession, signed_in.session_id, with_for_update=True)
+        if row is None:
+            raise LoginFailed("your sign-in has ended; sign in again")
+        if stage == "full":
+            row.created_at = at  # the session's lifetime counts from the last step of the sign-in
+        row.token_hash, row.stage, row.last_seen_at = token_hash(token), stage, at
+        row.expires_at = _expiry(platform.settings, row.created_at, at, stage)
+        await session.commit()
+    return LoginResult(token, SignedIn(signed_in.admin_id, signed_in.email, signed_in.name, row.id, row.csrf_token,
+                                       row.expires_at, stage))
 
 
 async def authenticate_session(platform: Platform, token: str) -> SignedIn | None:
@@ -302,17 +362,17 @@ async def authenticate_session(platform: Platform, token: str) -> SignedIn | Non
         row, admin = found
         at = now()
         # The absolute limit is re-applied with today's settings (a shortened session_hours holds at once).
-        expires_at = min(row.expires_at, _expiry(platform.settings, row.created_at, row.last_seen_at))
+        expires_at = min(row.expires_at, _expiry(platform.settings, row.created_at, row.last_seen_at, row.stage))
         if expires_at <= at or not admin.is_active:
             await session.execute(delete(AdminSession).where(AdminSession.id == row.id))
             await session.commit()
             return None
         if at - row.last_seen_at >= TOUCH_EVERY:
-            expires_at = _expiry(platform.settings, row.created_at, at)
+            expires_at = _expiry(platform.settings, row.created_at, at, row.stage)
             await session.execute(update(AdminSession).where(AdminSession.id == row.id)
                                   .values(last_seen_at=at, expires_at=expires_at))
             await session.commit()
-    return SignedIn(admin.id, admin.email, admin.name, row.id, row.csrf_token, expires_at)
+    return SignedIn(admin.id, admin.email, admin.name, row.id, row.csrf_token, expires_at, row.stage)
 
 
 async def logout(platform: Platform, signed_in: SignedIn, ip: str | None = None) -> None:
