@@ -36,6 +36,8 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.web import static_files
 
     audit.install()
+    from polyflow.erp.partners import endpoints as partners
+    from polyflow.erp.tax import endpoints as tax
     app = FastAPI(title="Polyflow ERP", version=__version__, docs_url=None, redoc_url=None)
     app.state.platform = platform
     handlers.install(app)
@@ -51,6 +53,8 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(partners.router)
+    app.include_router(tax.router)
     app.include_router(inventory_pages.router)
     app.include_router(accounting_pages.router)
     return app

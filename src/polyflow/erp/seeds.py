@@ -19,7 +19,8 @@ Scope = Literal["reference", "tenant"]
 SeedFn = Callable[[AsyncSession, "SeedContext"], Awaitable[None]]
 
 # Modules whose import registers seeds (a new ERP module adds its seeds module here).
-SEED_MODULES = ("polyflow.erp.inventory.seeds", "polyflow.erp.accounting.seeds", "polyflow.erp.identity.seeds")
+SEED_MODULES = ("polyflow.erp.inventory.seeds", "polyflow.erp.accounting.seeds", "polyflow.erp.identity.seeds",
+                "polyflow.erp.tax.seeds")
 
 
 @dataclass

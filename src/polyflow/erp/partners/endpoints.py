@@ -1,0 +1,96 @@
+"""Partners JSON API (tenant host only): customers and suppliers.
+
+Partners serve two plan modules: sales (customers) and purchasing (suppliers). Reading needs
+``sales.read`` or ``purchasing.read``; any change needs ``sales.write`` or ``purchasing.write`` (a module
+counts only if the tenant's plan has it). So a sales clerk and a buyer both keep the partner list, a
+warehouse user or a viewer only reads it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.params import Depends as DependsParam
+
+from polyflow.erp.identity.auth import MUST_CHANGE, SAFE_METHODS, CurrentUser, Principal
+from polyflow.erp.partners import service
+from polyflow.erp.partners.schemas import PartnerIn, PartnerOut, PartnerPatch
+from polyflow.kit.errors import Forbidden
+from polyflow.kit.pagination import Page, PageParams, page_params
+from polyflow.platform.entitlements import denial
+from polyflow.platform.tenancy.deps import TenantSession
+
+
+def authorize_any(*modules: str) -> DependsParam:
+    """A router dependency: ``<m>.read`` (safe methods) or ``<m>.write`` (the rest) of ANY of the modules,
+    held by the user's roles and in the tenant's plan. Its name, ``authorize_<m1>_or_<m2>``, is what the
+    security tests read the rule from."""
+
+    async def check(request: Request, principal: CurrentUser) -> Principal:
+        if principal.user.must_change_password:
+            raise Forbidden(MUST_CHANGE)
+        action = "read" if request.method in SAFE_METHODS else "write"
+        wanted = [f"{m}.{action}" for m in modules]
+        held = [p for p in wanted if principal.can(p)]
+        if not held:
+            roles = ", ".join(sorted(principal.roles)) or "none"
+            raise Forbidden(f"your role ({roles}) does not allow {' or '.join(wanted)}")
+        refusals = [denial(request.scope["state"]["tenant"], p.split(".")[0], time.time()) for p in held]
+        if all(refusals):
+            raise Forbidden(refusals[0])
+        return principal
+
+    check.__name__ = "authorize_" + "_or_".join(modules)
+    return Depends(check)
+
+
+router = APIRouter(prefix="/api/v1", tags=["partners"], dependencies=[authorize_any("sales", "purchasing")])
+
+
+@router.get("/partners", response_model=Page[PartnerOut])
+async def list_partners(
+    session: TenantSession,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=100, description="Search code, name, NPWP, NITKU or NIK")] = None,
+    is_customer: bool | None = None,
+    is_supplier: bool | None = None,
+    active: bool | None = None,
+    sort: Literal["code", "-code", "name", "-name", "created", "-created"] = "code",
+):
+    """List partners, by code unless `sort` says otherwise."""
+    items, total = await service.list_partners(session, q=q, is_customer=is_customer, is_supplier=is_supplier,
+                                               active=active, sort=sort, limit=page.limit, offset=page.offset)
+    return Page[PartnerOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/partners", response_model=PartnerOut, status_code=201)
+async def create_partner(session: TenantSession, data: PartnerIn):
+    """Create a customer and/or supplier."""
+    return await service.create_partner(session, data)
+
+
+@router.get("/partners/{partner_id}", response_model=PartnerOut)
+async def get_partner(session: TenantSession, partner_id: uuid.UUID):
+    """One partner."""
+    return await service.get_partner(session, partner_id)
+
+
+@router.patch("/partners/{partner_id}", response_model=PartnerOut)
+async def update_partner(session: TenantSession, partner_id: uuid.UUID, patch: PartnerPatch):
+    """Change a partner (the code stays)."""
+    return await service.update_partner(session, partner_id, patch)
+
+
+@router.post("/partners/{partner_id}/deactivate", response_model=PartnerOut)
+async def deactivate_partner(session: TenantSession, partner_id: uuid.UUID):
+    """Deactivate a partner: kept with its history, offered to no new document."""
+    return await service.set_active(session, partner_id, False)
+
+
+@router.post("/partners/{partner_id}/activate", response_model=PartnerOut)
+async def activate_partner(session: TenantSession, partner_id: uuid.UUID):
+    """Reactivate a partner."""
+    return await service.set_active(session, partner_id, True)

@@ -1,0 +1,51 @@
+"""All partner queries."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import Partner
+from polyflow.kit.db import escape_like
+
+SORTS = {"code": (Partner.code,), "-code": (Partner.code.desc(),), "name": (Partner.name, Partner.code),
+         "-name": (Partner.name.desc(), Partner.code), "created": (Partner.created_at, Partner.code),
+         "-created": (Partner.created_at.desc(), Partner.code)}
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+async def get(session: AsyncSession, partner_id: uuid.UUID) -> Partner | None:
+    return await session.get(Partner, partner_id)
+
+
+async def list_page(session: AsyncSession, *, q: str | None, is_customer: bool | None, is_supplier: bool | None,
+                    active: bool | None, sort: str, limit: int, offset: int) -> tuple[list[Partner], int]:
+    """One page and the total in one round trip (count(*) OVER ()); a second query only past the end."""
+    filters = []
+    if q:
+        like = "%" + escape_like(q) + "%"
+        searched = [Partner.code.ilike(like), Partner.name.ilike(like)]
+        digits = _SEPARATORS.sub("", q)
+        if digits.isascii() and digits.isdigit():  # "01.234.567.8-901.000" finds the stored digits
+            prefixes = [digits] + (["0" + digits] if len(digits) == 15 else [])  # a legacy 15-digit NPWP
+            searched += [column.startswith(p) for p in prefixes
+                         for column in (Partner.npwp, Partner.nitku, Partner.nik)]
+        filters.append(or_(*searched))
+    if is_customer is not None:
+        filters.append(Partner.is_customer == is_customer)
+    if is_supplier is not None:
+        filters.append(Partner.is_supplier == is_supplier)
+    if active is not None:
+        filters.append(Partner.is_active == active)
+    total_col = func.count().over().label("total")
+    rows = (await session.execute(
+        select(Partner, total_col).where(*filters).order_by(*SORTS[sort]).limit(limit).offset(offset)
+    )).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    if offset == 0:
+        return [], 0
+    return [], (await session.execute(select(func.count()).select_from(Partner).where(*filters))).scalar_one()
