@@ -33,11 +33,11 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.identity import pages as identity_pages
     from polyflow.erp.inventory import endpoints as inventory
     from polyflow.erp.inventory import pages as inventory_pages
+    from polyflow.erp.partners import endpoints as partners
+    from polyflow.erp.tax import endpoints as tax
     from polyflow.web import static_files
 
     audit.install()
-    from polyflow.erp.partners import endpoints as partners
-    from polyflow.erp.tax import endpoints as tax
     app = FastAPI(title="Polyflow ERP", version=__version__, docs_url=None, redoc_url=None)
     app.state.platform = platform
     handlers.install(app)
@@ -49,12 +49,12 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(inventory.router)
     app.include_router(accounting.router)
+    app.include_router(partners.router)
+    app.include_router(tax.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
     app.include_router(pages.router)
     app.include_router(identity_pages.router)
     app.include_router(catalog_pages.router)
-    app.include_router(partners.router)
-    app.include_router(tax.router)
     app.include_router(inventory_pages.router)
     app.include_router(accounting_pages.router)
     return app
