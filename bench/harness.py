@@ -92,7 +92,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLYFLOW_")}
     for name in ("env", "database_url", "redis_url", "redis_namespace", "root_domain", "engine_cache_size",
                  "tenant_pool_size", "tenant_connection_budget", "budget_wait_seconds", "engine_idle_seconds",
-                 "route_cache_ttl", "login_ip_per_minute", "login_tenant_per_minute"):
+                 "route_cache_ttl", "login_ip_per_minute", "login_tenant_per_minute", "trusted_proxies"):
         env[f"POLYFLOW_{name.upper()}"] = str(getattr(settings, name))
     env["POLYFLOW_SECRET_KEY"] = settings.secret_key.get_secret_value()
     return env

@@ -1,0 +1,559 @@
+"""Benchmark: noisy neighbours and hostile input. Does pt-xyz keep its latency while pt-abc (or anonymous
+clients) is attacked?
+
+    python bench/neighbours.py            # 15 s per phase, about 3 minutes on 2 cores
+    python bench/neighbours.py --quick    # 5 s per phase, about a minute
+    python bench/neighbours.py --help
+
+Starts its own PostgreSQL cluster (temp folder, fsync off) and Redis, builds a fresh main database and
+creates two tenants with the real code: pt-abc (an owner who signs in with a password, a viewer with an
+API token) and pt-xyz (an owner with an API token). pt-abc's ledger gets one account (1101 Kas) with
+`--lines` journal lines, inserted in bulk as balanced two-line entries (debit 1101, credit 4100), through
+SQL in pt-abc's own database. The app is served in its own process (`bench/serve.py`, one uvicorn
+worker) with `POLYFLOW_TRUSTED_PROXIES=127.0.0.1`, so that each simulated client has its own address
+(an `X-Forwarded-For: 10.x.y.z` header value; all traffic stays on 127.0.0.1).
+
+pt-xyz's traffic, in its own process: `--victim-clients` clients, each sending GET /api/v1/products
+with pt-xyz's token at `--victim-rate` requests/s. Latency is counted from each request's *scheduled*
+send time (as wrk2 does), so a stall shows in full rather than as fewer samples; errors are included; a
+backlog still unsent one phase length after the phase ended is counted as "unsent" (an error).
+It is measured at rest, then while, in another process:
+
+- 3 anonymous clients POST 1 MB JSON bodies to pt-abc's /api/v1/auth/login back to back;
+- the same with 10 MB bodies;
+- `--gl-clients` clients as pt-abc's viewer ask, back to back, for the general ledger of 1101 and the
+  journal entries of 1101 (largest page the API offers, read from its OpenAPI schema);
+- 12 client addresses send wrong passwords for pt-abc's owner (`--flood-rate` per address), and half-way
+  the real owner signs in from a 13th address;
+- anonymous clients ask for random subdomains (`Host: <random>.localhost`, `--flood-rate` each).
+
+Target (issue 10): in every row pt-xyz sees zero 5xx and a p99 under 3x its resting p99; the owner can
+sign in during the sign-in flood. Any other error for pt-xyz (429, timeout) also fails the row.
+
+Everything it starts is stopped, and its temp folders removed, also on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+from bench import harness  # noqa: E402
+from bench.harness import percentile  # noqa: E402
+
+TARGET_RATIO = 3.0
+GL_ACCOUNT, CONTRA_ACCOUNT = "1101", "4100"
+VICTIM_IP = "10.7.0.1"
+OWNER_PASSWORD = "owner-password-correct-horse-battery"
+PAGE_PARAMS = ("limit", "page_size", "per_page", "size")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=15, help="duration of each measured phase")
+    p.add_argument("--lines", type=int, default=50_000, help="journal lines on pt-abc's account 1101")
+    p.add_argument("--victim-clients", type=int, default=4, help="pt-xyz's concurrent clients")
+    p.add_argument("--victim-rate", type=float, default=10, help="requests/s of each pt-xyz client")
+    p.add_argument("--gl-clients", type=int, default=4, help="pt-abc viewer clients flooding the ledger")
+    p.add_argument("--flood-rate", type=float, default=10,
+                   help="requests/s of each sign-in or random-subdomain attacker (0: back to back)")
+    p.add_argument("--subdomain-clients", type=int, default=8, help="random-subdomain attackers")
+    p.add_argument("--timeout", type=float, default=30, help="client timeout of every request (s)")
+    p.add_argument("--quick", action="store_true", help="5 s phases, 10 s timeout (explicit options still win)")
+    p.add_argument("--worker", choices=("victim", "attack"), help=argparse.SUPPRESS)
+    p.add_argument("--spec", help=argparse.SUPPRESS)
+    if p.parse_known_args()[0].quick:
+        p.set_defaults(seconds=5, timeout=10)
+    args = p.parse_args()
+    if args.worker is None and not (1 <= args.seconds <= 600 and 2 <= args.lines <= 2_000_000):
+        p.error("--seconds must be 1..600 and --lines 2..2,000,000")
+    return args
+
+
+# -- the two load workers (each runs in its own process: `--worker victim|attack --spec FILE`) ---------
+async def victim(spec: dict) -> dict:
+    """Paced GETs; latency from the scheduled send time, every attempt counted (errors included)."""
+    clients, rate, seconds = spec["clients"], spec["rate"], spec["seconds"]
+    interval = 1 / rate
+    latencies: list[float] = []
+    status: collections.Counter = collections.Counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=spec["base_url"], timeout=spec["timeout"], limits=limits) as client:
+        start = time.perf_counter()
+        end = start + seconds
+        # A stalled server leaves a backlog of due requests; it is sent back to back until `hard_end`,
+        # what is still unsent then is counted as such (so one phase never runs much past its time).
+        hard_end = end + spec["grace"]
+
+        async def worker(k: int) -> None:
+            due = start + k * interval / clients  # staggered, so the clients do not fire in step
+            while due < end:
+                if time.perf_counter() >= hard_end:
+                    status["unsent"] += 1
+                    due += interval
+                    continue
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                try:
+                    r = await client.get(spec["path"], headers=spec["headers"])
+                    status[str(r.status_code)] += 1
+                except httpx.TimeoutException:
+                    status["timeout"] += 1
+                except httpx.HTTPError as e:
+                    status[type(e).__name__] += 1
+                latencies.append(time.perf_counter() - due)
+                due += interval
+
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+    latencies.sort()
+    return {"latencies": latencies, "status": dict(status), "scheduled": len(latencies) + status["unsent"]}
+
+
+def _login_body(size: int) -> bytes:
+    """A JSON sign-in body of about `size` bytes: the email is a long list of short strings (a 422 today)."""
+    item = '"' + "x" * 14 + '"'
+    n = max(1, size // (len(item) + 1))
+    return ('{"email": [' + ",".join([item] * n) + '], "password": "x"}').encode()
+
+
+async def attack(spec: dict) -> dict:
+    """Each client loops over its requests (paced at `rate`/s, or back to back) until stdin closes."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # EOF on stdin is the stop signal; it also comes when the parent dies.
+    reader = loop.run_in_executor(None, sys.stdin.read)
+    reader.add_done_callback(lambda _: loop.call_soon_threadsafe(stop.set))
+    bodies = {size: _login_body(size) for size in {c.get("body", 0) for c in spec["clients"]} if size}
+    status: collections.Counter = collections.Counter()
+    sizes: list[int] = []
+    sent = 0
+    rate = spec.get("rate") or 0
+    n = len(spec["clients"])
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    print("ready", flush=True)
+    async with httpx.AsyncClient(base_url=spec["base_url"], timeout=spec["timeout"], limits=limits) as client:
+        async def worker(k: int, c: dict) -> None:
+            nonlocal sent
+            due = time.perf_counter() + (k / n / rate if rate else 0)
+            for i in range(10**9):
+                if rate:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), max(0.0, due - time.perf_counter()))
+                    due += 1 / rate
+                if stop.is_set():
+                    return
+                req = c["requests"][i % len(c["requests"])]
+                headers = dict(req.get("headers", {}))
+                if c.get("random_host"):
+                    name = "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
+                    headers["Host"] = f"{name}.{c['random_host']}"
+                body = bodies.get(c.get("body", 0)) if req["method"] == "POST" and c.get("body") else None
+                sent += 1
+                try:
+                    if body is not None:
+                        r = await client.post(req["path"], content=body, headers=headers)
+                    elif req["method"] == "POST":
+                        r = await client.post(req["path"], json=req.get("json"), headers=headers)
+                    else:
+                        r = await client.get(req["path"], headers=headers)
+                    status[str(r.status_code)] += 1
+                    sizes.append(len(r.content))
+                except httpx.TimeoutException:
+                    status["timeout"] += 1
+                except httpx.HTTPError as e:
+                    status[type(e).__name__] += 1
+
+        tasks = [asyncio.create_task(worker(k, c)) for k, c in enumerate(spec["clients"])]
+        await stop.wait()
+        # In-flight requests get a short grace, then are cut off (the next phase waits for the server).
+        _done, pending = await asyncio.wait(tasks, timeout=2)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        cut = len(pending)
+    return {"sent": sent, "status": dict(status), "cut_off": cut, "max_bytes": max(sizes, default=0)}
+
+
+def worker_main(args) -> int:
+    spec = json.loads(Path(args.spec).read_text())
+    result = harness.run_async(victim(spec) if args.worker == "victim" else attack(spec))
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+# -- setup ---------------------------------------------------------------------------------------------
+@dataclass
+class Tenant:
+    subdomain: str
+    host: str
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (email, token)
+
+
+async def load_ledger(conn: asyncpg.Connection, lines: int) -> float:
+    """`lines` journal lines on 1101: balanced two-line entries (debit 1101, credit 4100), dated over the
+    last 360 days, inserted in batches (the balance check is a deferred trigger: it runs at each COMMIT)."""
+    started = time.perf_counter()
+    sql = f"""
+        WITH e AS (
+            INSERT INTO journal_entries (id, number, doc_type, entry_date, description, source)
+            SELECT gen_random_uuid(), 'BENCH/' || lpad(g::text, 8, '0'), 'JV', current_date - (1 + g % 360),
+                   'Bench cash sale ' || g, 'manual'
+              FROM generate_series($1::int, $2::int) g
+            RETURNING id, number)
+        INSERT INTO journal_lines (entry_id, account_code, debit, credit, memo)
+        SELECT e.id, x.code, CASE WHEN x.debit THEN a.amount ELSE 0 END, CASE WHEN x.debit THEN 0 ELSE a.amount END,
+               'bench'
+          FROM e
+          CROSS JOIN LATERAL (SELECT ((substr(e.number, 7)::int % 997) + 1) * 1000::numeric AS amount) a
+          CROSS JOIN (VALUES ('{GL_ACCOUNT}', true), ('{CONTRA_ACCOUNT}', false)) x(code, debit)"""
+    step = 10_000
+    for first in range(1, lines + 1, step):
+        async with conn.transaction():
+            await conn.execute(sql, first, min(lines, first + step - 1))
+    # Statistics as autovacuum would have gathered them by now on a live tenant (the planner needs them).
+    await conn.execute("ANALYZE journal_entries, journal_lines")
+    n, debit, credit = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE account_code = $1), sum(debit), sum(credit) FROM journal_lines", GL_ACCOUNT)
+    if n != lines or debit != credit:
+        raise RuntimeError(f"ledger load: {n} lines on {GL_ACCOUNT}, debit {debit} vs credit {credit}")
+    return time.perf_counter() - started
+
+
+async def prepare(admin, settings, lines: int) -> tuple[dict[str, Tenant], str, float]:
+    from polyflow.kit.passwords import hash_password
+    from polyflow.platform.provisioning import create_tenant
+    from polyflow.platform.runtime import Platform
+
+    t = time.perf_counter()
+    await harness.build_main_database(admin, settings)
+    platform = Platform(settings)
+    tenants: dict[str, Tenant] = {}
+    owner_hash = hash_password(OWNER_PASSWORD)
+    try:
+        for sub, users in (("pt-abc", ("owner", "viewer")), ("pt-xyz", ("owner",))):
+            await create_tenant(platform, name=f"Bench {sub}", subdomain=sub)
+            route = await platform.routes.get("sub:" + sub)
+            conn = await asyncpg.connect(**route.dsn(platform.secrets.decrypt(route.db_password_enc)).asyncpg_kwargs())
+            tenant = Tenant(sub, f"{sub}.{settings.root_domain}")
+            try:
+                await conn.executemany(
+                    "INSERT INTO products (id, sku, name, unit, sell_price, is_active) "
+                    "VALUES (gen_random_uuid(), $1, $2, 'KG', $3, true)",
+                    [(f"SKU-{j:03d}", f"Granule grade {j}", j * 1000) for j in range(1, 21)])
+                for role in users:
+                    email = f"{role}@{sub}.test"
+                    token = await harness.add_user(conn, route.id, email, (role,), password_hash=owner_hash)
+                    tenant.users[role] = (email, token)
+                if sub == "pt-abc":
+                    ledger_seconds = await load_ledger(conn, lines)
+            finally:
+                await conn.close()
+            tenants[sub] = tenant
+    finally:
+        await platform.stop()
+    conn = await asyncpg.connect(**admin.asyncpg_kwargs())
+    try:
+        pg_version = (await conn.fetchval("SHOW server_version")).split()[0]
+    finally:
+        await conn.close()
+    print_progress(f"main database, pt-abc and pt-xyz ready ({time.perf_counter() - t:.1f} s; "
+                   f"{lines:,} lines on {GL_ACCOUNT} loaded in {ledger_seconds:.1f} s)")
+    return tenants, pg_version, ledger_seconds
+
+
+def print_progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def largest_pages(server: harness.ServerProcess, host: str, token: str, paths: list[str]) -> dict[str, dict]:
+    """For each GET path, its page-size query parameter set to the largest value the schema allows."""
+    r = httpx.get(server.base_url + "/openapi.json", headers={"Host": host, "Authorization": f"Bearer {token}"},
+                  timeout=30)
+    schema = r.json() if r.status_code == 200 else {}
+    found = {}
+    for path in paths:
+        params = {}
+        for p in ((schema.get("paths") or {}).get(path, {}).get("get") or {}).get("parameters", []):
+            s = p.get("schema") or {}
+            if p.get("in") == "query" and p.get("name") in PAGE_PARAMS:
+                top = s.get("maximum", s.get("exclusiveMaximum", 10**6 + 1) - 1)
+                params[p["name"]] = int(top)
+        found[path] = params
+    return found
+
+
+# -- phases --------------------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    label: str
+    attack: dict | None = None  # the attack worker's spec (without base_url/timeout)
+    owner_login: bool = False
+    drift_check: bool = False  # a second resting run: how much the baseline moved (other load on the machine)
+    victim: dict = field(default_factory=dict)
+    attacker: dict = field(default_factory=dict)
+    owner: str = ""
+    settle: float = 0.0
+
+
+class Runner:
+    def __init__(self, stack: contextlib.ExitStack, workdir: Path, server: harness.ServerProcess, args):
+        self.stack, self.workdir, self.server, self.args = stack, workdir, server, args
+        self._n = 0
+
+    def spawn(self, kind: str, spec: dict) -> subprocess.Popen:
+        self._n += 1
+        path = self.workdir / f"{kind}-{self._n}.json"  # holds tokens: in the bench's private temp folder
+        # Attackers wait for their answers (a phase's end cuts them off); pt-xyz's clients give up at --timeout.
+        timeout = self.args.timeout if kind == "victim" else 120
+        path.write_text(json.dumps({"base_url": self.server.base_url, "timeout": timeout, **spec}))
+        proc = subprocess.Popen([sys.executable, __file__, "--worker", kind, "--spec", str(path)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.stack.callback(_kill, proc)
+        return proc
+
+    @staticmethod
+    def result(proc: subprocess.Popen, limit: float) -> dict:
+        """The worker's JSON result; closing its stdin (communicate does) is an attack worker's stop signal."""
+        out, _ = proc.communicate(timeout=limit)
+        line = next((l for l in out.splitlines() if l.startswith("RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            raise RuntimeError(f"load worker failed ({proc.returncode}): {out[-2000:]}")
+        return json.loads(line.removeprefix("RESULT "))
+
+    def settle(self, limit: float = 120) -> float:
+        """Wait until the server answers /healthz within 100 ms again (bounded); returns the wait."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < limit:
+            t = time.perf_counter()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.server.base_url + "/healthz", timeout=limit).status_code == 200 \
+                        and time.perf_counter() - t < 0.1:
+                    return time.perf_counter() - started
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not recover within {limit:.0f} s:\n{self.server.log_tail()}")
+
+    def measure(self, phase: Phase, victim_spec: dict, owner: tuple[str, str, str]) -> None:
+        a = self.args
+        attacker = None
+        if phase.attack is not None:
+            attacker = self.spawn("attack", phase.attack)
+            if attacker.stdout.readline().strip() != "ready":  # bodies built, clients about to start
+                raise RuntimeError("attack worker did not start")
+            time.sleep(1.0)  # the attack is in full swing before pt-xyz is measured
+        victim_proc = self.spawn("victim", {**victim_spec, "seconds": a.seconds, "grace": a.seconds})
+        if phase.owner_login:
+            time.sleep(a.seconds / 2)
+            host, email, password = owner
+            t = time.perf_counter()
+            try:
+                r = httpx.post(self.server.base_url + "/api/v1/auth/login", json={"email": email, "password": password},
+                               headers={"Host": host, "X-Forwarded-For": "10.9.0.13"}, timeout=a.timeout)
+                ms = (time.perf_counter() - t) * 1000
+                detail = (r.json().get("detail") if r.status_code != 200 else "") or ""
+                phase.owner = (f"{'yes' if r.status_code == 200 else 'no'} ({r.status_code} in {ms:,.0f} ms"
+                               + (f": {str(detail)[:60]}" if detail else "") + ")")
+            except (httpx.HTTPError, ValueError) as e:
+                phase.owner = f"no ({type(e).__name__})"
+        phase.victim = self.result(victim_proc, 2 * a.seconds + a.timeout + 30)
+        if attacker is not None:
+            phase.attacker = self.result(attacker, a.timeout + 30)
+        phase.settle = self.settle()
+        v = phase.victim
+        print_progress(f"  {phase.label}: {len(v['latencies'])} pt-xyz requests, p99 "
+                       f"{percentile(v['latencies'], 99) * 1000:,.1f} ms, {v['status']}; attacker "
+                       f"{phase.attacker.get('sent', '-')} {phase.attacker.get('status', '')}; "
+                       f"settled in {phase.settle:.1f} s")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+def build_phases(args, tenants: dict[str, Tenant], pages: dict[str, dict], root: str) -> list[Phase]:
+    abc = tenants["pt-abc"]
+    login = "/api/v1/auth/login"
+    host = {"Host": abc.host}
+
+    def body_flood(size: int) -> dict:
+        return {"clients": [{"body": size, "requests": [{"method": "POST", "path": login, "headers": {
+            **host, "Content-Type": "application/json", "X-Forwarded-For": f"10.9.2.{k}"}}]} for k in range(1, 4)]}
+
+    gl = f"/api/v1/reports/general-ledger/{GL_ACCOUNT}"
+    je = "/api/v1/journal-entries"
+    gl_q = httpx.QueryParams(pages.get("/api/v1/reports/general-ledger/{code}", {}))
+    je_q = httpx.QueryParams({"account": GL_ACCOUNT, **pages.get(je, {})})
+    viewer = {**host, "Authorization": f"Bearer {abc.users['viewer'][1]}"}
+    owner_email = abc.users["owner"][0]
+    return [
+        Phase("at rest"),
+        Phase("3 clients POST 1 MB JSON to pt-abc sign-in", body_flood(2**20)),
+        Phase("3 clients POST 10 MB JSON to pt-abc sign-in", body_flood(10 * 2**20)),
+        Phase(f"{args.gl_clients} pt-abc viewer clients: GL + journal list of {GL_ACCOUNT}", {"clients": [
+            {"requests": [{"method": "GET", "path": f"{gl}?{gl_q}" if gl_q else gl,
+                           "headers": {**viewer, "X-Forwarded-For": f"10.9.3.{k}"}},
+                          {"method": "GET", "path": f"{je}?{je_q}", "headers": {**viewer, "X-Forwarded-For": f"10.9.3.{k}"}}]}
+            for k in range(1, args.gl_clients + 1)]}),
+        Phase("12 IPs: wrong passwords for pt-abc's owner", {"rate": args.flood_rate, "clients": [
+            {"requests": [{"method": "POST", "path": login, "json": {"email": owner_email, "password": f"guess-{k}"},
+                           "headers": {**host, "X-Forwarded-For": f"10.9.0.{k}"}}]} for k in range(1, 13)]},
+              owner_login=True),
+        Phase(f"{args.subdomain_clients} anonymous clients: random subdomains", {"rate": args.flood_rate, "clients": [
+            {"random_host": root, "requests": [{"method": "GET", "path": "/api/v1/tenant",
+                                                "headers": {"X-Forwarded-For": f"10.9.1.{k}"}}]}
+            for k in range(1, args.subdomain_clients + 1)]}),
+        Phase("at rest again (drift check, no target)", drift_check=True),
+    ]
+
+
+# -- output --------------------------------------------------------------------------------------------
+def render(phases: list[Phase], args, info: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print()
+    console.print(f"[bold]Command[/]: {info['command']}")
+    console.print(
+        f"[bold]Machine[/]: {harness.machine_line()}; load average {info['load'][0]:.2f} at start / "
+        f"{info['load'][1]:.2f} at end; uvicorn: 1 worker, own process; PostgreSQL {info['pg']} (fsync=off, "
+        f"same machine); Redis; polyflow at git {harness.git_state()}.")
+    console.print(
+        f"[bold]Setup[/]: pt-abc has {args.lines:,} journal lines on {GL_ACCOUNT} (balanced entries, loaded in "
+        f"{info['ledger_s']:.1f} s); server settings at their defaults except POLYFLOW_TRUSTED_PROXIES=127.0.0.1 "
+        f"(login throttles {info['throttles']}). Largest pages asked for: {info['pages']}.")
+    console.print(
+        f"[bold]Load[/]: pt-xyz = {args.victim_clients} clients x {args.victim_rate:g} req/s of GET "
+        f"/api/v1/products (Bearer token, X-Forwarded-For {VICTIM_IP}), {args.seconds:g} s per phase, its own "
+        f"process; latency from the scheduled send time, errors included; timeout {args.timeout:g} s. Attackers "
+        f"in another process, started 1 s before; sign-in and subdomain attackers paced at "
+        f"{args.flood_rate:g} req/s each (0 = back to back), the others back to back. Login bodies: "
+        f'{{"email": ["xxxxxxxxxxxxxx", ...], "password": "x"}}.')
+    table = Table(title=f"pt-xyz while pt-abc or anonymous clients attack (target: zero 5xx and p99 < "
+                        f"{TARGET_RATIO:g}x resting p99; any other pt-xyz error also fails)", title_justify="left")
+    for col in ("scenario", "pt-xyz requests", "p50 ms", "p99 ms", "p99 / resting p99", "5xx", "other errors",
+                "attacker requests / statuses", "verdict"):
+        table.add_column(col, justify="right" if col in ("pt-xyz requests", "p50 ms", "p99 ms", "p99 / resting p99",
+                                                        "5xx") else "left")
+    resting = percentile(phases[0].victim["latencies"], 99)
+    all_met = True
+    for ph in phases:
+        v = ph.victim
+        lat = v["latencies"]
+        p99 = percentile(lat, 99)
+        five = sum(n for s, n in v["status"].items() if s.isdigit() and s.startswith("5"))
+        other = {s: n for s, n in v["status"].items() if not (s.isdigit() and (s.startswith("2") or s.startswith("5")))}
+        ratio = p99 / resting
+        reasons = []
+        if five:
+            reasons.append(f"{five} 5xx")
+        if ph is not phases[0] and not ph.drift_check and ratio >= TARGET_RATIO:
+            reasons.append(f"p99 {ratio:.1f}x")
+        if other:
+            reasons.append("errors")
+        if ph.owner_login and not ph.owner.startswith("yes"):
+            reasons.append("owner locked out")
+        all_met &= not reasons
+        verdict = ("[green]baseline[/]" if ph is phases[0] and not reasons else
+                   "[dim]info[/]" if ph.drift_check and not reasons else
+                   "[bold green]met[/]" if not reasons else "[bold red]NOT met[/]: " + ", ".join(reasons))
+        att = ph.attacker
+        attack = "-"
+        if att:
+            statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(att["status"].items()))
+            attack = f"{att['sent']:,} sent ({statuses or 'none answered'})"
+            if att.get("cut_off"):
+                attack += f", {att['cut_off']} cut off at the end"
+            if att.get("max_bytes", 0) > 100_000:
+                attack += f"; largest answer {att['max_bytes'] / 1e6:.1f} MB"
+        if ph.owner_login:
+            attack += f"; owner from a 13th IP signs in: {ph.owner}"
+        table.add_row(ph.label, f"{len(lat):,} / {v['scheduled']:,}", f"{percentile(lat, 50) * 1000:,.1f}",
+                      f"{p99 * 1000:,.1f}", "-" if ph is phases[0] else f"{ratio:.1f}x", str(five),
+                      ", ".join(f"{s}: {n}" for s, n in sorted(other.items())) or "0", attack, verdict)
+    console.print(table)
+    console.print(f"pt-xyz requests = answered (or failed) / scheduled; a backlog still unsent {args.seconds:g} s after "
+                  f"the phase is counted as 'unsent'. Server back to normal after each phase "
+                  f"in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
+                  + ("[bold green]every row met[/]" if all_met else "[bold red]target NOT met[/]"))
+
+
+# -- main ----------------------------------------------------------------------------------------------
+def main() -> int:
+    args = parse_args()
+    if args.worker:
+        return worker_main(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind like Ctrl-C: the ExitStack stops all
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    with contextlib.ExitStack() as stack:
+        workdir, _load, admin, redis = harness.start_services(stack, prefix="pf-bench-neighbours-", load_kind="python",
+                                                               say=print_progress)
+        settings = harness.bench_settings(admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url,
+                                          trusted_proxies="127.0.0.1")
+        tenants, pg_version, ledger_s = harness.run_async(prepare(admin, settings, args.lines))
+        server = harness.ServerProcess(settings, workdir).start(stack)
+        abc, xyz = tenants["pt-abc"], tenants["pt-xyz"]
+        check(server, abc, xyz)
+        pages = largest_pages(server, abc.host, abc.users["viewer"][1],
+                              ["/api/v1/journal-entries", "/api/v1/reports/general-ledger/{code}"])
+        print_progress(f"server up; both tenants answer their tokens; largest pages: {pages}")
+
+        runner = Runner(stack, workdir, server, args)
+        victim_spec = {"path": "/api/v1/products?limit=20", "clients": args.victim_clients, "rate": args.victim_rate,
+                       "headers": {"Host": xyz.host, "Authorization": f"Bearer {xyz.users['owner'][1]}",
+                                   "X-Forwarded-For": VICTIM_IP}}
+        # Warm-up: pooled connections, caches, the first-request costs, not counted.
+        runner.result(runner.spawn("victim", {**victim_spec, "seconds": 2, "grace": 2}), 4 + args.timeout + 30)
+        owner = (abc.host, abc.users["owner"][0], OWNER_PASSWORD)
+        phases = build_phases(args, tenants, pages, settings.root_domain)
+        for phase in phases:
+            runner.measure(phase, victim_spec, owner)
+        server.stop()
+        info = {"command": "python " + " ".join(["bench/neighbours.py", *sys.argv[1:]]),
+                "load": (load_start, os.getloadavg()[0]), "pg": pg_version, "ledger_s": ledger_s,
+                "throttles": f"{settings.login_ip_per_minute}/min per IP, {settings.login_tenant_per_minute}/min per "
+                             f"workspace, lockout after {settings.lockout_failures} failures for "
+                             f"{settings.lockout_minutes} min",
+                "pages": "; ".join(f"{p} {q or '(no page parameter)'}" for p, q in pages.items())}
+        render(phases, args, info)
+        print_progress(f"done in {time.perf_counter() - started:.0f} s; stopping services")
+    return 0
+
+
+def check(server: harness.ServerProcess, abc: Tenant, xyz: Tenant) -> None:
+    """Before timing: pt-xyz's owner and pt-abc's viewer get 200 with their tokens; the owner's password works."""
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        for host, token, path in ((xyz.host, xyz.users["owner"][1], "/api/v1/products"),
+                                  (abc.host, abc.users["viewer"][1], f"/api/v1/journal-entries?account={GL_ACCOUNT}&limit=1")):
+            r = client.get(path, headers={"Host": host, "Authorization": f"Bearer {token}"})
+            if r.status_code != 200:
+                raise RuntimeError(f"{host}{path} -> {r.status_code} {r.text[:200]}")
+        r = client.post("/api/v1/auth/login", json={"email": abc.users["owner"][0], "password": OWNER_PASSWORD},
+                        headers={"Host": abc.host, "X-Forwarded-For": "10.9.0.200"})
+        if r.status_code != 200:
+            raise RuntimeError(f"pt-abc owner sign-in -> {r.status_code} {r.text[:200]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
