@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.platform import onboarding, provisioning
 from polyflow.platform.admin import identity
 from polyflow.platform.models import Backup, PlatformEvent, Tenant
+from tests.fixtures.admins import enrolled_admin, sign_in
 from tests.fixtures.auth import make_user
 
 EMAIL = "console@polyflow.test"
@@ -39,12 +40,9 @@ async def tenant(platform):
 
 @pytest.fixture
 async def admin_cookie(platform, live) -> str:
-    """A signed-in super-admin's pf_admin cookie value, through the real login endpoint."""
-    await identity.create_admin(platform, EMAIL, "Console Ops", PASSWORD)
-    async with live.client(ADMIN_HOST) as c:
-        r = await c.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return r.cookies["pf_admin"]
+    """A signed-in super-admin's pf_admin cookie value, through the real password and code steps."""
+    secret = await enrolled_admin(platform, EMAIL, "Console Ops", PASSWORD)
+    return await sign_in(live, EMAIL, PASSWORD, secret)
 
 
 def browser(live, cookie: str | None = None, **headers):

@@ -99,12 +99,13 @@ async def _consume(platform: Platform, session: AsyncSession, admin: AdminUser, 
         done = (await session.execute(
             update(AdminUser).where(AdminUser.id == admin.id,
                                     (AdminUser.totp_last_step.is_(None)) | (AdminUser.totp_last_step < step))
-            .values(totp_last_step=step))).rowcount
+            .values(totp_last_step=step).execution_options(synchronize_session=False))).rowcount
         return "totp" if done else None
     hashed = totp.hash_recovery_code(code)
     done = (await session.execute(
         update(AdminUser).where(AdminUser.id == admin.id, AdminUser.recovery_code_hashes.any(hashed))
-        .values(recovery_code_hashes=func.array_remove(AdminUser.recovery_code_hashes, hashed)))).rowcount
+        .values(recovery_code_hashes=func.array_remove(AdminUser.recovery_code_hashes, hashed))
+        .execution_options(synchronize_session=False))).rowcount
     return "recovery" if done else None
 
 
@@ -114,9 +115,10 @@ async def verify_code(platform: Platform, signed_in: SignedIn, code: str) -> Log
     await _throttle_codes(platform, signed_in.admin_id)
     async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         admin = await _load(session, signed_in.admin_id)
+        before = len(admin.recovery_code_hashes)
         kind = await _consume(platform, session, admin, code)
         if kind is not None:
-            left = len(admin.recovery_code_hashes) - (1 if kind == "recovery" else 0)
+            left = before - (1 if kind == "recovery" else 0)
             session.add(PlatformEvent(tenant_id=None, actor=signed_in.actor, action="admin.code_accepted",
                                       detail={"kind": kind, "recovery_codes_left": left}))
         await session.commit()
@@ -219,7 +221,7 @@ async def change_password(platform: Platform, signed_in: SignedIn, current: str,
 async def reset_mfa(platform: Platform, email: str, *, actor: str = "cli") -> int:
     """Clear an admin's two-factor (secret, recovery codes) and end their sessions: they set it up again
     at their next sign-in. Returns how many sessions were ended."""
-    async with AsyncSession(platform.main_engine) as session:
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
         admin = await identity._get(session, email)  # NotFound for an unknown email
         was_on = admin.mfa_enabled_at is not None
         admin.totp_secret_enc = admin.totp_last_step = admin.mfa_enabled_at = None
