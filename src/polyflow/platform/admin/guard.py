@@ -16,15 +16,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from polyflow.kit.errors import Forbidden
 from polyflow.kit.web import client_ip, client_is_trusted
-from polyflow.platform.admin.auth import SignedInAdmin
+from polyflow.platform.admin.auth import Admin
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/openapi.json")
-async def openapi_schema(request: Request, admin: SignedInAdmin):
+async def openapi_schema(request: Request, principal: Admin):
     """The admin API's OpenAPI schema, for signed-in super-admins only."""
+    if principal.session is None:
+        raise Forbidden("the API description is for signed-in super-admins, not for the operator token")
     return JSONResponse(request.app.openapi())
 
 
