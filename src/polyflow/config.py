@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     # API tokens: lifetime when none is asked for, and the longest allowed (days).
     token_default_days: int = Field(90, ge=1)
     token_max_days: int = Field(366, ge=1)
+    # Ledger posting window: no journal dated before `posting_date_min` or more than
+    # `posting_future_days` after today (stock postings may not be dated after today at all).
+    posting_date_min: date = date(2000, 1, 1)
+    posting_future_days: int = Field(366, ge=0, le=3660)
     # One-time links: password reset (minutes) and invitations (days).
     reset_link_minutes: int = Field(60, ge=1)
     invite_link_days: int = Field(7, ge=1)
@@ -125,6 +130,12 @@ class Settings(BaseSettings):
     old_operator_tokens: SecretStr | None = None
     # `polyflow dev`: the demo owners' password (unset: a generated one, printed at start).
     dev_password: SecretStr | None = None
+
+    # Limits checked before any work (kit/limits.py): request body size in bytes (routes flagged as imports
+    # get the larger cap) and how deep a JSON body may nest.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_import_body_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(32, ge=2, le=512)
 
     # Where `polyflow dev` keeps its PostgreSQL cluster and secrets.
     data_dir: Path = Path(".polyflow")

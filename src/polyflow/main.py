@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from polyflow import __version__
 from polyflow.config import Settings
 from polyflow.kit import handlers
+from polyflow.kit.limits import BodyLimitMiddleware
+from polyflow.kit.request_id import RequestIdMiddleware
 from polyflow.kit.web import SecurityHeadersMiddleware
 from polyflow.platform import health
 from polyflow.platform.runtime import Platform
@@ -26,6 +28,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp import tenant_info
     from polyflow.erp.accounting import endpoints as accounting
     from polyflow.erp.accounting import pages as accounting_pages
+    from polyflow.erp.accounting import service as accounting_service
     from polyflow.erp.catalog import endpoints as catalog
     from polyflow.erp.catalog import pages as catalog_pages
     from polyflow.erp.identity import audit
@@ -38,6 +41,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.web import static_files
 
     audit.install()
+    accounting_service.configure_posting(platform.settings)  # the posting window (POLYFLOW_POSTING_*)
     app = FastAPI(title="Polyflow ERP", version=__version__, docs_url=None, redoc_url=None)
     app.state.platform = platform
     handlers.install(app)
@@ -100,9 +104,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.platform = platform
     handlers.install(app)
     app.include_router(health.router)
-    app.add_middleware(
-        TenancyMiddleware, platform=platform, tenant_app=_tenant_app(platform), admin_app=_admin_app(platform)
-    )
+    tenant_app, admin_app = _tenant_app(platform), _admin_app(platform)
+    app.add_middleware(TenancyMiddleware, platform=platform, tenant_app=tenant_app, admin_app=admin_app)
+    # Before tenancy, authentication and any parser, on every host: the body's size (routes flagged
+    # kit.limits.IMPORT_ROUTE in these apps get the import cap), JSON depth and non-finite numbers.
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
+                       max_import_body=settings.max_import_body_bytes, max_json_depth=settings.max_json_depth,
+                       route_sources=(tenant_app, admin_app, app))
+    # Every response (a 413 included) carries X-Request-ID; an error nobody handled is logged here once.
+    app.add_middleware(RequestIdMiddleware)
     # Outermost, so that every response (errors from the tenancy middleware included) carries them.
     app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks,
                        production=settings.env == "production")

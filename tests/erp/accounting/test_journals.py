@@ -102,10 +102,18 @@ async def test_database_refuses_an_unbalanced_entry_at_commit(make_tenant, tenan
                                {"id": eid})
             await conn.execute(text("INSERT INTO journal_lines (entry_id, account_code, credit) VALUES (:id, '3100', 10)"),
                                {"id": eid})
-        with pytest.raises(DBAPIError, match="does not balance"):
+        # A posted entry's lines never change (migration 0007), balanced or not.
+        with pytest.raises(DBAPIError, match="lines of a posted journal entry cannot change"):
             async with engine.begin() as conn:
                 await conn.execute(text("UPDATE journal_lines SET debit = 11 WHERE entry_id = :id AND debit > 0"),
                                    {"id": eid})
+        with pytest.raises(DBAPIError, match="is posted: reverse it instead"):
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE journal_entries SET entry_date = '2026-01-02' WHERE id = :id"),
+                                   {"id": eid})
+        with pytest.raises(DBAPIError, match="is posted: reverse it instead"):
+            async with engine.begin() as conn:
+                await conn.execute(text("DELETE FROM journal_entries WHERE id = :id"), {"id": eid})
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM journal_entries"))).scalar_one() == 1
     finally:

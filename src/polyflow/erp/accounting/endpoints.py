@@ -6,15 +6,15 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from polyflow.erp.accounting import service
 from polyflow.erp.accounting.schemas import (
     AccountIn, AccountOut, AccountPatch, AccountType, BalanceSheet, GeneralLedger, JournalIn, JournalOut, PeriodOut,
-    ProfitAndLoss, SettingsOut, SettingsPatch, TrialBalance,
+    LockDateIn, LockDateOut, ProfitAndLoss, ReverseIn, SettingsOut, SettingsPatch, TrialBalance,
 )
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.erp.identity.auth import authorize
+from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], dependencies=[authorize("accounting")])
@@ -71,9 +71,55 @@ async def list_journal_entries(
 
 
 @router.post("/journal-entries", response_model=JournalOut, status_code=201)
-async def create_journal_entry(session: TenantSession, data: JournalIn):
-    """Post a manual journal (must balance; its month must be open)."""
-    return await service.create_manual_journal(session, data)
+async def create_journal_entry(session: TenantSession, data: JournalIn, principal: CurrentUser):
+    """Post a manual journal (must balance; its date must be open), or save it as a draft."""
+    return await service.create_manual_journal(session, data, created_by=principal.id)
+
+
+@router.patch("/journal-entries/{entry_id}", response_model=JournalOut)
+async def update_draft_journal(session: TenantSession, entry_id: uuid.UUID, data: JournalIn):
+    """Replace a draft (409 once posted: a posted entry is only reversed)."""
+    return await service.update_draft(session, entry_id, data)
+
+
+@router.delete("/journal-entries/{entry_id}", status_code=204)
+async def delete_draft_journal(session: TenantSession, entry_id: uuid.UUID):
+    """Throw a draft away (409 once posted)."""
+    await service.delete_draft(session, entry_id)
+    return Response(status_code=204)
+
+
+@router.post("/journal-entries/{entry_id}/post", response_model=JournalOut)
+async def post_draft_journal(session: TenantSession, entry_id: uuid.UUID):
+    """Post a draft: numbered, in the books, never edited afterwards."""
+    return await service.post_draft(session, entry_id)
+
+
+@router.post("/journal-entries/{entry_id}/reverse", response_model=JournalOut, status_code=201)
+async def reverse_journal_entry(session: TenantSession, entry_id: uuid.UUID, principal: CurrentUser,
+                                data: ReverseIn | None = None):
+    """Reverse a posted manual entry on a chosen date (a new entry with the sides swapped; once only)."""
+    return await service.reverse_entry(session, entry_id, data.entry_date if data else None,
+                                       created_by=principal.id)
+
+
+@router.post("/fiscal-years/{year}/close", response_model=JournalOut, status_code=201)
+async def close_fiscal_year(session: TenantSession, year: int, principal: CurrentUser):
+    """Year-end close: the year's revenue and expense accounts zeroed into Laba Ditahan (3200)."""
+    return await service.close_year(session, year, created_by=principal.id)
+
+
+@router.get("/lock-date", response_model=LockDateOut)
+async def get_lock_date(session: TenantSession):
+    """The date the books are closed through (nothing may be posted on or before it)."""
+    return await service.get_settings(session)
+
+
+@router.put("/lock-date", response_model=LockDateOut)
+async def set_lock_date(session: TenantSession, data: LockDateIn, principal: CurrentUser):
+    """Close the books through a date (accounting.write); moving it back or clearing it: owner only."""
+    return await service.set_books_closed_through(session, data.books_closed_through,
+                                                  may_reopen="owner" in principal.roles)
 
 
 @router.get("/journal-entries/{entry_id}", response_model=JournalOut)

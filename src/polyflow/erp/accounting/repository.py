@@ -145,3 +145,46 @@ async def opening(session: AsyncSession, code: str, before: date):
 async def get_settings(session: AsyncSession) -> TenantSettings:
     await session.execute(insert(TenantSettings).values(id=1).on_conflict_do_nothing())
     return (await session.execute(select(TenantSettings).where(TenantSettings.id == 1))).scalar_one()
+
+
+# -- ledger controls (lock date, drafts, reversals, closing) --------------------------------------
+
+
+async def posting_settings(session: AsyncSession):
+    """(books_closed_through, time_zone), share-locking the settings row until commit so that the lock
+    date cannot move while this posting is under way. (None, None) before the row is seeded."""
+    stmt = (select(TenantSettings.books_closed_through, TenantSettings.time_zone)
+            .where(TenantSettings.id == 1).with_for_update(read=True))
+    row = (await session.execute(stmt)).one_or_none()
+    return tuple(row) if row is not None else (None, None)
+
+
+async def time_zone(session: AsyncSession) -> str | None:
+    return (await session.execute(select(TenantSettings.time_zone).where(TenantSettings.id == 1))).scalar()
+
+
+async def settings_for_update(session: AsyncSession) -> TenantSettings:
+    await session.execute(insert(TenantSettings).values(id=1).on_conflict_do_nothing())
+    stmt = select(TenantSettings).where(TenantSettings.id == 1).with_for_update()
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+
+
+async def entry_for_update(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry | None:
+    """The entry row locked until commit (two reversals or postings of one entry run one after the other)."""
+    stmt = select(JournalEntry).where(JournalEntry.id == entry_id).with_for_update(of=JournalEntry)
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def reversal_of(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry | None:
+    return (await session.execute(select(JournalEntry).where(JournalEntry.reversal_of_id == entry_id))).scalar()
+
+
+async def closing_sums(session: AsyncSession, date_from: date | None, date_to: date) -> dict:
+    """{account: (debit, credit)} of the year-end closing entries over the dates."""
+    cond = [JournalEntry.entry_date <= date_to, JournalEntry.source == "closing"]
+    if date_from is not None:
+        cond.append(JournalEntry.entry_date >= date_from)
+    stmt = (select(JournalLine.account_code, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
+            .group_by(JournalLine.account_code))
+    return {code: (d, c) for code, d, c in (await session.execute(stmt)).all()}

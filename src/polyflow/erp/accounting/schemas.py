@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from polyflow.kit.money import Amount, AmountOut
+
 Money = Decimal
 AccountType = Literal["asset", "liability", "equity", "revenue", "expense"]
 
@@ -39,41 +41,66 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     account: str = Field(min_length=1, max_length=20)
-    debit: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=2)
-    credit: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=2)
+    debit: Amount = Field(default=Decimal(0), ge=0)
+    credit: Amount = Field(default=Decimal(0), ge=0)
     memo: str | None = Field(default=None, max_length=200)
 
 
 class JournalIn(BaseModel):
+    """A manual journal: posted at once (default), or saved as a draft to post later."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     entry_date: date
     description: str = Field(min_length=1, max_length=500)
     reference: str | None = Field(default=None, max_length=100)
     lines: list[LineIn] = Field(min_length=2, max_length=500)
+    status: Literal["draft", "posted"] = "posted"
+
+
+class ReverseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entry_date: date | None = Field(default=None, description="Date of the reversing entry (today by default)")
+
+
+class LockDateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    books_closed_through: date | None = Field(description="Nothing may be posted on or before this date; null "
+                                                          "reopens everything (owner only)")
+
+
+class LockDateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    books_closed_through: date | None
 
 
 class LineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     account_code: str
-    debit: Decimal
-    credit: Decimal
+    debit: AmountOut
+    credit: AmountOut
     memo: str | None
 
 
 class JournalOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
     id: uuid.UUID
-    number: str
+    number: str | None  # a draft has none until it is posted
     doc_type: str
+    status: str
     entry_date: date
     description: str
     reference: str | None
     source: str
     created_at: datetime
-    lines: list[LineOut]
+    reversal_of_id: uuid.UUID | None = None
+    reversed_by_id: uuid.UUID | None = None
+    lines: list[LineOut] = Field(validation_alias="shown_lines")
 
 
 class PeriodOut(BaseModel):
@@ -95,6 +122,8 @@ class SettingsOut(BaseModel):
     email: str | None
     currency: str
     ppn_rate: Decimal
+    books_closed_through: date | None = None
+    time_zone: str = "Asia/Jakarta"
 
 
 class SettingsPatch(BaseModel):
@@ -106,6 +135,20 @@ class SettingsPatch(BaseModel):
     phone: str | None = Field(default=None, max_length=50)
     email: str | None = Field(default=None, max_length=254)
     ppn_rate: Decimal | None = Field(default=None, ge=0, le=100, max_digits=5, decimal_places=2)
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA name, e.g. Asia/Makassar")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v):
+        from zoneinfo import ZoneInfo
+
+        if v is None:
+            raise ValueError("time_zone cannot be null")
+        try:
+            ZoneInfo(v)
+        except Exception:  # ZoneInfoNotFoundError, or a malformed key
+            raise ValueError(f"unknown time zone '{v}' (use an IANA name such as Asia/Jakarta)") from None
+        return v
 
     @field_validator("company_name")
     @classmethod
@@ -119,17 +162,17 @@ class TrialBalanceRow(BaseModel):
     code: str
     name: str
     type: str
-    debit: Decimal
-    credit: Decimal
-    balance: Decimal  # debit - credit
+    debit: AmountOut
+    credit: AmountOut
+    balance: AmountOut  # debit - credit
 
 
 class TrialBalance(BaseModel):
     date_from: date | None
     date_to: date
     rows: list[TrialBalanceRow]
-    total_debit: Decimal
-    total_credit: Decimal
+    total_debit: AmountOut
+    total_credit: AmountOut
 
 
 class LedgerLine(BaseModel):
@@ -138,24 +181,24 @@ class LedgerLine(BaseModel):
     entry_date: date
     description: str
     memo: str | None
-    debit: Decimal
-    credit: Decimal
-    balance: Decimal  # running, on the account's normal side
+    debit: AmountOut
+    credit: AmountOut
+    balance: AmountOut  # running, on the account's normal side
 
 
 class GeneralLedger(BaseModel):
     account: AccountOut
     date_from: date | None
     date_to: date
-    opening_balance: Decimal
+    opening_balance: AmountOut
     lines: list[LedgerLine]
-    closing_balance: Decimal
+    closing_balance: AmountOut
 
 
 class StatementRow(BaseModel):
     code: str
     name: str
-    amount: Decimal
+    amount: AmountOut
 
 
 class ProfitAndLoss(BaseModel):
@@ -163,9 +206,9 @@ class ProfitAndLoss(BaseModel):
     date_to: date
     revenue: list[StatementRow]
     expenses: list[StatementRow]
-    total_revenue: Decimal
-    total_expenses: Decimal
-    net_profit: Decimal
+    total_revenue: AmountOut
+    total_expenses: AmountOut
+    net_profit: AmountOut
 
 
 class BalanceSheet(BaseModel):
@@ -173,7 +216,8 @@ class BalanceSheet(BaseModel):
     assets: list[StatementRow]
     liabilities: list[StatementRow]
     equity: list[StatementRow]
-    current_earnings: Decimal
-    total_assets: Decimal
-    total_liabilities: Decimal
-    total_equity: Decimal  # includes current earnings
+    current_earnings: AmountOut  # this calendar year's result, not closed
+    prior_years_unclosed_earnings: AmountOut = Decimal("0.00")  # earlier years not yet closed into 3200
+    total_assets: AmountOut
+    total_liabilities: AmountOut
+    total_equity: AmountOut  # includes both earnings lines

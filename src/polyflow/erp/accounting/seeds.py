@@ -18,6 +18,29 @@ PENDAPATAN, HPP, PEMAKAIAN_BAHAN_BAKU, BEBAN_SCRAP, SELISIH_PERSEDIAAN = "4100",
 # valuation and their general-ledger balance are always equal.
 INVENTORY_ACCOUNTS = (PERSEDIAAN_BAHAN_BAKU, PERSEDIAAN_BDP, PERSEDIAAN_BARANG_JADI)
 
+# The account mapping for stock: the other side of a movement's journal follows from (kind, reason), and
+# a pair missing here is not a valid movement. Choosing another account needs accounting.write.
+#   IN  purchase    Dr inventory / Cr 2120 received not billed (cleared by the supplier invoice)
+#   IN  opening     Dr inventory / Cr 3900 opening-balance equity
+#   IN  production  Dr inventory / Cr 5200 materials used (the output absorbs the cost consumed)
+#   IN  return      customer return into stock: Dr inventory / Cr 5100 cost of goods sold
+#   OUT sale        Dr 5100 cost of goods sold / Cr inventory
+#   OUT consumption Dr 5200 materials used / Cr inventory
+#   OUT scrap       Dr 5300 scrap expense / Cr inventory
+#   OUT return      return to the supplier: Dr 2120 received not billed / Cr inventory
+#   ADJUSTMENT count / other: 5400 Selisih Persediaan, either side (stock found or lost)
+#   TRANSFER        no journal (value stays in the same account)
+STOCK_COUNTER_ACCOUNTS: dict[tuple[str, str], str | None] = {
+    ("IN", "purchase"): BARANG_BELUM_DITAGIH, ("IN", "opening"): EKUITAS_SALDO_AWAL,
+    ("IN", "production"): PEMAKAIAN_BAHAN_BAKU, ("IN", "return"): HPP,
+    ("OUT", "sale"): HPP, ("OUT", "consumption"): PEMAKAIAN_BAHAN_BAKU, ("OUT", "scrap"): BEBAN_SCRAP,
+    ("OUT", "return"): BARANG_BELUM_DITAGIH,
+    ("ADJUSTMENT", "count"): SELISIH_PERSEDIAAN, ("ADJUSTMENT", "other"): SELISIH_PERSEDIAAN,
+    ("TRANSFER", "other"): None,
+}
+# The reason a movement gets when none is given.
+DEFAULT_STOCK_REASON = {"IN": "purchase", "OUT": "sale", "ADJUSTMENT": "count", "TRANSFER": "other"}
+
 CHART = (
     (KAS, "Kas", "asset"),
     (BANK, "Bank", "asset"),

@@ -1,15 +1,19 @@
-"""Accounting rules: posting balanced journals into open periods, numbering, period locks, reports.
+"""Accounting rules: posting balanced journals into open periods, numbering, period locks, the lock
+date and posting window, drafts, reversals, the year-end close, reports.
 
 `post_journal` is the one way into the ledger; inventory calls it inside the stock movement's own
-transaction so a movement and its journal commit (or fail) together."""
+transaction so a movement and its journal commit (or fail) together. Every posting passes
+`ensure_postable`: the posting window (settings `posting_date_min`, `posting_future_days`; stock may not
+be dated after the company's today), the books-closed-through date and the monthly locks."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,19 +23,43 @@ from polyflow.erp.accounting.schemas import (
     AccountIn, AccountPatch, BalanceSheet, GeneralLedger, JournalIn, LedgerLine, ProfitAndLoss, SettingsPatch,
     StatementRow, TrialBalance, TrialBalanceRow,
 )
-from polyflow.erp.accounting.seeds import INVENTORY_ACCOUNTS
+from polyflow.erp.accounting.seeds import INVENTORY_ACCOUNTS, LABA_DITAHAN
 from polyflow.erp.models import Account, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
 from polyflow.erp.models.account import DEBIT_NORMAL
-from polyflow.kit.errors import Conflict, InvalidInput, NotFound
+from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from polyflow.kit.money import CENT, money  # noqa: F401  (the one rounding rule; re-exported for callers)
 
-CENT = Decimal("0.01")
-# Books are kept in the company's local date (WIB): "today" must not be yesterday until 07:00.
+# Books are kept in the company's local date (WIB unless the tenant says otherwise): "today" must not be
+# yesterday until 07:00.
 JAKARTA = ZoneInfo("Asia/Jakarta")
 ZERO = Decimal("0.00")
 
 # Document types and what they are; the number is "<type>/<year>/<5 digits>".
 DOC_TYPES = {"JV": "manual journal", "GR": "goods receipt", "GI": "goods issue", "TRF": "stock transfer",
-             "ADJ": "stock adjustment"}
+             "ADJ": "stock adjustment", "RCS": "stock re-costing", "CLS": "year-end close"}
+# Sources whose entries a user may reverse: the others are reversed by their own documents.
+REVERSIBLE = ("manual", "reversal")
+
+
+@dataclass(frozen=True)
+class PostingWindow:
+    """Earliest posting date, and how many days after today a journal may be dated."""
+
+    min_date: date = date(2000, 1, 1)
+    future_days: int = 366
+
+
+_window = PostingWindow()
+
+
+def configure_posting(settings) -> None:
+    """Take the posting window from the settings (called when the tenant app is built)."""
+    global _window
+    _window = PostingWindow(settings.posting_date_min, settings.posting_future_days)
+
+
+def posting_window() -> PostingWindow:
+    return _window
 
 
 @dataclass(frozen=True)
@@ -43,12 +71,20 @@ class Line:
 
 
 def today() -> date:
-    """Today's date in Jakarta (the default posting and report date)."""
+    """Today's date in Jakarta (the default report date)."""
     return datetime.now(JAKARTA).date()
 
 
-def money(value) -> Decimal:
-    return Decimal(value).quantize(CENT)
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else JAKARTA
+    except (ZoneInfoNotFoundError, ValueError):
+        return JAKARTA
+
+
+async def local_today(session: AsyncSession) -> date:
+    """Today in the company's time zone (tenant settings; Asia/Jakarta by default)."""
+    return datetime.now(_zone(await repository.time_zone(session))).date()
 
 
 async def next_document_number(session: AsyncSession, doc_type: str, on: date) -> str:
@@ -67,13 +103,32 @@ async def ensure_period_open(session: AsyncSession, on: date) -> None:
         raise Conflict(f"fiscal period {on.year}-{on.month:02d} is locked; post into an open period")
 
 
-async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date, description: str,
-                       lines: list[Line], reference: str | None = None, source: str = "manual",
-                       number: str | None = None, created_by: uuid.UUID | None = None) -> JournalEntry:
-    """Validate and post one balanced entry (in the caller's transaction)."""
+async def ensure_postable(session: AsyncSession, on: date, *, stock: bool = False) -> None:
+    """Refuse a posting date outside the window (422), on or before the books-closed-through date (409)
+    or in a locked month (409). Share-locks the settings row until commit, so moving the lock date waits
+    for postings under way (and a posting never lands behind a lock date already reported)."""
+    window = posting_window()
+    if on < window.min_date:
+        raise InvalidInput(f"posting date {on} is before {window.min_date}, the earliest the books accept")
+    closed, zone = await repository.posting_settings(session)
+    local = datetime.now(_zone(zone)).date()
+    if stock and on > local:
+        raise InvalidInput(f"stock cannot be posted on a future date ({on}; today is {local}): post it when "
+                           "the goods move")
+    if on > local + timedelta(days=window.future_days):
+        raise InvalidInput(f"posting date {on} is more than {window.future_days} days ahead")
+    if closed is not None and on <= closed:
+        raise Conflict(f"the books are closed through {closed}; post on a later date")
+    await ensure_period_open(session, on)
+
+
+async def _checked_lines(session: AsyncSession, lines: list[Line], source: str) -> list[Line]:
+    """The lines rounded to the cent, or 422: balanced, one side each, known active accounts, and no
+    manual posting to the inventory accounts."""
     if len(lines) < 2:
         raise InvalidInput("a journal entry needs at least two lines")
     debit = credit = ZERO
+    out = []
     for i, line in enumerate(lines, 1):
         d, c = money(line.debit), money(line.credit)
         if d < 0 or c < 0:
@@ -82,6 +137,7 @@ async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date
             raise InvalidInput(f"line {i}: give either a debit or a credit (one of them, not zero)")
         debit += d
         credit += c
+        out.append(Line(line.account, d, c, line.memo))
     if debit != credit:
         raise InvalidInput(f"journal does not balance: debit {debit} <> credit {credit}")
     codes = {line.account for line in lines}
@@ -89,7 +145,7 @@ async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date
     unknown = sorted(codes - accounts.keys())
     if unknown:
         raise InvalidInput(f"unknown account(s): {', '.join(unknown)}")
-    if source == "manual":
+    if source in REVERSIBLE:
         kept = sorted(codes & set(INVENTORY_ACCOUNTS))
         if kept:
             raise InvalidInput(f"account(s) {', '.join(kept)} are kept by inventory; post a stock movement "
@@ -97,24 +153,144 @@ async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date
     inactive = sorted(c for c, a in accounts.items() if not a.is_active)
     if inactive:
         raise InvalidInput(f"inactive account(s): {', '.join(inactive)}")
-    await ensure_period_open(session, entry_date)
+    return out
+
+
+def _line_rows(lines: list[Line]) -> list[JournalLine]:
+    return [JournalLine(account_code=line.account, debit=line.debit, credit=line.credit, memo=line.memo)
+            for line in lines]
+
+
+async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date, description: str,
+                       lines: list[Line], reference: str | None = None, source: str = "manual",
+                       number: str | None = None, created_by: uuid.UUID | None = None,
+                       reversal_of_id: uuid.UUID | None = None) -> JournalEntry:
+    """Validate and post one balanced entry (in the caller's transaction)."""
+    lines = await _checked_lines(session, lines, source)
+    await ensure_postable(session, entry_date)
     entry = JournalEntry(
         number=number or await next_document_number(session, doc_type, entry_date), doc_type=doc_type,
-        entry_date=entry_date, description=description, reference=reference, source=source, created_by=created_by,
-        lines=[JournalLine(account_code=line.account, debit=money(line.debit), credit=money(line.credit),
-                           memo=line.memo) for line in lines],
+        status="posted", entry_date=entry_date, description=description, reference=reference, source=source,
+        created_by=created_by, reversal_of_id=reversal_of_id, lines=_line_rows(lines),
     )
     session.add(entry)
     await session.flush()
     return entry
 
 
-async def create_manual_journal(session: AsyncSession, data: JournalIn) -> JournalEntry:
-    """A manual journal (JV/<year>/<n>)."""
-    return await post_journal(
-        session, doc_type="JV", entry_date=data.entry_date, description=data.description, reference=data.reference,
-        lines=[Line(line.account.upper(), line.debit, line.credit, line.memo) for line in data.lines],
-    )
+def _lines_in(data: JournalIn) -> list[Line]:
+    return [Line(line.account.upper(), line.debit, line.credit, line.memo) for line in data.lines]
+
+
+async def create_manual_journal(session: AsyncSession, data: JournalIn,
+                                created_by: uuid.UUID | None = None) -> JournalEntry:
+    """A manual journal (JV/<year>/<n>), posted, or saved as a draft (no number, in no report) to post later."""
+    if data.status == "posted":
+        return await post_journal(session, doc_type="JV", entry_date=data.entry_date, description=data.description,
+                                  reference=data.reference, lines=_lines_in(data), created_by=created_by)
+    entry = JournalEntry(doc_type="JV", status="draft", source="manual", created_by=created_by)
+    await _fill_draft(session, entry, data)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def _fill_draft(session: AsyncSession, entry: JournalEntry, data: JournalIn) -> None:
+    lines = await _checked_lines(session, _lines_in(data), "manual")
+    window = posting_window()
+    if data.entry_date < window.min_date:
+        raise InvalidInput(f"posting date {data.entry_date} is before {window.min_date}, the earliest the books "
+                           "accept")
+    entry.entry_date, entry.description, entry.reference = data.entry_date, data.description, data.reference
+    entry.draft_lines = [{"account": line.account, "debit": str(line.debit), "credit": str(line.credit),
+                          "memo": line.memo} for line in lines]
+
+
+async def _draft(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
+    entry = await repository.entry_for_update(session, entry_id)
+    if entry is None:
+        raise NotFound("journal entry not found")
+    if entry.status != "draft":
+        raise Conflict(f"journal entry {entry.number} is posted and is never edited; reverse it instead")
+    return entry
+
+
+async def update_draft(session: AsyncSession, entry_id: uuid.UUID, data: JournalIn) -> JournalEntry:
+    """Replace a draft's date, text and lines (409 once posted). `status: posted` posts it as well."""
+    entry = await _draft(session, entry_id)
+    await _fill_draft(session, entry, data)
+    await session.flush()
+    if data.status == "posted":
+        return await post_draft(session, entry_id)
+    return entry
+
+
+async def post_draft(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
+    """Post a draft: checked as a new journal, numbered on its date, never changed afterwards."""
+    entry = await _draft(session, entry_id)
+    lines = await _checked_lines(session, [Line(d["account"], Decimal(d["debit"]), Decimal(d["credit"]), d["memo"])
+                                           for d in entry.draft_lines or []], entry.source)
+    await ensure_postable(session, entry.entry_date)
+    entry.number = await next_document_number(session, entry.doc_type, entry.entry_date)
+    entry.status, entry.draft_lines = "posted", None
+    entry.lines = _line_rows(lines)
+    await session.flush()
+    return entry
+
+
+async def delete_draft(session: AsyncSession, entry_id: uuid.UUID) -> None:
+    """Throw a draft away (a posted entry stays; reverse it)."""
+    await session.delete(await _draft(session, entry_id))
+    await session.flush()
+
+
+async def reverse_entry(session: AsyncSession, entry_id: uuid.UUID, on: date | None,
+                        created_by: uuid.UUID | None = None) -> JournalEntry:
+    """A new posted entry on `on` with the lines' sides swapped, pointing at the original (at most one
+    reversal per entry). Stock journals are reversed by stock movements, a year-end close not at all."""
+    entry = await repository.entry_for_update(session, entry_id)
+    if entry is None:
+        raise NotFound("journal entry not found")
+    if entry.status != "posted":
+        raise Conflict("a draft is not in the books: edit or delete it instead of reversing it")
+    if entry.source not in REVERSIBLE:
+        what = "a year-end close" if entry.source == "closing" else f"a {entry.source} entry"
+        raise Conflict(f"{entry.number} is {what}: it is corrected by its own documents, not reversed here")
+    done = await repository.reversal_of(session, entry.id)
+    if done is not None:
+        raise Conflict(f"{entry.number} is already reversed by {done.number}")
+    on = on or await local_today(session)
+    if on < entry.entry_date:
+        raise InvalidInput(f"a reversal cannot be dated before the entry it reverses ({entry.entry_date})")
+    lines = [Line(line.account_code, debit=line.credit, credit=line.debit, memo=line.memo) for line in entry.lines]
+    return await post_journal(session, doc_type="JV", entry_date=on, description=f"Reversal of {entry.number}",
+                              reference=entry.number, lines=lines, source="reversal", created_by=created_by,
+                              reversal_of_id=entry.id)
+
+
+async def close_year(session: AsyncSession, year: int, created_by: uuid.UUID | None = None) -> JournalEntry:
+    """Year-end close: one entry on 31 December zeroing every revenue and expense account of the year
+    into Laba Ditahan (3200). Closing again only closes what was posted into the year since (409 if nothing)."""
+    if not 1900 <= year <= 9999:
+        raise InvalidInput("no such year")
+    end = date(year, 12, 31)
+    if end >= await local_today(session):
+        raise InvalidInput(f"{year} is not over yet: close it from 1 January {year + 1}")
+    lines, net = [], ZERO
+    for account, d, c in await repository.sums_by_account(session, date(year, 1, 1), end):
+        balance = money(d - c)
+        if account.type not in ("revenue", "expense") or balance == 0:
+            continue
+        net += balance
+        lines.append(Line(account.code, debit=-balance if balance < 0 else ZERO,
+                          credit=balance if balance > 0 else ZERO, memo="year-end close"))
+    if not lines:
+        raise Conflict(f"nothing to close in {year}: its revenue and expense accounts are already zero")
+    if net:  # profit (credit-heavy P&L, net < 0) goes to the credit of retained earnings
+        lines.append(Line(LABA_DITAHAN, debit=net if net > 0 else ZERO, credit=-net if net < 0 else ZERO,
+                          memo=f"result {year}"))
+    return await post_journal(session, doc_type="CLS", entry_date=end, description=f"Year-end close {year}",
+                              lines=lines, source="closing", created_by=created_by)
 
 
 async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
@@ -124,7 +300,14 @@ async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
     return entry
 
 
+def check_range(date_from: date | None, date_to: date | None) -> None:
+    """422 when a date range runs backwards."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"date_from ({date_from}) is after date_to ({date_to})")
+
+
 async def list_entries(session: AsyncSession, **filters):
+    check_range(filters.get("date_from"), filters.get("date_to"))
     return await repository.list_entries(session, **filters)
 
 
@@ -195,6 +378,25 @@ async def get_settings(session: AsyncSession) -> TenantSettings:
     return await repository.get_settings(session)
 
 
+async def set_books_closed_through(session: AsyncSession, closed: date | None, *, may_reopen: bool) -> TenantSettings:
+    """Move the lock date. Forward (closing more days) needs accounting.write, which the route checks;
+    back or clearing it reopens closed days and needs an owner (`may_reopen`). Waits for postings under
+    way (they share-lock the settings row)."""
+    settings = await repository.settings_for_update(session)
+    current = settings.books_closed_through
+    if closed is not None:
+        if closed < posting_window().min_date:
+            raise InvalidInput(f"the books start on {posting_window().min_date}")
+        local = datetime.now(_zone(settings.time_zone)).date()
+        if closed >= local:
+            raise InvalidInput(f"only days that are over can be closed: choose a date before {local}")
+    if current is not None and (closed is None or closed < current) and not may_reopen:
+        raise Forbidden(f"the books are closed through {current}; only an owner can reopen closed days")
+    settings.books_closed_through = closed
+    await session.flush()
+    return settings
+
+
 async def update_settings(session: AsyncSession, patch: SettingsPatch) -> TenantSettings:
     settings = await repository.get_settings(session)
     for key, value in patch.model_dump(exclude_unset=True).items():
@@ -215,6 +417,7 @@ async def trial_balance(session: AsyncSession, date_to: date, date_from: date | 
                         include_zero: bool = False) -> TrialBalance:
     """Per account: debit/credit net balance over the dates (all history up to `date_to` by default).
     The balances sum to zero because every entry balances."""
+    check_range(date_from, date_to)
     rows = []
     total_d = total_c = ZERO
     for account, d, c in await repository.sums_by_account(session, date_from, date_to):
@@ -231,6 +434,7 @@ async def trial_balance(session: AsyncSession, date_to: date, date_from: date | 
 
 async def general_ledger(session: AsyncSession, code: str, date_to: date, date_from: date | None = None) -> GeneralLedger:
     """An account's lines with the running balance on its normal side (debit for assets and expenses)."""
+    check_range(date_from, date_to)
     account = await get_account(session, code)
     opening = _natural(account.type, money(await repository.opening(session, account.code, date_from))) \
         if date_from else ZERO
@@ -246,11 +450,14 @@ async def general_ledger(session: AsyncSession, code: str, date_to: date, date_f
 
 
 async def profit_and_loss(session: AsyncSession, date_from: date, date_to: date) -> ProfitAndLoss:
-    """Revenue and expenses over the dates and the net profit."""
-    if date_from > date_to:
-        raise InvalidInput("date_from is after date_to")
+    """Revenue and expenses over the dates and the net profit (year-end closing entries left out, so a
+    closed year still shows its result)."""
+    check_range(date_from, date_to)
+    closing = await repository.closing_sums(session, date_from, date_to)
     revenue, expenses = [], []
     for account, d, c in await repository.sums_by_account(session, date_from, date_to):
+        cd, cc = closing.get(account.code, (ZERO, ZERO))
+        d, c = d - cd, c - cc
         if d == 0 and c == 0:
             continue
         if account.type == "revenue":
@@ -263,19 +470,25 @@ async def profit_and_loss(session: AsyncSession, date_from: date, date_to: date)
                          total_revenue=total_r, total_expenses=total_e, net_profit=total_r - total_e)
 
 
+def _earnings(rows) -> Decimal:
+    return sum((money(c - d) for account, d, c in rows if account.type in ("revenue", "expense")), ZERO)
+
+
 async def balance_sheet(session: AsyncSession, as_of: date) -> BalanceSheet:
-    """Assets = liabilities + equity, where equity includes the earnings not yet closed to Laba Ditahan."""
+    """Assets = liabilities + equity. Equity shows the current (calendar) year's earnings not yet closed;
+    earlier years' results sit in Laba Ditahan once closed, and under `prior_years_unclosed_earnings`
+    until then."""
     groups: dict[str, list[StatementRow]] = {"asset": [], "liability": [], "equity": []}
-    earnings = ZERO
-    for account, d, c in await repository.sums_by_account(session, None, as_of):
-        if d == 0 and c == 0:
-            continue
-        if account.type in ("revenue", "expense"):
-            earnings += money(c - d)
+    rows = await repository.sums_by_account(session, None, as_of)
+    unclosed = _earnings(rows)  # closing entries included: what no close has moved to 3200 yet
+    current = _earnings(await repository.sums_by_account(session, date(as_of.year, 1, 1), as_of))
+    for account, d, c in rows:
+        if (d == 0 and c == 0) or account.type in ("revenue", "expense"):
             continue
         groups[account.type].append(
             StatementRow(code=account.code, name=account.name, amount=_natural(account.type, money(d - c))))
     total = {k: sum((r.amount for r in v), ZERO) for k, v in groups.items()}
     return BalanceSheet(as_of=as_of, assets=groups["asset"], liabilities=groups["liability"], equity=groups["equity"],
-                        current_earnings=earnings, total_assets=total["asset"], total_liabilities=total["liability"],
-                        total_equity=total["equity"] + earnings)
+                        current_earnings=current, prior_years_unclosed_earnings=unclosed - current,
+                        total_assets=total["asset"], total_liabilities=total["liability"],
+                        total_equity=total["equity"] + unclosed)

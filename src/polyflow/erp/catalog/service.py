@@ -35,7 +35,9 @@ async def create_product(session: AsyncSession, data: ProductIn) -> Product:
                                        buy_price=data.buy_price)]
     session.add(product)
     await _flush_or_sku_taken(session, data.sku)
-    await session.refresh(product, ["created_at", "updated_at", "variants"])
+    await session.refresh(product)  # amounts as stored ("21500.00"), as a later read shows them
+    for variant in product.variants:
+        await session.refresh(variant)
     return product
 
 
@@ -56,6 +58,10 @@ async def update_product(session: AsyncSession, product_id: uuid.UUID, patch: Pr
             and await repository.has_stock_history(session, product_id):
         # Its stock is valued in the old type's inventory account; moving it is an accounting decision.
         raise Conflict("product type cannot change once the product has stock movements")
+    if changes.get("unit") not in (None, product.unit) and await repository.has_stock_history(session, product_id):
+        # Quantities on hand and in the ledger are in the old unit: relabelling them would change the stock.
+        raise Conflict(f"the unit cannot change from {product.unit} once the product has stock or stock movements "
+                       "(quantities are kept in it); create a new product instead")
     for key, value in changes.items():
         if value is None and key in ("unit", "is_active", "product_type", "sales_unit_factor", "attributes",
                                      "min_stock", "name"):

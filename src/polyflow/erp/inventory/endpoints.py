@@ -14,7 +14,7 @@ from polyflow.erp.inventory.schemas import (
     ReservationIn, StockLevelOut, Valuation,
 )
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.erp.identity.auth import authorize
+from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[authorize("inventory")])
@@ -91,9 +91,10 @@ async def release_stock(session: TenantSession, data: ReservationIn):
 
 
 @router.post("/stock-movements", response_model=MovementOut, status_code=201)
-async def create_movement(session: TenantSession, data: MovementIn):
+async def create_movement(session: TenantSession, data: MovementIn, principal: CurrentUser):
     """Record a stock movement (and its journal, in the same transaction)."""
-    return await service.create_movement(session, data)
+    return await service.create_movement(session, data, user_id=principal.id,
+                                         may_choose_account=principal.can("accounting.write"))
 
 
 @router.get("/stock-movements", response_model=Page[MovementOut])

@@ -210,3 +210,26 @@ async def list_movements(session: AsyncSession, *, variant_id, location_id, kind
     if rows:
         return [r[0] for r in rows], rows[0][1]
     return [], (await session.execute(select(func.count()).select_from(StockMovement).where(*filters))).scalar_one()
+
+
+# -- ledger order (backdating) ---------------------------------------------------------------------
+
+
+async def later_movements(session: AsyncSession, variant_id, after: date) -> list[StockMovement]:
+    """The variant's movements dated after `after`, in ledger order (index variant_id, posting_date, seq)."""
+    stmt = (select(StockMovement).where(StockMovement.variant_id == variant_id, StockMovement.posting_date > after)
+            .order_by(StockMovement.posting_date, StockMovement.seq))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def level_amounts(session: AsyncSession, location_id, variant_id) -> tuple[Decimal, Decimal]:
+    """(on_hand, reserved) today; zeros when the location never held the variant."""
+    row = (await session.execute(select(StockLevel.on_hand, StockLevel.reserved).where(
+        StockLevel.location_id == location_id, StockLevel.variant_id == variant_id))).first()
+    return (row[0], row[1]) if row else (Decimal(0), Decimal(0))
+
+
+async def stock_held_at(session: AsyncSession, location_id) -> int:
+    """How many variants have stock at the location."""
+    return (await session.execute(select(func.count()).select_from(StockLevel).where(
+        StockLevel.location_id == location_id, StockLevel.on_hand > 0))).scalar_one()

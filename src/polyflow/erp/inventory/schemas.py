@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from polyflow.kit.money import AmountOut, Quantity, UnitCost
+
 LocationKind = Literal["warehouse", "production", "scrap", "transit"]
 MovementKind = Literal["IN", "OUT", "TRANSFER", "ADJUSTMENT"]
 Reason = Literal["purchase", "opening", "production", "return", "sale", "scrap", "consumption", "count", "other"]
@@ -48,14 +50,16 @@ class MovementIn(BaseModel):
     kind: MovementKind
     variant_id: uuid.UUID | None = None
     sku: str | None = Field(default=None, min_length=1, max_length=64)
-    quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=3)
+    quantity: Quantity = Field(gt=0)
     unit: str | None = Field(default=None, min_length=1, max_length=16,
                              description="The product's unit (default) or its sales unit (converted by its factor)")
     from_location: str | None = Field(default=None, min_length=1, max_length=64)
     to_location: str | None = Field(default=None, min_length=1, max_length=64)
-    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    reason: Reason | None = None
-    counter_account: str | None = Field(default=None, min_length=1, max_length=20)
+    unit_cost: UnitCost | None = Field(default=None, ge=0)
+    reason: Reason | None = Field(default=None, description="Default: IN purchase, OUT sale, ADJUSTMENT count; "
+                                  "only pairs of the account mapping are valid (e.g. OUT return = to the supplier)")
+    counter_account: str | None = Field(default=None, min_length=1, max_length=20,
+                                        description="Another account than the reason's: needs accounting.write")
     reference: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
     posting_date: date | None = None
@@ -87,7 +91,7 @@ class MovementOut(BaseModel):
     to_location_id: uuid.UUID | None
     quantity: Decimal
     unit_cost: Decimal
-    value: Decimal
+    value: AmountOut
     reason: str | None
     reference: str | None
     note: str | None
@@ -115,7 +119,7 @@ class ReservationIn(BaseModel):
     variant_id: uuid.UUID | None = None
     sku: str | None = Field(default=None, min_length=1, max_length=64)
     location: str = Field(min_length=1, max_length=64)
-    quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=3)
+    quantity: Quantity = Field(gt=0)
 
     @model_validator(mode="after")
     def _one(self):
@@ -142,15 +146,15 @@ class ValuationRow(BaseModel):
     product_type: str
     account: str
     quantity: Decimal
-    value: Decimal
+    value: AmountOut
     avg_cost: Decimal
 
 
 class Valuation(BaseModel):
     as_of: date
     rows: list[ValuationRow]
-    total_value: Decimal
-    by_account: dict[str, Decimal]
+    total_value: AmountOut
+    by_account: dict[str, AmountOut]
 
 
 class HistoryLine(BaseModel):
@@ -162,7 +166,7 @@ class HistoryLine(BaseModel):
     reference: str | None
     quantity_change: Decimal
     balance: Decimal
-    value_change: Decimal
+    value_change: AmountOut
 
 
 class History(BaseModel):

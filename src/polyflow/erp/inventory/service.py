@@ -2,15 +2,19 @@
 moving-average cost, low stock, valuation and history.
 
 How a movement posts (all in the caller's one transaction):
-  lock the variant row  ->  period open?  ->  number (GR/GI/TRF/ADJ per year)  ->  conditional stock
-  update (409 with the available amount if short)  ->  new moving-average value  ->  journal with the
-  movement's number  ->  movement row pointing at the journal.
+  lock the variant row  ->  reason/kind and counter account  ->  posting date open? (window, lock date,
+  month)  ->  number (GR/GI/TRF/ADJ per year)  ->  no location's balance may go negative from the
+  movement's date on  ->  cost at the moving average *as of its date*  ->  conditional stock update
+  ->  journal  ->  movement row  ->  when backdated: every later outflow of the variant re-costed, the
+  differences journaled (RCS) on each outflow's own date.
+Ledger order is (posting_date, seq): a backdated movement counts after those already on its date.
 The variant row lock comes first and the counter after it in every path, so two movements never wait
-on each other in opposite order."""
+on each other in opposite order; it also makes a variant's movements (and re-costings) run one at a time."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -19,26 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.accounting import service as accounting
-from polyflow.erp.accounting.service import Line, money
+from polyflow.erp.accounting.service import Line
 from polyflow.erp.inventory import repository
 from polyflow.erp.inventory.schemas import (
     History, HistoryLine, LocationIn, LocationPatch, LowStockRow, MovementIn, ReservationIn, StockLevelOut,
     Valuation, ValuationRow,
 )
 from polyflow.erp.models import Location, ProductVariant, StockMovement
-from polyflow.kit.errors import Conflict, InvalidInput, NotFound
+from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from polyflow.kit.money import money
 
 QTY = Decimal("0.001")
+COST = Decimal("0.0001")
 
 INVENTORY_ACCOUNT = {
     "raw_material": coa.PERSEDIAAN_BAHAN_BAKU, "packaging": coa.PERSEDIAAN_BAHAN_BAKU,
     "intermediate": coa.PERSEDIAAN_BDP, "wip": coa.PERSEDIAAN_BDP,
     "finished_good": coa.PERSEDIAAN_BARANG_JADI, "scrap": coa.PERSEDIAAN_BARANG_JADI,
 }
-# The other side of the journal, by reason (a request may name another account).
-IN_COUNTER = {"purchase": coa.BARANG_BELUM_DITAGIH, "opening": coa.EKUITAS_SALDO_AWAL,
-              "production": coa.PEMAKAIAN_BAHAN_BAKU, "return": coa.HPP}
-OUT_COUNTER = {"sale": coa.HPP, "scrap": coa.BEBAN_SCRAP, "consumption": coa.PEMAKAIAN_BAHAN_BAKU}
 DOC_TYPE = {"IN": "GR", "OUT": "GI", "TRANSFER": "TRF", "ADJUSTMENT": "ADJ"}
 
 
@@ -73,8 +75,15 @@ async def create_location(session: AsyncSession, data: LocationIn) -> Location:
 
 
 async def update_location(session: AsyncSession, location_id: uuid.UUID, patch: LocationPatch) -> Location:
+    """Rename, re-kind or (de)activate a location; one that holds stock cannot be deactivated (409)."""
     location = await get_location(session, location_id)
-    for key, value in patch.model_dump(exclude_unset=True).items():
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("is_active") is False and location.is_active:
+        held = await repository.stock_held_at(session, location.id)
+        if held:
+            raise Conflict(f"location {location.code} still holds stock of {held} variant(s); move it out or "
+                           "adjust it to zero before deactivating the location")
+    for key, value in changes.items():
         if value is not None:
             setattr(location, key, value)
     await session.flush()
@@ -97,14 +106,71 @@ async def _resolve_location(session: AsyncSession, ref: str, role: str) -> Locat
 # -- movements -----------------------------------------------------------------------------------
 
 
-async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: uuid.UUID | None = None) -> StockMovement:
-    """Record one stock movement and post its journal, in the caller's single transaction."""
+def _outflow(movement: StockMovement) -> bool:
+    return movement.kind == "OUT" or (movement.kind == "ADJUSTMENT" and movement.from_location_id is not None)
+
+
+def _qty_change(movement: StockMovement) -> Decimal:
+    """Signed change of the variant's total quantity."""
+    if movement.kind == "TRANSFER":
+        return Decimal(0)
+    return -movement.quantity if _outflow(movement) else movement.quantity
+
+
+def _change_at(movement: StockMovement, location_id: uuid.UUID) -> Decimal:
+    change = Decimal(0)
+    if movement.to_location_id == location_id:
+        change += movement.quantity
+    if movement.from_location_id == location_id:
+        change -= movement.quantity
+    return change
+
+
+def _issue_value(qty: Decimal, have_qty: Decimal, have_value: Decimal) -> Decimal:
+    """What an issue of `qty` takes at the moving average: all of the value when it takes all of the stock
+    (no rounding residue stays behind), else its share rounded to the cent."""
+    if qty >= have_qty:
+        return have_value
+    return money(qty * have_value / have_qty)
+
+
+def _avg(value: Decimal, qty: Decimal) -> Decimal:
+    return (value / qty).quantize(COST) if qty > 0 else Decimal(0)
+
+
+def counter_account_for(kind: str, reason: str) -> str | None:
+    """The mapped counter account of a (kind, reason) pair; 422 for a pair that makes no sense."""
+    try:
+        return coa.STOCK_COUNTER_ACCOUNTS[(kind, reason)]
+    except KeyError:
+        fits = sorted(r for k, r in coa.STOCK_COUNTER_ACCOUNTS if k == kind)
+        raise InvalidInput(f"reason '{reason}' does not fit a {kind} movement (a {kind} takes: "
+                           f"{', '.join(fits)})") from None
+
+
+async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: uuid.UUID | None = None,
+                          may_choose_account: bool = True) -> StockMovement:
+    """Record one stock movement and post its journal, in the caller's single transaction. A backdated
+    movement is costed as of its date and re-costs the variant's later outflows. `may_choose_account`:
+    whether the caller may post against another counter account than the reason's (accounting.write)."""
     variant = await repository.variant_for_update(session, variant_id=data.variant_id, sku=data.sku)
     if variant is None:
         raise InvalidInput(f"unknown variant '{data.variant_id or data.sku}'")
     product = variant.product
     if not (variant.is_active and product.is_active):
         raise InvalidInput(f"{variant.sku} is inactive")
+    reason = data.reason or coa.DEFAULT_STOCK_REASON[data.kind]
+    counter = counter_account_for(data.kind, reason)
+    if data.counter_account and data.counter_account.upper() != counter:
+        chosen = data.counter_account.upper()
+        if counter is None:
+            raise InvalidInput(f"a {data.kind} posts no journal: do not give counter_account")
+        if not may_choose_account:
+            raise Forbidden(f"{data.kind} '{reason}' posts against {counter}; choosing another account ({chosen}) "
+                            "needs the accounting.write permission")
+        if chosen in coa.INVENTORY_ACCOUNTS:
+            raise InvalidInput(f"counter account {chosen} is an inventory account")
+        counter = chosen
     src = await _resolve_location(session, data.from_location, "source") if data.from_location else None
     dst = await _resolve_location(session, data.to_location, "destination") if data.to_location else None
     if src is not None and dst is not None and src.id == dst.id:
@@ -113,45 +179,43 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     qty = (data.quantity * factor).quantize(QTY)  # always in the product's primary unit from here on
     if qty <= 0:
         raise InvalidInput("quantity is too small for the product's unit")
-    posting_date = data.posting_date or today()
-    await accounting.ensure_period_open(session, posting_date)
+    if dst is None and data.unit_cost is not None:
+        raise InvalidInput("an issue leaves at the moving-average cost; do not give unit_cost")
+    posting_date = data.posting_date or await accounting.local_today(session)
+    await accounting.ensure_postable(session, posting_date, stock=True)
     number = await accounting.next_document_number(session, DOC_TYPE[data.kind], posting_date)
 
-    if src is not None and not await repository.take(session, src.id, variant.id, qty):
-        have = await repository.available(session, src.id, variant.id)
-        raise Conflict(f"insufficient stock of {variant.sku} at {src.code}: available {have.normalize():f}, "
-                       f"requested {qty.normalize():f} {product.unit}")
+    # Movements dated after this one: they are what a backdated movement must not break and must re-cost.
+    later = await repository.later_movements(session, variant.id, posting_date)
+    if src is not None:
+        await _check_history(session, variant, src, qty, posting_date, later)
+        if not await repository.take(session, src.id, variant.id, qty):
+            have = await repository.available(session, src.id, variant.id)
+            raise Conflict(f"insufficient stock of {variant.sku} at {src.code}: available {have.normalize():f}, "
+                           f"requested {qty.normalize():f} {product.unit}")
     if dst is not None:
         await repository.put(session, dst.id, variant.id, qty)
 
-    # Moving average over all locations: receipts add at their cost, issues leave at the average
-    # (an issue of everything takes exactly the remaining value, so no rounding residue stays behind).
+    # The variant's quantity and value at the end of the posting date, before this movement.
+    qty_at = variant.qty_total - sum((_qty_change(m) for m in later), Decimal(0))
+    value_at = variant.stock_value - sum((m.value for m in later), Decimal(0))
+    # Moving average over all locations: receipts add at their cost, issues leave at the average.
     if data.kind == "TRANSFER":
-        value, unit_cost = Decimal("0.00"), variant.avg_cost
+        value, unit_cost = Decimal("0.00"), _avg(value_at, qty_at)
     elif dst is not None:  # IN or ADJUSTMENT up
         if data.unit_cost is not None:  # per the unit the request used
             value = money(data.quantity * data.unit_cost)
-            unit_cost = (data.unit_cost / factor).quantize(Decimal("0.0001"))
+            unit_cost = (data.unit_cost / factor).quantize(COST)
         else:
-            unit_cost = _default_cost(variant, data.kind)
+            unit_cost = _avg(value_at, qty_at) if qty_at > 0 else _buy_price(variant)
             value = money(qty * unit_cost)
-        variant.qty_total += qty
-        variant.stock_value += value
     else:  # OUT or ADJUSTMENT down
-        if data.unit_cost is not None:
-            raise InvalidInput("an issue leaves at the moving-average cost; do not give unit_cost")
-        unit_cost = variant.avg_cost
-        out = variant.stock_value if qty >= variant.qty_total else money(qty * variant.stock_value / variant.qty_total)
-        value = -out
-        variant.qty_total -= qty
-        variant.stock_value -= out
+        unit_cost = _avg(value_at, qty_at)
+        value = -_issue_value(qty, qty_at, value_at)
 
+    inventory = INVENTORY_ACCOUNT[product.product_type]
     entry = None
     if value != 0:
-        inventory = INVENTORY_ACCOUNT[product.product_type]
-        counter = (data.counter_account or _counter(data.kind, data.reason, increase=value > 0)).upper()
-        if counter in coa.INVENTORY_ACCOUNTS:
-            raise InvalidInput(f"counter account {counter} is an inventory account")
         amount = abs(value)
         lines = [Line(inventory, debit=amount), Line(counter, credit=amount)] if value > 0 else \
             [Line(counter, debit=amount), Line(inventory, credit=amount)]
@@ -163,12 +227,79 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     movement = StockMovement(
         number=number, kind=data.kind, variant_id=variant.id, from_location_id=src.id if src else None,
         to_location_id=dst.id if dst else None, quantity=qty, unit_cost=unit_cost, value=value,
-        reason=data.reason, reference=data.reference, note=data.note, posting_date=posting_date, user_id=user_id,
-        journal_entry_id=entry.id if entry else None)
+        reason=reason, reference=data.reference, note=data.note, posting_date=posting_date, user_id=user_id,
+        journal_entry_id=entry.id if entry else None, counter_account=counter)
     session.add(movement)
+
+    q, v = qty_at + _qty_change(movement), value_at + value
+    if later:
+        q, v = await _recost(session, variant, inventory, later, q, v, movement, user_id)
+    variant.qty_total, variant.stock_value = q, v
     await session.flush()
     await session.refresh(movement)
     return movement
+
+
+async def _check_history(session: AsyncSession, variant: ProductVariant, src: Location, qty: Decimal,
+                         on: date, later: list[StockMovement]) -> None:
+    """409 unless `src` keeps a non-negative balance at every point from `on` to now after giving `qty`
+    on `on` (and still covers its reservations today). Walks back from today's level through the later
+    movements only."""
+    if not any(m.from_location_id == src.id or m.to_location_id == src.id for m in later):
+        return  # nothing later at this location: today's level decides (the conditional take)
+    on_hand, reserved = await repository.level_amounts(session, src.id, variant.id)
+    lowest, worst_date, balance = on_hand - reserved, None, on_hand
+    for m in reversed(later):
+        balance -= _change_at(m, src.id)  # the balance just before m
+        if balance < lowest:
+            lowest, worst_date = balance, m.posting_date
+    if qty > lowest:
+        when = f" (the balance runs lowest just before {worst_date})" if worst_date else " (what is left there today)"
+        raise Conflict(f"insufficient stock of {variant.sku} at {src.code} on {on}: {max(lowest, 0).normalize():f} "
+                       f"{variant.product.unit} can be taken from that date on{when}, requested "
+                       f"{qty.normalize():f}")
+
+
+async def _recost(session: AsyncSession, variant: ProductVariant, inventory: str, later: list[StockMovement],
+                  q: Decimal, v: Decimal, trigger: StockMovement, user_id) -> tuple[Decimal, Decimal]:
+    """Replay the variant's later movements from the state after the backdated one: receipts keep their
+    value, each issue is re-valued at the moving average of its own point in time. The differences are
+    journaled per outflow date (Dr/Cr inventory against the outflow's counter account), so the stock
+    value as of every date stays equal to the inventory accounts as of that date."""
+    diffs: dict[date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    changed = {}
+    for m in later:
+        if _outflow(m):
+            new = -_issue_value(m.quantity, q, v)
+            if new != m.value:
+                counter = m.counter_account or coa.STOCK_COUNTER_ACCOUNTS.get(
+                    (m.kind, m.reason or coa.DEFAULT_STOCK_REASON[m.kind])) or coa.SELISIH_PERSEDIAAN
+                diffs[m.posting_date][counter] += new - m.value  # < 0: more value left the stock
+                changed[m.posting_date] = changed.get(m.posting_date, []) + [m.number]
+                m.value, m.unit_cost = new, _avg(v, q)
+            v += new
+        else:
+            v += m.value
+        q += _qty_change(m)
+    for on, by_counter in sorted(diffs.items()):
+        lines = [Line(code, debit=-d if d < 0 else Decimal(0), credit=d if d > 0 else Decimal(0))
+                 for code, d in sorted(by_counter.items()) if d != 0]
+        total = sum(by_counter.values(), Decimal(0))
+        if total:
+            lines.append(Line(inventory, debit=total if total > 0 else Decimal(0),
+                              credit=-total if total < 0 else Decimal(0)))
+        if not lines:
+            continue
+        numbers = ", ".join(changed[on])
+        try:
+            await accounting.post_journal(
+                session, doc_type="RCS", entry_date=on, source="inventory", reference=trigger.number,
+                description=f"Re-costing {variant.sku}: {numbers} after {trigger.number} dated {trigger.posting_date}",
+                lines=lines, created_by=user_id)
+        except Conflict as exc:
+            raise Conflict(f"{trigger.number} dated {trigger.posting_date} changes the cost of {numbers} of {on}, "
+                           f"which cannot be re-posted: {exc.message}") from None
+    return q, v
 
 
 def _unit_factor(variant: ProductVariant, unit: str | None) -> Decimal:
@@ -181,21 +312,11 @@ def _unit_factor(variant: ProductVariant, unit: str | None) -> Decimal:
     raise InvalidInput(f"unknown unit '{unit.upper()}' for {variant.sku} (use {units})")
 
 
-def _default_cost(variant: ProductVariant, kind: str) -> Decimal:
-    if variant.qty_total > 0:
-        return variant.avg_cost
+def _buy_price(variant: ProductVariant) -> Decimal:
     price = variant.buy_price if variant.buy_price is not None else variant.product.buy_price
     if price is None:
         raise InvalidInput(f"give unit_cost: {variant.sku} has no stock and no buy price")
     return price
-
-
-def _counter(kind: str, reason: str | None, *, increase: bool) -> str:
-    if kind == "ADJUSTMENT":
-        return coa.SELISIH_PERSEDIAAN
-    if kind == "IN":
-        return IN_COUNTER.get(reason or "purchase", coa.BARANG_BELUM_DITAGIH)
-    return OUT_COUNTER.get(reason or "sale", coa.HPP)
 
 
 async def get_movement(session: AsyncSession, movement_id: uuid.UUID) -> StockMovement:
@@ -206,6 +327,7 @@ async def get_movement(session: AsyncSession, movement_id: uuid.UUID) -> StockMo
 
 
 async def list_movements(session: AsyncSession, **filters):
+    accounting.check_range(filters.get("date_from"), filters.get("date_to"))
     return await repository.list_movements(session, **filters)
 
 

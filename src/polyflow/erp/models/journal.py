@@ -3,31 +3,66 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Identity, Index, Numeric, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Identity, Index, Numeric, String, inspect
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
 
 
+JOURNAL_STATES = ("draft", "posted")
+
+
 class JournalEntry(UUIDPk, Timestamps, TenantBase):
-    """A posted journal entry. Its lines balance: checked by the service and, at commit, by a deferred
-    constraint trigger (migration 0003), so no code path can leave an unbalanced entry behind."""
+    """A journal entry: a draft (manual journals only: its lines wait in `draft_lines`, no number, in no
+    report) or posted (numbered, lines in journal_lines, never changed again: triggers refuse updates and
+    deletes, migration 0007). Posted lines balance: checked by the service and, at commit, by a deferred
+    constraint trigger (migration 0003), so no code path can leave an unbalanced entry behind. A reversal
+    points at the entry it reverses (`reversal_of_id`, unique: an entry is reversed at most once)."""
 
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_entry_date", "entry_date"),)
+    __table_args__ = (
+        Index("ix_journal_entries_entry_date", "entry_date"),
+        CheckConstraint("status IN ('draft', 'posted')", name="status"),
+        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="posted_numbered"),
+    )
 
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
     doc_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="posted", server_default="posted")
     entry_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500))
     reference: Mapped[str | None] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reversal_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    draft_lines: Mapped[list | None] = mapped_column(JSONB)
 
     lines: Mapped[list["JournalLine"]] = relationship(
         back_populates="entry", order_by="JournalLine.id", cascade="all, delete-orphan", lazy="selectin"
     )
+    # The entry that reverses this one (loaded with it; None on an entry just created).
+    reversed_by: Mapped["JournalEntry | None"] = relationship(
+        foreign_keys=[reversal_of_id], remote_side="JournalEntry.reversal_of_id",
+        primaryjoin="JournalEntry.id == foreign(JournalEntry.reversal_of_id)", uselist=False, lazy="selectin",
+        viewonly=True,
+    )
+
+    @property
+    def reversed_by_id(self) -> uuid.UUID | None:
+        if "reversed_by" in inspect(self).unloaded:
+            return None
+        return self.reversed_by.id if self.reversed_by is not None else None
+
+    @property
+    def shown_lines(self) -> list:
+        """The lines to show: the posted ones, or a draft's."""
+        if self.status == "draft":
+            return [SimpleNamespace(account_code=d["account"], debit=Decimal(d["debit"]), credit=Decimal(d["credit"]),
+                                    memo=d.get("memo")) for d in self.draft_lines or []]
+        return list(self.lines)
 
 
 class JournalLine(TenantBase):

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Integer, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Date, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polyflow.kit.db import TenantBase, Timestamps
@@ -25,3 +26,8 @@ class TenantSettings(Timestamps, TenantBase):
     email: Mapped[str | None] = mapped_column(String(254))
     currency: Mapped[str] = mapped_column(String(3), default="IDR", server_default="IDR")
     ppn_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("11"), server_default="11")
+    # Nothing may be posted on or before this date (journals, stock movements, reversals): checked by
+    # accounting.ensure_postable and by triggers on journal_entries and stock_movements (migration 0007).
+    books_closed_through: Mapped[date | None] = mapped_column(Date)
+    # The company's local time zone: "today" for future-dated postings and default dates.
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta", server_default="Asia/Jakarta")

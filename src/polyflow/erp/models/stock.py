@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, func
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Identity, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polyflow.kit.db import TenantBase, UUIDPk
@@ -48,10 +48,14 @@ class StockMovement(UUIDPk, TenantBase):
             " OR (kind = 'ADJUSTMENT' AND (from_location_id IS NULL) <> (to_location_id IS NULL))",
             name="locations",
         ),
-        Index("ix_stock_movements_variant_id_posting_date", "variant_id", "posting_date"),
+        # A variant's movements in ledger order: what a backdated movement re-costs is one range of it.
+        Index("ix_stock_movements_variant_id_posting_date_seq", "variant_id", "posting_date", "seq"),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    # Order of entry: within one posting date, movements count in this order (a backdated movement
+    # comes after those already on its date).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     kind: Mapped[str] = mapped_column(String(12))
     variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"))
     from_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"))
@@ -66,3 +70,5 @@ class StockMovement(UUIDPk, TenantBase):
     moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # The other side of its journal (and of any re-costing journal): from the reason's mapping, or chosen.
+    counter_account: Mapped[str | None] = mapped_column(ForeignKey("accounts.code"))
