@@ -127,8 +127,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_company_tax_profile'))
     )
 
-    # Reference rows for tenants that already exist (and for the template, which the seeds then find there).
     op.execute(sa.text("INSERT INTO company_tax_profile (id) VALUES (1) ON CONFLICT DO NOTHING"))
+    # Reference rows for tenants that already exist. A fresh database (a template) has no chart yet: its
+    # reference seeds add the chart, then these accounts and codes (erp/tax/seeds.py).
+    if not op.get_bind().execute(sa.text("SELECT EXISTS (SELECT 1 FROM accounts)")).scalar():
+        return
     for row in ACCOUNTS:
         # An account a tenant already created under that code is left as it is.
         op.execute(sa.text("INSERT INTO accounts (code, name, type) VALUES (:code, :name, :type) "
