@@ -9,7 +9,7 @@ import re
 import uuid
 
 
-from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, tenant_sql as sql
+from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, session_client, tenant_sql as sql
 
 SUB = "pt-abc"
 AUDIT = "/api/v1/audit"
@@ -96,9 +96,11 @@ async def test_no_secret_ever_reaches_the_audit_log(live, make_tenant):
     s = live.settings
     owner = make_user(s, SUB, ["owner"])
     secrets: list[str] = [owner["token"].rsplit("_", 1)[1]]
-    async with bearer(live, owner["token"]) as o:
+    async with session_client(live, owner) as o:
+        secrets.append(o.cookies["pf_session"].rsplit("_", 1)[1])
         invited = (await o.post("/api/v1/users", json={"email": "new@example.test", "roles": ["sales"]})).json()
-        secrets.append((await o.post("/api/v1/auth/tokens", json={"name": "t"})).json()["token"].rsplit("_", 1)[1])
+        new = await o.post("/api/v1/auth/tokens", json={"name": "t", "roles": ["viewer"]})
+        secrets.append(new.json()["token"].rsplit("_", 1)[1])
         await o.patch(f"/api/v1/users/{invited['id']}", json={"name": "Renamed", "roles": ["sales", "viewer"]})
     [(body,)] = sql(s, "SELECT body FROM outbox WHERE recipient = 'new@example.test'")
     secrets.append(re.search(r"token=([\w-]+)", body).group(1))

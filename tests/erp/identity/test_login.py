@@ -46,7 +46,7 @@ async def test_login_sets_a_host_only_cookie_and_returns_the_user(live, make_ten
         assert "Domain" not in cookie and "Secure" not in cookie  # plain HTTP here
         me = await client.get("/api/v1/auth/me")
         assert me.status_code == 200 and me.json()["via"] == "session"
-        new = await client.post("/api/v1/auth/tokens", json={"name": "script"})
+        new = await client.post("/api/v1/auth/tokens", json={"name": "script", "roles": ["sales"]})
         assert new.status_code == 201 and new.json()["token"].startswith("pft_")
         assert (await client.post("/api/v1/auth/logout")).status_code == 204
         client.cookies.clear()
@@ -221,14 +221,14 @@ async def test_a_one_time_password_only_lets_you_choose_your_own(live, make_tena
         for path in ("/api/v1/products", "/api/v1/users", "/api/v1/audit", "/api/v1/accounts"):
             r = await c.get(path)
             assert r.status_code == 403 and r.json()["detail"].startswith("choose your own password first"), path
-        assert (await c.post("/api/v1/auth/tokens", json={"name": "x"})).status_code == 403
+        assert (await c.post("/api/v1/auth/tokens", json={"name": "x", "roles": ["viewer"]})).status_code == 403
         page = await c.get("/products", follow_redirects=False)
         assert page.status_code == 403 and "choose your own password first" in page.text
         r = await c.post("/api/v1/auth/password", json={"current_password": TEST_PASSWORD,
                                                         "new_password": NEW_PASSWORD})
         assert r.status_code == 204, r.text
         assert (await c.get("/api/v1/products")).status_code == 200
-        assert (await c.post("/api/v1/auth/tokens", json={"name": "x"})).status_code == 201
+        assert (await c.post("/api/v1/auth/tokens", json={"name": "x", "roles": ["viewer"]})).status_code == 201
     # The API token the fixture made for this user was refused as well while the password was one-time.
     sql(s, "UPDATE users SET must_change_password = true WHERE id = %s", user["id"])
     async with live.tenant_client(SUB, role=None, headers={"Authorization": f"Bearer {user['token']}"}) as t:

@@ -241,8 +241,12 @@ async def test_api_token_page_shows_the_token_once_and_it_works(live, make_tenan
         assert 'name="current_password"' in r.text
         r = await client.post("/account/tokens", data={"csrf_token": token, "name": "x", "expires_days": "soon"})
         assert r.status_code == 422 and "whole number" in r.text
+        # No role ticked: refused (a token gets no role by default).
         r = await client.post("/account/tokens", data={"csrf_token": token, "name": "nightly export",
                                                        "expires_days": "30"})
+        assert r.status_code == 422 and "choose the token&#39;s roles" in r.text
+        r = await client.post("/account/tokens", data={"csrf_token": token, "name": "nightly export",
+                                                       "roles": ["sales"], "expires_days": "30"})
         assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
         secret = re.search(r'<code class="secret" id="token">(pft_[^<]+)</code>', r.text).group(1)
         account = await client.get("/account")

@@ -9,7 +9,7 @@ import time
 import uuid
 
 
-from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, tenant_sql as sql
+from tests.fixtures.auth import TEST_PASSWORD, make_user, session_client, tenant_sql as sql
 
 SUB = "pt-abc"
 ACCEPT = "/api/v1/auth/invite/accept"
@@ -28,7 +28,7 @@ def link_tokens(settings, recipient: str, path: str) -> list[str]:
 
 async def invite(live, owner: dict, email: str, roles=("sales",)) -> tuple[str, str]:
     """Invite `email` as the owner; (user id, link token from the mail)."""
-    async with bearer(live, owner["token"]) as c:
+    async with session_client(live, owner) as c:
         r = await c.post("/api/v1/users", json={"email": email, "roles": list(roles)})
         assert r.status_code == 201, r.text
     [token] = link_tokens(live.settings, email, "/invite")
@@ -76,7 +76,7 @@ async def test_an_expired_or_replaced_invitation_is_refused(live, make_tenant):
                                            "FROM one_time_tokens WHERE user_id = %s", uuid.UUID(user_id))
     assert expires_days == live.settings.invite_link_days
     # A fresh invitation replaces the first link.
-    async with bearer(live, owner["token"]) as o:
+    async with session_client(live, owner) as o:
         r = await o.post(f"/api/v1/users/{user_id}/invite")
         assert r.status_code == 202 and r.json()["detail"] == "invitation sent to late@example.test"
     first_again, second = link_tokens(live.settings, "late@example.test", "/invite")
@@ -90,7 +90,7 @@ async def test_an_expired_or_replaced_invitation_is_refused(live, make_tenant):
         assert r.status_code == 422 and r.json()["detail"] == USED
     assert sql(live.settings, "SELECT password_hash FROM users WHERE id = %s", uuid.UUID(user_id)) == [(None,)]
     # A deactivated user's invitation cannot be resent.
-    async with bearer(live, owner["token"]) as o:
+    async with session_client(live, owner) as o:
         await o.patch(f"/api/v1/users/{user_id}", json={"is_active": False})
         assert (await o.post(f"/api/v1/users/{user_id}/invite")).status_code == 409
 

@@ -91,7 +91,7 @@ async def test_a_reset_mail_goes_through_the_relay(make_settings, make_live, pla
         assert rcpt == [user["email"]] and mail["To"] == user["email"]
         assert mail["From"] == "Polyflow <no-reply@polyflow.test>" and mail["Subject"] == "Reset your Polyflow password"
         assert mail["Message-ID"] and mail["Date"]
-        assert re.search(r"http://pt-abc\.localhost(:\d+)?/reset/confirm\?token=\S+", mail.get_content())
+        assert re.search(r"https?://pt-abc\.localhost(:\d+)?/reset/confirm\?token=\S+", mail.get_content())
         await _wait(lambda: sql(settings, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") == [(1,)])
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
-from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, tenant_sql as sql
+from tests.fixtures.auth import TEST_PASSWORD, bearer_client as bearer, make_user, session_client, tenant_sql as sql
 
 SUB = "pt-abc"
 USERS = "/api/v1/users"
@@ -32,7 +32,7 @@ async def use_plan(platform, code: str, *, max_users: int | None = None, create:
 async def test_invite_creates_a_user_without_password_and_queues_the_link(live, make_tenant):
     await make_tenant(SUB)
     owner = make_user(live.settings, SUB, ["owner"])
-    async with bearer(live, owner["token"]) as c:
+    async with session_client(live, owner) as c:
         r = await c.post(USERS, json={"email": " New.Person@Example.TEST ", "name": "New Person",
                                       "roles": ["sales", "viewer", "sales"], "language": "en"})
         assert r.status_code == 201, r.text
@@ -45,7 +45,10 @@ async def test_invite_creates_a_user_without_password_and_queues_the_link(live, 
         [(recipient, subject, body)] = sql(live.settings, "SELECT recipient, subject, body FROM outbox")
         assert recipient == "New.Person@example.test" and subject == "You are invited to PT-ABC on Polyflow"
         link = re.search(r"(\S+)/invite\?token=([\w-]+)", body)
-        assert link and link.group(1) == f"http://{SUB}.{live.settings.root_domain}" and len(link.group(2)) >= 40
+        # The workspace's canonical address from the settings (never the request's Host or port).
+        port = f":{live.settings.public_port}" if live.settings.public_port else ""
+        assert link and link.group(1) == f"{live.settings.public_scheme}://{SUB}.{live.settings.root_domain}{port}"
+        assert len(link.group(2)) >= 40
         assert "Hello New Person" in body
 
         # The same address in any letter case is taken; nothing more is written.
@@ -74,7 +77,7 @@ async def test_the_plans_user_limit_counts_active_users(live, platform, make_ten
     await make_tenant(SUB)
     await use_plan(platform, "duo", max_users=2, create=True)
     owner = make_user(live.settings, SUB, ["owner"])
-    async with bearer(live, owner["token"]) as c:
+    async with session_client(live, owner) as c:
         first = await c.post(USERS, json={"email": "first@example.test", "roles": ["viewer"]})
         assert first.status_code == 201
         r = await c.post(USERS, json={"email": "second@example.test", "roles": ["viewer"]})
@@ -99,19 +102,22 @@ async def test_only_owners_make_or_touch_owners_and_the_last_owner_stays(live, p
     owner = make_user(s, SUB, ["owner"])
     admin = make_user(s, SUB, ["admin"])
     clerk = make_user(s, SUB, ["sales"])
-    async with bearer(live, admin["token"]) as a, bearer(live, owner["token"]) as o:
-        only_owner = "only an owner can change an owner's roles or status, or make someone an owner"
+    async with session_client(live, admin) as a, session_client(live, owner) as o:
+        make_owner, on_owner = "only an owner can make someone an owner", "only an owner can act on an owner's account"
         r = await a.post(USERS, json={"email": "boss@example.test", "roles": ["owner"]})
-        assert r.status_code == 403 and r.json()["detail"] == "only an owner can make someone an owner"
-        for patch, target in (({"roles": ["owner"]}, clerk), ({"roles": ["sales", "owner"]}, clerk),
-                              ({"roles": ["admin"]}, owner), ({"is_active": False}, owner)):
+        assert r.status_code == 403 and r.json()["detail"] == make_owner
+        for patch, target, message in (({"roles": ["owner"]}, clerk, make_owner),
+                                       ({"roles": ["sales", "owner"]}, clerk, make_owner),
+                                       ({"roles": ["admin"]}, owner, on_owner), ({"is_active": False}, owner, on_owner),
+                                       ({"name": "The Boss"}, owner, on_owner)):
             r = await a.patch(f"{USERS}/{target['id']}", json=patch)
-            assert r.status_code == 403 and r.json()["detail"] == only_owner, patch
-        assert sql(s, "SELECT roles, is_active FROM users WHERE id = %s", owner["id"]) == [(["owner"], True)]
-        # An admin manages everyone else, and may rename an owner.
+            assert r.status_code == 403 and r.json()["detail"] == message, patch
+        assert sql(s, "SELECT roles, is_active, name FROM users WHERE id = %s", owner["id"]) == \
+            [(["owner"], True, owner["email"].split("@")[0])]
+        # An admin manages everyone else.
         r = await a.patch(f"{USERS}/{clerk['id']}", json={"roles": ["purchasing"]})
         assert r.status_code == 200 and r.json()["roles"] == ["purchasing"]
-        assert (await a.patch(f"{USERS}/{owner['id']}", json={"name": "The Boss"})).json()["name"] == "The Boss"
+        assert (await a.patch(f"{USERS}/{clerk['id']}", json={"name": "Clerk"})).json()["name"] == "Clerk"
         assert (await a.post(USERS, json={"email": "helper@example.test", "roles": ["admin"]})).status_code == 201
 
         # The last active owner can be neither demoted nor deactivated, even by themself.
@@ -139,7 +145,7 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(live, plat
     await make_tenant(SUB)
     s = live.settings
     one, two = make_user(s, SUB, ["owner"]), make_user(s, SUB, ["owner"])
-    async with bearer(live, one["token"]) as c1, bearer(live, two["token"]) as c2:
+    async with session_client(live, one) as c1, session_client(live, two) as c2:
         for _ in range(3):
             sql(s, "UPDATE users SET roles = '{owner}'")
             answers = await asyncio.gather(c1.patch(f"{USERS}/{two['id']}", json={"roles": ["viewer"]}),
@@ -213,13 +219,9 @@ async def test_concurrent_invites_cannot_exceed_the_plans_user_limit(live, platf
     await make_tenant(SUB)
     await use_plan(platform, "trio", max_users=3, create=True)
     owner = make_user(live.settings, SUB, ["owner"])
-    clients = [bearer(live, owner["token"]) for _ in range(6)]
-    try:
+    async with session_client(live, owner) as c:
         answers = await asyncio.gather(*(c.post(USERS, json={"email": f"rush{i}@example.test", "roles": ["viewer"]})
-                                         for i, c in enumerate(clients)))
-    finally:
-        for c in clients:
-            await c.aclose()
+                                         for i in range(6)))
     codes = sorted(r.status_code for r in answers)
     assert sql(live.settings, "SELECT count(*) FROM users WHERE is_active") == [(3,)], codes
     assert codes == [201, 201, 403, 403, 403, 403]

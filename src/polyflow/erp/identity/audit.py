@@ -38,10 +38,10 @@ current_actor: ContextVar[Actor | None] = ContextVar("polyflow_audit_actor", def
 # movements; journal lines belong to their entry; movements carry their own user).
 SKIPPED_TABLES = frozenset({
     "audit_log", "user_sessions", "api_tokens", "one_time_tokens", "outbox", "document_counters",
-    "stock_levels", "journal_lines", "stock_movements",
+    "stock_levels", "journal_lines", "stock_movements", "user_recovery_codes",
 })
 # Never copied into the log.
-SECRET_FIELDS = frozenset({"password_hash", "token_hash", "csrf_token"})
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "csrf_token", "totp_secret_enc", "totp_last_step"})
 QUIET_FIELDS = frozenset({"created_at", "updated_at", "last_seen_at", "last_used_at", "last_login_at"})
 MAX_VALUE = 200
 

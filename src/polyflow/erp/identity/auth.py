@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from polyflow.erp.identity import audit
 from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module_of, permissions_for
-from polyflow.erp.models import ApiToken, User, UserSession
+from polyflow.erp.models import ApiToken, SignInPolicy, User, UserSession
 from polyflow.kit.errors import Forbidden, NotAuthenticated
 from polyflow.kit.web import split_token, token_hash
 from polyflow.platform.entitlements import denial
@@ -38,6 +38,9 @@ from polyflow.web import request_ip
 from polyflow.web.csrf import check_same_origin
 
 SESSION_COOKIE = "pf_session"
+# Set after a successful sign-in: this browser is "known" for that account (the sign-in throttles let it through
+# a flood of attempts by others, and count its failures apart from its IP address).
+DEVICE_COOKIE = "pf_device"
 SESSION_PREFIX = "pfs"
 API_TOKEN_PREFIX = "pft"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -57,6 +60,8 @@ class Principal:
     session: UserSession | None = None
     token: ApiToken | None = None
     ip: str | None = None
+    # The workspace requires two-factor sign-in and this user has not enrolled: only enrolment is open.
+    must_enrol_mfa: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -95,16 +100,22 @@ async def _touch(session, statement) -> None:
             raise
 
 
+def _require_mfa():
+    """The workspace's "everyone needs two factors" rule, read in the same query as the credential."""
+    return select(SignInPolicy.require_mfa).where(SignInPolicy.id == 1).scalar_subquery()
+
+
 async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> Principal:
     token = _bound(raw, API_TOKEN_PREFIX, route)
     if token is None:
         raise NotAuthenticated("invalid API token for this workspace")
     row = (await session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(token))
+        select(ApiToken, User, _require_mfa()).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(token))
     )).first()
     if row is None:
         raise NotAuthenticated("invalid API token for this workspace")
-    api_token, user = row
+    api_token, user, require_mfa = row
     if api_token.revoked_at is not None:
         raise NotAuthenticated("this API token was revoked")
     if api_token.expires_at is not None and api_token.expires_at <= now:
@@ -114,7 +125,8 @@ async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> P
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
         await _touch(session, update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
     roles = covered_roles(api_token.roles, user.roles)  # re-checked against the user's roles now
-    return Principal(user, roles, permissions_for(roles), "token", token=api_token)
+    return Principal(user, roles, permissions_for(roles), "token", token=api_token,
+                     must_enrol_mfa=bool(require_mfa) and not user.has_totp)
 
 
 async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idle: timedelta) -> Principal | None:
@@ -122,12 +134,12 @@ async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idl
     if token is None:
         return None
     row = (await session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User, _require_mfa()).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == token_hash(token))
     )).first()
     if row is None:
         return None
-    user_session, user = row
+    user_session, user, require_mfa = row
     if user_session.expires_at <= now or user_session.last_seen_at + idle <= now or not user.is_active:
         # Forget it now (its own commit: the request fails with 401 and would roll it back).
         try:
@@ -141,7 +153,8 @@ async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idl
     if now - user_session.last_seen_at > TOUCH_EVERY:
         await _touch(session, update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
     roles = frozenset(user.roles)
-    return Principal(user, roles, permissions_for(roles), "session", session=user_session)
+    return Principal(user, roles, permissions_for(roles), "session", session=user_session,
+                     must_enrol_mfa=bool(require_mfa) and not user.has_totp)
 
 
 async def authenticate(request: Request, session: TenantSession) -> Principal:
@@ -185,6 +198,8 @@ CurrentUser = Annotated[Principal, Depends(authenticate)]
 
 
 MUST_CHANGE = "choose your own password first: the one you were given works only for that (Account page, or POST /api/v1/auth/password)"
+ENROL_FIRST = ("this workspace requires two-factor sign-in: turn it on first (Account page, or "
+               "POST /api/v1/auth/mfa/totp then POST /api/v1/auth/mfa/totp/confirm)")
 
 
 def check_permission(request: Request, principal: Principal, permission: str) -> None:
@@ -192,6 +207,8 @@ def check_permission(request: Request, principal: Principal, permission: str) ->
     user is not still on a one-time password)."""
     if principal.user.must_change_password:
         raise Forbidden(MUST_CHANGE)
+    if principal.must_enrol_mfa:
+        raise Forbidden(ENROL_FIRST)
     module = module_of(permission)
     if module is not None:
         message = denial(request.scope["state"]["tenant"], module, time.time())

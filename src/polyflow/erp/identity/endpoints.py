@@ -1,8 +1,11 @@
 """Identity JSON API on the tenant host: sign-in, the caller's sessions and tokens, users, audit log.
 
 Stable contract for scripts: ``POST /api/v1/auth/login`` with ``{"email", "password"}`` sets the
-session cookie and returns the user; ``POST /api/v1/auth/logout``; ``POST /api/v1/auth/tokens``
-(signed in) returns a new API token once.
+session cookie and returns the user, or (202) ``{"mfa_required": true, "mfa_token"}`` for a user with
+two-factor sign-in, then ``POST /api/v1/auth/login/mfa`` with ``{"mfa_token", "code"}``;
+``POST /api/v1/auth/logout``; ``POST /api/v1/auth/tokens`` (signed in, recent step-up) returns a new API
+token once. Sensitive actions answer 403 with ``X-Polyflow-Step-Up: required`` until
+``POST /api/v1/auth/step-up`` confirms the password or a code.
 """
 
 from __future__ import annotations
@@ -13,22 +16,24 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
 from polyflow import web
-from polyflow.erp.identity import outbox, service
-from polyflow.erp.identity.auth import SESSION_COOKIE, CurrentUser, Principal, optional_principal, require
+from polyflow.erp.identity import mfa, outbox, service, signin
+from polyflow.erp.identity.auth import (
+    DEVICE_COOKIE, SESSION_COOKIE, CurrentUser, Principal, optional_principal, require,
+)
 from polyflow.erp.identity.permissions import permissions_for
 from polyflow.erp.identity.schemas import (
-    AuditOut, LoginIn, MeOut, NewTokenOut, PasswordChangeIn, RedeemIn, ResetRequestIn, TokenIn, TokenOut, UserIn,
-    UserOut, UserPatch,
+    AuditOut, LoginIn, LoginMfaIn, LogoutAllIn, MeOut, MfaChallengeOut, MfaCodeIn, MfaDisableIn, MfaEnrolmentOut,
+    MfaStatusOut, NewTokenOut, PasswordChangeIn, RecoveryCodesOut, RedeemIn, ResetRequestIn, SignInPolicyIn,
+    SignInPolicyOut, StepUpIn, StepUpOut, TokenIn, TokenOut, UserIn, UserOut, UserPatch,
 )
+from polyflow.erp.identity.throttle import DEVICE_DAYS
 from polyflow.erp.models import User
 from polyflow.erp.models.user import ROLES
-from polyflow.kit.errors import Conflict
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.kit.web import is_https
 from polyflow.platform.tenancy.deps import CurrentTenant, TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
 from polyflow.web import request_ip
-from polyflow.web.csrf import check_same_origin, request_host
+from polyflow.web.csrf import check_same_origin
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -36,6 +41,7 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 def user_out(user: User) -> UserOut:
     out = UserOut.model_validate(user)
     out.has_password = bool(user.password_hash)
+    out.has_totp = user.has_totp
     return out
 
 
@@ -44,7 +50,7 @@ def me_out(principal: Principal) -> MeOut:
     out = user_out(principal.user).model_dump()
     out["roles"] = [r for r in ROLES if r in principal.roles]
     return MeOut(**out, permissions=sorted(principal.permissions), via=principal.via,
-                 csrf_token=principal.csrf_token)
+                 csrf_token=principal.csrf_token, must_enrol_mfa=principal.must_enrol_mfa)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -56,10 +62,20 @@ def clear_session_cookie(request: Request, response: Response) -> None:
     web.clear_session_cookie(request, response, SESSION_COOKIE)
 
 
-def base_url(request: Request, route: TenantRoute) -> str:
-    platform = request.app.state.platform
-    scheme = "https" if is_https(request.scope, platform.settings.trusted_proxy_networks) else "http"
-    return service.link_base(route, platform.settings, request_host(request), scheme)
+def signed_in_cookies(request: Request, response: Response, result: signin.LoginResult) -> None:
+    """The session cookie, and the known-device cookie that lets this browser through sign-in floods."""
+    set_session_cookie(request, response, result.token)
+    response.set_cookie(web.cookie_name(request, DEVICE_COOKIE), result.device, max_age=DEVICE_DAYS * 86400,
+                        path="/", httponly=True, samesite="lax", secure=web.secure_cookies(request))
+
+
+def device_cookie(request: Request) -> str | None:
+    return web.read_cookie(request, DEVICE_COOKIE)
+
+
+def me_after_login(result: signin.LoginResult) -> MeOut:
+    roles = frozenset(result.user.roles)
+    return me_out(Principal(result.user, roles, permissions_for(roles), "session", session=result.session))
 
 
 def deliver_mail_later(request: Request, background: BackgroundTasks, route: TenantRoute) -> None:
@@ -82,12 +98,36 @@ async def login(request: Request, response: Response, session: TenantSession, te
     """Sign in with email and password: sets the session cookie, returns the user."""
     check_same_origin(request, forms=False)  # a foreign page must not sign the browser in (login CSRF)
     platform = request.app.state.platform
-    result = await service.login(session, tenant, platform.settings, platform.limiter, email=data.email,
-                                 password=data.password, ip=request_ip(request),
-                                 user_agent=request.headers.get("user-agent"))
-    set_session_cookie(request, response, result.token)
-    roles = frozenset(result.user.roles)
-    return me_out(Principal(result.user, roles, permissions_for(roles), "session", session=result.session))
+    result = await signin.login(session, tenant, platform.settings, platform.limiter, email=data.email,
+                                password=data.password, ip=request_ip(request),
+                                user_agent=request.headers.get("user-agent"), device=device_cookie(request))
+    if isinstance(result, signin.MfaRequired):
+        response.status_code = 202
+        return MfaChallengeOut(mfa_token=result.mfa_token)
+    signed_in_cookies(request, response, result)
+    return me_after_login(result)
+
+
+@router.post("/auth/login/mfa", response_model=MeOut)
+async def login_mfa(request: Request, response: Response, session: TenantSession, tenant: CurrentTenant,
+                    data: LoginMfaIn):
+    """The second sign-in step: a two-factor or recovery code for the password step's mfa_token."""
+    check_same_origin(request, forms=False)
+    platform = request.app.state.platform
+    result = await signin.login_mfa(session, tenant, platform.settings, platform.limiter, platform.secrets,
+                                    mfa_token=data.mfa_token, code=data.code, ip=request_ip(request),
+                                    user_agent=request.headers.get("user-agent"))
+    signed_in_cookies(request, response, result)
+    return me_after_login(result)
+
+
+@router.post("/auth/step-up", response_model=StepUpOut)
+async def step_up(request: Request, session: TenantSession, tenant: CurrentTenant, me: CurrentUser, data: StepUpIn):
+    """Confirm your password or a two-factor code: sensitive actions are open on this session for a while."""
+    platform = request.app.state.platform
+    until = await signin.step_up(session, tenant, platform.settings, platform.limiter, platform.secrets, me,
+                                 password=data.password, code=data.code, ip=request_ip(request))
+    return StepUpOut(step_up_until=until)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -95,16 +135,16 @@ async def logout(request: Request, session: TenantSession):
     """End this browser session (does nothing without one)."""
     principal = await optional_principal(request, session)
     if principal is not None:
-        await service.logout(session, principal)
+        await signin.logout(session, principal)
     response = Response(status_code=204)
     clear_session_cookie(request, response)
     return response
 
 
 @router.post("/auth/logout-all", status_code=204)
-async def logout_all(request: Request, session: TenantSession, me: CurrentUser):
-    """End every browser session of the signed-in user ("log out everywhere")."""
-    await service.logout_everywhere(session, me.id)
+async def logout_all(request: Request, session: TenantSession, me: CurrentUser, data: LogoutAllIn | None = None):
+    """End every browser session of the signed-in user ("log out everywhere"); revoke_tokens: the API tokens too."""
+    await signin.logout_everywhere(session, me.id, revoke_tokens=data is not None and data.revoke_tokens)
     response = Response(status_code=204)
     clear_session_cookie(request, response)
     return response
@@ -117,9 +157,12 @@ async def whoami(me: CurrentUser):
 
 
 @router.post("/auth/password", status_code=204)
-async def change_password(session: TenantSession, me: CurrentUser, data: PasswordChangeIn):
-    """Change your password (other browser sessions are signed out)."""
-    await service.change_password(session, me, data.current_password, data.new_password)
+async def change_password(request: Request, session: TenantSession, tenant: CurrentTenant, me: CurrentUser,
+                          data: PasswordChangeIn):
+    """Change your password (other browser sessions are signed out); wrong guesses are throttled."""
+    platform = request.app.state.platform
+    await signin.change_password(session, tenant, platform.settings, platform.limiter, me, data.current_password,
+                                 data.new_password, ip=request_ip(request))
     return Response(status_code=204)
 
 
@@ -129,15 +172,17 @@ async def request_reset(request: Request, background: BackgroundTasks, session: 
     """Mail a one-time reset link (always 202: the answer never says whether the address exists)."""
     platform = request.app.state.platform
     await service.request_reset(session, tenant, platform.settings, platform.limiter, email=data.email,
-                                ip=request_ip(request), base=base_url(request, tenant))
+                                ip=request_ip(request))
     deliver_mail_later(request, background, tenant)
     return {"detail": "if the address belongs to a user of this workspace, a reset link is on its way"}
 
 
 @router.post("/auth/password-reset/confirm", status_code=204)
 async def confirm_reset(request: Request, session: TenantSession, data: RedeemIn):
-    """Set a new password with a reset link's token (single use); every session of the user ends."""
-    await service.redeem(session, "reset", data.token, data.password, ip=request_ip(request))
+    """Set a new password with a reset link's token (single use); every session of the user ends, and
+    (revoke_tokens, default true) their API tokens are revoked."""
+    await service.redeem(session, "reset", data.token, data.password, ip=request_ip(request),
+                         revoke_tokens=data.revoke_tokens)
     return Response(status_code=204)
 
 
@@ -150,10 +195,12 @@ async def accept_invite(request: Request, session: TenantSession, data: RedeemIn
 
 # -- API tokens ----------------------------------------------------------------------------------------------
 @router.post("/auth/tokens", response_model=NewTokenOut, status_code=201)
-async def create_token(session: TenantSession, tenant: CurrentTenant, me: CurrentUser, data: TokenIn):
-    """A new API token for you (shown once), limited to a subset of your roles."""
-    new = await service.create_token(session, tenant, me, name=data.name, roles=data.roles,
-                                     expires_days=data.expires_days)
+async def create_token(request: Request, background: BackgroundTasks, session: TenantSession, tenant: CurrentTenant,
+                       me: CurrentUser, data: TokenIn):
+    """A new API token for you (shown once) with the roles you choose; needs a recent step-up; mailed to you."""
+    new = await service.create_token(session, tenant, request.app.state.platform.settings, me, name=data.name,
+                                     roles=list(data.roles), expires_days=data.expires_days)
+    deliver_mail_later(request, background, tenant)
     return NewTokenOut(**TokenOut.model_validate(new.record).model_dump(), token=new.token)
 
 
@@ -168,6 +215,50 @@ async def revoke_token(session: TenantSession, me: CurrentUser, token_id: uuid.U
     """Revoke one of your API tokens (users.manage may revoke anyone's)."""
     await service.revoke_token(session, me, token_id)
     return Response(status_code=204)
+
+
+# -- two-factor sign-in ------------------------------------------------------------------------------------------
+@router.get("/auth/mfa", response_model=MfaStatusOut)
+async def mfa_status(session: TenantSession, me: CurrentUser):
+    """Whether your two-factor sign-in is on, recovery codes left, whether the workspace requires it."""
+    return MfaStatusOut(enabled=me.user.has_totp, recovery_codes_left=await mfa.recovery_codes_left(session, me.id),
+                        required_by_workspace=await mfa.require_mfa(session))
+
+
+@router.post("/auth/mfa/totp", response_model=MfaEnrolmentOut)
+async def mfa_begin(request: Request, session: TenantSession, tenant: CurrentTenant, me: CurrentUser):
+    """Start enrolling an authenticator app: the secret (shown once) and its otpauth:// URI."""
+    platform = request.app.state.platform
+    enrolment = await mfa.begin(session, tenant, platform.settings, platform.secrets, me)
+    return MfaEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@router.post("/auth/mfa/totp/confirm", response_model=RecoveryCodesOut)
+async def mfa_confirm(request: Request, background: BackgroundTasks, session: TenantSession, tenant: CurrentTenant,
+                      me: CurrentUser, data: MfaCodeIn):
+    """Turn two-factor sign-in on with the app's first code; returns 10 single-use recovery codes (once)."""
+    platform = request.app.state.platform
+    codes = await mfa.confirm(session, tenant, platform.settings, platform.limiter, platform.secrets, me, data.code)
+    deliver_mail_later(request, background, tenant)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/auth/mfa/totp/disable", status_code=204)
+async def mfa_disable(request: Request, background: BackgroundTasks, session: TenantSession, tenant: CurrentTenant,
+                      me: CurrentUser, data: MfaDisableIn):
+    """Turn two-factor sign-in off (your password and a code)."""
+    platform = request.app.state.platform
+    await mfa.disable(session, tenant, platform.settings, platform.limiter, platform.secrets, me,
+                      password=data.password, code=data.code, ip=request_ip(request))
+    deliver_mail_later(request, background, tenant)
+    return Response(status_code=204)
+
+
+@router.post("/auth/mfa/recovery-codes", response_model=RecoveryCodesOut)
+async def mfa_recovery_codes(request: Request, session: TenantSession, me: CurrentUser):
+    """A new set of recovery codes (the old set stops working); needs a recent step-up."""
+    return RecoveryCodesOut(recovery_codes=await mfa.regenerate_codes(session, request.app.state.platform.settings,
+                                                                      me))
 
 
 # -- users (users.manage) ------------------------------------------------------------------------------------
@@ -187,8 +278,7 @@ async def invite_user(request: Request, background: BackgroundTasks, session: Te
                       me: CurrentUser, data: UserIn):
     """Invite a user: they get a one-time link to choose their password."""
     user = await service.invite_user(session, tenant, request.app.state.platform.settings, email=data.email,
-                                     name=data.name, roles=list(data.roles), language=data.language, inviter=me,
-                                     base=base_url(request, tenant))
+                                     name=data.name, roles=list(data.roles), language=data.language, inviter=me)
     deliver_mail_later(request, background, tenant)
     return user_out(user)
 
@@ -200,10 +290,12 @@ async def get_user(session: TenantSession, user_id: uuid.UUID):
 
 
 @users.patch("/users/{user_id}", response_model=UserOut)
-async def update_user(session: TenantSession, tenant: CurrentTenant, me: CurrentUser, user_id: uuid.UUID,
-                      data: UserPatch):
-    """Rename, change roles, (de)activate a user; deactivating ends their sessions and revokes their tokens."""
-    user = await service.update_user(session, tenant, me, user_id, name=data.name,
+async def update_user(request: Request, session: TenantSession, tenant: CurrentTenant, me: CurrentUser,
+                      user_id: uuid.UUID, data: UserPatch):
+    """Rename, re-address, change roles (recent step-up), (de)activate a user; deactivating ends their
+    sessions and revokes their tokens. Only an owner acts on an owner."""
+    user = await service.update_user(session, tenant, request.app.state.platform.settings, me, user_id,
+                                     name=data.name, email=data.email,
                                      roles=list(data.roles) if data.roles is not None else None,
                                      is_active=data.is_active, language=data.language)
     return user_out(user)
@@ -211,23 +303,32 @@ async def update_user(session: TenantSession, tenant: CurrentTenant, me: Current
 
 @users.post("/users/{user_id}/invite", status_code=202)
 async def resend_invite(request: Request, background: BackgroundTasks, session: TenantSession,
-                        tenant: CurrentTenant, user_id: uuid.UUID):
-    """Send a fresh invitation link (the previous one stops working)."""
-    user = await service.get_user(session, user_id)
-    if not user.is_active:
-        raise Conflict("the user is deactivated; activate them first")
-    await service.send_invite(session, request.app.state.platform.settings, user, workspace=tenant.name,
-                              base=base_url(request, tenant))
+                        tenant: CurrentTenant, me: CurrentUser, user_id: uuid.UUID):
+    """Send a fresh invitation link (the previous one stops working); needs a recent step-up."""
+    user = await service.resend_invite(session, tenant, request.app.state.platform.settings, me, user_id)
     deliver_mail_later(request, background, tenant)
     return {"detail": f"invitation sent to {user.email}"}
 
 
 @users.delete("/users/{user_id}/sessions", status_code=204)
-async def end_user_sessions(session: TenantSession, user_id: uuid.UUID):
-    """Sign a user out of every browser."""
-    await service.get_user(session, user_id)
-    await service.logout_everywhere(session, user_id)
+async def end_user_sessions(session: TenantSession, me: CurrentUser, user_id: uuid.UUID,
+                            revoke_tokens: bool = False):
+    """Sign a user out of every browser (revoke_tokens=true: and revoke their API tokens)."""
+    await service.end_sessions(session, me, user_id, revoke_tokens=revoke_tokens)
     return Response(status_code=204)
+
+
+@users.get("/sign-in-policy", response_model=SignInPolicyOut)
+async def get_sign_in_policy(session: TenantSession):
+    """The workspace's sign-in rules (whether every user needs two-factor sign-in)."""
+    return SignInPolicyOut(require_mfa=await mfa.require_mfa(session))
+
+
+@users.put("/sign-in-policy", response_model=SignInPolicyOut)
+async def set_sign_in_policy(request: Request, session: TenantSession, me: CurrentUser, data: SignInPolicyIn):
+    """Require two-factor sign-in of every user, or stop requiring it (owners only, recent step-up)."""
+    return SignInPolicyOut(require_mfa=await mfa.set_policy(session, request.app.state.platform.settings, me,
+                                                            require=data.require_mfa))
 
 
 # -- audit log (audit.read) ----------------------------------------------------------------------------------

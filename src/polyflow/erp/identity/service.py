@@ -1,4 +1,7 @@
-"""Identity use cases on a tenant's database: sign-in, sessions, API tokens, users, invites and resets.
+"""Identity use cases on a tenant's database: API tokens, users, invites and resets (sign-in and step-up are in
+`signin`, two-factor enrolment in `mfa`).
+
+Only an owner acts on an owner: the admin role manages everyone else (`check_may_act_on`).
 
 Each function takes the tenant session first; the caller's transaction commits it (nothing is
 half-written). Argon2 hashing (~50 ms of CPU) runs in a worker thread, never on the event loop.
@@ -17,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
-from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, SESSION_PREFIX, Principal, binding_of
-from polyflow.kit.passwords import hash_password, needs_rehash, verify_or_dummy, verify_password
+from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, Principal, binding_of
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
+from polyflow.erp.identity.signin import check_password_rules, require_step_up, revoke_all_tokens
+from polyflow.kit.passwords import hash_password
 from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from polyflow.kit.ratelimit import RateLimiter
@@ -27,23 +31,9 @@ from polyflow.kit.web import new_token, token_hash
 from polyflow.platform.entitlements import check_user_limit
 from polyflow.platform.tenancy.route import TenantRoute
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 128
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def check_password_rules(password: str, email: str | None = None) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise InvalidInput(f"the password must have at most {MAX_PASSWORD} characters")
-    if len(set(password)) < 4:
-        raise InvalidInput("the password is too simple; use a mix of characters")
-    if email and password.strip().lower() in (email.lower(), email.split("@")[0].lower()):
-        raise InvalidInput("the password must not be your email address")
 
 
 def normalize_email(email: str) -> str:
@@ -65,89 +55,6 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-# -- sign-in -----------------------------------------------------------------------------------------------
-@dataclass
-class LoginResult:
-    user: User
-    token: str  # the session cookie value (only its hash is stored)
-    session: UserSession
-
-
-async def login(session: AsyncSession, route: TenantRoute, settings: Settings, limiter: RateLimiter, *,
-                email: str, password: str, ip: str, user_agent: str | None) -> LoginResult:
-    """Check the password and open a session; throttled per IP and per tenant, locked per account."""
-    tenant = route.id.hex
-    by_ip = await limiter.hit(f"login:ip:{ip}", 60)
-    if by_ip.count > settings.login_ip_per_minute:
-        raise TooManyRequests("too many sign-in attempts from your address; wait a minute", retry_after=by_ip.retry_after)
-    by_tenant = await limiter.hit(f"login:tenant:{tenant}", 60)
-    if by_tenant.count > settings.login_tenant_per_minute:
-        raise TooManyRequests("too many sign-in attempts for this workspace; wait a minute",
-                              retry_after=by_tenant.retry_after)
-    # Counted before the password is checked (a success clears it), so parallel guesses cannot all
-    # be verified before the first failure is counted.
-    fail_key = f"login:fail:{tenant}:{email.strip().lower()}"
-    attempts = await limiter.hit(fail_key, settings.lockout_minutes * 60)
-    if attempts.count > settings.lockout_failures:
-        minutes = max(1, (attempts.retry_after + 59) // 60)
-        raise TooManyRequests(f"too many failed sign-ins for this account; try again in {minutes} minute(s)",
-                              retry_after=attempts.retry_after)
-
-    user = await user_by_email(session, email)
-    ok = await asyncio.to_thread(verify_or_dummy, user.password_hash if user is not None else None, password)
-    actor = audit.Actor(user.id, user.email, ip) if user is not None else audit.Actor(None, email.strip()[:254], ip)
-    if not ok or user is None or not user.is_active or not user.password_hash:
-        await audit.record(session, "login_failed", "user", user.id if user else None, actor=actor,
-                           reason="inactive" if ok and user is not None and not user.is_active else "bad credentials")
-        await session.commit()  # the failed attempt stays on record although the request fails
-        raise NotAuthenticated("wrong email or password")
-
-    await limiter.clear(fail_key)
-    if needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
-    now = _now()
-    user.last_login_at = now
-    # Forget this user's ended sessions while we are here.
-    await session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))
-    token = new_token(SESSION_PREFIX, binding_of(route))
-    record = UserSession(token_hash=token_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                         last_seen_at=now, expires_at=now + timedelta(hours=settings.session_hours),
-                         ip=ip, user_agent=(user_agent or "")[:300] or None)
-    session.add(record)
-    await audit.record(session, "login", "user", user.id, actor=actor)
-    await session.flush()
-    return LoginResult(user, token, record)
-
-
-async def logout(session: AsyncSession, principal: Principal) -> None:
-    if principal.session is not None:
-        await session.delete(principal.session)
-        await audit.record(session, "logout", "user", principal.id)
-
-
-async def logout_everywhere(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """End every browser session of the user (API tokens stay: revoke them one by one)."""
-    result = await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
-    await audit.record(session, "logout_all", "user", user_id, sessions=result.rowcount)
-    return result.rowcount
-
-
-async def change_password(session: AsyncSession, principal: Principal, current: str, new: str) -> None:
-    user = principal.user
-    if not await asyncio.to_thread(verify_password, user.password_hash, current):
-        raise Forbidden("the current password is wrong")
-    check_password_rules(new, user.email)
-    user.password_hash = await asyncio.to_thread(hash_password, new)
-    user.must_change_password = False
-    # Other browsers signed in with the old password are signed out; this one stays.
-    keep = principal.session.id if principal.session is not None else None
-    stmt = delete(UserSession).where(UserSession.user_id == user.id)
-    if keep is not None:
-        stmt = stmt.where(UserSession.id != keep)
-    await session.execute(stmt)
-    await audit.record(session, "password_changed", "user", user.id)
-
-
 # -- API tokens --------------------------------------------------------------------------------------------
 @dataclass
 class NewToken:
@@ -155,29 +62,45 @@ class NewToken:
     token: str  # shown once
 
 
-async def create_token(session: AsyncSession, route: TenantRoute, principal: Principal, *, name: str,
-                       roles: list[str] | None, expires_days: int | None) -> NewToken:
-    """A bearer token for the caller, limited to `roles` (default: all of the caller's current roles)."""
+def check_may_act_on(actor: Principal, target: User) -> None:
+    """Only an owner acts on an owner's account (sessions, tokens, name, email, status, roles, mail)."""
+    if "owner" in target.roles and "owner" not in actor.roles:
+        raise Forbidden("only an owner can act on an owner's account")
+
+
+async def create_token(session: AsyncSession, route: TenantRoute, settings: Settings, principal: Principal, *,
+                       name: str, roles: list[str] | None, expires_days: int | None) -> NewToken:
+    """A bearer token for the caller with exactly the roles chosen (at most the caller's), expiring after
+    `expires_days` (default token_default_days); its owner is told by mail. Needs a recent step-up."""
     if principal.user.must_change_password:
         raise Forbidden(MUST_CHANGE)
+    require_step_up(principal, settings)
+    if not roles:
+        raise InvalidInput("choose the token's roles (for example [\"viewer\"]): a token gets no role by default")
     try:
-        wanted = valid_roles(roles) if roles is not None else sorted(principal.roles)
+        wanted = valid_roles(roles)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    if not wanted:
-        raise InvalidInput("a token needs at least one role")
     extra = set(wanted) - covered_roles(wanted, principal.roles)
     if extra:
         raise Forbidden(f"a token cannot have more rights than you: {', '.join(sorted(extra))}")
     if not name.strip():
         raise InvalidInput("give the token a name")
+    days = expires_days or settings.token_default_days
+    if not 1 <= days <= settings.token_max_days:
+        raise InvalidInput(f"a token lasts from 1 to {settings.token_max_days} days")
     token = new_token(API_TOKEN_PREFIX, binding_of(route))
-    expires_at = _now() + timedelta(days=expires_days) if expires_days else None
     record = ApiToken(token_hash=token_hash(token), user_id=principal.id, name=name.strip()[:100], hint=token[-4:],
-                      roles=list(wanted), expires_at=expires_at)
+                      roles=list(wanted), expires_at=_now() + timedelta(days=days))
     session.add(record)
     await session.flush()
     await audit.record(session, "token_created", "api_token", record.id, name=record.name, roles=record.roles)
+    user = principal.user
+    outbox.enqueue(session, user.email, f"A new API token for your account on {route.name}",
+                   f"Hello {user.name},\n\nAn API token named \"{record.name}\" (ending in ...{record.hint}) was "
+                   f"created for your account on {route.name} on Polyflow.\nRoles: {', '.join(record.roles)}. "
+                   f"It expires on {record.expires_at:%Y-%m-%d}.\nCreated from the address {principal.ip or 'unknown'}."
+                   f"\n\nIf this was not you, revoke it and change your password: {link_base(route, settings)}/account\n")
     return NewToken(record, token)
 
 
@@ -188,10 +111,13 @@ async def list_tokens(session: AsyncSession, user_id: uuid.UUID) -> list[ApiToke
 
 
 async def revoke_token(session: AsyncSession, principal: Principal, token_id: uuid.UUID) -> ApiToken:
+    """Revoke an API token: your own, or (users.manage) another user's, an owner's only by an owner."""
     token = await session.get(ApiToken, token_id)
     # Another user's token is "not found" unless the caller manages users.
     if token is None or (token.user_id != principal.id and not principal.can("users.manage")):
         raise NotFound("no such API token")
+    if token.user_id != principal.id:
+        check_may_act_on(principal, await get_user(session, token.user_id))
     if token.revoked_at is None:
         token.revoked_at = _now()
         await audit.record(session, "token_revoked", "api_token", token.id, name=token.name)
@@ -199,13 +125,13 @@ async def revoke_token(session: AsyncSession, principal: Principal, token_id: uu
 
 
 # -- users, invites, resets --------------------------------------------------------------------------------
-def link_base(route, settings: Settings, host: str | None = None, scheme: str | None = None) -> str:
-    """The tenant's site address for links in mail: the request's own host when there is one, else
-    from settings (`route`: anything with a `subdomain`, a TenantRoute or the registry's Tenant)."""
-    if host:
-        return f"{scheme or 'https'}://{host}"
+def link_base(route, settings: Settings) -> str:
+    """The tenant's canonical address for links in mail: its primary custom domain when the route carries
+    one, else <subdomain>.<root domain>, with the configured public scheme and port. Never the request's
+    Host: a forged Host or port must not turn a reset link into one that leaks the token elsewhere."""
+    host = getattr(route, "primary_domain", None) or f"{route.subdomain}.{settings.root_domain}"
     port = f":{settings.public_port}" if settings.public_port else ""
-    return f"{settings.public_scheme}://{route.subdomain}.{settings.root_domain}{port}"
+    return f"{settings.public_scheme}://{host}{port}"
 
 
 async def _one_time(session: AsyncSession, user: User, purpose: str, lifetime: timedelta) -> str:
@@ -252,7 +178,9 @@ async def _check_seat(session: AsyncSession, route: TenantRoute) -> None:
 
 
 async def invite_user(session: AsyncSession, route: TenantRoute, settings: Settings, *, email: str, name: str,
-                      roles: list[str], language: str, inviter: Principal, base: str) -> User:
+                      roles: list[str], language: str, inviter: Principal) -> User:
+    """Add a user without a password and mail them a one-time link to choose it (needs a recent step-up)."""
+    require_step_up(inviter, settings)
     email = normalize_email(email)
     roles = _user_roles(roles)
     if "owner" in roles and "owner" not in inviter.roles:
@@ -264,19 +192,45 @@ async def invite_user(session: AsyncSession, route: TenantRoute, settings: Setti
                 password_hash=None)
     session.add(user)
     await session.flush()
-    await send_invite(session, settings, user, workspace=route.name, base=base)
+    await send_invite(session, settings, user, workspace=route.name, base=link_base(route, settings))
     return user
 
 
-async def update_user(session: AsyncSession, route: TenantRoute, actor: Principal, user_id: uuid.UUID, *,
-                      name: str | None = None, roles: list[str] | None = None, is_active: bool | None = None,
-                      language: str | None = None) -> User:
+async def resend_invite(session: AsyncSession, route: TenantRoute, settings: Settings, actor: Principal,
+                        user_id: uuid.UUID) -> User:
+    """A fresh invitation link for a user (the previous one stops working); needs a recent step-up."""
     user = await get_user(session, user_id)
-    touches_owner = "owner" in user.roles or (roles is not None and "owner" in roles)
-    if touches_owner and (roles is not None or is_active is not None) and "owner" not in actor.roles:
-        raise Forbidden("only an owner can change an owner's roles or status, or make someone an owner")
+    check_may_act_on(actor, user)
+    require_step_up(actor, settings)
+    if not user.is_active:
+        raise Conflict("the user is deactivated; activate them first")
+    await send_invite(session, settings, user, workspace=route.name, base=link_base(route, settings))
+    return user
+
+
+async def end_sessions(session: AsyncSession, actor: Principal, user_id: uuid.UUID, *,
+                       revoke_tokens: bool = False) -> int:
+    """Sign a user out of every browser (and revoke their API tokens if asked)."""
+    from polyflow.erp.identity.signin import logout_everywhere
+
+    check_may_act_on(actor, await get_user(session, user_id))
+    return await logout_everywhere(session, user_id, revoke_tokens=revoke_tokens)
+
+
+async def update_user(session: AsyncSession, route: TenantRoute, settings: Settings, actor: Principal,
+                      user_id: uuid.UUID, *, name: str | None = None, email: str | None = None,
+                      roles: list[str] | None = None, is_active: bool | None = None,
+                      language: str | None = None) -> User:
+    """Rename, re-address, change roles (needs a recent step-up), (de)activate a user; only an owner acts on
+    an owner or makes one."""
+    user = await get_user(session, user_id)
+    check_may_act_on(actor, user)
+    if roles is not None and "owner" in roles and "owner" not in actor.roles:
+        raise Forbidden("only an owner can make someone an owner")
     if roles is not None:
         roles = _user_roles(roles)
+        if roles != list(user.roles):
+            require_step_up(actor, settings)
     if is_active is True and not user.is_active:
         await _check_seat(session, route)
     losing_owner = "owner" in user.roles and user.is_active and (
@@ -292,6 +246,11 @@ async def update_user(session: AsyncSession, route: TenantRoute, actor: Principa
         if not name.strip():
             raise InvalidInput("the name cannot be empty")
         user.name = name.strip()
+    if email is not None and email.strip().lower() != user.email.lower():
+        email = normalize_email(email)
+        if await user_by_email(session, email) is not None:
+            raise Conflict(f"a user with email {email} already exists")
+        user.email = email
     if language is not None:
         user.language = language
     if roles is not None:
@@ -300,14 +259,13 @@ async def update_user(session: AsyncSession, route: TenantRoute, actor: Principa
         user.is_active = is_active
         if not is_active:
             await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-            await session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                                  .values(revoked_at=_now()))
+            await revoke_all_tokens(session, user.id)
     await session.flush()
     return user
 
 
 async def request_reset(session: AsyncSession, route: TenantRoute, settings: Settings, limiter: RateLimiter, *,
-                        email: str, ip: str, base: str) -> None:
+                        email: str, ip: str) -> None:
     """Mail a reset link if the address belongs to an active user; the answer never says which."""
     window = await limiter.hit(f"reset:ip:{ip}", 3600)
     if window.count > 10:
@@ -323,14 +281,15 @@ async def request_reset(session: AsyncSession, route: TenantRoute, settings: Set
     outbox.enqueue(session, user.email, "Reset your Polyflow password",
                    f"Hello {user.name},\n\nSomeone asked to reset your password for {route.name} on Polyflow.\n"
                    f"If it was you, choose a new one here (the link works once, for {settings.reset_link_minutes} "
-                   f"minutes):\n{base}/reset/confirm?token={token}\n\nIf it was not you, ignore this message.\n")
+                   f"minutes):\n{link_base(route, settings)}/reset/confirm?token={token}\n\nIf it was not you, ignore this message.\n")
     await audit.record(session, "reset_requested", "user", user.id,
                        actor=audit.Actor(user.id, user.email, ip))
 
 
 async def redeem(session: AsyncSession, purpose: str, token: str, password: str, *, ip: str,
-                 name: str | None = None) -> User:
-    """Use an invite or reset link once: set the password, end the user's sessions."""
+                 name: str | None = None, revoke_tokens: bool = False) -> User:
+    """Use an invite or reset link once: set the password, end the user's sessions (and with `revoke_tokens`
+    revoke their API tokens: someone who knew the old password may have made some)."""
     now = _now()
     record = await session.scalar(
         select(OneTimeToken).where(OneTimeToken.token_hash == token_hash(token), OneTimeToken.purpose == purpose)
@@ -348,8 +307,9 @@ async def redeem(session: AsyncSession, purpose: str, token: str, password: str,
     if name and name.strip():
         user.name = name.strip()[:200]
     await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    revoked = await revoke_all_tokens(session, user.id) if revoke_tokens else 0
     await audit.record(session, "invite_accepted" if purpose == "invite" else "password_reset", "user", user.id,
-                       actor=audit.Actor(user.id, user.email, ip))
+                       actor=audit.Actor(user.id, user.email, ip), tokens_revoked=revoked)
     return user
 
 
