@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from polyflow.kit.limits import Attributes
+
 ProductType = Literal["raw_material", "intermediate", "packaging", "wip", "finished_good", "scrap"]
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 Price = Field(default=None, ge=0, max_digits=18, decimal_places=2)
@@ -28,7 +30,7 @@ class ProductIn(BaseModel):
     sales_unit: str | None = Field(default=None, min_length=1, max_length=16)
     sales_unit_factor: Decimal = Field(default=Decimal(1), gt=0, max_digits=18, decimal_places=6)
     buy_price: Decimal | None = Price
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
     min_stock: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=3)
 
     _units = field_validator("unit", "sales_unit")(classmethod(lambda cls, v: _upper(v)))
@@ -46,7 +48,7 @@ class ProductPatch(BaseModel):
     sales_unit: str | None = Field(default=None, min_length=1, max_length=16)
     sales_unit_factor: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=6)
     buy_price: Decimal | None = Price
-    attributes: dict[str, Any] | None = None
+    attributes: Attributes | None = None
     min_stock: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=3)
 
     _units = field_validator("unit", "sales_unit")(classmethod(lambda cls, v: _upper(v)))
@@ -57,7 +59,7 @@ class VariantIn(BaseModel):
 
     sku: str = Field(min_length=1, max_length=64, pattern=SKU_PATTERN)
     name: str = Field(min_length=1, max_length=200)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
     buy_price: Decimal | None = Price
     sell_price: Decimal | None = Price
     min_stock: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=3)
@@ -67,7 +69,7 @@ class VariantPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    attributes: dict[str, Any] | None = None
+    attributes: Attributes | None = None
     buy_price: Decimal | None = Price
     sell_price: Decimal | None = Price
     min_stock: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=3)
