@@ -1,54 +1,40 @@
 """Benchmark: noisy neighbours and hostile input. Does pt-xyz keep its latency while pt-abc (or anonymous
 clients) is attacked?
 
-    python bench/neighbours.py            # 15 s per phase, about 3 minutes on 2 cores
-    python bench/neighbours.py --quick    # 5 s per phase, about a minute
-    python bench/neighbours.py --help
+    python bench/neighbours.py            # 15 s per phase, about 4 minutes on 2 cores
+    python bench/neighbours.py --quick    # 5 s per phase, about 2 minutes
 
-Starts its own PostgreSQL cluster (temp folder, fsync off) and Redis, builds a fresh main database and
-creates two tenants with the real code: pt-abc (an owner who signs in with a password, a viewer with an
-API token) and pt-xyz (an owner with an API token). pt-abc's ledger gets one account (1101 Kas) with
-`--lines` journal lines, inserted in bulk as balanced two-line entries (debit 1101, credit 4100), through
-SQL in pt-abc's own database. The app is served in its own process (`bench/serve.py`, one uvicorn
-worker) with `POLYFLOW_TRUSTED_PROXIES=127.0.0.1`, so that each simulated client has its own address
-(an `X-Forwarded-For: 10.x.y.z` header value; all traffic stays on 127.0.0.1).
+Starts its own PostgreSQL (temp folder, fsync off) and Redis, a fresh main database and two tenants made
+by the real code: pt-abc (an owner with a password, a viewer with an API token; account 1101 gets
+`--lines` journal lines, bulk-inserted by SQL as balanced entries debit 1101 / credit 4100) and pt-xyz (an
+owner with an API token). The app runs in its own process (`bench/serve.py`, one uvicorn worker) with
+POLYFLOW_TRUSTED_PROXIES=127.0.0.1, so each simulated client has its own address (an `X-Forwarded-For:
+10.x.y.z` header value; all traffic stays on 127.0.0.1).
 
-pt-xyz's traffic, in its own process: `--victim-clients` clients, each sending GET /api/v1/products
-with pt-xyz's token at `--victim-rate` requests/s. Latency is counted from each request's *scheduled*
-send time (as wrk2 does), so a stall shows in full rather than as fewer samples; errors are included; a
-backlog still unsent one phase length after the phase ended is counted as "unsent" (an error).
-It is measured at rest, then while, in another process:
-
-- 3 anonymous clients POST 1 MB JSON bodies to pt-abc's /api/v1/auth/login back to back;
-- the same with 10 MB bodies;
-- `--gl-clients` clients as pt-abc's viewer ask, back to back, for the general ledger of 1101 and the
-  journal entries of 1101 (largest page the API offers, read from its OpenAPI schema);
-- 12 client addresses send wrong passwords for pt-abc's owner (`--flood-rate` per address), and half-way
-  the real owner signs in from a 13th address;
-- anonymous clients ask for random subdomains (`Host: <random>.localhost`, `--flood-rate` each).
-
-Target (issue 10): in every row pt-xyz sees zero 5xx and a p99 under 3x its resting p99; the owner can
-sign in during the sign-in flood. Any other error for pt-xyz (429, timeout) also fails the row.
+pt-xyz, in its own process (`bench/neighbours_load.py`): `--victim-clients` clients each send GET
+/api/v1/products with its token at `--victim-rate` req/s. Latency counts from each request's *scheduled* send time (as wrk2 does), so a
+stall shows in full; errors are included; a backlog still unsent one phase length after the phase is
+counted as "unsent". Measured at rest, then while another process runs one attack:
+3 anonymous clients POSTing 1 MB, then 10 MB, JSON bodies to pt-abc's /api/v1/auth/login back to back;
+`--gl-clients` pt-abc viewer clients asking back to back for 1101's general ledger and journal entries
+(largest page the OpenAPI schema allows); 12 addresses sending wrong passwords for pt-abc's owner (the
+real owner signs in from a 13th half-way); anonymous clients asking for random subdomains. Target (issue
+10): zero 5xx and p99 under 3x resting p99 in every row, the owner can sign in during the sign-in flood;
+any other pt-xyz error (429, timeout, unsent) also fails a row.
 
 Everything it starts is stopped, and its temp folders removed, also on error or Ctrl-C.
 """
-
 from __future__ import annotations
 
 import argparse
-import asyncio
-import collections
 import contextlib
 import json
 import os
-import random
 import signal
-import string
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,6 +50,7 @@ GL_ACCOUNT, CONTRA_ACCOUNT = "1101", "4100"
 VICTIM_IP = "10.7.0.1"
 OWNER_PASSWORD = "owner-password-correct-horse-battery"
 PAGE_PARAMS = ("limit", "page_size", "per_page", "size")
+LOAD_WORKER = Path(__file__).resolve().parent / "neighbours_load.py"  # pt-xyz's clients and the attackers
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,126 +65,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--subdomain-clients", type=int, default=8, help="random-subdomain attackers")
     p.add_argument("--timeout", type=float, default=30, help="client timeout of every request (s)")
     p.add_argument("--quick", action="store_true", help="5 s phases, 10 s timeout (explicit options still win)")
-    p.add_argument("--worker", choices=("victim", "attack"), help=argparse.SUPPRESS)
-    p.add_argument("--spec", help=argparse.SUPPRESS)
     if p.parse_known_args()[0].quick:
         p.set_defaults(seconds=5, timeout=10)
     args = p.parse_args()
-    if args.worker is None and not (1 <= args.seconds <= 600 and 2 <= args.lines <= 2_000_000):
+    if not (1 <= args.seconds <= 600 and 2 <= args.lines <= 2_000_000):
         p.error("--seconds must be 1..600 and --lines 2..2,000,000")
     return args
-
-
-# -- the two load workers (each runs in its own process: `--worker victim|attack --spec FILE`) ---------
-async def victim(spec: dict) -> dict:
-    """Paced GETs; latency from the scheduled send time, every attempt counted (errors included)."""
-    clients, rate, seconds = spec["clients"], spec["rate"], spec["seconds"]
-    interval = 1 / rate
-    latencies: list[float] = []
-    status: collections.Counter = collections.Counter()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=spec["base_url"], timeout=spec["timeout"], limits=limits) as client:
-        start = time.perf_counter()
-        end = start + seconds
-        # A stalled server leaves a backlog of due requests; it is sent back to back until `hard_end`,
-        # what is still unsent then is counted as such (so one phase never runs much past its time).
-        hard_end = end + spec["grace"]
-
-        async def worker(k: int) -> None:
-            due = start + k * interval / clients  # staggered, so the clients do not fire in step
-            while due < end:
-                if time.perf_counter() >= hard_end:
-                    status["unsent"] += 1
-                    due += interval
-                    continue
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                try:
-                    r = await client.get(spec["path"], headers=spec["headers"])
-                    status[str(r.status_code)] += 1
-                except httpx.TimeoutException:
-                    status["timeout"] += 1
-                except httpx.HTTPError as e:
-                    status[type(e).__name__] += 1
-                latencies.append(time.perf_counter() - due)
-                due += interval
-
-        await asyncio.gather(*(worker(k) for k in range(clients)))
-    latencies.sort()
-    return {"latencies": latencies, "status": dict(status), "scheduled": len(latencies) + status["unsent"]}
-
-
-def _login_body(size: int) -> bytes:
-    """A JSON sign-in body of about `size` bytes: the email is a long list of short strings (a 422 today)."""
-    item = '"' + "x" * 14 + '"'
-    n = max(1, size // (len(item) + 1))
-    return ('{"email": [' + ",".join([item] * n) + '], "password": "x"}').encode()
-
-
-async def attack(spec: dict) -> dict:
-    """Each client loops over its requests (paced at `rate`/s, or back to back) until stdin closes."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    # EOF on stdin is the stop signal; it also comes when the parent dies.
-    reader = loop.run_in_executor(None, sys.stdin.read)
-    reader.add_done_callback(lambda _: loop.call_soon_threadsafe(stop.set))
-    bodies = {size: _login_body(size) for size in {c.get("body", 0) for c in spec["clients"]} if size}
-    status: collections.Counter = collections.Counter()
-    sizes: list[int] = []
-    sent = 0
-    rate = spec.get("rate") or 0
-    n = len(spec["clients"])
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-    print("ready", flush=True)
-    async with httpx.AsyncClient(base_url=spec["base_url"], timeout=spec["timeout"], limits=limits) as client:
-        async def worker(k: int, c: dict) -> None:
-            nonlocal sent
-            due = time.perf_counter() + (k / n / rate if rate else 0)
-            for i in range(10**9):
-                if rate:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(stop.wait(), max(0.0, due - time.perf_counter()))
-                    due += 1 / rate
-                if stop.is_set():
-                    return
-                req = c["requests"][i % len(c["requests"])]
-                headers = dict(req.get("headers", {}))
-                if c.get("random_host"):
-                    name = "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
-                    headers["Host"] = f"{name}.{c['random_host']}"
-                body = bodies.get(c.get("body", 0)) if req["method"] == "POST" and c.get("body") else None
-                sent += 1
-                try:
-                    if body is not None:
-                        r = await client.post(req["path"], content=body, headers=headers)
-                    elif req["method"] == "POST":
-                        r = await client.post(req["path"], json=req.get("json"), headers=headers)
-                    else:
-                        r = await client.get(req["path"], headers=headers)
-                    status[str(r.status_code)] += 1
-                    sizes.append(len(r.content))
-                except httpx.TimeoutException:
-                    status["timeout"] += 1
-                except httpx.HTTPError as e:
-                    status[type(e).__name__] += 1
-
-        tasks = [asyncio.create_task(worker(k, c)) for k, c in enumerate(spec["clients"])]
-        await stop.wait()
-        # In-flight requests get a short grace, then are cut off (the next phase waits for the server).
-        _done, pending = await asyncio.wait(tasks, timeout=2)
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        cut = len(pending)
-    return {"sent": sent, "status": dict(status), "cut_off": cut, "max_bytes": max(sizes, default=0)}
-
-
-def worker_main(args) -> int:
-    spec = json.loads(Path(args.spec).read_text())
-    result = harness.run_async(victim(spec) if args.worker == "victim" else attack(spec))
-    print("RESULT " + json.dumps(result), flush=True)
-    return 0
 
 
 # -- setup ---------------------------------------------------------------------------------------------
@@ -211,7 +84,7 @@ class Tenant:
 async def load_ledger(conn: asyncpg.Connection, lines: int) -> float:
     """`lines` journal lines on 1101: balanced two-line entries (debit 1101, credit 4100), dated over the
     last 360 days, inserted in batches (the balance check is a deferred trigger: it runs at each COMMIT)."""
-    started = time.perf_counter()
+    started, step = time.perf_counter(), 10_000
     sql = f"""
         WITH e AS (
             INSERT INTO journal_entries (id, number, doc_type, entry_date, description, source)
@@ -225,7 +98,6 @@ async def load_ledger(conn: asyncpg.Connection, lines: int) -> float:
           FROM e
           CROSS JOIN LATERAL (SELECT ((substr(e.number, 7)::int % 997) + 1) * 1000::numeric AS amount) a
           CROSS JOIN (VALUES ('{GL_ACCOUNT}', true), ('{CONTRA_ACCOUNT}', false)) x(code, debit)"""
-    step = 10_000
     for first in range(1, lines + 1, step):
         async with conn.transaction():
             await conn.execute(sql, first, min(lines, first + step - 1))
@@ -271,33 +143,32 @@ async def prepare(admin, settings, lines: int) -> tuple[dict[str, Tenant], str, 
     finally:
         await platform.stop()
     conn = await asyncpg.connect(**admin.asyncpg_kwargs())
-    try:
-        pg_version = (await conn.fetchval("SHOW server_version")).split()[0]
-    finally:
-        await conn.close()
+    pg_version = (await conn.fetchval("SHOW server_version")).split()[0]
+    await conn.close()
     print_progress(f"main database, pt-abc and pt-xyz ready ({time.perf_counter() - t:.1f} s; "
                    f"{lines:,} lines on {GL_ACCOUNT} loaded in {ledger_seconds:.1f} s)")
     return tenants, pg_version, ledger_seconds
 
 
 def print_progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(text, file=sys.stderr, flush=True)  # progress on stderr, the table alone on stdout
 
 
 def largest_pages(server: harness.ServerProcess, host: str, token: str, paths: list[str]) -> dict[str, dict]:
-    """For each GET path, its page-size query parameter set to the largest value the schema allows."""
+    """For each GET path, its page-size query parameter at the largest value its OpenAPI schema allows
+    (the page caps change while the API is hardened: read them rather than guess)."""
     r = httpx.get(server.base_url + "/openapi.json", headers={"Host": host, "Authorization": f"Bearer {token}"},
                   timeout=30)
     schema = r.json() if r.status_code == 200 else {}
     found = {}
     for path in paths:
-        params = {}
+        found[path] = params = {}
         for p in ((schema.get("paths") or {}).get(path, {}).get("get") or {}).get("parameters", []):
-            s = p.get("schema") or {}
-            if p.get("in") == "query" and p.get("name") in PAGE_PARAMS:
-                top = s.get("maximum", s.get("exclusiveMaximum", 10**6 + 1) - 1)
-                params[p["name"]] = int(top)
-        found[path] = params
+            if p.get("in") != "query" or p.get("name") not in PAGE_PARAMS:
+                continue
+            for s in [p.get("schema") or {}, *(p.get("schema") or {}).get("anyOf", [])]:  # Optional[int]: anyOf
+                if "maximum" in s or "exclusiveMaximum" in s:
+                    params[p["name"]] = int(s.get("maximum", s.get("exclusiveMaximum", 0) - 1))
     return found
 
 
@@ -325,7 +196,7 @@ class Runner:
         # Attackers wait for their answers (a phase's end cuts them off); pt-xyz's clients give up at --timeout.
         timeout = self.args.timeout if kind == "victim" else 120
         path.write_text(json.dumps({"base_url": self.server.base_url, "timeout": timeout, **spec}))
-        proc = subprocess.Popen([sys.executable, __file__, "--worker", kind, "--spec", str(path)],
+        proc = subprocess.Popen([sys.executable, str(LOAD_WORKER), kind, "--spec", str(path)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.stack.callback(_kill, proc)
         return proc
@@ -362,17 +233,7 @@ class Runner:
         victim_proc = self.spawn("victim", {**victim_spec, "seconds": a.seconds, "grace": a.seconds})
         if phase.owner_login:
             time.sleep(a.seconds / 2)
-            host, email, password = owner
-            t = time.perf_counter()
-            try:
-                r = httpx.post(self.server.base_url + "/api/v1/auth/login", json={"email": email, "password": password},
-                               headers={"Host": host, "X-Forwarded-For": "10.9.0.13"}, timeout=a.timeout)
-                ms = (time.perf_counter() - t) * 1000
-                detail = (r.json().get("detail") if r.status_code != 200 else "") or ""
-                phase.owner = (f"{'yes' if r.status_code == 200 else 'no'} ({r.status_code} in {ms:,.0f} ms"
-                               + (f": {str(detail)[:60]}" if detail else "") + ")")
-            except (httpx.HTTPError, ValueError) as e:
-                phase.owner = f"no ({type(e).__name__})"
+            phase.owner = self.owner_signs_in(*owner)
         phase.victim = self.result(victim_proc, 2 * a.seconds + a.timeout + 30)
         if attacker is not None:
             phase.attacker = self.result(attacker, a.timeout + 30)
@@ -384,6 +245,19 @@ class Runner:
                        f"settled in {phase.settle:.1f} s")
 
 
+    def owner_signs_in(self, host: str, email: str, password: str) -> str:
+        """The real owner signs in from a 13th address: "yes (200 in 80 ms)" or "no (429 ...: why)"."""
+        t = time.perf_counter()
+        try:
+            r = httpx.post(self.server.base_url + "/api/v1/auth/login", json={"email": email, "password": password},
+                           headers={"Host": host, "X-Forwarded-For": "10.9.0.13"}, timeout=self.args.timeout)
+            detail = "" if r.status_code == 200 else f": {str(r.json().get('detail'))[:60]}"
+        except (httpx.HTTPError, ValueError) as e:
+            return f"no ({type(e).__name__})"
+        ok = "yes" if r.status_code == 200 else "no"
+        return f"{ok} ({r.status_code} in {(time.perf_counter() - t) * 1000:,.0f} ms{detail})"
+
+
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -392,35 +266,31 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def build_phases(args, tenants: dict[str, Tenant], pages: dict[str, dict], root: str) -> list[Phase]:
     abc = tenants["pt-abc"]
-    login = "/api/v1/auth/login"
-    host = {"Host": abc.host}
 
-    def body_flood(size: int) -> dict:
-        return {"clients": [{"body": size, "requests": [{"method": "POST", "path": login, "headers": {
-            **host, "Content-Type": "application/json", "X-Forwarded-For": f"10.9.2.{k}"}}]} for k in range(1, 4)]}
+    def req(method: str, path: str, ip: str, headers: dict | None = None, **extra) -> dict:
+        return {"method": method, "path": path, "headers": {"Host": abc.host, **(headers or {}),
+                                                            "X-Forwarded-For": ip}, **extra}
 
-    gl = f"/api/v1/reports/general-ledger/{GL_ACCOUNT}"
-    je = "/api/v1/journal-entries"
+    login, json_type = "/api/v1/auth/login", {"Content-Type": "application/json"}
     gl_q = httpx.QueryParams(pages.get("/api/v1/reports/general-ledger/{code}", {}))
-    je_q = httpx.QueryParams({"account": GL_ACCOUNT, **pages.get(je, {})})
-    viewer = {**host, "Authorization": f"Bearer {abc.users['viewer'][1]}"}
-    owner_email = abc.users["owner"][0]
+    gl = f"/api/v1/reports/general-ledger/{GL_ACCOUNT}" + (f"?{gl_q}" if gl_q else "")
+    je = "/api/v1/journal-entries?" + str(httpx.QueryParams({"account": GL_ACCOUNT,
+                                                             **pages.get("/api/v1/journal-entries", {})}))
+    viewer = {"Authorization": f"Bearer {abc.users['viewer'][1]}"}
+    wrong = lambda k: {"email": abc.users["owner"][0], "password": f"guess-{k}"}  # noqa: E731
     return [
         Phase("at rest"),
-        Phase("3 clients POST 1 MB JSON to pt-abc sign-in", body_flood(2**20)),
-        Phase("3 clients POST 10 MB JSON to pt-abc sign-in", body_flood(10 * 2**20)),
+        *(Phase(f"3 clients POST {mb} MB JSON to pt-abc sign-in", {"clients": [
+            {"body": mb * 2**20, "requests": [req("POST", login, f"10.9.2.{k}", json_type)]} for k in range(1, 4)]})
+          for mb in (1, 10)),
         Phase(f"{args.gl_clients} pt-abc viewer clients: GL + journal list of {GL_ACCOUNT}", {"clients": [
-            {"requests": [{"method": "GET", "path": f"{gl}?{gl_q}" if gl_q else gl,
-                           "headers": {**viewer, "X-Forwarded-For": f"10.9.3.{k}"}},
-                          {"method": "GET", "path": f"{je}?{je_q}", "headers": {**viewer, "X-Forwarded-For": f"10.9.3.{k}"}}]}
+            {"requests": [req("GET", gl, f"10.9.3.{k}", viewer), req("GET", je, f"10.9.3.{k}", viewer)]}
             for k in range(1, args.gl_clients + 1)]}),
         Phase("12 IPs: wrong passwords for pt-abc's owner", {"rate": args.flood_rate, "clients": [
-            {"requests": [{"method": "POST", "path": login, "json": {"email": owner_email, "password": f"guess-{k}"},
-                           "headers": {**host, "X-Forwarded-For": f"10.9.0.{k}"}}]} for k in range(1, 13)]},
-              owner_login=True),
+            {"requests": [req("POST", login, f"10.9.0.{k}", json=wrong(k))]} for k in range(1, 13)]}, owner_login=True),
+        # The Host header is replaced by a random subdomain on every request.
         Phase(f"{args.subdomain_clients} anonymous clients: random subdomains", {"rate": args.flood_rate, "clients": [
-            {"random_host": root, "requests": [{"method": "GET", "path": "/api/v1/tenant",
-                                                "headers": {"X-Forwarded-For": f"10.9.1.{k}"}}]}
+            {"random_host": root, "requests": [req("GET", "/api/v1/tenant", f"10.9.1.{k}")]}
             for k in range(1, args.subdomain_clients + 1)]}),
         Phase("at rest again (drift check, no target)", drift_check=True),
     ]
@@ -453,8 +323,8 @@ def render(phases: list[Phase], args, info: dict) -> None:
                         f"{TARGET_RATIO:g}x resting p99; any other pt-xyz error also fails)", title_justify="left")
     for col in ("scenario", "pt-xyz requests", "p50 ms", "p99 ms", "p99 / resting p99", "5xx", "other errors",
                 "attacker requests / statuses", "verdict"):
-        table.add_column(col, justify="right" if col in ("pt-xyz requests", "p50 ms", "p99 ms", "p99 / resting p99",
-                                                        "5xx") else "left")
+        table.add_column(col, justify="left" if col in ("scenario", "other errors", "attacker requests / statuses",
+                                                       "verdict") else "right")
     resting = percentile(phases[0].victim["latencies"], 99)
     all_met = True
     for ph in phases:
@@ -501,8 +371,6 @@ def render(phases: list[Phase], args, info: dict) -> None:
 # -- main ----------------------------------------------------------------------------------------------
 def main() -> int:
     args = parse_args()
-    if args.worker:
-        return worker_main(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind like Ctrl-C: the ExitStack stops all
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -530,7 +398,7 @@ def main() -> int:
         for phase in phases:
             runner.measure(phase, victim_spec, owner)
         server.stop()
-        info = {"command": "python " + " ".join(["bench/neighbours.py", *sys.argv[1:]]),
+        info = {"command": " ".join(["python", "bench/neighbours.py", *sys.argv[1:]]),
                 "load": (load_start, os.getloadavg()[0]), "pg": pg_version, "ledger_s": ledger_s,
                 "throttles": f"{settings.login_ip_per_minute}/min per IP, {settings.login_tenant_per_minute}/min per "
                              f"workspace, lockout after {settings.lockout_failures} failures for "
@@ -543,16 +411,14 @@ def main() -> int:
 
 def check(server: harness.ServerProcess, abc: Tenant, xyz: Tenant) -> None:
     """Before timing: pt-xyz's owner and pt-abc's viewer get 200 with their tokens; the owner's password works."""
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        for host, token, path in ((xyz.host, xyz.users["owner"][1], "/api/v1/products"),
-                                  (abc.host, abc.users["viewer"][1], f"/api/v1/journal-entries?account={GL_ACCOUNT}&limit=1")):
-            r = client.get(path, headers={"Host": host, "Authorization": f"Bearer {token}"})
+    with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        for r in (c.get("/api/v1/products", headers={"Host": xyz.host, "Authorization": f"Bearer {xyz.users['owner'][1]}"}),
+                  c.get(f"/api/v1/journal-entries?account={GL_ACCOUNT}&limit=1",
+                        headers={"Host": abc.host, "Authorization": f"Bearer {abc.users['viewer'][1]}"}),
+                  c.post("/api/v1/auth/login", json={"email": abc.users["owner"][0], "password": OWNER_PASSWORD},
+                         headers={"Host": abc.host, "X-Forwarded-For": "10.9.0.200"})):
             if r.status_code != 200:
-                raise RuntimeError(f"{host}{path} -> {r.status_code} {r.text[:200]}")
-        r = client.post("/api/v1/auth/login", json={"email": abc.users["owner"][0], "password": OWNER_PASSWORD},
-                        headers={"Host": abc.host, "X-Forwarded-For": "10.9.0.200"})
-        if r.status_code != 200:
-            raise RuntimeError(f"pt-abc owner sign-in -> {r.status_code} {r.text[:200]}")
+                raise RuntimeError(f"{r.request.headers['host']} {r.request.url.path} -> {r.status_code} {r.text[:200]}")
 
 
 if __name__ == "__main__":
