@@ -58,6 +58,7 @@ class Platform:
             negative_ttl=settings.route_negative_ttl,
             maxsize=settings.route_cache_size,
             redis_ttl=settings.redis_route_ttl,
+            names=self.registry.keys,
         )
         self.engines = TenantEngines.from_settings(settings, self.secrets.decrypt)
         # Login throttles and lockouts (Redis, or this process when Redis is absent or down).
@@ -68,6 +69,20 @@ class Platform:
         """Start the background tasks (invalidation listener, idle-engine sweeper)."""
         if background:
             self._tasks.append(asyncio.create_task(self.routes.listen(), name="route-invalidation"))
+            try:
+                if self.redis is not None:
+                    # Subscribed first, so no tenant created while the names load can be missed.
+                    await asyncio.wait_for(self.routes.listening.wait(), 2)
+                # Before serving: an unknown Host is then answered without a query from the first request.
+                await asyncio.wait_for(self.routes.reload_names(), 10)
+            except Exception as exc:  # Redis or the main DB is not there yet: the tasks keep trying
+                log.warning("routable names not loaded at start (%s)", exc)
+            # Without Redis nothing tells this process of a tenant created elsewhere: reload as often as a
+            # negative cache entry lives, so a new name waits no longer than it would behind one.
+            every = self.settings.known_hosts_refresh_seconds
+            if self.redis is None:
+                every = min(every, self.settings.route_negative_ttl)
+            self._tasks.append(asyncio.create_task(self.routes.keep_names(every), name="routable-names"))
             self._tasks.append(asyncio.create_task(self.engines.run_sweeper(), name="engine-sweeper"))
 
     async def stop(self) -> None:

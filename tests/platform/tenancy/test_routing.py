@@ -60,12 +60,12 @@ async def test_browser_gets_html_errors_and_probes_answer_on_any_host(live):
 
 
 async def test_unknown_names_are_cached_negatively(live):
-    """A flood of requests for one unknown name reaches the main database once, not per request."""
+    """A flood of requests for one unknown name never reaches the main database (it is not a routable name)."""
     routes = live.platform.routes
     async with live.client("ghost.localhost") as c:
         for _ in range(50):
             assert (await c.get("/api/v1/tenant")).status_code == 404
-    assert routes.stats["db"] == 1
+    assert routes.stats["db"] == 0
 
 
 async def test_new_tenant_is_served_right_after_a_negative_hit(make_tenant, live):
@@ -124,6 +124,8 @@ async def test_custom_domain_routes_to_its_tenant(platform, make_tenant, live):
     async with AsyncSession(platform.main_engine) as session:
         session.add(TenantDomain(tenant_id=abc.id, domain="erp.abc-plastik.co.id", is_primary=True))
         await session.commit()
+    # As every change to the registry is followed (the new domain becomes a routable name everywhere).
+    await platform.tenant_changed("pt-abc", ["erp.abc-plastik.co.id"])
     async with live.client("ERP.abc-plastik.co.id:443") as c:
         assert (await c.get("/api/v1/tenant")).json()["subdomain"] == "pt-abc"
         assert (await c.get("/api/v1/tenant", headers={"Host": "erp.other.co.id"})).status_code == 404

@@ -1,8 +1,13 @@
 """Route cache: in-process TTL/LRU -> Redis -> main database, with pub/sub invalidation.
 
 - A hit in process costs a dict lookup; nothing else runs on the hot path.
-- Unknown names are cached negatively for a short TTL, so a flood of random subdomains does not
-  reach the main database per request; concurrent misses for one key share one load.
+- Every process keeps the set of routable names (subdomains and custom domains), loaded in one query
+  and reloaded periodically; a name outside it is "no such tenant" without any query, so a flood of
+  random subdomains never reaches the main database. Invalidated keys join the set at once (a new
+  tenant is reachable immediately); after a reset (invalidations may have been missed) the set is
+  reloaded at once, at most once a second (the listener reconnects often under a loaded event loop).
+  Until the set is first loaded, misses are loaded and cached negatively for a short TTL.
+  Concurrent misses for one key share one load.
 - A change to a tenant deletes its Redis entry and publishes the keys on a channel; every process
   drops them from its local cache as the message arrives (well under 1 s).
 - Redis is optional and allowed to fail: each call has a short timeout, after a failure Redis is
@@ -28,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _NEGATIVE = "-"  # Redis marker for "no such tenant"
 Loader = Callable[[str], Awaitable[TenantRoute | None]]
+NamesLoader = Callable[[], Awaitable[set[str]]]
 
 
 class RouteCache:
@@ -42,8 +48,18 @@ class RouteCache:
         maxsize: int = 10_000,
         redis_ttl: int = 300,
         redis_backoff: float = 1.0,
+        names: NamesLoader | None = None,
     ):
         self._loader = loader
+        self._names_loader = names
+        # Routable keys, or None while unknown (not loaded yet, or possibly stale after a reset).
+        self._known: frozenset[str] | None = None
+        # Keys invalidated since the set was loaded (a tenant created or renamed a moment ago), with when.
+        self._known_extra: dict[str, float] = {}
+        self._resets = 0  # full clears (missed invalidations): a reload that overlaps one is redone
+        self._reload = asyncio.Event()
+        self._loaded_at = 0.0
+        self.min_reload_gap = 1.0  # seconds between two reloads caused by resets
         self.redis = redis
         self._prefix = f"{namespace}:route:"
         self.channel = f"{namespace}:route-invalidate"
@@ -58,15 +74,27 @@ class RouteCache:
         # Bumped by every invalidation: a load that started before one must not cache its result.
         self._generation = 0
         self.listening = asyncio.Event()
-        self.stats = {"hit": 0, "redis": 0, "db": 0, "invalidated": 0}
+        self.stats = {"hit": 0, "redis": 0, "db": 0, "invalidated": 0, "unknown": 0}
 
     # -- lookups ------------------------------------------------------------------------------
-    async def get(self, key: str) -> TenantRoute | None:
+    def may_exist(self, key: str) -> bool | None:
+        """Whether ``key`` may route: False if surely not (no query needed), None if the set is not known."""
+        if self._known is None:
+            return None
+        return key in self._known or key in self._known_extra
+
+    async def get(self, key: str, *, load: bool = True) -> TenantRoute | None:
+        """The route of ``key`` (None: no such tenant). ``load=False``: only what is known without a
+        query of an unknown name (a client over its unknown-host budget), else None."""
         item = self._local.get(key)
         if item is not None and item[0] > time.monotonic():
             self.stats["hit"] += 1
             self._local.move_to_end(key)  # LRU: a busy tenant is never the one pushed out
             return item[1]
+        exists = self.may_exist(key)
+        if exists is False or (exists is None and not load):
+            self.stats["unknown"] += 1
+            return None
         fut = self._inflight.get(key)
         if fut is not None:
             return await asyncio.shield(fut)
@@ -111,10 +139,57 @@ class RouteCache:
         self._generation += 1
         if keys is None:
             self._local.clear()
+            # Invalidations may have been missed (a tenant created meanwhile): reload the names soon.
+            self._resets += 1
+            self._reload.set()
         else:
+            now = time.monotonic()
             for key in keys:
                 self._local.pop(key, None)
+                if isinstance(key, str):
+                    self._known_extra[key] = now  # may be new: let the next request look it up
         self.stats["invalidated"] += 1
+
+    async def reload_names(self) -> bool:
+        """Load the set of routable names (one query). Returns False if there is no loader."""
+        if self._names_loader is None:
+            return False
+        for _attempt in range(2):
+            started, resets = time.monotonic(), self._resets
+            self._reload.clear()
+            names = frozenset(await self._names_loader())
+            if resets == self._resets:
+                break  # no reset while loading: the snapshot is at least as new as `started`
+        self._loaded_at = time.monotonic()
+        # Keys invalidated after the query started may not be in the snapshot: keep them.
+        self._known_extra = {k: t for k, t in self._known_extra.items() if t >= started}
+        self._known = names
+        return True
+
+    async def keep_names(self, interval: float) -> None:
+        """Run forever: reload the set of names every ``interval`` seconds, and soon after a reset."""
+        if self._names_loader is None:
+            return
+        delay, failed = 0.2, False
+        while True:
+            if self._known is not None and not failed:
+                try:
+                    await asyncio.wait_for(self._reload.wait(), interval)
+                    gap = self._loaded_at + self.min_reload_gap - time.monotonic()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                except asyncio.TimeoutError:
+                    pass
+            try:
+                await self.reload_names()
+                delay, failed = 0.2, False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # main DB unavailable: lookups fall back to queries (with the TTLs)
+                log.warning("loading the routable names failed (%s); retrying", exc)
+                failed = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def invalidate(self, keys: list[str]) -> None:
         """A tenant changed: drop it here, in Redis, and (via pub/sub) in every other process."""

@@ -9,9 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from polyflow.kit.ratelimit import RateLimiter
+from polyflow.kit.web import client_ip
 from polyflow.platform import migrate
 from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.context import current_tenant
+from polyflow.platform.tenancy.fairshare import FairShare, Refused
 from polyflow.platform.tenancy.hosts import HostKind, effective_host
 from polyflow.platform.tenancy.route import TenantRoute
 
@@ -77,6 +80,10 @@ class TenancyMiddleware:
         self.tenant_app = tenant_app
         self.admin_app = admin_app
         migrate.configure(platform.settings)  # extra test revisions, if this process is told to use them
+        self.fairshare = FairShare.from_settings(platform.settings)
+        # Unknown names per client IP, counted in this process only: no I/O for a request that routes nowhere.
+        self.unknown_hosts = RateLimiter(None, platform.settings.redis_namespace)
+        self.unknown_per_minute = platform.settings.unknown_host_per_minute
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in HOSTLESS_PATHS:
@@ -95,19 +102,35 @@ class TenancyMiddleware:
         kind = target.kind
         if kind is HostKind.TENANT or kind is HostKind.CUSTOM_DOMAIN:
             key = ("sub:" if kind is HostKind.TENANT else "dom:") + target.name
+            ip = client_ip(scope, self.platform.settings.trusted_proxy_networks)
+            throttle = f"unknown-host:{ip}"
+            # A client that already asked for too many unknown names gets no lookup of another one.
+            over = (await self.unknown_hosts.peek(throttle)).count >= self.unknown_per_minute
             try:
-                route = await self.platform.routes.get(key)
+                route = await self.platform.routes.get(key, load=not over)
             except (SQLAlchemyError, OSError):
                 log.exception("tenant registry unavailable")
                 await send_error(scope, receive, send, 503, "The service is temporarily unavailable; try again shortly.",
                                  {"Retry-After": "5"})
                 return
             if route is None:
-                await send_error(scope, receive, send, 404, "No such tenant.")
+                window = await self.unknown_hosts.hit(throttle, 60)
+                if window.count > self.unknown_per_minute:
+                    await send_error(scope, receive, send, 429, "Too many requests for unknown workspaces; "
+                                     "slow down.", {"Retry-After": str(window.retry_after)})
+                else:
+                    await send_error(scope, receive, send, 404, "No such tenant.")
                 return
             refused = refusal(route)
             if refused is not None:
                 await send_error(scope, receive, send, *refused)
+                return
+            try:
+                await self.fairshare.acquire(route.id)
+            except Refused:
+                await send_error(scope, receive, send, 429,
+                                 f"The workspace '{route.subdomain}' has too many requests in progress; "
+                                 "retry in a moment.", {"Retry-After": "1"})
                 return
             state = scope.setdefault("state", {})
             state["tenant"] = route
@@ -118,6 +141,7 @@ class TenancyMiddleware:
                 await self.tenant_app(scope, receive, send)
             finally:
                 current_tenant.reset(token)
+                self.fairshare.release(route.id)
         elif kind is HostKind.ADMIN:
             scope.setdefault("state", {})["host"] = host
             await self.admin_app(scope, receive, send)

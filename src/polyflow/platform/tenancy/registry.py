@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyflow.platform.entitlements import compute_entitlements
@@ -35,6 +35,16 @@ class Registry:
 
     def __init__(self, main_engine: AsyncEngine):
         self._engine = main_engine
+
+    async def keys(self) -> set[str]:
+        """Every key that may route: the subdomains and custom domains of tenants not deleted (one query)."""
+        stmt = union_all(
+            select(literal("sub:").concat(Tenant.subdomain)).where(Tenant.status != "deleted"),
+            select(literal("dom:").concat(TenantDomain.domain))
+            .join(Tenant, Tenant.id == TenantDomain.tenant_id).where(Tenant.status != "deleted"),
+        )
+        async with self._engine.connect() as conn:
+            return set((await conn.execute(stmt)).scalars())
 
     async def load(self, key: str) -> TenantRoute | None:
         kind, _, name = key.partition(":")

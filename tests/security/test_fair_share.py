@@ -1,0 +1,186 @@
+"""Fair share per tenant and unknown hosts, over real HTTP against real servers.
+
+- one tenant with more requests in flight than its cap gets 429 + Retry-After; another tenant on the same
+  process is served promptly all the while;
+- a request waiting for its tenant's (full) connection pool gets a clear 503 after a bounded wait;
+- a flood of random subdomains never queries the main database, and one client asking for too many
+  unknown names is throttled (429) without affecting other clients or real tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+import asyncpg
+from sqlalchemy import event
+
+from polyflow.platform import provisioning
+from polyflow.platform.runtime import Platform
+from tests.platform.test_fleet import tenant_row
+
+
+async def _tenants(settings, *subs: str) -> dict:
+    p = Platform(settings)
+    try:
+        for sub in subs:
+            await provisioning.create_tenant(p, name=sub.upper(), subdomain=sub)
+        return {sub: await tenant_row(p, sub) for sub in subs}
+    finally:
+        await p.stop()
+
+
+class _Locked:
+    """Holds ACCESS EXCLUSIVE on a tenant table (a long transaction elsewhere): requests reading it stay in
+    flight until released. No test-only route is needed to make a request slow."""
+
+    def __init__(self, pg_admin, db_name: str, table: str = "accounts"):
+        self.dsn, self.table = pg_admin.with_database(db_name), table
+
+    async def __aenter__(self):
+        self.conn = await asyncpg.connect(**self.dsn.asyncpg_kwargs())
+        self.tx = self.conn.transaction()
+        await self.tx.start()
+        await self.conn.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.tx.rollback()
+        await self.conn.close()
+
+
+async def test_a_tenant_over_its_inflight_cap_gets_429_while_another_is_served_promptly(make_settings, make_live,
+                                                                                        pg_admin):
+    settings = make_settings(tenant_max_inflight=3, tenant_queue_size=2, tenant_queue_seconds=0.5)
+    rows = await _tenants(settings, "pt-abc", "pt-xyz")
+    live = make_live(settings)
+    abc, xyz = live.tenant_client("pt-abc"), live.tenant_client("pt-xyz")
+    try:
+        assert (await abc.get("/api/v1/accounts")).status_code == 200
+        assert (await xyz.get("/api/v1/accounts")).status_code == 200
+        async with _Locked(pg_admin, rows["pt-abc"].db_name):
+            # 12 requests of pt-abc: 3 go in (and wait on the lock), 2 queue, the rest are refused.
+            flood = [asyncio.create_task(abc.get("/api/v1/accounts")) for _ in range(12)]
+            await asyncio.sleep(0.2)
+            victim_times, victim_codes = [], []
+            for _ in range(20):
+                started = time.monotonic()
+                r = await xyz.get("/api/v1/accounts")
+                victim_times.append(time.monotonic() - started)
+                victim_codes.append(r.status_code)
+            early = [t for t in flood if t.done()]
+            await asyncio.sleep(0.8)  # the queued ones give up after 0.5 s
+            refused = [t.result() for t in flood if t.done()]
+        done = await asyncio.gather(*flood)
+    finally:
+        await abc.aclose()
+        await xyz.aclose()
+
+    assert victim_codes == [200] * 20 and max(victim_times) < 1.0, victim_times
+    assert len(early) >= 7  # refused at once: the queue was full
+    assert len(refused) == 9 and all(r.status_code == 429 for r in refused)
+    r = refused[0]
+    assert r.headers["retry-after"] == "1" and "too many requests in progress" in r.json()["detail"]
+    assert "pt-abc" in r.json()["detail"]
+    # The admitted ones finish normally once the lock is gone.
+    assert sorted(r.status_code for r in done) == [200] * 3 + [429] * 9
+
+
+async def test_a_request_waiting_for_its_tenants_full_pool_gets_a_clear_503(make_settings, make_live, pg_admin):
+    settings = make_settings(tenant_pool_size=1, budget_wait_seconds=0.5)
+    rows = await _tenants(settings, "pt-abc", "pt-xyz")
+    live = make_live(settings)
+    async with live.tenant_client("pt-abc") as abc, live.tenant_client("pt-xyz") as xyz:
+        assert (await abc.get("/api/v1/accounts")).status_code == 200
+        async with _Locked(pg_admin, rows["pt-abc"].db_name):
+            holder = asyncio.create_task(abc.get("/api/v1/accounts"))  # takes the one connection, waits
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            r = await abc.get("/api/v1/products")
+            waited = time.monotonic() - started
+            assert (await xyz.get("/api/v1/accounts")).status_code == 200
+        assert (await holder).status_code == 200
+    assert r.status_code == 503 and r.headers["retry-after"] and "busy" in r.json()["detail"]
+    assert waited < 2
+
+
+async def test_a_flood_of_random_subdomains_never_queries_the_main_database(make_settings, make_live, pg_admin):
+    settings = make_settings(unknown_host_per_minute=100_000)
+    await _tenants(settings, "pt-abc")
+    live = make_live(settings)
+    statements: list[str] = []
+    engine = live.platform.main_engine.sync_engine
+    listener = lambda conn, cursor, statement, *a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    db_loads = live.platform.routes.stats["db"]
+    main = settings.database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(**pg_admin.asyncpg_kwargs())
+    try:
+        xacts = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
+        await admin.execute("SELECT pg_stat_clear_snapshot()")
+        before = await admin.fetchval(xacts, main)
+        started = time.monotonic()
+        async with live.client() as c:
+            sem = asyncio.Semaphore(50)
+
+            async def one() -> int:
+                async with sem:
+                    r = await c.get("/api/v1/tenant", headers={"Host": f"{secrets.token_hex(6)}.localhost"})
+                    return r.status_code
+
+            codes = await asyncio.gather(*(one() for _ in range(1000)))
+        took = time.monotonic() - started
+        during, loads = list(statements), live.platform.routes.stats["db"] - db_loads
+        async with live.tenant_client("pt-abc") as c:
+            assert (await c.get("/api/v1/tenant")).json()["subdomain"] == "pt-abc"
+        await asyncio.sleep(1.2)  # backends report their counters at most once a second
+        await admin.execute("SELECT pg_stat_clear_snapshot()")
+        after = await admin.fetchval(xacts, main)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        await admin.close()
+    assert codes == [404] * 1000
+    # No lookup of any name; at most the periodic reload of the set of names (one query each, at most once
+    # a second when the invalidation listener reconnects under load).
+    assert not [s for s in during if "tenants.subdomain = " in s or "tenant_domains.domain = " in s], during
+    assert len(during) <= took + 2, during
+    assert loads == 0
+    # A few from this test's own connection and the server's background work, never one per request.
+    assert after - before < 20, (before, after)
+    print(f"1000 random names: {took:.2f}s, main-DB statements {len(during)}, transactions {after - before}")
+
+
+async def test_one_client_asking_for_too_many_unknown_names_is_throttled_alone(make_settings, make_live):
+    # Loopback is a trusted proxy here, so X-Forwarded-For names the client (two clients, one server).
+    settings = make_settings(unknown_host_per_minute=20, trusted_proxies="127.0.0.1/32")
+    await _tenants(settings, "pt-abc")
+    live = make_live(settings)
+    attacker = {"X-Forwarded-For": "203.0.113.5"}
+    async with live.client() as c:
+        codes = [(await c.get("/api/v1/tenant", headers={**attacker, "Host": f"nobody-{i:03d}.localhost"})).status_code
+                 for i in range(30)]
+        assert codes == [404] * 20 + [429] * 10
+        r = await c.get("/api/v1/tenant", headers={**attacker, "Host": "again.localhost"})
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+        assert "unknown workspaces" in r.json()["detail"]
+        # The same client still reaches a real workspace; another client is not throttled.
+        r = await c.get("/api/v1/tenant", headers={**attacker, "Host": "pt-abc.localhost"})
+        assert r.status_code == 200 and r.json()["subdomain"] == "pt-abc"
+        r = await c.get("/api/v1/tenant", headers={"X-Forwarded-For": "203.0.113.6", "Host": "other.localhost"})
+        assert r.status_code == 404
+
+
+async def test_a_new_tenant_is_reachable_at_once_although_its_name_was_unknown(make_settings, make_live):
+    settings = make_settings()
+    live = make_live(settings)
+    async with live.client("pt-new.localhost") as c:
+        assert (await c.get("/api/v1/tenant")).status_code == 404
+        assert live.platform.routes.may_exist("sub:pt-new") is False  # answered without a query
+        await _tenants(settings, "pt-new")  # another process: the invalidation reaches the server via Redis
+        for _ in range(200):
+            r = await c.get("/api/v1/tenant")
+            if r.status_code == 200:
+                break
+            await asyncio.sleep(0.01)
+        assert r.status_code == 200 and r.json()["subdomain"] == "pt-new"
