@@ -184,8 +184,10 @@ async def test_revoked_and_expired_tokens_and_ended_sessions_are_401(make_tenant
                                                                     tenant_sql):
     await make_tenant("pt-abc")
     user = make_user(live.settings, "pt-abc", ["owner"])
-    async with tenant_as("pt-abc", token=user["token"]) as me:
-        made = [(await me.post("/api/v1/auth/tokens", json={"name": f"t{i}"})).json() for i in range(2)]
+    # Tokens are made from a browser session (a token cannot make tokens), with their roles chosen.
+    async with tenant_as("pt-abc", cookie=await tenant_sign_in("pt-abc", user["email"])) as me:
+        made = [(await me.post("/api/v1/auth/tokens", json={"name": f"t{i}", "roles": ["owner"]})).json()
+                for i in range(2)]
         revoked, expiring = made
         async with tenant_as("pt-abc", token=revoked["token"]) as t:
             assert await _status(t) == 200
@@ -232,12 +234,14 @@ async def test_logout_all_ends_every_session_but_not_api_tokens(make_tenant, liv
 
 
 async def test_a_token_follows_its_users_current_roles_and_another_users_token_is_not_found(
-        make_tenant, live, tenant_as, tenant_sql):
+        make_tenant, live, tenant_as, tenant_sign_in, tenant_sql):
     await make_tenant("pt-abc")
     boss = make_user(live.settings, "pt-abc", ["owner"])
     clerk = make_user(live.settings, "pt-abc", ["purchasing"])
     peer = make_user(live.settings, "pt-abc", ["sales"])
-    async with tenant_as("pt-abc", token=clerk["token"]) as t, tenant_as("pt-abc", token=boss["token"]) as owner, \
+    # Roles are changed from the owner's browser session (recent sign-in: the step-up it needs).
+    boss_cookie = await tenant_sign_in("pt-abc", boss["email"])
+    async with tenant_as("pt-abc", token=clerk["token"]) as t, tenant_as("pt-abc", cookie=boss_cookie) as owner, \
             tenant_as("pt-abc", token=peer["token"]) as p:
         assert (await t.post("/api/v1/products", json=PRODUCT)).status_code == 201
         # Demoted: the token (issued with "purchasing") loses the write at once.

@@ -27,7 +27,9 @@ OPEN_ROUTES = {
     ("POST", "/api/v1/auth/logout-all"), ("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/password"),
     ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
     ("POST", "/api/v1/auth/invite/accept"), ("POST", "/api/v1/auth/tokens"), ("GET", "/api/v1/auth/tokens"),
-    ("DELETE", "/api/v1/auth/tokens/{token_id}"),
+    ("DELETE", "/api/v1/auth/tokens/{token_id}"), ("POST", "/api/v1/auth/login/mfa"), ("POST", "/api/v1/auth/step-up"),
+    ("GET", "/api/v1/auth/mfa"), ("POST", "/api/v1/auth/mfa/totp"), ("POST", "/api/v1/auth/mfa/totp/confirm"),
+    ("POST", "/api/v1/auth/mfa/totp/disable"), ("POST", "/api/v1/auth/mfa/recovery-codes"),
 }
 
 QUERY = {
@@ -160,6 +162,8 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
                     continue
                 r = await c.request(route.method, _url(route, ids), json=bodies.get((route.method, route.path)),
                                     params=QUERY.get(route.path))
+                if r.status_code == 403 and "an API token cannot" in r.json()["detail"]:
+                    continue  # past the permission check; inviting and changing roles need a browser session
                 assert r.status_code not in (401, 403) and r.status_code < 500, (role, route, r.status_code, r.text)
                 allowed += 1
     assert allowed > 100

@@ -28,6 +28,7 @@ from polyflow.erp.models import Account, FiscalPeriod, JournalEntry, JournalLine
 from polyflow.erp.models.account import DEBIT_NORMAL
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from polyflow.kit.money import CENT, money  # noqa: F401  (the one rounding rule; re-exported for callers)
+from polyflow.kit.pagination import MAX_PAGE_SIZE
 
 # Books are kept in the company's local date (WIB unless the tenant says otherwise): "today" must not be
 # yesterday until 07:00.
@@ -254,8 +255,8 @@ async def reverse_entry(session: AsyncSession, entry_id: uuid.UUID, on: date | N
     if entry.status != "posted":
         raise Conflict("a draft is not in the books: edit or delete it instead of reversing it")
     if entry.source not in REVERSIBLE:
-        what = "a year-end close" if entry.source == "closing" else f"a {entry.source} entry"
-        raise Conflict(f"{entry.number} is {what}: it is corrected by its own documents, not reversed here")
+        what = "is a year-end close" if entry.source == "closing" else f"comes from {entry.source}"
+        raise Conflict(f"{entry.number} {what}: it is corrected by its own documents, not reversed here")
     done = await repository.reversal_of(session, entry.id)
     if done is not None:
         raise Conflict(f"{entry.number} is already reversed by {done.number}")
@@ -432,21 +433,23 @@ async def trial_balance(session: AsyncSession, date_to: date, date_from: date | 
     return TrialBalance(date_from=date_from, date_to=date_to, rows=rows, total_debit=total_d, total_credit=total_c)
 
 
-async def general_ledger(session: AsyncSession, code: str, date_to: date, date_from: date | None = None) -> GeneralLedger:
-    """An account's lines with the running balance on its normal side (debit for assets and expenses)."""
+async def general_ledger(session: AsyncSession, code: str, date_to: date, date_from: date | None = None, *,
+                         limit: int = MAX_PAGE_SIZE, cursor: str | None = None) -> GeneralLedger:
+    """A page of an account's lines with the running balance on its normal side (debit for assets and
+    expenses); opening and closing balances are those of the whole period."""
     check_range(date_from, date_to)
     account = await get_account(session, code)
     opening = _natural(account.type, money(await repository.opening(session, account.code, date_from))) \
         if date_from else ZERO
-    running = opening
-    lines = []
-    for eid, number, on, description, memo, d, c in await repository.ledger_lines(session, account.code,
-                                                                                   date_from, date_to):
-        running += _natural(account.type, d - c)
-        lines.append(LedgerLine(entry_id=eid, number=number, entry_date=on, description=description, memo=memo,
-                                debit=d, credit=c, balance=running))
+    rows, next_cursor = await repository.ledger_page(session, account.code, date_from, date_to, limit=limit,
+                                                     cursor=cursor)
+    lines = [LedgerLine(entry_id=r.entry_id, number=r.number, entry_date=r.entry_date, description=r.description,
+                        memo=r.memo, debit=r.debit, credit=r.credit,
+                        balance=opening + _natural(account.type, money(r.running))) for r in rows]
+    closing = opening + _natural(account.type, money(await repository.range_sum(session, account.code, date_from,
+                                                                                 date_to)))
     return GeneralLedger(account=account, date_from=date_from, date_to=date_to, opening_balance=opening,
-                         lines=lines, closing_balance=running)
+                         lines=lines, closing_balance=closing, limit=limit, next_cursor=next_cursor)
 
 
 async def profit_and_loss(session: AsyncSession, date_from: date, date_to: date) -> ProfitAndLoss:

@@ -47,7 +47,7 @@ class JournalEntry(UUIDPk, Timestamps, TenantBase):
     reversed_by: Mapped["JournalEntry | None"] = relationship(
         foreign_keys=[reversal_of_id], remote_side="JournalEntry.reversal_of_id",
         primaryjoin="JournalEntry.id == foreign(JournalEntry.reversal_of_id)", uselist=False, lazy="selectin",
-        viewonly=True,
+        viewonly=True, join_depth=1,  # self-referential: eager loading needs a depth
     )
 
     @property
