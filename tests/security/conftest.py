@@ -28,6 +28,15 @@ class TenantRouteInfo:
     path: str  # the template, e.g. /api/v1/products/{product_id}
     params: tuple[str, ...]  # path parameter names
     permission: str | None  # e.g. "catalog.write", "users.manage"; None: any signed-in user (or public)
+    # Routes of two modules (partners: sales or purchasing) read "sales.write or purchasing.write".
+
+    @property
+    def alternatives(self) -> tuple[str, ...]:
+        """The permissions any one of which lets a user through."""
+        return tuple(self.permission.split(" or ")) if self.permission else ()
+
+    def granted(self, permissions) -> bool:
+        return any(p in permissions for p in self.alternatives)
 
 
 def _route_contexts(app: FastAPI):
@@ -41,8 +50,9 @@ def _permission(dependency_names: list[str], method: str) -> str | None:
     by_name = {f"require_{p.replace('.', '_')}": p for p in PERMISSIONS}
     found: set[str] = set()
     for name in dependency_names:
-        if name.startswith("authorize_"):
-            found.add(f"{name.removeprefix('authorize_')}.{'read' if method in SAFE else 'write'}")
+        if name.startswith("authorize_"):  # authorize_<module>, or authorize_<m1>_or_<m2> (either suffices)
+            action = "read" if method in SAFE else "write"
+            found.add(" or ".join(f"{m}.{action}" for m in name.removeprefix("authorize_").split("_or_")))
         elif name in by_name:
             found.add(by_name[name])
     assert len(found) <= 1, f"{method}: several permission dependencies {sorted(found)}"

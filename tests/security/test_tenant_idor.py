@@ -20,6 +20,8 @@ BODIES = {
     ("PATCH", "/api/v1/locations/{location_id}"): {"name": "hijacked", "is_active": False},
     ("PATCH", "/api/v1/accounts/{code}"): {"name": "hijacked", "is_active": False},
     ("PATCH", "/api/v1/users/{user_id}"): {"name": "hijacked", "roles": ["viewer"], "is_active": False},
+    ("PATCH", "/api/v1/partners/{partner_id}"): {"name": "hijacked", "credit_limit": "1"},
+    ("PATCH", "/api/v1/tax-codes/{tax_code_id}"): {"name": "hijacked", "is_active": False},
 }
 
 
@@ -38,7 +40,12 @@ async def _records(client, owner, tag: str, code: str) -> dict[str, str]:
         "lines": [{"account": code, "debit": "777"}, {"account": "3100", "credit": "777"}]})).json()
     tokens = (await client.get("/api/v1/auth/tokens")).json()
     assert len(tokens) == 1
-    return {"product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
+    partner = (await client.post("/api/v1/partners", json={"code": f"{tag}-C1", "name": f"{tag} secret customer",
+                                                           "is_customer": True})).json()
+    tax_code = (await client.post("/api/v1/tax-codes", json={"code": f"{tag}-TAX", "name": f"{tag} secret tax",
+                                                             "kind": "pph23", "rate": "3",
+                                                             "effective_from": "2026-01-01"})).json()
+    return {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
             "movement_id": movement["id"], "entry_id": entry["id"], "code": code,
             "user_id": str(owner["id"]), "token_id": tokens[0]["id"]}
 
@@ -49,7 +56,9 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              f"/api/v1/locations/{ids['location_id']}", f"/api/v1/stock-movements/{ids['movement_id']}",
              f"/api/v1/journal-entries/{ids['entry_id']}", f"/api/v1/accounts/{ids['code']}",
              f"/api/v1/users/{ids['user_id']}", "/api/v1/auth/tokens", "/api/v1/products", "/api/v1/users",
-             "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries"]
+             "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries",
+             f"/api/v1/partners/{ids['partner_id']}", f"/api/v1/tax-codes/{ids['tax_code_id']}", "/api/v1/partners",
+             "/api/v1/tax-codes", "/api/v1/tax/company"]
     out = {}
     for path in paths:
         r = await client.get(path)

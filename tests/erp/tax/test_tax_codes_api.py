@@ -119,9 +119,11 @@ async def test_the_calculator_endpoint(make_tenant, live):
         # 100 000 / 1.11 -> 90 090; x 11/12 -> 82 583; 12 % -> 9 910 (split 60/40 over the lines).
         assert (got["base"], got["other_base"], got["tax"]) == ("90090.00", "82583.00", "9910.00")
         assert [line["tax"] for line in got["lines"]] == ["5946.00", "3964.00"]
-        for bad in (["-1"], ["1.234"], ["abc"], []):
+        for bad in (["-1"], ["1.234"], ["abc"], ["NaN"], ["1"] * 201):
             r = await c.get(f"/api/v1/tax-codes/{ppn['id']}/compute", params={"amounts": bad})
             assert r.status_code == 422, (bad, r.text)
+        empty = (await c.get(f"/api/v1/tax-codes/{ppn['id']}/compute")).json()
+        assert (empty["tax"], empty["lines"]) == ("0.00", [])
 
 
 async def test_company_tax_identity(make_tenant, live):

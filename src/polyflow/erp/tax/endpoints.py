@@ -4,7 +4,6 @@ own tax identity. All of it is accounting: accounting.read to read, accounting.w
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from polyflow.erp.tax.schemas import (
     CODE_PATTERN, CompanyTaxIn, CompanyTaxOut, LineTaxOut, TaxCodeIn, TaxCodeOut, TaxCodePatch, TaxComputation,
     TaxKind,
 )
+from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.platform.tenancy.deps import TenantSession
 
@@ -32,7 +32,7 @@ async def list_tax_codes(
     q: Annotated[str | None, Query(max_length=100, description="Search code or name")] = None,
     kind: TaxKind | None = None,
     active: bool | None = None,
-    on: Annotated[date | None, Query(description="Only versions in effect on this date")] = None,
+    on: Annotated[Day | None, Query(description="Only versions in effect on this date")] = None,
 ):
     """List tax code versions, by code and start date."""
     items, total = await service.list_tax_codes(session, q=q, kind=kind, active=active, on=on, limit=page.limit,
@@ -50,7 +50,7 @@ async def create_tax_code(session: TenantSession, data: TaxCodeIn):
 async def tax_code_in_effect(
     session: TenantSession,
     code: Annotated[str, Query(min_length=1, max_length=20, pattern=CODE_PATTERN)],
-    on: Annotated[date, Query(description="The document date")],
+    on: Annotated[Day, Query(description="The document date")],
 ):
     """The version of a tax code in effect on a date (what a document of that date charges)."""
     return await service.in_effect(session, code, on)
@@ -72,8 +72,8 @@ async def update_tax_code(session: TenantSession, tax_code_id: uuid.UUID, patch:
 async def compute_tax(
     session: TenantSession,
     tax_code_id: uuid.UUID,
-    amounts: Annotated[list[Amount], Query(min_length=1, max_length=200,
-                                           description="Line amounts (quantity x price, after discount)")],
+    amounts: Annotated[list[Amount], Query(max_length=200, description="Line amounts (quantity x price, after "
+                                                                         "discount); none: a document of 0")] = [],
     inclusive: Annotated[bool, Query(description="The amounts include the tax")] = False,
 ):
     """DPP, DPP nilai lain and tax of a document's lines under this code, in whole rupiah."""
