@@ -372,6 +372,7 @@ def render(phases: list[Phase], args, info: dict) -> None:
 def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind like Ctrl-C: the ExitStack stops all
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C unwinds even if started with SIGINT ignored
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
