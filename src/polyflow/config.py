@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # Fair share per tenant (per process): requests served at once for one tenant; beyond it up to
     # `tenant_queue_size` wait at most `tenant_queue_seconds`, the rest get 429 + Retry-After.
     tenant_max_inflight: int = Field(16, ge=1)
-    tenant_queue_size: int = Field(16, ge=0)
+    tenant_queue_size: int = Field(64, ge=0)
     tenant_queue_seconds: float = Field(2.0, ge=0)
     # Limits on every tenant session (app connections and the tenant's role), seconds; 0 disables.
     tenant_statement_timeout: float = Field(15.0, ge=0)
