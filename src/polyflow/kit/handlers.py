@@ -92,6 +92,13 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(internal_error_body(current_request_id()), status_code=500)
 
 
+async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+    # Date or number arithmetic the input pushed past what Python can represent (a date type or a schema
+    # that should have refused it did not): still the client's value, so a 422, never a 500.
+    log.info("out of range (request id %s): %s", current_request_id(), exc)
+    return _with_id("a date or number in the request is out of range", 422)
+
+
 async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
     # 25006: a move/restore froze the database read-only; 3D000/28P01: a process still on the route to the
     # database (and role) it replaced, until the invalidation reaches it. Both pass in a moment.
@@ -144,6 +151,7 @@ async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(PolyflowError, _polyflow_error)
     app.add_exception_handler(DBAPIError, _db_unavailable)

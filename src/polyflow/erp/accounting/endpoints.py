@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -13,6 +12,7 @@ from polyflow.erp.accounting.schemas import (
     AccountIn, AccountOut, AccountPatch, AccountType, BalanceSheet, GeneralLedger, JournalIn, JournalOut, PeriodOut,
     LockDateIn, LockDateOut, ProfitAndLoss, ReverseIn, SettingsOut, SettingsPatch, TrialBalance,
 )
+from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
@@ -57,7 +57,7 @@ async def update_account(session: TenantSession, code: str, patch: AccountPatch)
 @router.get("/journal-entries", response_model=Page[JournalOut])
 async def list_journal_entries(
     session: TenantSession, page: Pg,
-    date_from: date | None = None, date_to: date | None = None,
+    date_from: Day | None = None, date_to: Day | None = None,
     account: Annotated[str | None, Query(max_length=20)] = None,
     doc_type: Annotated[str | None, Query(max_length=8)] = None,
     q: Annotated[str | None, Query(max_length=100, description="Search number, description, reference")] = None,
@@ -159,26 +159,26 @@ async def update_settings(session: TenantSession, patch: SettingsPatch):
 
 
 @router.get("/reports/trial-balance", response_model=TrialBalance)
-async def trial_balance(session: TenantSession, date_to: date | None = None, date_from: date | None = None,
+async def trial_balance(session: TenantSession, date_to: Day | None = None, date_from: Day | None = None,
                         include_zero: bool = False):
     """Trial balance up to `date_to` (today by default), optionally from `date_from`."""
     return await service.trial_balance(session, date_to or service.today(), date_from, include_zero)
 
 
 @router.get("/reports/general-ledger/{code}", response_model=GeneralLedger)
-async def general_ledger(session: TenantSession, code: str, date_to: date | None = None,
-                         date_from: date | None = None):
+async def general_ledger(session: TenantSession, code: str, date_to: Day | None = None,
+                         date_from: Day | None = None):
     """An account's postings with the running balance."""
     return await service.general_ledger(session, code, date_to or service.today(), date_from)
 
 
 @router.get("/reports/profit-and-loss", response_model=ProfitAndLoss)
-async def profit_and_loss(session: TenantSession, date_from: date, date_to: date):
+async def profit_and_loss(session: TenantSession, date_from: Day, date_to: Day):
     """Laba rugi over a period."""
     return await service.profit_and_loss(session, date_from, date_to)
 
 
 @router.get("/reports/balance-sheet", response_model=BalanceSheet)
-async def balance_sheet(session: TenantSession, as_of: date | None = None):
+async def balance_sheet(session: TenantSession, as_of: Day | None = None):
     """Neraca at a date."""
     return await service.balance_sheet(session, as_of or service.today())

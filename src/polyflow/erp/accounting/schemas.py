@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from polyflow.kit.limits import Day
 from polyflow.kit.money import Amount, AmountOut
 
 Money = Decimal
@@ -51,7 +52,7 @@ class JournalIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    entry_date: date
+    entry_date: Day
     description: str = Field(min_length=1, max_length=500)
     reference: str | None = Field(default=None, max_length=100)
     lines: list[LineIn] = Field(min_length=2, max_length=500)
@@ -61,13 +62,13 @@ class JournalIn(BaseModel):
 class ReverseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entry_date: date | None = Field(default=None, description="Date of the reversing entry (today by default)")
+    entry_date: Day | None = Field(default=None, description="Date of the reversing entry (today by default)")
 
 
 class LockDateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    books_closed_through: date | None = Field(description="Nothing may be posted on or before this date; null "
+    books_closed_through: Day | None = Field(description="Nothing may be posted on or before this date; null "
                                                           "reopens everything (owner only)")
 
 

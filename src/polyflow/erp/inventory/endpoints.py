@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from polyflow.erp.inventory.schemas import (
     History, LocationIn, LocationKind, LocationOut, LocationPatch, LowStockRow, MovementIn, MovementKind, MovementOut,
     ReservationIn, StockLevelOut, Valuation,
 )
+from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
@@ -73,7 +73,7 @@ async def low_stock(session: TenantSession):
 
 
 @router.get("/stock/valuation", response_model=Valuation)
-async def stock_valuation(session: TenantSession, as_of: date | None = None):
+async def stock_valuation(session: TenantSession, as_of: Day | None = None):
     """Stock value per variant and per inventory account at the end of a date (today by default)."""
     return await service.valuation(session, as_of or service.today())
 
@@ -101,7 +101,7 @@ async def create_movement(session: TenantSession, data: MovementIn, principal: C
 async def list_movements(
     session: TenantSession, page: Pg,
     variant_id: uuid.UUID | None = None, location_id: uuid.UUID | None = None, kind: MovementKind | None = None,
-    date_from: date | None = None, date_to: date | None = None,
+    date_from: Day | None = None, date_to: Day | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search number or reference")] = None,
     sort: Literal["date", "-date", "number", "-number"] = "-date",
 ):

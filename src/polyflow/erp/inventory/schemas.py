@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from polyflow.kit.limits import Day
 from polyflow.kit.money import AmountOut, Quantity, UnitCost
 
 LocationKind = Literal["warehouse", "production", "scrap", "transit"]
@@ -62,7 +63,7 @@ class MovementIn(BaseModel):
                                         description="Another account than the reason's: needs accounting.write")
     reference: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
-    posting_date: date | None = None
+    posting_date: Day | None = None
 
     @model_validator(mode="after")
     def _shape(self):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from polyflow.erp.tax import identifiers
+from polyflow.kit.limits import Day
 
 CENT = Decimal("0.01")
 # Amounts and rates always leave the API in one canonical form, "1000000.00" (never "1e6" or "1000000").
@@ -31,8 +32,8 @@ class TaxCodeIn(BaseModel):
     kind: TaxKind
     rate: Decimal = Rate
     base_rule: BaseRule = "full"
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: Day
+    effective_to: Day | None = None
     sales_account: str | None = ACCOUNT
     purchase_account: str | None = ACCOUNT
     description: str | None = Field(default=None, max_length=2000)
@@ -54,7 +55,7 @@ class TaxCodePatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    effective_to: date | None = None
+    effective_to: Day | None = None
     sales_account: str | None = ACCOUNT
     purchase_account: str | None = ACCOUNT
     description: str | None = Field(default=None, max_length=2000)
@@ -117,7 +118,7 @@ class CompanyTaxIn(BaseModel):
     npwp: str | None = Field(default=None, max_length=40)
     nitku: str | None = Field(default=None, max_length=40)
     is_pkp: bool | None = None
-    pkp_since: date | None = None
+    pkp_since: Day | None = None
     address: str | None = Field(default=None, max_length=2000)
     tax_office: str | None = Field(default=None, max_length=100)
 
