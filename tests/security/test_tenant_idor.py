@@ -22,6 +22,8 @@ BODIES = {
     ("PATCH", "/api/v1/users/{user_id}"): {"name": "hijacked", "roles": ["viewer"], "is_active": False},
     ("PATCH", "/api/v1/partners/{partner_id}"): {"name": "hijacked", "credit_limit": "1"},
     ("PATCH", "/api/v1/tax-codes/{tax_code_id}"): {"name": "hijacked", "is_active": False},
+    ("POST", "/api/v1/partners/{partner_id}/prices"): {"variant_id": "00000000-0000-4000-8000-000000000000",
+                                                       "side": "sale", "price": "1", "effective_from": "2026-02-01"},
 }
 
 
@@ -45,7 +47,9 @@ async def _records(client, owner, tag: str, code: str) -> dict[str, str]:
     tax_code = (await client.post("/api/v1/tax-codes", json={"code": f"{tag}-TAX", "name": f"{tag} secret tax",
                                                              "kind": "pph23", "rate": "3",
                                                              "effective_from": "2026-01-01"})).json()
-    return {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
+    price = (await client.post(f"/api/v1/partners/{partner['id']}/prices", json={
+        "variant_id": variant["id"], "side": "sale", "price": "2300", "effective_from": "2026-01-01"})).json()
+    return {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
             "movement_id": movement["id"], "entry_id": entry["id"], "code": code,
             "user_id": str(owner["id"]), "token_id": tokens[0]["id"]}
 
@@ -58,7 +62,7 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              f"/api/v1/users/{ids['user_id']}", "/api/v1/auth/tokens", "/api/v1/products", "/api/v1/users",
              "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries",
              f"/api/v1/partners/{ids['partner_id']}", f"/api/v1/tax-codes/{ids['tax_code_id']}", "/api/v1/partners",
-             "/api/v1/tax-codes", "/api/v1/tax/company"]
+             "/api/v1/tax-codes", "/api/v1/tax/company", f"/api/v1/partners/{ids['partner_id']}/prices"]
     out = {}
     for path in paths:
         r = await client.get(path)

@@ -62,6 +62,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
         ("PATCH", "/api/v1/users/{user_id}"): {"name": "renamed"},
         ("POST", "/api/v1/partners"): {"code": "PERM-P", "name": "perm partner", "is_customer": True},
         ("PATCH", "/api/v1/partners/{partner_id}"): {"name": "renamed", "credit_limit": "1000"},
+        ("POST", "/api/v1/partners/{partner_id}/prices"): {"variant_id": ids["variant_id"], "side": "sale",
+                                                           "price": "2350", "effective_from": "2026-02-01"},
         ("POST", "/api/v1/tax-codes"): {"code": "PERM-TAX", "name": "perm tax", "kind": "pph23", "rate": "2",
                                         "effective_from": "2026-01-01"},
         ("PATCH", "/api/v1/tax-codes/{tax_code_id}"): {"name": "renamed", "is_active": False},
@@ -74,7 +76,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
 FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels", "stock_movements", "accounts",
                       "journal_entries", "journal_lines", "fiscal_periods", "tenant_settings", "users",
                       "one_time_tokens", "outbox", "audit_log", "document_counters", "partners", "tax_codes",
-                      "company_tax_profile")
+                      "company_tax_profile", "partner_prices")
 
 
 def _fingerprint(tenant_sql, sub: str) -> dict[str, str]:
@@ -140,7 +142,9 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
         partner = (await o.post("/api/v1/partners", json={"code": "PERM-C", "name": "perm customer",
                                                            "is_customer": True})).json()
         tax_code = (await o.get("/api/v1/tax-codes", params={"q": "PPH23"})).json()["items"][0]
-    ids = {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "product_id": deletable["id"], "variant_id": vid, "location_id": loc["id"], "movement_id": movement["id"],
+        price = (await o.post(f"/api/v1/partners/{partner['id']}/prices", json={
+            "variant_id": vid, "side": "sale", "price": "2300", "effective_from": "2026-01-01"})).json()
+    ids = {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": deletable["id"], "variant_id": vid, "location_id": loc["id"], "movement_id": movement["id"],
            "entry_id": entry["id"], "code": "1101", "user_id": str(target["id"]), "token_id": token_id,
            "year": "2020", "month": "1"}
     bodies = _bodies(ids)

@@ -8,7 +8,7 @@ from polyflow.erp.models.identity import (
 )
 from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
-from polyflow.erp.models.partner import Partner
+from polyflow.erp.models.partner import Partner, PartnerPrice
 from polyflow.erp.models.product import Product, ProductVariant
 from polyflow.erp.models.settings import TenantSettings
 from polyflow.erp.models.stock import StockLevel, StockMovement
@@ -19,4 +19,4 @@ from polyflow.erp.models.user import User
 __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod", "JournalEntry", "JournalLine", "Location", "OneTimeToken",
            "OutboxMessage", "Product", "ProductVariant", "RecoveryCode", "SignInPolicy", "StockLevel", "StockMovement", "TenantSettings", "Unit",
            "User", "UserSession"]
-__all__ += ["CompanyTaxProfile", "Partner", "TaxCode"]
+__all__ += ["CompanyTaxProfile", "Partner", "PartnerPrice", "TaxCode"]

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from polyflow.erp.models.product import ProductVariant
 from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
 
 ENTITY_TYPES = ("company", "individual")
@@ -47,3 +52,32 @@ class Partner(UUIDPk, Timestamps, TenantBase):
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # None: no limit
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
+
+class PartnerPrice(UUIDPk, Timestamps, TenantBase):
+    """A partner-specific price of a product variant: what we sell it to a customer for ("sale") or buy it
+    from a supplier for ("purchase"), from `effective_from` (through `effective_to`, if set). On a date
+    the price in effect is the one that started last; an entry is never edited, a new one supersedes it."""
+
+    __tablename__ = "partner_prices"
+    __table_args__ = (
+        # Also the index of the lookup "price of (partner, variant, side) on a date".
+        UniqueConstraint("partner_id", "variant_id", "side", "effective_from",
+                         name="uq_partner_prices_partner_variant_side_from"),
+        CheckConstraint("side IN ('sale', 'purchase')", name="side"),
+        CheckConstraint("price >= 0", name="price"),
+        CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="effective_range"),
+    )
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    price: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # per the product's unit, tax-exclusive
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+    variant: Mapped[ProductVariant] = relationship(lazy="joined")
+
+    @property
+    def sku(self) -> str:
+        return self.variant.sku

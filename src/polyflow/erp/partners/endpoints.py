@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.params import Depends as DependsParam
 
 from polyflow.erp.identity.auth import MUST_CHANGE, SAFE_METHODS, CurrentUser, Principal
 from polyflow.erp.partners import service
-from polyflow.erp.partners.schemas import PartnerIn, PartnerOut, PartnerPatch
+from polyflow.erp.partners.schemas import PartnerIn, PartnerOut, PartnerPatch, PriceIn, PriceOut, PriceSide
 from polyflow.kit.errors import Forbidden
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.platform.entitlements import denial
@@ -94,3 +95,32 @@ async def deactivate_partner(session: TenantSession, partner_id: uuid.UUID):
 async def activate_partner(session: TenantSession, partner_id: uuid.UUID):
     """Reactivate a partner."""
     return await service.set_active(session, partner_id, True)
+
+
+@router.get("/partners/{partner_id}/prices", response_model=Page[PriceOut])
+async def list_prices(
+    session: TenantSession,
+    partner_id: uuid.UUID,
+    page: Annotated[PageParams, Depends(page_params)],
+    variant_id: uuid.UUID | None = None,
+    side: PriceSide | None = None,
+    on: Annotated[date | None, Query(description="Only entries covering this date")] = None,
+):
+    """A partner's price entries, by SKU and newest first: with `variant_id`, `side` and `on`, the first item
+    is the price in effect that day (what a document of that date takes)."""
+    items, total = await service.list_prices(session, partner_id, variant_id=variant_id, side=side, on=on,
+                                             limit=page.limit, offset=page.offset)
+    return Page[PriceOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/partners/{partner_id}/prices", response_model=PriceOut, status_code=201)
+async def add_price(session: TenantSession, partner_id: uuid.UUID, data: PriceIn):
+    """Add a partner price of a variant from a date (a later entry supersedes it from its own date)."""
+    return await service.add_price(session, partner_id, data)
+
+
+@router.delete("/partners/{partner_id}/prices/{price_id}", status_code=204)
+async def delete_price(session: TenantSession, partner_id: uuid.UUID, price_id: uuid.UUID):
+    """Remove a price entry entered by mistake."""
+    await service.delete_price(session, partner_id, price_id)
+    return Response(status_code=204)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from polyflow.erp.tax import identifiers
 from polyflow.erp.tax.schemas import Money
+from polyflow.kit.limits import Day
 
 EntityType = Literal["company", "individual"]
+PriceSide = Literal["sale", "purchase"]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 # Whole rupiah (documents are whole rupiah; so is the limit they are checked against).
@@ -101,3 +103,35 @@ class PartnerOut(BaseModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class PriceIn(BaseModel):
+    """A partner-specific price of a variant from a date (tax-exclusive, per the product's unit)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    variant_id: uuid.UUID
+    side: PriceSide
+    price: Decimal = Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
+    effective_from: Day
+    effective_to: Day | None = None
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        return self
+
+
+class PriceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    partner_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    side: str
+    price: Money
+    effective_from: date
+    effective_to: date | None
+    created_at: datetime

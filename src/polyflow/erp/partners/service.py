@@ -4,13 +4,14 @@ the pages, and the sales and purchasing documents that refer to partners)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.models import Partner
+from polyflow.erp.models import Partner, PartnerPrice
 from polyflow.erp.partners import repository
-from polyflow.erp.partners.schemas import PartnerIn, PartnerPatch
+from polyflow.erp.partners.schemas import PartnerIn, PartnerPatch, PriceIn
 from polyflow.erp.tax import identifiers
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 
@@ -100,3 +101,53 @@ async def set_active(session: AsyncSession, partner_id: uuid.UUID, active: bool)
     await session.flush()
     await session.refresh(partner)
     return partner
+
+
+# -- partner prices ------------------------------------------------------------------------------------------
+SIDE_ROLE = {"sale": ("is_customer", "a customer"), "purchase": ("is_supplier", "a supplier")}
+
+
+async def list_prices(session: AsyncSession, partner_id: uuid.UUID, *, variant_id: uuid.UUID | None = None,
+                      side: str | None = None, on: date | None = None, limit: int, offset: int):
+    """A partner's price entries (by SKU, newest first); `on` keeps those covering that date."""
+    await get_partner(session, partner_id)
+    return await repository.list_prices(session, partner_id, variant_id=variant_id, side=side, on=on, limit=limit,
+                                        offset=offset)
+
+
+async def add_price(session: AsyncSession, partner_id: uuid.UUID, data: PriceIn) -> PartnerPrice:
+    """Add a price entry: a sale price for a customer, a purchase price for a supplier."""
+    partner = await get_partner(session, partner_id)
+    flag, role = SIDE_ROLE[data.side]
+    if not getattr(partner, flag):
+        raise InvalidInput(f"a {data.side} price needs {role}; {partner.code} is not one")
+    if not await repository.variant_exists(session, data.variant_id):
+        raise InvalidInput("unknown variant_id")
+    code = partner.code  # a failed savepoint expires the loaded objects
+    price = PartnerPrice(partner_id=partner_id, **data.model_dump())
+    session.add(price)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"{code} already has a {data.side} price of that variant from "
+                       f"{data.effective_from.isoformat()}; add one from another date") from None
+    await session.refresh(price)
+    return price
+
+
+async def delete_price(session: AsyncSession, partner_id: uuid.UUID, price_id: uuid.UUID) -> None:
+    """Remove a price entry entered by mistake (the audit log keeps what it was)."""
+    await get_partner(session, partner_id)
+    price = await repository.get_price(session, partner_id, price_id)
+    if price is None:
+        raise NotFound("price not found")
+    await session.delete(price)
+    await session.flush()
+
+
+async def price_for(session: AsyncSession, partner_id: uuid.UUID, variant_id: uuid.UUID, side: str,
+                    on: date) -> PartnerPrice | None:
+    """The partner's price of a variant on a date (the entry that started last), or None: documents then
+    fall back to the variant's or product's list price."""
+    return await repository.price_in_effect(session, partner_id, variant_id, side, on)

@@ -1,4 +1,4 @@
-"""partners (customers, suppliers) and tax codes
+"""partners (customers, suppliers) with their prices, tax codes, the company tax profile
 
 Revision ID: 0008
 Revises: 0007
@@ -75,6 +75,30 @@ def upgrade() -> None:
     )
     op.create_index('ix_partners_npwp', 'partners', ['npwp'], unique=False)
     op.create_index('ix_partners_name', 'partners', ['name'], unique=False)
+
+    op.create_table('partner_prices',
+    sa.Column('partner_id', sa.Uuid(), nullable=False),
+    sa.Column('variant_id', sa.Uuid(), nullable=False),
+    sa.Column('side', sa.String(length=8), nullable=False),
+    sa.Column('price', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('effective_to', sa.Date(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("side IN ('sale', 'purchase')", name=op.f('ck_partner_prices_side')),
+    sa.CheckConstraint('price >= 0', name=op.f('ck_partner_prices_price')),
+    sa.CheckConstraint('effective_to IS NULL OR effective_to >= effective_from',
+                       name=op.f('ck_partner_prices_effective_range')),
+    sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_partner_prices_partner_id_partners'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['variant_id'], ['product_variants.id'],
+                            name=op.f('fk_partner_prices_variant_id_product_variants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_prices')),
+    sa.UniqueConstraint('partner_id', 'variant_id', 'side', 'effective_from',
+                        name='uq_partner_prices_partner_variant_side_from')
+    )
+    op.create_index(op.f('ix_partner_prices_variant_id'), 'partner_prices', ['variant_id'], unique=False)
 
     op.create_table('tax_codes',
     sa.Column('code', sa.String(length=20), nullable=False),
@@ -153,6 +177,8 @@ def downgrade() -> None:
     op.drop_table('company_tax_profile')
     op.drop_index(op.f('ix_tax_codes_code'), table_name='tax_codes')
     op.drop_table('tax_codes')
+    op.drop_index(op.f('ix_partner_prices_variant_id'), table_name='partner_prices')
+    op.drop_table('partner_prices')
     op.drop_index('ix_partners_name', table_name='partners')
     op.drop_index('ix_partners_npwp', table_name='partners')
     op.drop_table('partners')
