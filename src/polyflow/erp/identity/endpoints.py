@@ -93,7 +93,7 @@ def deliver_mail_later(request: Request, background: BackgroundTasks, route: Ten
 
 
 # -- sign-in -------------------------------------------------------------------------------------------------
-@router.post("/auth/login", response_model=MeOut)
+@router.post("/auth/login", response_model=MeOut | MfaChallengeOut)
 async def login(request: Request, response: Response, session: TenantSession, tenant: CurrentTenant, data: LoginIn):
     """Sign in with email and password: sets the session cookie, returns the user."""
     check_same_origin(request, forms=False)  # a foreign page must not sign the browser in (login CSRF)

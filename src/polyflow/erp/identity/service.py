@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
-from polyflow.erp.identity.auth import API_TOKEN_PREFIX, MUST_CHANGE, Principal, binding_of
+from polyflow.erp.identity.auth import API_TOKEN_PREFIX, ENROL_FIRST, MUST_CHANGE, Principal, binding_of
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
 from polyflow.erp.identity.signin import check_password_rules, require_step_up, revoke_all_tokens
 from polyflow.kit.passwords import hash_password
@@ -74,6 +74,8 @@ async def create_token(session: AsyncSession, route: TenantRoute, settings: Sett
     `expires_days` (default token_default_days); its owner is told by mail. Needs a recent step-up."""
     if principal.user.must_change_password:
         raise Forbidden(MUST_CHANGE)
+    if principal.must_enrol_mfa:
+        raise Forbidden(ENROL_FIRST)
     require_step_up(principal, settings)
     if not roles:
         raise InvalidInput("choose the token's roles (for example [\"viewer\"]): a token gets no role by default")
