@@ -81,14 +81,15 @@ async def attack(spec: dict) -> dict:
     bodies = {size: _login_body(size) for size in {c.get("body", 0) for c in spec["clients"]} if size}
     status: collections.Counter = collections.Counter()
     sizes: list[int] = []
-    sent = 0
+    sent = pages_followed = 0
     rate = spec.get("rate") or 0
     n = len(spec["clients"])
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     print("ready", flush=True)
     async with httpx.AsyncClient(base_url=spec["base_url"], timeout=spec["timeout"], limits=limits) as client:
         async def worker(k: int, c: dict) -> None:
-            nonlocal sent
+            nonlocal sent, pages_followed
+            cursors: dict[int, str] = {}  # request index -> the `next_cursor` its last answer gave
             due = time.perf_counter() + (k / n / rate if rate else 0)
             for i in itertools.count():
                 if rate:
@@ -97,17 +98,26 @@ async def attack(spec: dict) -> dict:
                     due += 1 / rate
                 if stop.is_set():
                     return
-                req = c["requests"][i % len(c["requests"])]
+                j = i % len(c["requests"])
+                req = c["requests"][j]
+                path = req["path"]
+                if j in cursors:  # paged lists: read on through the whole history, page after page
+                    path += ("&" if "?" in path else "?") + str(httpx.QueryParams({"cursor": cursors.pop(j)}))
                 headers = dict(req.get("headers", {}))
                 if c.get("random_host"):
                     name = "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
                     headers["Host"] = f"{name}.{c['random_host']}"
                 sent += 1
                 try:
-                    r = await client.request(req["method"], req["path"], headers=headers, json=req.get("json"),
+                    r = await client.request(req["method"], path, headers=headers, json=req.get("json"),
                                              content=bodies.get(c.get("body", 0)))
                     status[str(r.status_code)] += 1
                     sizes.append(len(r.content))
+                    if req.get("follow_cursor") and r.status_code == 200:
+                        with contextlib.suppress(ValueError, AttributeError):
+                            if nxt := r.json().get("next_cursor"):
+                                cursors[j] = nxt
+                                pages_followed += 1
                 except httpx.TimeoutException:
                     status["timeout"] += 1
                 except httpx.HTTPError as e:
@@ -121,7 +131,8 @@ async def attack(spec: dict) -> dict:
             t.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         cut = len(pending)
-    return {"sent": sent, "status": dict(status), "cut_off": cut, "max_bytes": max(sizes, default=0)}
+    return {"sent": sent, "status": dict(status), "cut_off": cut, "max_bytes": max(sizes, default=0),
+            "cursors_followed": pages_followed}
 
 
 def main() -> int:
