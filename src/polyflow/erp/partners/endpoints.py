@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -20,6 +19,7 @@ from polyflow.erp.identity.auth import MUST_CHANGE, SAFE_METHODS, CurrentUser, P
 from polyflow.erp.partners import service
 from polyflow.erp.partners.schemas import PartnerIn, PartnerOut, PartnerPatch, PriceIn, PriceOut, PriceSide
 from polyflow.kit.errors import Forbidden
+from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.platform.entitlements import denial
 from polyflow.platform.tenancy.deps import TenantSession
@@ -104,7 +104,7 @@ async def list_prices(
     page: Annotated[PageParams, Depends(page_params)],
     variant_id: uuid.UUID | None = None,
     side: PriceSide | None = None,
-    on: Annotated[date | None, Query(description="Only entries covering this date")] = None,
+    on: Annotated[Day | None, Query(description="Only entries covering this date")] = None,
 ):
     """A partner's price entries, by SKU and newest first: with `variant_id`, `side` and `on`, the first item
     is the price in effect that day (what a document of that date takes)."""
