@@ -381,6 +381,10 @@ def render(phases: list[Phase], args, info: dict) -> None:
             if att.get("cursors_followed"):
                 attack += f"; {att['cursors_followed']:,} next_cursor pages"
             attack += f"; attacker CPU {att['cpu']:.0%}"
+            if att["sent"] and att.get("seconds"):
+                # What one attacker request costs the server, over what pt-xyz's stream costs at rest.
+                extra = (ph.server_cpu - phases[0].server_cpu) / (att["sent"] / att["seconds"]) * 1000
+                attack += f"; server CPU per attacker request ~{max(extra, 0):.1f} ms"
         if ph.owner_login:
             attack += f"; owner from a 13th IP signs in: {ph.owner}"
         table.add_row(ph.label, f"{len(lat):,} / {v['scheduled']:,}", f"{percentile(lat, 50) * 1000:,.1f}",

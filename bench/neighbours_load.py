@@ -124,7 +124,9 @@ async def attack(spec: dict) -> dict:
                     status[type(e).__name__] += 1
 
         tasks = [asyncio.create_task(worker(k, c)) for k, c in enumerate(spec["clients"])]
+        started = time.perf_counter()
         await stop.wait()
+        seconds = time.perf_counter() - started
         # In-flight requests get a short grace, then are cut off (the next phase waits for the server).
         _done, pending = await asyncio.wait(tasks, timeout=2)
         for t in pending:
@@ -132,7 +134,7 @@ async def attack(spec: dict) -> dict:
         await asyncio.gather(*pending, return_exceptions=True)
         cut = len(pending)
     return {"sent": sent, "status": dict(status), "cut_off": cut, "max_bytes": max(sizes, default=0),
-            "cursors_followed": pages_followed}
+            "cursors_followed": pages_followed, "seconds": seconds}
 
 
 def main() -> int:
