@@ -20,8 +20,10 @@ async def _stock_20(c):
     assert r.status_code == 201, r.text
 
 
-async def test_50_concurrent_stock_outs_over_http(make_tenant, live):
+async def test_50_concurrent_stock_outs_over_http(make_tenant, settings, make_live):
     await make_tenant("pt-abc")
+    # Room for all 50 at once: this is about stock under concurrency, not the per-tenant request cap.
+    live = make_live(settings.model_copy(update={"tenant_max_inflight": 64, "tenant_queue_size": 64}))
     async with live.tenant_client("pt-abc") as c:
         await _stock_20(c)
         body = {"kind": "OUT", "sku": "RAF-1200", "quantity": "1", "from_location": "EXTRUSION"}
