@@ -19,6 +19,8 @@ BODIES = {
     ("PATCH", "/api/v1/variants/{variant_id}"): {"name": "hijacked", "is_active": False},
     ("PATCH", "/api/v1/locations/{location_id}"): {"name": "hijacked", "is_active": False},
     ("PATCH", "/api/v1/accounts/{code}"): {"name": "hijacked", "is_active": False},
+    ("PATCH", "/api/v1/journal-entries/{entry_id}"): {"entry_date": "2026-03-03", "description": "hijacked", "lines": [
+        {"account": "1101", "debit": "1"}, {"account": "3100", "credit": "1"}]},
     ("PATCH", "/api/v1/users/{user_id}"): {"name": "hijacked", "roles": ["viewer"], "is_active": False},
     ("PATCH", "/api/v1/partners/{partner_id}"): {"name": "hijacked", "credit_limit": "1"},
     ("PATCH", "/api/v1/tax-codes/{tax_code_id}"): {"name": "hijacked", "is_active": False},
