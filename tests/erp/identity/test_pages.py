@@ -1,5 +1,6 @@
 """The tenant's HTML pages over real HTTP: sign-in and sign-out, CSRF on every form, the same permissions as
-the API, product creation through the form, API tokens, invitations and password resets."""
+the API, product creation through the form, API tokens, invitations and password resets, two-factor sign-in
+and the "confirm it is you" step-up."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import httpx
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polyflow.kit import totp
 from polyflow.platform import entitlements
 from polyflow.platform.models import Plan
-from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn
+from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_dsn, tenant_sql as sql
 
 SUB = "pt-abc"
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -342,7 +344,9 @@ async def test_password_reset_through_the_pages(live, make_tenant):
 
         [link] = outbox_tokens(live.settings, "/reset/confirm")
         form = await client.get("/reset/confirm", params={"token": link})
-        data = {"csrf_token": csrf_of(form.text), "token": link, "password": NEW_PASSWORD}
+        # The box to revoke the API tokens is ticked by default; a browser sends it as "1".
+        assert 'name="revoke_tokens" value="1" checked' in form.text
+        data = {"csrf_token": csrf_of(form.text), "token": link, "password": NEW_PASSWORD, "revoke_tokens": "1"}
         r = await client.post("/reset/confirm", data={**data, "token": "not-a-real-token", "password2": NEW_PASSWORD})
         assert r.status_code == 422 and "invalid, already used or expired" in r.text
         r = await client.post("/reset/confirm", data={**data, "password2": NEW_PASSWORD})
@@ -350,6 +354,8 @@ async def test_password_reset_through_the_pages(live, make_tenant):
         assert "Sign in with the new one" in (await client.get("/login?done=reset")).text
         assert (await sign_in(client, user["email"])).status_code == 401
         assert (await sign_in(client, user["email"], NEW_PASSWORD)).status_code == 303
+    assert sql(live.settings, "SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
+               user["id"]) == [(0,)]
 
 
 async def test_users_page_deactivates_and_audit_page_shows_it(live, make_tenant):
@@ -387,3 +393,56 @@ async def test_throttled_sign_in_is_a_429_page(settings, make_tenant, make_live)
         assert r.status_code == 429 and "too many sign-in attempts" in r.text
         assert int(r.headers["retry-after"]) >= 1 and r.headers["content-type"].startswith("text/html")
         assert 'name="email"' in r.text  # the form again, to try later
+
+
+async def test_two_factor_and_step_up_through_the_pages(live, make_tenant):
+    await make_tenant(SUB)
+    async with signed_in_client(live, ["sales"]) as (client, user):
+        account = await client.get("/account")
+        token = csrf_of(account.text)
+        assert 'action="/account/mfa/setup"' in account.text and 'action="/account/step-up"' in account.text
+        r = await client.post("/account/mfa/setup", data={"csrf_token": token})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        secret = re.search(r'<code class="secret" id="totp-secret">([A-Z2-7]+)</code>', r.text).group(1)
+        assert "otpauth://totp/" in html.unescape(r.text)
+        r = await client.post("/account/mfa/confirm", data={"csrf_token": token, "code": "12345"})
+        assert r.status_code == 422 and "wrong code" in r.text
+        r = await client.post("/account/mfa/confirm", data={"csrf_token": token, "code": totp.current_code(secret)})
+        assert r.status_code == 200
+        codes = re.findall(r"<li><code>([a-z0-9-]{14})</code></li>", r.text)
+        assert len(codes) == 10
+        assert "Recovery codes left: 10" in (await client.get("/account")).text
+
+        # Step-up: an old confirmation closes token creation until the password is given again.
+        sql(live.settings, "UPDATE user_sessions SET step_up_at = now() - interval '1 hour'")
+        form = {"csrf_token": token, "name": "nightly", "roles": ["sales"], "expires_days": ""}
+        r = await client.post("/account/tokens", data=form)
+        assert r.status_code == 403 and "confirm it is you first" in html.unescape(r.text)
+        r = await client.post("/account/step-up", data={"csrf_token": token, "confirm": "wrong-password",
+                                                        "next": "/account"})
+        assert r.status_code == 403 and "current password is wrong" in r.text
+        r = await client.post("/account/step-up", data={"csrf_token": token, "confirm": TEST_PASSWORD,
+                                                        "next": "https://evil.example/"})
+        assert r.status_code == 303 and r.headers["location"] == "/account?done=confirmed"  # never off-site
+        r = await client.post("/account/tokens", data=form)
+        assert r.status_code == 200 and "pft_" in r.text
+
+    # Signing in now takes a second form: the code (or a recovery code), then on to `next`.
+    async with live.tenant_client(SUB, role=None) as client:
+        r = await sign_in(client, user["email"], next="/products")
+        assert r.status_code == 200 and 'action="/login/mfa"' in r.text and "pf_session=pfs_" not in \
+            r.headers.get("set-cookie", "")
+        second = {"csrf_token": csrf_of(r.text), "next": "/products",
+                  "mfa_token": re.search(r'name="mfa_token" value="([^"]+)"', r.text).group(1)}
+        r = await client.post("/login/mfa", data={**second, "code": "000000" if codes[0] else ""})
+        assert r.status_code == 401 and "wrong or already used code" in r.text and 'action="/login/mfa"' in r.text
+        r = await client.post("/login/mfa", data={**second, "code": codes[0]})
+        assert r.status_code == 303 and r.headers["location"] == "/products"
+        assert (await client.get("/account")).status_code == 200
+        assert "Recovery codes left: 9" in (await client.get("/account")).text
+        # Log out everywhere, revoking the API tokens too (the box ticked).
+        token = csrf_of((await client.get("/account")).text)
+        r = await client.post("/account/logout-all", data={"csrf_token": token, "revoke_tokens": "1"})
+        assert r.status_code == 303
+    assert sql(live.settings, "SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
+               user["id"]) == [(0,)]

@@ -378,16 +378,18 @@ async def mfa_setup(request: Request, session: TenantSession):
 async def mfa_confirm(request: Request, session: TenantSession, background: BackgroundTasks):
     """Turn two-factor sign-in on with the app's first code; shows the recovery codes once."""
     principal = await signed_in(request, session)
-    form = await signed_form(request, principal)
-    platform = request.app.state.platform
-    try:
-        codes = await mfa.confirm(session, tenant_of(request), platform.settings, platform.limiter, platform.secrets,
-                                  principal, text(form, "code", 40))
-    except PolyflowError as exc:
-        await session.rollback()
-        return await account_page(request, session, principal.id, exc.status_code, error=exc.message)
+    made = []
+
+    async def act(form):
+        platform = request.app.state.platform
+        made.append(await mfa.confirm(session, tenant_of(request), platform.settings, platform.limiter,
+                                      platform.secrets, principal, text(form, "code", 40)))
+
+    failed = await _account_action(request, session, principal, act)
+    if failed is not None:
+        return failed
     deliver_mail_later(request, background, tenant_of(request))
-    return page(request, "tenant/mfa.html", mode="codes", codes=codes)
+    return page(request, "tenant/mfa.html", mode="codes", codes=made[0])
 
 
 @router.post("/account/mfa/disable")
