@@ -12,9 +12,9 @@ POLYFLOW_TRUSTED_PROXIES=127.0.0.1, so each simulated client has its own address
 10.x.y.z` header value; all traffic stays on 127.0.0.1).
 
 pt-xyz, in its own process (`bench/neighbours_load.py`): `--victim-clients` clients each send GET
-/api/v1/products with its token at `--victim-rate` req/s. Latency counts from each request's *scheduled* send time (as wrk2 does), so a
-stall shows in full; errors are included; a backlog still unsent one phase length after the phase is
-counted as "unsent". Measured at rest, then while another process runs one attack:
+/api/v1/products with its token at `--victim-rate` req/s. Latency counts from each request's *scheduled*
+send time (as wrk2 does), so a stall shows in full; errors are included; a backlog still unsent one phase
+length after the phase is counted as "unsent". Measured at rest, then while another process runs one attack:
 3 anonymous clients POSTing 1 MB, then 10 MB, JSON bodies to pt-abc's /api/v1/auth/login back to back;
 `--gl-clients` pt-abc viewer clients asking back to back for 1101's general ledger and journal entries
 (largest page the OpenAPI schema allows); 12 addresses sending wrong passwords for pt-abc's owner (the
@@ -190,6 +190,7 @@ class Phase:
     owner: str = ""
     settle: float = 0.0
     server_cpu: float = 0.0  # share of one core the server process used while pt-xyz was measured
+    server_waited: float = 0.0  # share of that time its event loop was runnable but waited for a CPU
 
 
 class Runner:
@@ -240,7 +241,8 @@ class Runner:
             if attacker.stdout.readline().strip() != "ready":  # bodies built, clients about to start
                 raise RuntimeError("attack worker did not start")
             time.sleep(1.0)  # the attack is in full swing before pt-xyz is measured
-        cpu0, t0 = cpu_seconds(self.server.proc.pid), time.perf_counter()
+        pid = self.server.proc.pid
+        cpu0, wait0, t0 = cpu_seconds(pid), runqueue_wait(pid), time.perf_counter()
         att0 = cpu_seconds(attacker.pid) if attacker else 0.0
         victim_proc = self.spawn("victim", {**victim_spec, "seconds": a.seconds, "grace": a.seconds})
         if phase.owner_login:
@@ -248,7 +250,8 @@ class Runner:
             phase.owner = self.owner_signs_in(*owner)
         phase.victim = self.result(victim_proc, 2 * a.seconds + a.timeout + 30)
         wall = time.perf_counter() - t0
-        phase.server_cpu = (cpu_seconds(self.server.proc.pid) - cpu0) / wall
+        phase.server_cpu = (cpu_seconds(pid) - cpu0) / wall
+        phase.server_waited = (runqueue_wait(pid) - wait0) / wall
         if attacker is not None:
             attacker_cpu = (cpu_seconds(attacker.pid) - att0) / wall
             phase.attacker = {**self.result(attacker, a.timeout + 30), "cpu": attacker_cpu}
@@ -277,6 +280,11 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc; its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's main thread (the event loop) has spent runnable but waiting for a CPU."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -311,9 +319,10 @@ def build_phases(args, tenants: dict[str, Tenant], pages: dict[str, dict], root:
         Phase("signin", "12 IPs: wrong passwords for pt-abc's owner", {"rate": args.flood_rate, "clients": [
             {"requests": [req("POST", login, f"10.9.0.{k}", json=wrong(k))]} for k in range(1, 13)]}, owner_login=True),
         # The Host header is replaced by a random subdomain on every request.
-        Phase("subdomains", f"{args.subdomain_clients} anonymous clients: random subdomains", {"rate": args.flood_rate, "clients": [
-            {"random_host": root, "requests": [req("GET", "/api/v1/tenant", f"10.9.1.{k}")]}
-            for k in range(1, args.subdomain_clients + 1)]}),
+        Phase("subdomains", f"{args.subdomain_clients} anonymous clients: random subdomains", {
+            "rate": args.flood_rate,
+            "clients": [{"random_host": root, "requests": [req("GET", "/api/v1/tenant", f"10.9.1.{k}")]}
+                        for k in range(1, args.subdomain_clients + 1)]}),
         Phase("rest", "at rest again (drift check, no target)", drift_check=True),
     ]
 
@@ -344,7 +353,7 @@ def render(phases: list[Phase], args, info: dict) -> None:
     table = Table(title=f"pt-xyz while pt-abc or anonymous clients attack (target: zero 5xx and p99 < "
                         f"{TARGET_RATIO:g}x resting p99; any other pt-xyz error also fails)", title_justify="left")
     for col in ("scenario", "pt-xyz requests", "p50 ms", "p99 ms", "p99 / resting p99", "5xx", "other errors",
-                "server CPU", "attacker requests / statuses", "verdict"):
+                "server CPU / CPU wait", "attacker requests / statuses", "verdict"):
         table.add_column(col, justify="left" if col in ("scenario", "other errors", "attacker requests / statuses",
                                                        "verdict") else "right")
     resting = percentile(phases[0].victim["latencies"], 99)
@@ -389,13 +398,14 @@ def render(phases: list[Phase], args, info: dict) -> None:
             attack += f"; owner from a 13th IP signs in: {ph.owner}"
         table.add_row(ph.label, f"{len(lat):,} / {v['scheduled']:,}", f"{percentile(lat, 50) * 1000:,.1f}",
                       f"{p99 * 1000:,.1f}", "-" if ph is phases[0] else f"{ratio:.1f}x", str(five),
-                      ", ".join(f"{s}: {n}" for s, n in sorted(other.items())) or "0", f"{ph.server_cpu:.0%}",
-                      attack, verdict)
+                      ", ".join(f"{s}: {n}" for s, n in sorted(other.items())) or "0",
+                      f"{ph.server_cpu:.0%} / {ph.server_waited:.0%}", attack, verdict)
     console.print(table)
-    console.print(f"pt-xyz requests = answered (or failed) / scheduled; a backlog still unsent {args.seconds:g} s after "
-                  f"the phase is counted as 'unsent'. Server CPU = its process's CPU time / wall time while pt-xyz was "
-                  f"measured (100% = one core: the event loop is saturated, more = threads such as password hashing; "
-                  f"far less while pt-xyz is slow = starved by other processes). Server back to normal after each phase "
+    console.print(f"pt-xyz requests = answered (or failed) / scheduled; a backlog still unsent {args.seconds:g} s "
+                  f"after the phase is counted as 'unsent'. Server CPU = its process's CPU time / wall time while pt-xyz was "
+                  f"measured (100% = one core: the event loop is saturated, more = threads such as password hashing); "
+                  f"CPU wait = time its event loop was ready to run but waited for a core (high = the machine, not the "
+                  f"server, is the bottleneck). Server back to normal after each phase "
                   f"in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
                   + ("[bold green]every row met[/]" if all_met else "[bold red]target NOT met[/]"))
 
@@ -446,13 +456,15 @@ def main() -> int:
 def check(server: harness.ServerProcess, abc: Tenant, xyz: Tenant) -> None:
     """Before timing: pt-xyz's owner and pt-abc's viewer get 200 with their tokens; the owner's password works."""
     with httpx.Client(base_url=server.base_url, timeout=60) as c:
-        for r in (c.get("/api/v1/products", headers={"Host": xyz.host, "Authorization": f"Bearer {xyz.users['owner'][1]}"}),
+        for r in (c.get("/api/v1/products",
+                        headers={"Host": xyz.host, "Authorization": f"Bearer {xyz.users['owner'][1]}"}),
                   c.get(f"/api/v1/journal-entries?account={GL_ACCOUNT}&limit=1",
                         headers={"Host": abc.host, "Authorization": f"Bearer {abc.users['viewer'][1]}"}),
                   c.post("/api/v1/auth/login", json={"email": abc.users["owner"][0], "password": OWNER_PASSWORD},
                          headers={"Host": abc.host, "X-Forwarded-For": "10.9.0.200"})):
             if not r.is_success:
-                raise RuntimeError(f"{r.request.headers['host']} {r.request.url.path} -> {r.status_code} {r.text[:200]}")
+                raise RuntimeError(f"{r.request.headers['host']} {r.request.url.path} -> {r.status_code} "
+                                   f"{r.text[:200]}")
 
 
 if __name__ == "__main__":
