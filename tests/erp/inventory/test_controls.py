@@ -226,3 +226,38 @@ async def test_locations_units_numbers_and_ranges(make_tenant, live):
             assert r.status_code == 422 and "is after date_to" in r.text, path
         assert D((await c.get("/api/v1/stock/valuation", params={"as_of": "2026-10-31"})).json()["total_value"]) == \
             D(2_043_000)
+
+
+async def test_the_posting_window_and_time_zone_come_from_the_settings(make_tenant, settings, make_live):
+    from datetime import date
+
+    from polyflow.erp.accounting import service as accounting
+
+    await make_tenant("pt-abc")
+    live = make_live(settings.model_copy(update={"posting_date_min": date(2024, 1, 1), "posting_future_days": 10}))
+    try:
+        async with live.tenant_client("pt-abc") as c:
+            today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+            jv = {"description": "x", "lines": [{"account": "1101", "debit": "1"}, {"account": "3100", "credit": "1"}]}
+            r = await c.post("/api/v1/journal-entries", json={**jv, "entry_date": "2023-12-31"})
+            assert r.status_code == 422 and "before 2024-01-01" in r.json()["detail"]
+            r = await c.post("/api/v1/journal-entries", json={**jv, "entry_date": (today + timedelta(days=11)).isoformat()})
+            assert r.status_code == 422 and "more than 10 days ahead" in r.json()["detail"]
+            r = await c.post("/api/v1/journal-entries", json={**jv, "entry_date": (today + timedelta(days=10)).isoformat()})
+            assert r.status_code == 201
+            # The company's time zone is a setting (WIB by default); a name that is no zone is refused.
+            assert (await c.get("/api/v1/settings")).json()["time_zone"] == "Asia/Jakarta"
+            r = await c.patch("/api/v1/settings", json={"time_zone": "Mars/Olympus"})
+            assert r.status_code == 422 and "unknown time zone" in r.text
+            assert (await c.patch("/api/v1/settings", json={"time_zone": "Asia/Jayapura"})).json()["time_zone"] == \
+                "Asia/Jayapura"
+    finally:
+        accounting.configure_posting(settings)  # the default window again for what runs next in this process
+
+
+def test_one_rounding_rule_for_amounts():
+    from polyflow.kit.money import money, rupiah
+
+    # Half up, to the cent and to the whole rupiah; written with two decimals.
+    assert (str(money("0.005")), str(money("2.675")), str(money("-0.005"))) == ("0.01", "2.68", "-0.01")
+    assert (str(rupiah("1500.5")), str(rupiah("1500.49")), str(rupiah("21500"))) == ("1501.00", "1500.00", "21500.00")
