@@ -402,8 +402,8 @@ def render(phases: list[Phase], args, info: dict) -> None:
                       f"{ph.server_cpu:.0%} / {ph.server_waited:.0%}", attack, verdict)
     console.print(table)
     console.print(f"pt-xyz requests = answered (or failed) / scheduled; a backlog still unsent {args.seconds:g} s "
-                  f"after the phase is counted as 'unsent'. Server CPU = its process's CPU time / wall time while pt-xyz was "
-                  f"measured (100% = one core: the event loop is saturated, more = threads such as password hashing); "
+                  f"after the phase is counted as 'unsent'. Server CPU = its process's CPU time / wall time while "
+                  f"pt-xyz was measured (100% = one core: the event loop is saturated, more = threads such as password hashing); "
                   f"CPU wait = time its event loop was ready to run but waited for a core (high = the machine, not the "
                   f"server, is the bottleneck). Server back to normal after each phase "
                   f"in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
