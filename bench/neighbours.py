@@ -403,10 +403,10 @@ def render(phases: list[Phase], args, info: dict) -> None:
     console.print(table)
     console.print(f"pt-xyz requests = answered (or failed) / scheduled; a backlog still unsent {args.seconds:g} s "
                   f"after the phase is counted as 'unsent'. Server CPU = its process's CPU time / wall time while "
-                  f"pt-xyz was measured (100% = one core: the event loop is saturated, more = threads such as password hashing); "
-                  f"CPU wait = time its event loop was ready to run but waited for a core (high = the machine, not the "
-                  f"server, is the bottleneck). Server back to normal after each phase "
-                  f"in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
+                  f"pt-xyz was measured (100% = one core; above = threads such as password hashing); CPU wait = the "
+                  f"share of that time its event loop was ready to run but waited for a core (high: the cores are "
+                  f"oversubscribed, by other processes or the server's own threads). Server back to normal after each "
+                  f"phase in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
                   + ("[bold green]every row met[/]" if all_met else "[bold red]target NOT met[/]"))
 
 
