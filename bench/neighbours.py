@@ -262,7 +262,6 @@ class Runner:
                        f"{phase.attacker.get('sent', '-')} {phase.attacker.get('status', '')}; "
                        f"settled in {phase.settle:.1f} s")
 
-
     def owner_signs_in(self, host: str, email: str, password: str) -> str:
         """The real owner signs in from a 13th address: "yes (200 in 80 ms)" or "no (429 ...: why)"."""
         t = time.perf_counter()
