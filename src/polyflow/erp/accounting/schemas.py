@@ -91,7 +91,7 @@ class JournalOut(BaseModel):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
     id: uuid.UUID
-    number: str | None  # a draft has none until it is posted
+    number: str  # a draft's is provisional (DRAFT-...) until it is posted
     doc_type: str
     status: str
     entry_date: date

@@ -185,11 +185,14 @@ def _lines_in(data: JournalIn) -> list[Line]:
 
 async def create_manual_journal(session: AsyncSession, data: JournalIn,
                                 created_by: uuid.UUID | None = None) -> JournalEntry:
-    """A manual journal (JV/<year>/<n>), posted, or saved as a draft (no number, in no report) to post later."""
+    """A manual journal (JV/<year>/<n>), posted, or saved as a draft (DRAFT-..., in no report) to post later."""
     if data.status == "posted":
         return await post_journal(session, doc_type="JV", entry_date=data.entry_date, description=data.description,
                                   reference=data.reference, lines=_lines_in(data), created_by=created_by)
-    entry = JournalEntry(doc_type="JV", status="draft", source="manual", created_by=created_by)
+    entry_id = uuid.uuid4()
+    # Not from the counter: numbers stay gap-free however many drafts are thrown away.
+    entry = JournalEntry(id=entry_id, number=f"DRAFT-{entry_id.hex[:12].upper()}", doc_type="JV", status="draft",
+                         source="manual", created_by=created_by)
     await _fill_draft(session, entry, data)
     session.add(entry)
     await session.flush()

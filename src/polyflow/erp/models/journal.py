@@ -16,8 +16,8 @@ JOURNAL_STATES = ("draft", "posted")
 
 
 class JournalEntry(UUIDPk, Timestamps, TenantBase):
-    """A journal entry: a draft (manual journals only: its lines wait in `draft_lines`, no number, in no
-    report) or posted (numbered, lines in journal_lines, never changed again: triggers refuse updates and
+    """A journal entry: a draft (manual journals only: its lines wait in `draft_lines`, a provisional
+    number, in no report) or posted (numbered, lines in journal_lines, never changed again: triggers refuse updates and
     deletes, migration 0007). Posted lines balance: checked by the service and, at commit, by a deferred
     constraint trigger (migration 0003), so no code path can leave an unbalanced entry behind. A reversal
     points at the entry it reverses (`reversal_of_id`, unique: an entry is reversed at most once)."""
@@ -26,10 +26,10 @@ class JournalEntry(UUIDPk, Timestamps, TenantBase):
     __table_args__ = (
         Index("ix_journal_entries_entry_date", "entry_date"),
         CheckConstraint("status IN ('draft', 'posted')", name="status"),
-        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="posted_numbered"),
     )
 
-    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # A draft's number is provisional ("DRAFT-..."): the gap-free one is given when it is posted.
+    number: Mapped[str] = mapped_column(String(32), unique=True)
     doc_type: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default="posted", server_default="posted")
     entry_date: Mapped[date] = mapped_column(Date)

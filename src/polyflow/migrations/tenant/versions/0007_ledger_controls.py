@@ -133,10 +133,7 @@ def upgrade() -> None:
     op.add_column('journal_entries', sa.Column('reversal_of_id', sa.Uuid(), nullable=True))
     op.add_column('journal_entries', sa.Column('draft_lines', postgresql.JSONB(astext_type=sa.Text()),
                                                nullable=True))
-    op.alter_column('journal_entries', 'number', existing_type=sa.String(length=32), nullable=True)
     op.create_check_constraint(op.f('ck_journal_entries_status'), 'journal_entries', "status IN ('draft', 'posted')")
-    op.create_check_constraint(op.f('ck_journal_entries_posted_numbered'), 'journal_entries',
-                               "status = 'draft' OR number IS NOT NULL")
     op.create_unique_constraint(op.f('uq_journal_entries_reversal_of_id'), 'journal_entries', ['reversal_of_id'])
     op.create_foreign_key(op.f('fk_journal_entries_reversal_of_id_journal_entries'), 'journal_entries',
                           'journal_entries', ['reversal_of_id'], ['id'])
@@ -200,9 +197,7 @@ def downgrade() -> None:
     op.drop_constraint(op.f('fk_journal_entries_reversal_of_id_journal_entries'), 'journal_entries',
                        type_='foreignkey')
     op.drop_constraint(op.f('uq_journal_entries_reversal_of_id'), 'journal_entries', type_='unique')
-    op.drop_constraint(op.f('ck_journal_entries_posted_numbered'), 'journal_entries', type_='check')
     op.drop_constraint(op.f('ck_journal_entries_status'), 'journal_entries', type_='check')
-    op.alter_column('journal_entries', 'number', existing_type=sa.String(length=32), nullable=False)
     op.drop_column('journal_entries', 'draft_lines')
     op.drop_column('journal_entries', 'reversal_of_id')
     op.drop_column('journal_entries', 'status')
