@@ -77,7 +77,8 @@ async def test_a_tenant_over_its_inflight_cap_gets_429_while_another_is_served_p
         await abc.aclose()
         await xyz.aclose()
 
-    assert victim_codes == [200] * 20 and max(victim_times) < 1.0, victim_times
+    # Served as at rest (a few ms each here; the bound only allows for a loaded test machine).
+    assert victim_codes == [200] * 20 and sorted(victim_times)[10] < 0.2 and max(victim_times) < 2.5, victim_times
     assert len(early) >= 7  # refused at once: the queue was full
     assert len(refused) == 9 and all(r.status_code == 429 for r in refused)
     r = refused[0]
@@ -184,3 +185,119 @@ async def test_a_new_tenant_is_reachable_at_once_although_its_name_was_unknown(m
                 break
             await asyncio.sleep(0.01)
         assert r.status_code == 200 and r.json()["subdomain"] == "pt-new"
+
+
+# --- large answers: a hard page cap and keyset cursors ------------------------------------------------------
+
+ENTRIES, MOVES = 350, 300
+DAYS = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]
+
+
+def _seed_history(tenant_sql, variant_id: str, location_id: str) -> None:
+    """Hundreds of journal entries and stock movements straight in the tenant's database, most sharing a date
+    (and the movements an instant), numbered out of date order so that the number alone is not the order."""
+    tenant_sql("pt-abc", f"""
+        WITH e AS (
+            INSERT INTO journal_entries (id, number, doc_type, entry_date, description, source)
+            SELECT gen_random_uuid(), 'JV/T/' || lpad(mod(i * 37, {ENTRIES})::text, 5, '0'), 'JV',
+                   (ARRAY{DAYS!r}::date[])[1 + mod(i, 5)], 'bulk ' || i, 'manual'
+            FROM generate_series(1, {ENTRIES}) AS i
+            RETURNING id, description
+        )
+        INSERT INTO journal_lines (entry_id, account_code, debit, credit)
+        SELECT id, code, CASE WHEN code = '1101' THEN amount ELSE 0 END, CASE WHEN code = '1102' THEN amount ELSE 0 END
+        FROM (SELECT id, (split_part(description, ' ', 2))::numeric AS amount FROM e) AS x,
+             (VALUES ('1101'), ('1102')) AS c(code)""")
+    tenant_sql("pt-abc", f"""
+        INSERT INTO stock_movements (id, number, kind, variant_id, to_location_id, quantity, unit_cost, value,
+                                     posting_date, moved_at)
+        SELECT gen_random_uuid(), 'GR/T/' || lpad(mod(i * 41, {MOVES})::text, 5, '0'), 'IN', %s, %s, 1, 10, 10,
+               (ARRAY{DAYS!r}::date[])[1 + mod(i, 5)], timestamptz '2026-03-06 10:00+07' + mod(i, 3) * interval '1 second'
+        FROM generate_series(1, {MOVES}) AS i""", (variant_id, location_id))
+
+
+async def _walk(client, path: str, params: dict, field: str = "items") -> list[dict]:
+    rows, cursor, pages = [], None, 0
+    while True:
+        r = await client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body[field]) <= min(params.get("limit", 200), 200)
+        rows += body[field]
+        cursor, pages = body["next_cursor"], pages + 1
+        if cursor is None:
+            return rows
+        assert pages < 100
+
+
+async def test_lists_that_grow_with_history_have_a_hard_page_cap_and_keyset_cursors(make_tenant, live, tenant_sql):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc", role="owner") as c:
+        r = await c.post("/api/v1/products", json={"sku": "PG-1", "name": "paging", "unit": "PCS"})
+        assert r.status_code == 201, r.text
+        variant = r.json()["variants"][0]["id"]
+        location = (await c.get("/api/v1/locations", params={"q": "RM-WH"})).json()["items"][0]["id"]
+        _seed_history(tenant_sql, variant, location)
+        entries = tenant_sql("pt-abc", "SELECT number, entry_date::text FROM journal_entries")
+        moves = tenant_sql("pt-abc", "SELECT number, posting_date::text, moved_at FROM stock_movements")
+        assert len(entries) == ENTRIES and len(moves) == MOVES
+
+        # Whatever `limit` asks (up to 500 accepted), a page holds at most 200 rows (clamped, and said so).
+        r = (await c.get("/api/v1/journal-entries", params={"limit": 500})).json()
+        assert len(r["items"]) == r["limit"] == 200 and r["total"] == ENTRIES and r["next_cursor"]
+        r = (await c.get("/api/v1/stock-movements", params={"limit": 499})).json()
+        assert len(r["items"]) == 200 and r["total"] == MOVES and r["next_cursor"]
+        gl = (await c.get("/api/v1/reports/general-ledger/1101",
+                          params={"date_to": "2026-12-31", "limit": 300})).json()
+        assert len(gl["lines"]) == gl["limit"] == 200 and gl["next_cursor"]
+        h = (await c.get(f"/api/v1/stock-movements/history/{variant}", params={"limit": 300})).json()
+        assert len(h["lines"]) == 200 and h["next_cursor"]
+
+        # Walking every page gives every row exactly once, in order, ties on a date (and an instant) included.
+        by_date = sorted(entries, key=lambda e: (e[1], e[0]))
+        for sort, expected in (("date", by_date), ("-date", by_date[::-1]),
+                               ("number", sorted(entries)), ("-number", sorted(entries, reverse=True))):
+            got = await _walk(c, "/api/v1/journal-entries", {"limit": 37, "sort": sort})
+            assert [e["number"] for e in got] == [e[0] for e in expected], sort
+            assert all(len(e["lines"]) == 2 for e in got)
+        got = await _walk(c, "/api/v1/journal-entries", {"limit": 23, "account": "1101", "date_from": DAYS[1],
+                                                         "sort": "date"})
+        assert [e["number"] for e in got] == [e[0] for e in by_date if e[1] >= DAYS[1]]
+
+        moves_by_date = sorted(moves, key=lambda m: (m[1], m[2], m[0]))
+        for sort, expected in (("date", moves_by_date), ("-date", moves_by_date[::-1])):
+            got = await _walk(c, "/api/v1/stock-movements", {"limit": 41, "sort": sort})
+            assert [m["number"] for m in got] == [m[0] for m in expected], sort
+
+        # Running balances stay right across pages; the closing balance is the whole period's.
+        lines = await _walk(c, "/api/v1/reports/general-ledger/1101", {"date_to": "2026-12-31", "limit": 50},
+                            field="lines")
+        assert [l["number"] for l in lines] == [e[0] for e in by_date]
+        amounts = [int(l["description"].split()[1]) for l in lines]
+        running = [sum(amounts[:i + 1]) for i in range(len(amounts))]
+        assert [float(l["balance"]) for l in lines] == running
+        assert float(gl["closing_balance"]) == running[-1] == sum(range(1, ENTRIES + 1))
+        part = await _walk(c, "/api/v1/reports/general-ledger/1101",
+                           {"date_from": DAYS[2], "date_to": DAYS[3], "limit": 30}, field="lines")
+        opening = sum(a for a, l in zip(amounts, lines) if l["entry_date"] < DAYS[2])
+        first = (await c.get("/api/v1/reports/general-ledger/1101",
+                             params={"date_from": DAYS[2], "date_to": DAYS[3]})).json()
+        assert float(first["opening_balance"]) == opening
+        assert float(part[-1]["balance"]) == float(first["closing_balance"]) == opening + sum(
+            a for a, l in zip(amounts, lines) if DAYS[2] <= l["entry_date"] <= DAYS[3])
+
+        hist = await _walk(c, f"/api/v1/stock-movements/history/{variant}", {"limit": 45}, field="lines")
+        assert [m["number"] for m in hist] == [m[0] for m in moves_by_date]
+        assert [float(m["balance"]) for m in hist] == list(range(1, MOVES + 1))
+
+        # A damaged cursor, one from another sort or list, or a cursor with an offset: 422, never a 500.
+        cursor = (await c.get("/api/v1/journal-entries", params={"sort": "date"})).json()["next_cursor"]
+        for path, params in (("/api/v1/journal-entries", {"cursor": "not-a-cursor"}),
+                             ("/api/v1/journal-entries", {"cursor": cursor, "sort": "number"}),
+                             ("/api/v1/journal-entries", {"cursor": cursor, "sort": "date", "offset": 5}),
+                             ("/api/v1/stock-movements", {"cursor": cursor, "sort": "date"}),
+                             ("/api/v1/reports/general-ledger/1101", {"cursor": cursor}),
+                             ("/api/v1/reports/general-ledger/1101", {"cursor": "W1siZ2wxMTAxIiwieCIsMSwyXQ"})):
+            r = await c.get(path, params=params)
+            assert r.status_code == 422, (path, params, r.status_code, r.text)
+            assert "cursor" in r.text

@@ -13,13 +13,15 @@ from polyflow.erp.accounting.schemas import (
     LockDateIn, LockDateOut, ProfitAndLoss, ReverseIn, SettingsOut, SettingsPatch, TrialBalance,
 )
 from polyflow.kit.limits import Day
-from polyflow.kit.pagination import Page, PageParams, page_params
+from polyflow.kit.pagination import CursorPage, Page, PageParams, keyset_params, page_params, report_params
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], dependencies=[authorize("accounting")])
 
 Pg = Annotated[PageParams, Depends(page_params)]
+Keyset = Annotated[PageParams, Depends(keyset_params)]
+Report = Annotated[PageParams, Depends(report_params)]
 
 
 @router.get("/accounts", response_model=Page[AccountOut])
@@ -54,20 +56,20 @@ async def update_account(session: TenantSession, code: str, patch: AccountPatch)
     return await service.update_account(session, code, patch)
 
 
-@router.get("/journal-entries", response_model=Page[JournalOut])
+@router.get("/journal-entries", response_model=CursorPage[JournalOut])
 async def list_journal_entries(
-    session: TenantSession, page: Pg,
+    session: TenantSession, page: Keyset,
     date_from: Day | None = None, date_to: Day | None = None,
     account: Annotated[str | None, Query(max_length=20)] = None,
     doc_type: Annotated[str | None, Query(max_length=8)] = None,
     q: Annotated[str | None, Query(max_length=100, description="Search number, description, reference")] = None,
     sort: Literal["date", "-date", "number", "-number"] = "-date",
 ):
-    """Posted journal entries with their lines."""
-    items, total = await service.list_entries(session, date_from=date_from, date_to=date_to, account=account,
-                                              doc_type=doc_type, q=q, sort=sort, limit=page.limit,
-                                              offset=page.offset)
-    return Page[JournalOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    """Posted journal entries with their lines, a page at a time (follow `next_cursor`)."""
+    items, total, next_cursor = await service.list_entries(
+        session, date_from=date_from, date_to=date_to, account=account, doc_type=doc_type, q=q, sort=sort,
+        limit=page.limit, offset=page.offset, cursor=page.cursor)
+    return CursorPage[JournalOut](items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor)
 
 
 @router.post("/journal-entries", response_model=JournalOut, status_code=201)
@@ -166,10 +168,11 @@ async def trial_balance(session: TenantSession, date_to: Day | None = None, date
 
 
 @router.get("/reports/general-ledger/{code}", response_model=GeneralLedger)
-async def general_ledger(session: TenantSession, code: str, date_to: Day | None = None,
+async def general_ledger(session: TenantSession, code: str, page: Report, date_to: Day | None = None,
                          date_from: Day | None = None):
-    """An account's postings with the running balance."""
-    return await service.general_ledger(session, code, date_to or service.today(), date_from)
+    """An account's postings with the running balance, a page at a time (follow `next_cursor`)."""
+    return await service.general_ledger(session, code, date_to or service.today(), date_from, limit=page.limit,
+                                        cursor=page.cursor)
 
 
 @router.get("/reports/profit-and-loss", response_model=ProfitAndLoss)

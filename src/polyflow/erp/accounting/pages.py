@@ -33,6 +33,6 @@ async def accounts(request: Request, session: TenantSession, q: Search = ""):
 async def journal(request: Request, session: TenantSession, q: Search = "", offset: Offset = 0):
     """Posted journal entries, newest first, with their lines."""
     await signed_in(request, session, "accounting.read")
-    items, total = await service.list_entries(session, date_from=None, date_to=None, account=None, doc_type=None,
-                                              q=q.strip() or None, sort="-date", limit=PAGE_SIZE, offset=offset)
+    items, total, _ = await service.list_entries(session, date_from=None, date_to=None, account=None, doc_type=None,
+                                                 q=q.strip() or None, sort="-date", limit=PAGE_SIZE, offset=offset)
     return page(request, "tenant/journal.html", items=items, total=total, q=q, offset=offset, size=PAGE_SIZE)

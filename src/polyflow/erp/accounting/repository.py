@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Account, DocumentCounter, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
 from polyflow.kit.db import escape_like
+from polyflow.kit.pagination import after, decode_cursor, encode_cursor
 
 
 async def next_number(session: AsyncSession, doc_type: str, year: int) -> int:
@@ -69,9 +70,22 @@ async def list_accounts(session: AsyncSession, *, q: str | None, type: str | Non
     return [], (await session.execute(select(func.count()).select_from(Account).where(*filters))).scalar_one()
 
 
+# Sort -> (key columns, descending). Every key ends with a unique column (the entry number), so a cursor
+# on it never repeats or skips an entry, even among many sharing a date.
+_ENTRY_KEYS = {
+    "date": ((JournalEntry.entry_date, JournalEntry.number), False),
+    "-date": ((JournalEntry.entry_date, JournalEntry.number), True),
+    "number": ((JournalEntry.number,), False),
+    "-number": ((JournalEntry.number,), True),
+}
+_ENTRY_KEY_TYPES = {"date": (date.fromisoformat, str), "-date": (date.fromisoformat, str), "number": (str,),
+                    "-number": (str,)}
+
+
 async def list_entries(session: AsyncSession, *, date_from: date | None, date_to: date | None, account: str | None,
-                       doc_type: str | None, q: str | None, sort: str, limit: int,
-                       offset: int) -> tuple[list[JournalEntry], int]:
+                       doc_type: str | None, q: str | None, sort: str, limit: int, offset: int = 0,
+                       cursor: str | None = None) -> tuple[list[JournalEntry], int | None, str | None]:
+    """A page of entries (lines loaded with them): (entries, total or None on a cursor page, next cursor)."""
     filters = []
     if date_from:
         filters.append(JournalEntry.entry_date >= date_from)
@@ -85,15 +99,21 @@ async def list_entries(session: AsyncSession, *, date_from: date | None, date_to
         like = "%" + escape_like(q) + "%"
         filters.append(JournalEntry.number.ilike(like) | JournalEntry.description.ilike(like)
                        | JournalEntry.reference.ilike(like))
-    order = {"date": (JournalEntry.entry_date, JournalEntry.number),
-             "-date": (JournalEntry.entry_date.desc(), JournalEntry.number.desc()),
-             "number": (JournalEntry.number,), "-number": (JournalEntry.number.desc(),)}[sort]
-    total = func.count().over().label("total")
-    rows = (await session.execute(select(JournalEntry, total).where(*filters).order_by(*order)
-                                  .limit(limit).offset(offset))).all()
-    if rows:
-        return [r[0] for r in rows], rows[0][1]
-    return [], (await session.execute(select(func.count()).select_from(JournalEntry).where(*filters))).scalar_one()
+    columns, descending = _ENTRY_KEYS[sort]
+    page = list(filters)
+    if cursor is not None:
+        page.append(after(columns, decode_cursor(cursor, "je" + sort, _ENTRY_KEY_TYPES[sort]), descending=descending))
+    order = [c.desc() for c in columns] if descending else list(columns)
+    # One row more than asked tells whether there is a next page without counting.
+    rows = list((await session.execute(select(JournalEntry).where(*page).order_by(*order)
+                                       .limit(limit + 1).offset(offset))).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor("je" + sort, [getattr(rows[-1], c.key) for c in columns]) if more else None
+    total = None
+    if cursor is None:
+        total = (await session.execute(select(func.count()).select_from(JournalEntry).where(*filters))).scalar_one()
+    return rows, total, next_cursor
 
 
 async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry | None:
@@ -124,15 +144,43 @@ async def account_balance(session: AsyncSession, codes: list[str], date_to: date
     return (await session.execute(stmt)).scalar_one()
 
 
-async def ledger_lines(session: AsyncSession, code: str, date_from: date | None, date_to: date):
+_LEDGER_KEY = (JournalEntry.entry_date, JournalEntry.number, JournalLine.id)
+_LEDGER_KEY_TYPES = (date.fromisoformat, str, int)
+
+
+async def ledger_page(session: AsyncSession, code: str, date_from: date | None, date_to: date, *, limit: int,
+                      cursor: str | None):
+    """A page of an account's lines in ledger order, each with sum(debit - credit) of the range up to and
+    including it: (rows, next cursor). The running sum is computed over the whole range by the database (a
+    window), so every page's balances are right without the client carrying anything but the cursor."""
     cond = [JournalLine.account_code == code, JournalEntry.entry_date <= date_to]
     if date_from is not None:
         cond.append(JournalEntry.entry_date >= date_from)
-    stmt = (select(JournalEntry.id, JournalEntry.number, JournalEntry.entry_date, JournalEntry.description,
-                   JournalLine.memo, JournalLine.debit, JournalLine.credit)
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
-            .order_by(JournalEntry.entry_date, JournalEntry.number, JournalLine.id))
-    return (await session.execute(stmt)).all()
+    running = func.sum(JournalLine.debit - JournalLine.credit).over(order_by=_LEDGER_KEY)
+    inner = (select(JournalEntry.id.label("entry_id"), JournalEntry.number, JournalEntry.entry_date,
+                    JournalEntry.description, JournalLine.memo, JournalLine.debit, JournalLine.credit,
+                    JournalLine.id.label("line_id"), running.label("running"))
+             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond).subquery())
+    key = (inner.c.entry_date, inner.c.number, inner.c.line_id)
+    stmt = select(inner.c.entry_id, inner.c.number, inner.c.entry_date, inner.c.description, inner.c.memo,
+                  inner.c.debit, inner.c.credit, inner.c.running, inner.c.line_id)
+    if cursor is not None:
+        stmt = stmt.where(after(key, decode_cursor(cursor, "gl" + code, _LEDGER_KEY_TYPES)))
+    rows = (await session.execute(stmt.order_by(*key).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor("gl" + code, [rows[-1].entry_date, rows[-1].number, rows[-1].line_id]) if more else None
+    return rows, next_cursor
+
+
+async def range_sum(session: AsyncSession, code: str, date_from: date | None, date_to: date):
+    """sum(debit - credit) of an account's lines within the dates."""
+    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.account_code == code, JournalEntry.entry_date <= date_to))
+    if date_from is not None:
+        stmt = stmt.where(JournalEntry.entry_date >= date_from)
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def opening(session: AsyncSession, code: str, before: date):

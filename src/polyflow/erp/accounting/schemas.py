@@ -191,9 +191,11 @@ class GeneralLedger(BaseModel):
     account: AccountOut
     date_from: date | None
     date_to: date
-    opening_balance: AmountOut
-    lines: list[LedgerLine]
-    closing_balance: AmountOut
+    opening_balance: AmountOut  # at the start of the period (not of this page)
+    lines: list[LedgerLine]  # one page (at most `limit`), in ledger order
+    closing_balance: AmountOut  # at the end of the period (not of this page)
+    limit: int = 200
+    next_cursor: str | None = None  # pass as `cursor` for the next page; None: this page is the last
 
 
 class StatementRow(BaseModel):

@@ -13,13 +13,15 @@ from polyflow.erp.inventory.schemas import (
     ReservationIn, StockLevelOut, Valuation,
 )
 from polyflow.kit.limits import Day
-from polyflow.kit.pagination import Page, PageParams, page_params
+from polyflow.kit.pagination import CursorPage, Page, PageParams, keyset_params, page_params, report_params
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.platform.tenancy.deps import TenantSession
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[authorize("inventory")])
 
 Pg = Annotated[PageParams, Depends(page_params)]
+Keyset = Annotated[PageParams, Depends(keyset_params)]
+Report = Annotated[PageParams, Depends(report_params)]
 
 
 @router.get("/locations", response_model=Page[LocationOut])
@@ -97,25 +99,26 @@ async def create_movement(session: TenantSession, data: MovementIn, principal: C
                                          may_choose_account=principal.can("accounting.write"))
 
 
-@router.get("/stock-movements", response_model=Page[MovementOut])
+@router.get("/stock-movements", response_model=CursorPage[MovementOut])
 async def list_movements(
-    session: TenantSession, page: Pg,
+    session: TenantSession, page: Keyset,
     variant_id: uuid.UUID | None = None, location_id: uuid.UUID | None = None, kind: MovementKind | None = None,
     date_from: Day | None = None, date_to: Day | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search number or reference")] = None,
     sort: Literal["date", "-date", "number", "-number"] = "-date",
 ):
-    """Stock movements."""
-    items, total = await service.list_movements(session, variant_id=variant_id, location_id=location_id, kind=kind,
-                                                date_from=date_from, date_to=date_to, q=q, sort=sort,
-                                                limit=page.limit, offset=page.offset)
-    return Page[MovementOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    """Stock movements, a page at a time (follow `next_cursor`)."""
+    items, total, next_cursor = await service.list_movements(
+        session, variant_id=variant_id, location_id=location_id, kind=kind, date_from=date_from, date_to=date_to,
+        q=q, sort=sort, limit=page.limit, offset=page.offset, cursor=page.cursor)
+    return CursorPage[MovementOut](items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor)
 
 
 @router.get("/stock-movements/history/{variant_id}", response_model=History)
-async def movement_history(session: TenantSession, variant_id: uuid.UUID, location_id: uuid.UUID | None = None):
-    """A variant's movements with the running balance."""
-    return await service.history(session, variant_id, location_id)
+async def movement_history(session: TenantSession, variant_id: uuid.UUID, page: Report,
+                           location_id: uuid.UUID | None = None):
+    """A variant's movements with the running balance, a page at a time (follow `next_cursor`)."""
+    return await service.history(session, variant_id, location_id, limit=page.limit, cursor=page.cursor)
 
 
 @router.get("/stock-movements/{movement_id}", response_model=MovementOut)

@@ -4,7 +4,7 @@ requests can never take more than is there."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, literal, select, update
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Location, Product, ProductVariant, StockLevel, StockMovement
 from polyflow.kit.db import escape_like
+from polyflow.kit.pagination import after, decode_cursor, encode_cursor
 
 
 async def get_location(session: AsyncSession, location_id: uuid.UUID) -> Location | None:
@@ -167,7 +168,13 @@ async def valuation(session: AsyncSession, as_of: date):
     return (await session.execute(stmt)).all()
 
 
-async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None):
+_HISTORY_KEY_TYPES = (date.fromisoformat, datetime.fromisoformat, str)
+
+
+async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None, *, limit: int,
+                  cursor: str | None = None):
+    """A page of a variant's movements in posting order with the running quantity: (rows, next cursor).
+    The running sum is a window over all of the variant's movements, so every page's balances are right."""
     if location_id is None:
         change = qty_change()
         where = [StockMovement.variant_id == variant_id]
@@ -179,15 +186,37 @@ async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uui
     order = (StockMovement.posting_date, StockMovement.moved_at, StockMovement.number)
     value = case((StockMovement.kind == "TRANSFER", literal(0)), else_=StockMovement.value) if location_id is None \
         else StockMovement.value
-    stmt = (select(StockMovement.id, StockMovement.number, StockMovement.kind, StockMovement.posting_date,
-                   StockMovement.moved_at, StockMovement.reference, change, func.sum(change).over(order_by=order),
-                   value)
-            .where(*where).order_by(*order))
-    return (await session.execute(stmt)).all()
+    inner = (select(StockMovement.id, StockMovement.number, StockMovement.kind, StockMovement.posting_date,
+                    StockMovement.moved_at, StockMovement.reference, change.label("change"),
+                    func.sum(change).over(order_by=order).label("balance"), value.label("value"))
+             .where(*where).subquery())
+    key = (inner.c.posting_date, inner.c.moved_at, inner.c.number)
+    stmt = select(inner.c.id, inner.c.number, inner.c.kind, inner.c.posting_date, inner.c.moved_at,
+                  inner.c.reference, inner.c.change, inner.c.balance, inner.c.value)
+    tag = f"sh{variant_id}:{location_id}"
+    if cursor is not None:
+        stmt = stmt.where(after(key, decode_cursor(cursor, tag, _HISTORY_KEY_TYPES)))
+    rows = (await session.execute(stmt.order_by(*key).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(tag, [rows[-1].posting_date, rows[-1].moved_at, rows[-1].number]) if more else None
+    return rows, next_cursor
+
+
+# Sort -> (key columns, descending). Each key ends with the unique movement number: a cursor never repeats
+# or skips a movement, even among many posted on one date in one instant.
+_MOVEMENT_KEYS = {
+    "date": ((StockMovement.posting_date, StockMovement.moved_at, StockMovement.number), False),
+    "-date": ((StockMovement.posting_date, StockMovement.moved_at, StockMovement.number), True),
+    "number": ((StockMovement.number,), False),
+    "-number": ((StockMovement.number,), True),
+}
+_MOVEMENT_KEY_TYPES = {"date": _HISTORY_KEY_TYPES, "-date": _HISTORY_KEY_TYPES, "number": (str,), "-number": (str,)}
 
 
 async def list_movements(session: AsyncSession, *, variant_id, location_id, kind, date_from, date_to, q, sort,
-                         limit, offset):
+                         limit, offset=0, cursor=None):
+    """A page of movements: (movements, total or None on a cursor page, next cursor)."""
     filters = []
     if variant_id:
         filters.append(StockMovement.variant_id == variant_id)
@@ -202,17 +231,21 @@ async def list_movements(session: AsyncSession, *, variant_id, location_id, kind
     if q:
         like = "%" + escape_like(q) + "%"
         filters.append(StockMovement.number.ilike(like) | StockMovement.reference.ilike(like))
-    order = {"date": (StockMovement.posting_date, StockMovement.moved_at),
-             "-date": (StockMovement.posting_date.desc(), StockMovement.moved_at.desc()),
-             "number": (StockMovement.number,), "-number": (StockMovement.number.desc(),)}[sort]
-    rows = (await session.execute(select(StockMovement, func.count().over()).where(*filters).order_by(*order)
-                                  .limit(limit).offset(offset))).all()
-    if rows:
-        return [r[0] for r in rows], rows[0][1]
-    return [], (await session.execute(select(func.count()).select_from(StockMovement).where(*filters))).scalar_one()
-
-
-# -- ledger order (backdating) ---------------------------------------------------------------------
+    columns, descending = _MOVEMENT_KEYS[sort]
+    page = list(filters)
+    if cursor is not None:
+        page.append(after(columns, decode_cursor(cursor, "sm" + sort, _MOVEMENT_KEY_TYPES[sort]),
+                          descending=descending))
+    order = [c.desc() for c in columns] if descending else list(columns)
+    rows = list((await session.execute(select(StockMovement).where(*page).order_by(*order)
+                                       .limit(limit + 1).offset(offset))).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor("sm" + sort, [getattr(rows[-1], c.key) for c in columns]) if more else None
+    total = None
+    if cursor is None:
+        total = (await session.execute(select(func.count()).select_from(StockMovement).where(*filters))).scalar_one()
+    return rows, total, next_cursor
 
 
 async def later_movements(session: AsyncSession, variant_id, after: date) -> list[StockMovement]:

@@ -173,4 +173,6 @@ class HistoryLine(BaseModel):
 class History(BaseModel):
     variant_id: uuid.UUID
     location_id: uuid.UUID | None
-    lines: list[HistoryLine]
+    lines: list[HistoryLine]  # one page (at most `limit`), in posting order; balances run over all movements
+    limit: int = 200
+    next_cursor: str | None = None  # pass as `cursor` for the next page; None: this page is the last

@@ -30,6 +30,7 @@ from polyflow.erp.inventory.schemas import (
     Valuation, ValuationRow,
 )
 from polyflow.erp.models import Location, ProductVariant, StockMovement
+from polyflow.kit.pagination import MAX_PAGE_SIZE
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from polyflow.kit.money import money
 
@@ -331,12 +332,13 @@ async def list_movements(session: AsyncSession, **filters):
     return await repository.list_movements(session, **filters)
 
 
-async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None) -> History:
-    """A variant's movements in posting order with the running balance (at one location or overall)."""
+async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None, *,
+                  limit: int = MAX_PAGE_SIZE, cursor: str | None = None) -> History:
+    """A page of a variant's movements in posting order with the running balance (at one location or overall)."""
     if await repository.find_variant(session, variant_id=variant_id) is None:
         raise NotFound("variant not found")
-    rows = await repository.history(session, variant_id, location_id)
-    return History(variant_id=variant_id, location_id=location_id, lines=[
+    rows, next_cursor = await repository.history(session, variant_id, location_id, limit=limit, cursor=cursor)
+    return History(variant_id=variant_id, location_id=location_id, limit=limit, next_cursor=next_cursor, lines=[
         HistoryLine(movement_id=r[0], number=r[1], kind=r[2], posting_date=r[3], moved_at=r[4], reference=r[5],
                     quantity_change=r[6], balance=r[7], value_change=r[8]) for r in rows])
 
