@@ -148,3 +148,130 @@ def test_serve_refuses_the_default_secret(settings):
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "POLYFLOW_SECRET_KEY" in proc.stderr
+
+
+# --- the embedded cluster's access rules, and the CLI next to `polyflow dev`'s data folder ---------------
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """A plain shell: no POLYFLOW_* variable at all (plus `extra`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLYFLOW_")}
+    env.update({"COLUMNS": "500", **extra})
+    return env
+
+
+def _polyflow(cwd, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from polyflow.cli import main; main()", *args], cwd=cwd,
+                          env=_clean_env(**extra_env), capture_output=True, text=True, timeout=180)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess, *mentions: str) -> str:
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for mention in mentions:
+        assert mention in lines[0], (mention, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def dev_folder(workdir):
+    """A folder prepared by `polyflow dev`'s own code path (cluster, secret key, migrated main database),
+    with the cluster stopped again, as after Ctrl-C."""
+    from polyflow.config import Settings
+    from polyflow.platform import migrate
+    from polyflow.platform.embedded import start_embedded
+    from polyflow.platform.runtime import Platform
+
+    base = Settings(env="dev", data_dir=workdir / ".polyflow", dev_pg_port=free_port())
+    settings, cluster = start_embedded(base)
+
+    async def migrate_main():
+        platform = Platform(settings)
+        try:
+            await migrate.upgrade(platform.main_engine, "main")
+        finally:
+            await platform.stop()
+
+    import asyncio
+
+    asyncio.run(migrate_main())
+    cluster.stop()
+    yield workdir, cluster
+    cluster.stop()
+
+
+def test_embedded_cluster_needs_a_password_and_hides_its_socket(dev_folder):
+    import stat
+
+    import psycopg
+
+    _, cluster = dev_folder
+    cluster.start()
+    mode = os.stat(cluster.socket_dir)
+    assert stat.S_IMODE(mode.st_mode) == 0o700
+    if os.geteuid() == 0:
+        import pwd
+
+        assert pwd.getpwuid(mode.st_uid).pw_name == "postgres"  # the server's user, nobody else
+    assert stat.S_IMODE(os.stat(cluster.password_file).st_mode) == 0o600
+    # A local OS user without the password gets nowhere: not over the socket, not over TCP.
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    socket_try = subprocess.run([*as_pg, str(cluster.bin_dir / "psql"), "-h", str(cluster.socket_dir), "-p",
+                                 str(cluster.port), "-U", "postgres", "-d", "postgres", "-w", "-c", "SELECT 1"],
+                                capture_output=True, text=True, env=env, cwd="/")
+    assert socket_try.returncode != 0 and ("password" in socket_try.stderr), socket_try.stderr
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres", connect_timeout=5)
+    with psycopg.connect(cluster.dsn().url("postgresql")) as conn:  # with it: in
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+    # A cluster from before (trusting local connections) is brought in line at the next start.
+    hba = cluster.data_dir / "pg_hba.conf"
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    cluster.start()  # already running: the rules are rewritten and reloaded
+    time.sleep(0.3)
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres", connect_timeout=5)
+
+
+def test_cli_in_a_plain_shell_next_to_the_dev_data_folder(dev_folder):
+    folder, cluster = dev_folder
+    # Stopped (as after Ctrl-C): the command starts the cluster on its port, and stops it again after.
+    proc = _polyflow(folder, "admins", "create", "you@example.com")
+    assert proc.returncode == 0, proc.stderr
+    assert "admin you@example.com (you) created" in proc.stdout and "one-time password: " in proc.stdout
+    assert not cluster.running
+    # Running (as while `polyflow dev` is up): found and left running; a stray POLYFLOW_DEV_PG_PORT does
+    # not lead elsewhere, the running server's port wins.
+    cluster.start()
+    proc = _polyflow(folder, "admins", "list", "--json", POLYFLOW_DEV_PG_PORT=str(free_port()))
+    assert proc.returncode == 0, proc.stderr
+    assert '"email": "you@example.com"' in proc.stdout and '"must_change_password": true' in proc.stdout
+    assert cluster.running
+    proc = _polyflow(folder, "tenants", "list", "--json")
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+    cluster.stop()
+
+    # The port it is told to use is taken: one line naming the port and what to do.
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _polyflow(folder, "admins", "list", POLYFLOW_DEV_PG_PORT=str(port))
+    _one_error_line(proc, f"port {port}", "POLYFLOW_DEV_PG_PORT")
+
+
+def test_cli_says_what_to_set_without_a_data_folder_or_a_reachable_url(workdir):
+    proc = _polyflow(workdir, "admins", "create", "you@example.com")
+    _one_error_line(proc, "POLYFLOW_DATABASE_URL", str(workdir / ".polyflow"))
+    assert not (workdir / ".polyflow").exists()  # nothing created by a command that is not `dev`
+    closed = free_port()
+    proc = _polyflow(workdir, "tenants", "list", POLYFLOW_DATABASE_URL=f"postgresql://pf:secret@127.0.0.1:{closed}/main",
+                     POLYFLOW_SECRET_KEY="a-long-random-production-secret-value-0123456789")
+    line = _one_error_line(proc, f"127.0.0.1:{closed}", "POLYFLOW_DATABASE_URL")
+    assert "secret" not in line.replace("POLYFLOW_SECRET", "")  # the password is not printed

@@ -87,10 +87,15 @@ async def test_no_store_on_authenticated_and_cookie_setting_responses_only(live,
         for path in ("/api/v1/products", "/api/v1/auth/me"):
             r = await c.get(path, headers=auth)
             assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
-        r = await c.post("/api/v1/auth/tokens", headers=auth, json={"name": "ci"})  # a new token's secret
-        assert r.status_code in (200, 201) and r.headers["cache-control"] == "no-store", r.text
+        # A sign-in (its answer sets the session cookie) and what the cookie then opens.
+        clerk = make_user(live.settings, "pt-abc", ["viewer"])
+        r = await c.post("/api/v1/auth/login", json={"email": clerk["email"], "password": TEST_PASSWORD})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store", r.text
+        r = await c.get("/api/v1/auth/me", headers={"Cookie": f"pf_session={r.cookies['pf_session']}"})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store", r.text
         r = await c.get("/api/v1/products", headers={"Authorization": "Bearer pft_nope_" + "x" * 40})
         assert r.status_code == 401 and r.headers["cache-control"] == "no-store"  # it carried a credential
+        c.cookies.clear()  # the sign-in above filled the jar
         # Public, credential-free answers stay cacheable; static files even for a signed-in browser.
         assert "no-store" not in (await c.get("/static/app.css")).headers.get("cache-control", "")
         r = await c.get("/static/app.css", headers={"Cookie": "pf_session=whatever"})

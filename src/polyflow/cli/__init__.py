@@ -6,7 +6,11 @@ import typer
 
 from polyflow.cli import dev, fleet, tenants
 from polyflow.cli import billing, plans
-from polyflow.cli.common import quiet_logging
+import sys
+
+from rich.markup import escape
+
+from polyflow.cli.common import err, quiet_logging, unreachable
 from polyflow.cli import worker
 from polyflow.cli import lifecycle, servers
 from polyflow.cli import admins
@@ -27,4 +31,13 @@ app.add_typer(admins.app, name="admins", help="Polyflow super-admins (sign-in on
 
 def main() -> None:
     quiet_logging()
-    app()
+    try:
+        app()
+    except Exception as exc:
+        # A database that cannot be reached is one line saying what was tried and what to do, from
+        # whichever command met it (commands with their own handling never get here).
+        message = unreachable(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        sys.exit(1)

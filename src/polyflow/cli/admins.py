@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.cli.common import console, fail, platform_settings, run
+from polyflow.cli.common import console, fail, platform_settings, run, unreachable
 from polyflow.kit.errors import PolyflowError
 from polyflow.platform.admin import identity, mfa
 from polyflow.platform.runtime import Platform
@@ -38,7 +38,7 @@ def _call(fn: Callable[[Platform], Awaitable[T]]) -> T:
             except PolyflowError as exc:
                 return _Failed(exc.message)
             except (OSError, OperationalError, InterfaceError) as exc:
-                return _Failed(f"the main database is unreachable: {getattr(exc, 'orig', None) or exc}")
+                return _Failed(unreachable(exc) or str(exc))
             finally:
                 await platform.stop()
 

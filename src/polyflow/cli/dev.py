@@ -195,7 +195,7 @@ def dev(
     from polyflow.main import create_app
 
     # Links in mail (invites, resets) point at this server.
-    with platform_settings(env="dev", public_scheme="http", public_port=port) as (settings, cluster):
+    with platform_settings(create=True, env="dev", public_scheme="http", public_port=port) as (settings, cluster):
         if cluster is not None:
             console.print(f"PostgreSQL: {cluster.dsn().redacted()} (data in {cluster.data_dir})", highlight=False)
         for line in run(lambda: prepare_dev(settings, embedded=cluster is not None)):

@@ -19,7 +19,7 @@ from polyflow.platform import fleet, migrate
 from polyflow.platform.fleet import queue as _queue  # noqa: F401  (registers the job task)
 from polyflow.platform.fleet.records import who
 from polyflow.platform.runtime import Platform
-from polyflow.platform.servers import ensure_default_server
+from polyflow.platform.servers import ensure_default_server, lock_down
 
 app = typer.Typer(add_completion=False, help="Upgrade the main database, then every tenant database (exit 1 if any "
                   "tenant failed or was left behind); `migrate status` shows where the fleet stands.")
@@ -198,6 +198,10 @@ def migrate_command(
                 main_rev = await fleet.migrate_main(platform)
                 await ensure_default_server(platform.main_engine, platform.secrets,
                                             PgDsn.parse(settings.database_url), refresh=cluster is not None)
+                # Tenant roles may connect to their own database only: not to the main one, nor to any
+                # server's `postgres` (idempotent, every run: servers added since are covered too).
+                for warning in await lock_down(platform.main_engine, platform.secrets):
+                    err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
                 if not as_json:
                     console.print(f"main database at {main_rev}", highlight=False)
                 try:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from polyflow.cli.common import console, err, fail, platform_settings, run
+from polyflow.cli.common import console, err, fail, platform_settings, run, unreachable
 from polyflow.kit.db import PgDsn
 from polyflow.kit.errors import PolyflowError
 from polyflow.platform import backups, lifecycle
@@ -50,7 +50,7 @@ def call(fn: Callable[[Platform, backups.Progress], Awaitable[T]], status: str |
             except PolyflowError as exc:
                 return _Failed(exc.message)  # printed once the spinner is gone
             except (OSError, OperationalError, InterfaceError) as exc:
-                return _Failed(f"the main database is unreachable: {getattr(exc, 'orig', None) or exc}")
+                return _Failed(unreachable(exc) or str(exc))
             finally:
                 await platform.stop()
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from polyflow.cli.common import console
 from polyflow.cli.lifecycle import warn, call
 from polyflow.platform import lifecycle
+from polyflow.platform.servers import lock_down
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -23,7 +24,12 @@ def add(
     max_tenants: int | None = typer.Option(None, "--max-tenants", help="Tenant limit (default: none)"),
 ) -> None:
     """Register a server (its admin login is checked, and its password stored encrypted)."""
-    info, warnings = call(lambda p, _: lifecycle.add_server(p, name, dsn, max_tenants=max_tenants))
+    async def add_and_lock_down(p, _):
+        info, warnings = await lifecycle.add_server(p, name, dsn, max_tenants=max_tenants)
+        # Its `postgres` database: no CONNECT for tenant roles (PUBLIC's default).
+        return info, warnings + await lock_down(p.main_engine, p.secrets, only=info.name)
+
+    info, warnings = call(add_and_lock_down)
     limit = "no limit" if info.max_tenants is None else f"{info.free} of {info.max_tenants} free"
     console.print(f"server {escape(info.name)}: {escape(info.host)}:{info.port} as {escape(info.admin_user)}, "
                   f"{info.tenants} tenant(s), {limit}", highlight=False)

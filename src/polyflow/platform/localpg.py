@@ -1,8 +1,10 @@
 """A PostgreSQL cluster on this machine, for `polyflow dev` and the test suite.
 
 Uses the system's server binaries (``/usr/lib/postgresql/*/bin``); as root they run through
-``runuser -u postgres`` because initdb refuses root. Local (socket) connections are trusted, TCP
-connections need a password, so per-tenant roles are really checked even in development.
+``runuser -u postgres`` because initdb refuses root. Every connection needs a password (scram-sha-256),
+over TCP and over the Unix socket alike: no OS user gets in as superuser just by being on the machine,
+and per-tenant roles are really checked even in development. The socket lives in a private folder (0700,
+owned by the server's user); the superuser's password is kept in ``<root>/superuser-password`` (0600).
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ def find_pg_bin() -> Path | None:
         return Path(candidates[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
+
+
+# Written on every start (older clusters trusted local connections): password for everyone, everywhere.
+PG_HBA = """# Written by Polyflow (platform/localpg.py): every connection needs a password.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  scram-sha-256
+host    all       all   127.0.0.1/32   scram-sha-256
+host    all       all   ::1/128        scram-sha-256
+"""
 
 
 def free_port() -> int:
@@ -80,6 +91,26 @@ class LocalCluster:
     def password_file(self) -> Path:
         return self.root / "superuser-password"
 
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
+
+    def running_port(self) -> int | None:
+        """The port the running server listens on (line 4 of postmaster.pid), else None."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() and self.running else None
+
+    def recorded_port(self) -> int | None:
+        """The port of the last start (kept beside the data, so other commands find the server)."""
+        try:
+            text = self.port_file.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
     def _as_pg(self) -> list[str]:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -115,7 +146,7 @@ class LocalCluster:
         if self.initialized:
             return
         self._own(self.data_dir, 0o700)
-        self._own(self.run_dir, 0o775)
+        self._own(self.run_dir, 0o700)
         password = secrets.token_urlsafe(24)
         pwfile = self.run_dir / ".initdb-pw"
         pwfile.write_text(password + "\n")
@@ -124,13 +155,14 @@ class LocalCluster:
         try:
             self._run(
                 str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
                 "-E", "UTF8", "--locale=C.UTF-8", "-N",
             )
         finally:
             pwfile.unlink(missing_ok=True)
+        self.password_file.touch(mode=0o600)
+        os.chmod(self.password_file, 0o600)  # before the secret is in it
         self.password_file.write_text(password)
-        os.chmod(self.password_file, 0o600)
 
     @property
     def running(self) -> bool:
@@ -143,8 +175,11 @@ class LocalCluster:
     def start(self) -> None:
         """Start the server (idempotent); waits until it accepts connections."""
         self.init()
-        self._own(self.run_dir, 0o775)
+        self._own(self.run_dir, 0o700)  # the socket's folder: only the server's user may even look in
+        changed = self._write_hba()
         if self.running:
+            if changed:  # a cluster from before, still trusting local connections: not any more
+                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "reload")
             return
         opts = [
             f"-p {self.port}", f"-k {self.run_dir}", "-c listen_addresses=127.0.0.1",
@@ -161,9 +196,31 @@ class LocalCluster:
                 str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                 "-w", "-t", "60", "start", "-o", " ".join(opts),
             )
-        except LocalPgError as exc:
-            tail = self.log_file.read_text(errors="replace").splitlines()[-5:]
-            raise LocalPgError(f"{exc}\n" + "\n".join(tail)) from None
+        except LocalPgError:
+            # One line: what was tried, why it failed (the log's last error), what to do.
+            tail = [line for line in self.log_file.read_text(errors="replace").splitlines() if line.strip()]
+            reason = next((line for line in reversed(tail) if "FATAL" in line or "ERROR" in line),
+                          tail[-1] if tail else "no log")
+            raise LocalPgError(
+                f"PostgreSQL in {self.data_dir} did not start on port {self.port}: {reason.strip()} "
+                f"(log: {self.log_file}); if the port is taken, choose another with POLYFLOW_DEV_PG_PORT"
+            ) from None
+        self.port_file.write_text(f"{self.port}\n")
+
+    def _write_hba(self) -> bool:
+        """Password authentication for every connection; True if pg_hba.conf had to change."""
+        hba = self.data_dir / "pg_hba.conf"
+        if hba.exists() and hba.read_text() == PG_HBA:
+            return False
+        hba.write_text(PG_HBA)
+        os.chmod(hba, 0o600)
+        if os.geteuid() == 0:
+            shutil.chown(hba, "postgres", "postgres")  # the server's own file
+        return True
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.run_dir
 
     def stop(self) -> None:
         if self.initialized and self.running:

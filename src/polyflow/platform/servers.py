@@ -1,17 +1,29 @@
-"""Database servers (PostgreSQL clusters that hold tenant databases) and admin connections to them."""
+"""Database servers (PostgreSQL clusters that hold tenant databases) and admin connections to them.
+
+Who may connect where: a tenant's role only to its own database (onboarding revokes the rest from
+PUBLIC). `lock_down` takes the PUBLIC default CONNECT away from the main database and from each
+server's ``postgres`` database too, and grants it back to the roles that need it (the platform's own
+role, the server's admin role), so a tenant role cannot even open the registry or the maintenance
+database. Idempotent; run by `polyflow migrate`, `polyflow dev`, when a server is added and when the
+default server is ensured.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from polyflow.kit.crypto import SecretBox
-from polyflow.kit.db import PgDsn
+from polyflow.kit.db import PgDsn, quote_ident
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound, Unavailable
 from polyflow.platform.models import DatabaseServer, Tenant
 
 DEFAULT_SERVER = "default"
+MAINTENANCE_DB = "postgres"
+log = logging.getLogger(__name__)
 
 
 async def ensure_server(session: AsyncSession, secrets: SecretBox, name: str, dsn: PgDsn,
@@ -87,3 +99,61 @@ async def ensure_default_server(main_engine: AsyncEngine, secrets: SecretBox, ds
             # Admin work connects to the maintenance database, not to the main database itself.
             await ensure_server(session, secrets, DEFAULT_SERVER, dsn.with_database("postgres"))
             await session.commit()
+    # This server and the main database: CONNECT no longer open to every role.
+    await lock_down(main_engine, secrets, only=DEFAULT_SERVER)
+
+
+def _restrict_connect(database: str, roles: list[str]) -> list[str]:
+    """The statements that leave CONNECT on `database` to `roles` only (not PUBLIC)."""
+    db = quote_ident(database)
+    return [f"REVOKE CONNECT ON DATABASE {db} FROM PUBLIC",
+            *(f"GRANT CONNECT ON DATABASE {db} TO {quote_ident(role)}" for role in dict.fromkeys(r for r in roles if r))]
+
+
+async def lock_down_main(main_engine: AsyncEngine) -> str:
+    """The main database: CONNECT only for the platform's own role (the main URL's). Returns its name."""
+    async with main_engine.begin() as conn:
+        name, role = (await conn.execute(text("SELECT current_database(), current_user"))).one()
+        for statement in _restrict_connect(name, [role]):
+            await conn.execute(text(statement))
+    return name
+
+
+async def lock_down_server(server: DatabaseServer, secrets: SecretBox, platform_role: str,
+                           main: tuple[str, int, str] | None = None) -> None:
+    """A server's ``postgres`` database: CONNECT only for its admin role and the platform's role; and the
+    main database again if it lives on this server (``main``: host, port, name). 503 when unreachable."""
+    conn = await admin_connect(server, secrets)
+    try:
+        present = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        roles = [server.admin_user, platform_role]
+        statements = _restrict_connect(MAINTENANCE_DB, roles) if MAINTENANCE_DB in present else []
+        if main is not None and (server.host, server.port) == main[:2] and main[2] in present:
+            statements += _restrict_connect(main[2], roles)
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def lock_down(main_engine: AsyncEngine, secrets: SecretBox, *, only: str | None = None) -> list[str]:
+    """Take CONNECT away from PUBLIC on the main database and every active server's ``postgres``
+    database (``only``: just that server's), idempotent. Returns one warning per server that could not
+    be reached or changed; the main database's own step raises (this process is connected to it)."""
+    name = await lock_down_main(main_engine)
+    url = main_engine.url
+    platform_role = url.username or ""
+    query = select(DatabaseServer).where(DatabaseServer.is_active)
+    if only is not None:
+        query = query.where(DatabaseServer.name == only)
+    async with AsyncSession(main_engine) as session:
+        servers = (await session.execute(query)).scalars().all()
+    warnings = []
+    for server in servers:
+        try:
+            await lock_down_server(server, secrets, platform_role, (url.host or "", url.port or 5432, name))
+        except (Unavailable, asyncpg.PostgresError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            log.warning("server %s: CONNECT not restricted: %s", server.name, message)
+            warnings.append(f"server '{server.name}': could not restrict CONNECT ({message})")
+    return warnings

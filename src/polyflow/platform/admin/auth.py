@@ -105,7 +105,7 @@ async def authenticate(request: Request) -> Principal:
             raise Unauthorized("this token is not valid on the admin host")
         return Principal(await _check_operator_token(request, token))
 
-    signed_in = await sign_in_session(request)
+    signed_in = await _cookie_session(request)
     if not signed_in.full:
         raise Forbidden(next_step_message(signed_in.stage))
     return Principal(signed_in.actor, signed_in)
@@ -114,9 +114,13 @@ async def authenticate(request: Request) -> Principal:
 async def sign_in_session(request: Request) -> identity.SignedIn:
     """The admin session of this JSON request at whatever sign-in stage, or 401 (403 cross-site).
     A bearer header is decisive here too: a valid operator token is a 400 (it has no session)."""
-    if request.headers.get("authorization"):
+    if request.headers.get("authorization", "").partition(" ")[0].lower() == "bearer":
         await authenticate(request)  # 401/429 for a wrong token
         raise PolyflowError("the operator token has no session; this needs a signed-in admin")
+    return await _cookie_session(request)
+
+
+async def _cookie_session(request: Request) -> identity.SignedIn:
     cookie = web.read_cookie(request, ADMIN_COOKIE)
     if not cookie:
         raise Unauthorized("missing bearer token")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from polyflow.kit.errors import InvalidInput, NotFound
 from polyflow.platform import backups, lifecycle
 from polyflow.platform.admin.auth import Operator
+from polyflow.platform.servers import lock_down
 
 router = APIRouter(prefix="/admin/api", tags=["admin: lifecycle"])
 
@@ -99,6 +100,9 @@ async def list_servers(request: Request, operator: Operator):
 @router.post("/servers", status_code=201)
 async def add_server(request: Request, body: ServerIn, operator: Operator):
     """Register (or update) a database server after checking its admin login."""
-    info, warnings = await lifecycle.add_server(_platform(request), body.name, body.dsn,
+    platform = _platform(request)
+    info, warnings = await lifecycle.add_server(platform, body.name, body.dsn,
                                                 max_tenants=body.max_tenants, actor=operator)
+    # Its `postgres` database: no CONNECT for tenant roles (PUBLIC's default).
+    warnings += await lock_down(platform.main_engine, platform.secrets, only=info.name)
     return {**asdict(info), "warnings": warnings}

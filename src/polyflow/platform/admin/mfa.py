@@ -103,7 +103,7 @@ async def _consume(platform: Platform, session: AsyncSession, admin: AdminUser, 
         return "totp" if done else None
     hashed = totp.hash_recovery_code(code)
     done = (await session.execute(
-        update(AdminUser).where(AdminUser.id == admin.id, AdminUser.recovery_code_hashes.any(hashed))
+        update(AdminUser).where(AdminUser.id == admin.id, AdminUser.recovery_code_hashes.contains([hashed]))
         .values(recovery_code_hashes=func.array_remove(AdminUser.recovery_code_hashes, hashed))
         .execution_options(synchronize_session=False))).rowcount
     return "recovery" if done else None
