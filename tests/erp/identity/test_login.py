@@ -262,9 +262,10 @@ async def test_login_is_throttled_per_ip_and_locked_per_account(settings, make_t
 async def test_lockout_and_throttling_hold_while_redis_is_down(settings, make_tenant, make_live):
     redis = RedisServer().start()  # the live server's own Redis, stopped below (never the session's)
     try:
+        # The tenant first: the live server listens on its own Redis, so it would not hear of a tenant made later.
+        await make_tenant(SUB)
         live = make_live(settings.model_copy(update={"redis_url": redis.url, "lockout_failures": 2,
                                                      "login_ip_per_minute": 5}))
-        await make_tenant(SUB)
         user = make_user(settings, SUB, ["sales"])
         redis.stop()
         async with anon(live) as c:
