@@ -407,6 +407,12 @@ def render(phases: list[Phase], args, info: dict) -> None:
                   f"oversubscribed, by other processes or the server's own threads). Server back to normal after each "
                   f"phase in: {', '.join(f'{ph.settle:.1f} s' for ph in phases)}. Overall: "
                   + ("[bold green]every row met[/]" if all_met else "[bold red]target NOT met[/]"))
+    cores = len(os.sched_getaffinity(0))
+    if max(info["load"]) > cores or phases[0].server_waited > 0.2:
+        console.print(f"[bold yellow]The machine was busy[/] (load average up to {max(info['load']):.1f} on {cores} "
+                      f"cores; at rest the server's event loop waited for a core {phases[0].server_waited:.0%} of the "
+                      "time): the ratios measure that contention as much as the server. Quote figures from a quiet "
+                      "machine.")
 
 
 # -- main ----------------------------------------------------------------------------------------------
