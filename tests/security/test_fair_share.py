@@ -301,3 +301,25 @@ async def test_lists_that_grow_with_history_have_a_hard_page_cap_and_keyset_curs
             r = await c.get(path, params=params)
             assert r.status_code == 422, (path, params, r.status_code, r.text)
             assert "cursor" in r.text
+
+
+async def test_a_journal_page_also_stops_at_a_thousand_lines(make_tenant, live, tenant_sql):
+    """200 entries of 500 lines would be 100,000 lines in one answer (over a second of serialisation on the
+    event loop every tenant shares): a page ends before the entry that would pass 1,000 lines."""
+    await make_tenant("pt-abc")
+    tenant_sql("pt-abc", """
+        WITH e AS (
+            INSERT INTO journal_entries (id, number, doc_type, entry_date, description, source)
+            SELECT gen_random_uuid(), 'JV/L/' || lpad(i::text, 3, '0'), 'JV', date '2026-03-02', 'wide ' || i, 'manual'
+            FROM generate_series(1, 30) AS i RETURNING id
+        )
+        INSERT INTO journal_lines (entry_id, account_code, debit, credit)
+        SELECT id, CASE WHEN mod(j, 2) = 0 THEN '1101' ELSE '1102' END, CASE WHEN mod(j, 2) = 0 THEN 5 ELSE 0 END,
+               CASE WHEN mod(j, 2) = 0 THEN 0 ELSE 5 END
+        FROM e, generate_series(1, 150) AS j""")
+    async with live.tenant_client("pt-abc", role="owner") as c:
+        first = (await c.get("/api/v1/journal-entries", params={"limit": 200, "sort": "number"})).json()
+        assert first["total"] == 30 and len(first["items"]) == 6 and first["next_cursor"]  # 6 x 150 = 900 lines
+        got = await _walk(c, "/api/v1/journal-entries", {"limit": 200, "sort": "number"})
+        assert [e["number"] for e in got] == [f"JV/L/{i:03d}" for i in range(1, 31)]
+        assert all(len(e["lines"]) == 150 for e in got)

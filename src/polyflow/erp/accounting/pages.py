@@ -35,4 +35,6 @@ async def journal(request: Request, session: TenantSession, q: Search = "", offs
     await signed_in(request, session, "accounting.read")
     items, total, _ = await service.list_entries(session, date_from=None, date_to=None, account=None, doc_type=None,
                                                  q=q.strip() or None, sort="-date", limit=PAGE_SIZE, offset=offset)
-    return page(request, "tenant/journal.html", items=items, total=total, q=q, offset=offset, size=PAGE_SIZE)
+    # A page of entries with many lines ends early (kit.pagination.MAX_PAGE_LINES): "next" starts after it.
+    return page(request, "tenant/journal.html", items=items, total=total, q=q, offset=offset,
+                size=len(items) or PAGE_SIZE)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Account, DocumentCounter, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
 from polyflow.kit.db import escape_like
-from polyflow.kit.pagination import after, decode_cursor, encode_cursor
+from polyflow.kit.pagination import MAX_PAGE_LINES, after, decode_cursor, encode_cursor
 
 
 async def next_number(session: AsyncSession, doc_type: str, year: int) -> int:
@@ -104,12 +104,23 @@ async def list_entries(session: AsyncSession, *, date_from: date | None, date_to
     if cursor is not None:
         page.append(after(columns, decode_cursor(cursor, "je" + sort, _ENTRY_KEY_TYPES[sort]), descending=descending))
     order = [c.desc() for c in columns] if descending else list(columns)
-    # One row more than asked tells whether there is a next page without counting.
-    rows = list((await session.execute(select(JournalEntry).where(*page).order_by(*order)
-                                       .limit(limit + 1).offset(offset))).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor("je" + sort, [getattr(rows[-1], c.key) for c in columns]) if more else None
+    # Keys and line counts first (one row more than asked tells whether there is a next page): a page also
+    # stops before the entry that would take it past MAX_PAGE_LINES lines, so 200 entries of 500 lines
+    # each (a second of serialisation on the event loop) can never be one answer.
+    posted = select(func.count()).where(JournalLine.entry_id == JournalEntry.id).scalar_subquery()
+    lines = posted + func.coalesce(func.jsonb_array_length(JournalEntry.draft_lines), 0)
+    keys = (await session.execute(select(JournalEntry.id, lines, *columns).where(*page).order_by(*order)
+                                  .limit(limit + 1).offset(offset))).all()
+    kept, budget = [], MAX_PAGE_LINES
+    for row in keys[:limit]:
+        if kept and row[1] > budget:
+            break
+        kept.append(row)
+        budget -= row[1]
+    next_cursor = encode_cursor("je" + sort, list(kept[-1][2:])) if len(keys) > len(kept) else None
+    by_id = {e.id: e for e in (await session.execute(
+        select(JournalEntry).where(JournalEntry.id.in_([r[0] for r in kept])))).scalars()} if kept else {}
+    rows = [by_id[r[0]] for r in kept]
     total = None
     if cursor is None:
         total = (await session.execute(select(func.count()).select_from(JournalEntry).where(*filters))).scalar_one()
@@ -236,3 +247,14 @@ async def closing_sums(session: AsyncSession, date_from: date | None, date_to: d
             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
             .group_by(JournalLine.account_code))
     return {code: (d, c) for code, d, c in (await session.execute(stmt)).all()}
+
+
+async def next_numbers(session: AsyncSession, doc_type: str, year: int, count: int) -> int:
+    """Take `count` numbers of (type, year) at once; returns the last one (same locking as next_number)."""
+    stmt = (
+        insert(DocumentCounter).values(doc_type=doc_type, year=year, last_number=count)
+        .on_conflict_do_update(index_elements=["doc_type", "year"],
+                               set_={"last_number": DocumentCounter.last_number + count})
+        .returning(DocumentCounter.last_number)
+    )
+    return (await session.execute(stmt)).scalar_one()
