@@ -136,7 +136,7 @@ async def test_re_costing_into_a_locked_month_is_refused_whole(make_tenant, live
         assert (await c.post("/api/v1/fiscal-periods/2026/10/lock")).status_code == 200
         r = await c.post(SM, json=mv("IN", "PP-GRN", 10, "2026-09-10", to_location="RM-WH", unit_cost="3000"))
         assert r.status_code == 409, r.text
-        assert "changes the cost of GI/2026/00001 of 2026-10-15" in r.json()["detail"]
+        assert "changes the cost of issues from 2026-10-15 on" in r.json()["detail"]
         assert "2026-10 is locked" in r.json()["detail"]
         assert (await c.get(SM)).json()["total"] == 2  # nothing half-written
         assert await _value(c, "2026-10-31") == D(5000) == await _ledger(c, "1141", "2026-10-31")

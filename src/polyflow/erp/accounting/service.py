@@ -38,6 +38,9 @@ ZERO = Decimal("0.00")
 # Document types and what they are; the number is "<type>/<year>/<5 digits>".
 DOC_TYPES = {"JV": "manual journal", "GR": "goods receipt", "GI": "goods issue", "TRF": "stock transfer",
              "ADJ": "stock adjustment", "RCS": "stock re-costing", "CLS": "year-end close"}
+# Sales documents (erp/sales): numbered here like every other document.
+DOC_TYPES.update({"QT": "quotation", "SO": "sales order", "DO": "delivery (surat jalan)", "SI": "sales invoice",
+                  "SR": "sales return", "CN": "credit note"})
 # Sources whose entries a user may reverse: the others are reversed by their own documents.
 REVERSIBLE = ("manual", "reversal")
 
@@ -123,9 +126,8 @@ async def ensure_postable(session: AsyncSession, on: date, *, stock: bool = Fals
     await ensure_period_open(session, on)
 
 
-async def _checked_lines(session: AsyncSession, lines: list[Line], source: str) -> list[Line]:
-    """The lines rounded to the cent, or 422: balanced, one side each, known active accounts, and no
-    manual posting to the inventory accounts."""
+def _rounded(lines: list[Line]) -> list[Line]:
+    """The lines rounded to the cent, or 422 unless balanced with one side each."""
     if len(lines) < 2:
         raise InvalidInput("a journal entry needs at least two lines")
     debit = credit = ZERO
@@ -141,7 +143,11 @@ async def _checked_lines(session: AsyncSession, lines: list[Line], source: str) 
         out.append(Line(line.account, d, c, line.memo))
     if debit != credit:
         raise InvalidInput(f"journal does not balance: debit {debit} <> credit {credit}")
-    codes = {line.account for line in lines}
+    return out
+
+
+async def _check_accounts(session: AsyncSession, codes: set[str], source: str) -> None:
+    """422 for unknown or inactive accounts, and for a manual posting to the inventory accounts."""
     accounts = await repository.accounts_by_code(session, codes)
     unknown = sorted(codes - accounts.keys())
     if unknown:
@@ -154,7 +160,12 @@ async def _checked_lines(session: AsyncSession, lines: list[Line], source: str) 
     inactive = sorted(c for c, a in accounts.items() if not a.is_active)
     if inactive:
         raise InvalidInput(f"inactive account(s): {', '.join(inactive)}")
-    return out
+
+
+async def _checked_lines(session: AsyncSession, lines: list[Line], source: str) -> list[Line]:
+    lines = _rounded(lines)
+    await _check_accounts(session, {line.account for line in lines}, source)
+    return lines
 
 
 def _line_rows(lines: list[Line]) -> list[JournalLine]:
@@ -177,6 +188,37 @@ async def post_journal(session: AsyncSession, *, doc_type: str, entry_date: date
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def post_journals(session: AsyncSession, *, doc_type: str, source: str,
+                        entries: list[tuple[date, str, list[Line]]], reference: str | None = None,
+                        created_by: uuid.UUID | None = None) -> list[JournalEntry]:
+    """Post many entries of one type at once, each (date, description, lines), with the checks of
+    `post_journal` made once for all (accounts, window, lock date, each month touched) and the numbers
+    taken as one block per year: what re-costing after a backdated movement needs, at a cost that does
+    not grow with round trips per entry."""
+    if not entries:
+        return []
+    rounded = [(on, text, _rounded(lines)) for on, text, lines in entries]
+    await _check_accounts(session, {line.account for _, _, lines in rounded for line in lines}, source)
+    dates = sorted({on for on, _, _ in rounded})
+    await ensure_postable(session, dates[-1])  # the window's upper end
+    await ensure_postable(session, dates[0])  # its lower end, the lock date
+    for year, month in sorted({(on.year, on.month) for on in dates[1:-1]}):
+        await ensure_period_open(session, date(year, month, 1))
+    numbers: dict[int, list[str]] = {}
+    for year in sorted({on.year for on in dates}):
+        count = sum(1 for on, _, _ in rounded if on.year == year)
+        last = await repository.next_numbers(session, doc_type, year, count)
+        numbers[year] = [f"{doc_type}/{year}/{n:05d}" for n in range(last - count + 1, last + 1)]
+    out = []
+    for on, text, lines in sorted(rounded, key=lambda e: e[0]):
+        out.append(JournalEntry(number=numbers[on.year].pop(0), doc_type=doc_type, status="posted", entry_date=on,
+                                description=text, reference=reference, source=source, created_by=created_by,
+                                lines=_line_rows(lines)))
+    session.add_all(out)
+    await session.flush()
+    return out
 
 
 def _lines_in(data: JournalIn) -> list[Line]:

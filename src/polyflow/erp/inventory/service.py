@@ -282,6 +282,7 @@ async def _recost(session: AsyncSession, variant: ProductVariant, inventory: str
         else:
             v += m.value
         q += _qty_change(m)
+    entries = []
     for on, by_counter in sorted(diffs.items()):
         lines = [Line(code, debit=-d if d < 0 else Decimal(0), credit=d if d > 0 else Decimal(0))
                  for code, d in sorted(by_counter.items()) if d != 0]
@@ -289,17 +290,16 @@ async def _recost(session: AsyncSession, variant: ProductVariant, inventory: str
         if total:
             lines.append(Line(inventory, debit=total if total > 0 else Decimal(0),
                               credit=-total if total < 0 else Decimal(0)))
-        if not lines:
-            continue
-        numbers = ", ".join(changed[on])
-        try:
-            await accounting.post_journal(
-                session, doc_type="RCS", entry_date=on, source="inventory", reference=trigger.number,
-                description=f"Re-costing {variant.sku}: {numbers} after {trigger.number} dated {trigger.posting_date}",
-                lines=lines, created_by=user_id)
-        except Conflict as exc:
-            raise Conflict(f"{trigger.number} dated {trigger.posting_date} changes the cost of {numbers} of {on}, "
-                           f"which cannot be re-posted: {exc.message}") from None
+        if lines:
+            entries.append((on, f"Re-costing {variant.sku}: {', '.join(changed[on])} after {trigger.number} "
+                                f"dated {trigger.posting_date}"[:500], lines))
+    try:
+        await accounting.post_journals(session, doc_type="RCS", source="inventory", entries=entries,
+                                       reference=trigger.number, created_by=user_id)
+    except Conflict as exc:
+        first = entries[0][0] if entries else trigger.posting_date
+        raise Conflict(f"{trigger.number} dated {trigger.posting_date} changes the cost of issues from {first} on, "
+                       f"which cannot be re-posted: {exc.message}") from None
     return q, v
 
 
