@@ -125,3 +125,39 @@ async def test_year_end_close_into_retained_earnings(make_tenant, live):
         assert r.status_code == 201 and r.json()["number"] == "CLS/2025/00002"
         assert await sheet("2026-03-31") == ({"3100": D(100_000_000), "3200": D(24_000_000)}, D(6_000_000), D(0),
                                              D(130_000_000))
+
+
+async def test_moving_the_lock_date_waits_for_a_posting_under_way(make_tenant, tenant_engine):
+    """A posting share-locks the settings row until commit: closing the books meanwhile waits, so no entry
+    lands on a day after that day was reported closed."""
+    import asyncio
+    from datetime import date
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from polyflow.erp.accounting import service
+    from polyflow.kit.errors import Conflict
+
+    engine = tenant_engine(await make_tenant("pt-abc"))
+    lines = [service.Line("1101", debit=10), service.Line("3100", credit=10)]
+    async with AsyncSession(engine) as posting:
+        await posting.begin()
+        await service.post_journal(posting, doc_type="JV", entry_date=date(2026, 8, 3), description="in flight",
+                                   lines=lines)
+
+        async def close():
+            async with AsyncSession(engine) as s, s.begin():
+                await service.set_books_closed_through(s, date(2026, 8, 31), may_reopen=False)
+
+        closer = asyncio.create_task(close())
+        await asyncio.sleep(0.5)
+        assert not closer.done()  # waiting for the posting
+        await posting.commit()
+        await asyncio.wait_for(closer, 10)
+    async with AsyncSession(engine) as s, s.begin():
+        with pytest.raises(Conflict, match="closed through 2026-08-31"):
+            await service.post_journal(s, doc_type="JV", entry_date=date(2026, 8, 4), description="late", lines=lines)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM journal_entries"))).scalar_one() == 1
