@@ -37,6 +37,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.inventory import endpoints as inventory
     from polyflow.erp.inventory import pages as inventory_pages
     from polyflow.erp.partners import endpoints as partners
+    from polyflow.erp.sales import endpoints as sales
     from polyflow.erp.tax import endpoints as tax
     from polyflow.web import static_files
 
@@ -55,6 +56,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(accounting.router)
     app.include_router(partners.router)
     app.include_router(tax.router)
+    app.include_router(sales.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
     app.include_router(pages.router)
     app.include_router(identity_pages.router)

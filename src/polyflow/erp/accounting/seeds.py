@@ -13,6 +13,8 @@ PERSEDIAAN_BAHAN_BAKU, PERSEDIAAN_BDP, PERSEDIAAN_BARANG_JADI = "1141", "1142", 
 PPN_MASUKAN, HUTANG_USAHA, BARANG_BELUM_DITAGIH, PPN_KELUARAN = "1150", "2110", "2120", "2130"
 MODAL, LABA_DITAHAN, EKUITAS_SALDO_AWAL = "3100", "3200", "3900"
 PENDAPATAN, HPP, PEMAKAIAN_BAHAN_BAKU, BEBAN_SCRAP, SELISIH_PERSEDIAAN = "4100", "5100", "5200", "5300", "5400"
+# Supplier invoice price vs purchase order price (purchasing; expensed, stock is not re-valued).
+SELISIH_HARGA_PEMBELIAN = "5500"
 
 # Control accounts kept by the inventory sub-ledger: only stock movements post to them, so the stock
 # valuation and their general-ledger balance are always equal.
@@ -58,16 +60,19 @@ CHART = (
     (PPN_KELUARAN, "PPN Keluaran", "liability"),
     ("2140", "Hutang PPh", "liability"),
     ("2150", "Biaya Yang Masih Harus Dibayar", "liability"),
+    ("2160", "Uang Muka Penjualan", "liability"),
     (MODAL, "Modal Disetor", "equity"),
     (LABA_DITAHAN, "Laba Ditahan", "equity"),
     (EKUITAS_SALDO_AWAL, "Ekuitas Saldo Awal", "equity"),
     (PENDAPATAN, "Pendapatan Penjualan", "revenue"),
+    ("4110", "Retur Penjualan", "revenue"),  # contra-revenue: credit notes of sales returns
     ("4200", "Penjualan Scrap", "revenue"),
     ("4900", "Pendapatan Lain-lain", "revenue"),
     (HPP, "Harga Pokok Penjualan", "expense"),
     (PEMAKAIAN_BAHAN_BAKU, "Pemakaian Bahan Baku", "expense"),
     (BEBAN_SCRAP, "Beban Scrap", "expense"),
     (SELISIH_PERSEDIAAN, "Selisih Persediaan", "expense"),
+    (SELISIH_HARGA_PEMBELIAN, "Selisih Harga Pembelian", "expense"),
     ("6100", "Beban Gaji dan Upah", "expense"),
     ("6200", "Beban Listrik", "expense"),
     ("6300", "Beban Penyusutan", "expense"),

@@ -10,6 +10,10 @@ from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
 from polyflow.erp.models.partner import Partner, PartnerPrice
 from polyflow.erp.models.product import Product, ProductVariant
+from polyflow.erp.models.sales import (
+    Delivery, DeliveryLine, Quotation, QuotationLine, SalesInvoice, SalesInvoiceLine, SalesOrder, SalesOrderLine,
+    SalesReturn, SalesReturnLine,
+)
 from polyflow.erp.models.settings import TenantSettings
 from polyflow.erp.models.stock import StockLevel, StockMovement
 from polyflow.erp.models.tax import CompanyTaxProfile, TaxCode
@@ -20,3 +24,5 @@ __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod
            "OutboxMessage", "Product", "ProductVariant", "RecoveryCode", "SignInPolicy", "StockLevel", "StockMovement", "TenantSettings", "Unit",
            "User", "UserSession"]
 __all__ += ["CompanyTaxProfile", "Partner", "PartnerPrice", "TaxCode"]
+__all__ += ["Delivery", "DeliveryLine", "Quotation", "QuotationLine", "SalesInvoice", "SalesInvoiceLine", "SalesOrder",
+            "SalesOrderLine", "SalesReturn", "SalesReturnLine"]

@@ -1,0 +1,127 @@
+"""All sales queries (the sales documents' own tables; other modules are reached through their services)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import (
+    Delivery, DeliveryLine, Partner, ProductVariant, Quotation, SalesInvoice, SalesInvoiceLine, SalesOrder,
+    SalesOrderLine, SalesReturn,
+)
+
+POSTED_INVOICE = ("open", "partially_paid", "paid")
+# Orders whose value counts against the credit limit until it is invoiced.
+COMMITTED_ORDER = ("confirmed", "partially_delivered", "delivered")
+
+
+async def get(session: AsyncSession, model, doc_id: uuid.UUID, *, lock: bool = False):
+    """One document, optionally locked (FOR UPDATE) until commit; None if not found."""
+    stmt = select(model).where(model.id == doc_id)
+    if lock:
+        stmt = stmt.with_for_update(of=model)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, kind: str | None = None, *,
+                      lock: bool = False) -> SalesInvoice | None:
+    stmt = select(SalesInvoice).where(SalesInvoice.id == invoice_id)
+    if kind is not None:
+        stmt = stmt.where(SalesInvoice.kind == kind)
+    if lock:
+        stmt = stmt.with_for_update(of=SalesInvoice)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_page(session: AsyncSession, model, *, filters: list, order, limit: int, offset: int):
+    """One page and the total (count(*) OVER ())."""
+    rows = (await session.execute(select(model, func.count().over()).where(*filters).order_by(*order)
+                                  .limit(limit).offset(offset))).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    if offset == 0:
+        return [], 0
+    return [], (await session.execute(select(func.count()).select_from(model).where(*filters))).scalar_one()
+
+
+def document_filters(model, *, customer_id: uuid.UUID | None, status: str | None, extra=()) -> list:
+    filters = list(extra)
+    if customer_id is not None:
+        filters.append(model.customer_id == customer_id)
+    if status is not None:
+        filters.append(model.status == status)
+    return filters
+
+
+async def variant(session: AsyncSession, variant_id: uuid.UUID) -> ProductVariant | None:
+    return (await session.execute(select(ProductVariant).where(ProductVariant.id == variant_id))).unique() \
+        .scalar_one_or_none()
+
+
+async def order_lines(session: AsyncSession, line_ids) -> dict[uuid.UUID, SalesOrderLine]:
+    rows = (await session.execute(select(SalesOrderLine).where(SalesOrderLine.id.in_(list(line_ids))))).scalars()
+    return {r.id: r for r in rows}
+
+
+async def delivery_lines(session: AsyncSession, line_ids) -> dict[uuid.UUID, tuple[DeliveryLine, Delivery]]:
+    rows = (await session.execute(select(DeliveryLine, Delivery).join(Delivery, Delivery.id == DeliveryLine.delivery_id)
+                                  .where(DeliveryLine.id.in_(list(line_ids))).with_for_update(of=DeliveryLine))).all()
+    return {dl.id: (dl, d) for dl, d in rows}
+
+
+async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[SalesInvoiceLine]:
+    return list((await session.execute(select(SalesInvoiceLine).where(SalesInvoiceLine.invoice_id == invoice_id)
+                                       .order_by(SalesInvoiceLine.line_no))).scalars())
+
+
+async def lock_customer_credit(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """Serialise credit checks of one customer (two confirmations cannot both fit under the limit on the
+    same headroom); held until commit."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sales-credit'), hashtext(:c))"),
+                          {"c": str(customer_id)})
+
+
+async def open_receivable(session: AsyncSession, customer_id: uuid.UUID) -> Decimal:
+    """Open invoices minus unapplied credit notes of a customer."""
+    stmt = select(
+        func.coalesce(func.sum(SalesInvoice.open_amount).filter(SalesInvoice.kind == "invoice"), 0)
+        - func.coalesce(func.sum(SalesInvoice.open_amount).filter(SalesInvoice.kind == "credit_note"), 0)
+    ).where(SalesInvoice.customer_id == customer_id, SalesInvoice.status.in_(POSTED_INVOICE))
+    return Decimal((await session.execute(stmt)).scalar_one())
+
+
+async def uninvoiced_orders(session: AsyncSession, customer_id: uuid.UUID, exclude: uuid.UUID) -> Decimal:
+    """Value of the customer's confirmed orders not yet invoiced."""
+    stmt = select(func.coalesce(func.sum(func.greatest(SalesOrder.total - SalesOrder.invoiced_total, 0)), 0)).where(
+        SalesOrder.customer_id == customer_id, SalesOrder.status.in_(COMMITTED_ORDER), SalesOrder.id != exclude)
+    return Decimal((await session.execute(stmt)).scalar_one())
+
+
+async def open_invoices(session: AsyncSession, partner_id: uuid.UUID | None = None,
+                        as_of: date | None = None) -> list[SalesInvoice]:
+    """Posted invoices and credit notes with something open, by due date."""
+    stmt = select(SalesInvoice).where(SalesInvoice.status.in_(POSTED_INVOICE), SalesInvoice.open_amount > 0)
+    if partner_id is not None:
+        stmt = stmt.where(SalesInvoice.customer_id == partner_id)
+    if as_of is not None:
+        stmt = stmt.where(SalesInvoice.invoice_date <= as_of)
+    stmt = stmt.order_by(SalesInvoice.due_date, SalesInvoice.number)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def partners_by_id(session: AsyncSession, ids) -> dict[uuid.UUID, Partner]:
+    if not ids:
+        return {}
+    return {p.id: p for p in (await session.execute(select(Partner).where(Partner.id.in_(list(ids))))).scalars()}
+
+
+async def draft_deliveries(session: AsyncSession, order_id: uuid.UUID) -> list[Delivery]:
+    return list((await session.execute(select(Delivery).where(Delivery.order_id == order_id,
+                                                              Delivery.status == "draft"))).scalars())
+
+
+MODELS = {"quotation": Quotation, "order": SalesOrder, "delivery": Delivery, "return": SalesReturn}
