@@ -209,7 +209,7 @@ def test_embedded_cluster_needs_a_password_and_hides_its_socket(dev_folder):
 
     _, cluster = dev_folder
     cluster.start()
-    mode = os.stat(cluster.socket_dir)
+    mode = os.stat(cluster.run_dir)
     assert stat.S_IMODE(mode.st_mode) == 0o700
     if os.geteuid() == 0:
         import pwd
@@ -219,7 +219,7 @@ def test_embedded_cluster_needs_a_password_and_hides_its_socket(dev_folder):
     # A local OS user without the password gets nowhere: not over the socket, not over TCP.
     as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    socket_try = subprocess.run([*as_pg, str(cluster.bin_dir / "psql"), "-h", str(cluster.socket_dir), "-p",
+    socket_try = subprocess.run([*as_pg, str(cluster.bin_dir / "psql"), "-h", str(cluster.run_dir), "-p",
                                  str(cluster.port), "-U", "postgres", "-d", "postgres", "-w", "-c", "SELECT 1"],
                                 capture_output=True, text=True, env=env, cwd="/")
     assert socket_try.returncode != 0 and ("password" in socket_try.stderr), socket_try.stderr

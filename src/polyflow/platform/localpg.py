@@ -218,10 +218,6 @@ class LocalCluster:
             shutil.chown(hba, "postgres", "postgres")  # the server's own file
         return True
 
-    @property
-    def socket_dir(self) -> Path:
-        return self.run_dir
-
     def stop(self) -> None:
         if self.initialized and self.running:
             self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
