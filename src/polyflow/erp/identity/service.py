@@ -15,17 +15,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import any_, delete, func, literal, select, update
+from sqlalchemy import any_, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import API_TOKEN_PREFIX, ENROL_FIRST, MUST_CHANGE, Principal, binding_of
 from polyflow.erp.identity.permissions import covered_roles, valid_roles
-from polyflow.erp.identity.signin import check_password_rules, require_step_up, revoke_all_tokens
-from polyflow.kit.passwords import hash_password
+from polyflow.erp.identity.signin import check_password_rules, logout_everywhere, require_step_up, revoke_all_tokens
 from polyflow.erp.models import ApiToken, AuditEntry, OneTimeToken, User, UserSession
-from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from polyflow.kit.passwords import hash_password
 from polyflow.kit.ratelimit import RateLimiter
 from polyflow.kit.web import new_token, token_hash
 from polyflow.platform.entitlements import check_user_limit
@@ -213,8 +213,6 @@ async def resend_invite(session: AsyncSession, route: TenantRoute, settings: Set
 async def end_sessions(session: AsyncSession, actor: Principal, user_id: uuid.UUID, *,
                        revoke_tokens: bool = False) -> int:
     """Sign a user out of every browser (and revoke their API tokens if asked)."""
-    from polyflow.erp.identity.signin import logout_everywhere
-
     check_may_act_on(actor, await get_user(session, user_id))
     return await logout_everywhere(session, user_id, revoke_tokens=revoke_tokens)
 

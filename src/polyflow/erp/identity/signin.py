@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, throttle
-from polyflow.erp.identity.auth import MUST_CHANGE, SESSION_PREFIX, Principal, binding_of
+from polyflow.erp.identity.auth import SESSION_PREFIX, Principal, binding_of
 from polyflow.erp.models import ApiToken, OneTimeToken, RecoveryCode, User, UserSession
 from polyflow.kit import totp
 from polyflow.kit.crypto import SecretBox
@@ -274,8 +274,3 @@ async def logout_everywhere(session: AsyncSession, user_id, *, revoke_tokens: bo
     revoked = await revoke_all_tokens(session, user_id) if revoke_tokens else 0
     await audit.record(session, "logout_all", "user", user_id, sessions=result.rowcount, tokens_revoked=revoked)
     return result.rowcount
-
-
-def refuse_one_time_password(principal: Principal) -> None:
-    if principal.user.must_change_password:
-        raise Forbidden(MUST_CHANGE)
