@@ -106,6 +106,14 @@ def _plain(value: Any) -> Any:
     return str(value)  # UUID, Decimal
 
 
+def bigint(value: Any) -> int:
+    """A cursor's integer key (a BIGINT id); ValueError outside its range."""
+    number = int(value)
+    if not -2**63 <= number < 2**63:
+        raise ValueError("out of range")
+    return number
+
+
 def encode_cursor(tag: str, values: Sequence[Any]) -> str:
     """An opaque token for (the sort it belongs to, the last row's key)."""
     raw = json.dumps([tag, *(_plain(v) for v in values)], separators=(",", ":")).encode()

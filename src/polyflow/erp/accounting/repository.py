@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Account, DocumentCounter, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
 from polyflow.kit.db import escape_like
-from polyflow.kit.pagination import MAX_PAGE_LINES, after, decode_cursor, encode_cursor
+from polyflow.kit.pagination import MAX_PAGE_LINES, after, bigint, decode_cursor, encode_cursor
 
 
 async def next_number(session: AsyncSession, doc_type: str, year: int) -> int:
@@ -156,7 +156,7 @@ async def account_balance(session: AsyncSession, codes: list[str], date_to: date
 
 
 _LEDGER_KEY = (JournalEntry.entry_date, JournalEntry.number, JournalLine.id)
-_LEDGER_KEY_TYPES = (date.fromisoformat, str, int)
+_LEDGER_KEY_TYPES = (date.fromisoformat, str, bigint)
 
 
 async def ledger_page(session: AsyncSession, code: str, date_from: date | None, date_to: date, *, limit: int,
