@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -110,6 +111,8 @@ class Settings(BaseSettings):
     # `posting_future_days` after today (stock postings may not be dated after today at all).
     posting_date_min: date = date(2000, 1, 1)
     posting_future_days: int = Field(366, ge=0, le=3660)
+    # Goods receipts may exceed the ordered quantity by this percent of it (0: never more than ordered).
+    receipt_tolerance_percent: Decimal = Field(Decimal(0), ge=0, le=100)
     # One-time links: password reset (minutes) and invitations (days).
     reset_link_minutes: int = Field(60, ge=1)
     invite_link_days: int = Field(7, ge=1)

@@ -37,12 +37,15 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.inventory import endpoints as inventory
     from polyflow.erp.inventory import pages as inventory_pages
     from polyflow.erp.partners import endpoints as partners
+    from polyflow.erp.purchasing import endpoints as purchasing
+    from polyflow.erp.purchasing import service as purchasing_service
     from polyflow.erp.sales import endpoints as sales
     from polyflow.erp.tax import endpoints as tax
     from polyflow.web import static_files
 
     audit.install()
     accounting_service.configure_posting(platform.settings)  # the posting window (POLYFLOW_POSTING_*)
+    purchasing_service.configure(platform.settings)  # over-receipt tolerance (POLYFLOW_RECEIPT_TOLERANCE_PERCENT)
     app = FastAPI(title="Polyflow ERP", version=__version__, docs_url=None, redoc_url=None)
     app.state.platform = platform
     handlers.install(app)
@@ -57,6 +60,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(partners.router)
     app.include_router(tax.router)
     app.include_router(sales.router)
+    app.include_router(purchasing.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
     app.include_router(pages.router)
     app.include_router(identity_pages.router)

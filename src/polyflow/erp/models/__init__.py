@@ -24,5 +24,13 @@ __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod
            "OutboxMessage", "Product", "ProductVariant", "RecoveryCode", "SignInPolicy", "StockLevel", "StockMovement", "TenantSettings", "Unit",
            "User", "UserSession"]
 __all__ += ["CompanyTaxProfile", "Partner", "PartnerPrice", "TaxCode"]
+
+from polyflow.erp.models.purchasing import (  # noqa: E402
+    GoodsReceipt, GoodsReceiptLine, PurchaseInvoice, PurchaseInvoiceLine, PurchaseOrder, PurchaseOrderLine,
+    PurchaseRequest, PurchaseRequestLine, PurchaseReturn, PurchaseReturnLine,
+)
+
+__all__ += ["GoodsReceipt", "GoodsReceiptLine", "PurchaseInvoice", "PurchaseInvoiceLine", "PurchaseOrder",
+            "PurchaseOrderLine", "PurchaseRequest", "PurchaseRequestLine", "PurchaseReturn", "PurchaseReturnLine"]
 __all__ += ["Delivery", "DeliveryLine", "Quotation", "QuotationLine", "SalesInvoice", "SalesInvoiceLine", "SalesOrder",
             "SalesOrderLine", "SalesReturn", "SalesReturnLine"]

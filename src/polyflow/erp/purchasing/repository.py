@@ -1,0 +1,83 @@
+"""All purchasing queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import (
+    GoodsReceipt, Partner, ProductVariant, PurchaseInvoice, PurchaseOrder, PurchaseRequest, PurchaseReturn,
+)
+
+POSTED_INVOICE = ("open", "partially_paid", "paid")
+
+
+async def get(session: AsyncSession, model, doc_id: uuid.UUID, *, lock: bool = False):
+    """One document by id; `lock`: SELECT ... FOR UPDATE (the document row only, not its lines)."""
+    stmt = select(model).where(model.id == doc_id)
+    if lock:
+        # Re-read under the lock: the identity map may hold the row as it was before another transaction.
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_page(session: AsyncSession, model, *, status: str | None = None, partner_id: uuid.UUID | None = None,
+                    order_id: uuid.UUID | None = None, limit: int, offset: int):
+    """Newest first, with the total (count(*) OVER ())."""
+    filters = []
+    if status is not None:
+        filters.append(model.status == status)
+    if partner_id is not None and hasattr(model, "partner_id"):
+        filters.append(model.partner_id == partner_id)
+    if order_id is not None and hasattr(model, "order_id"):
+        filters.append(model.order_id == order_id)
+    rows = (await session.execute(
+        select(model, func.count().over()).where(*filters).order_by(model.created_at.desc(), model.id)
+        .limit(limit).offset(offset)
+    )).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    if offset == 0:
+        return [], 0
+    return [], (await session.execute(select(func.count()).select_from(model).where(*filters))).scalar_one()
+
+
+async def variants(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, ProductVariant]:
+    rows = (await session.execute(select(ProductVariant).where(ProductVariant.id.in_(ids)))).scalars()
+    return {v.id: v for v in rows}
+
+
+async def posted_invoices_of_order(session: AsyncSession, order_id: uuid.UUID) -> list[PurchaseInvoice]:
+    """The order's posted invoices with something open, oldest first, locked (a debit note reduces them)."""
+    return list((await session.execute(
+        select(PurchaseInvoice).where(PurchaseInvoice.order_id == order_id, PurchaseInvoice.status.in_(POSTED_INVOICE),
+                                      PurchaseInvoice.open_amount > 0)
+        .order_by(PurchaseInvoice.invoice_date, PurchaseInvoice.number).with_for_update(of=PurchaseInvoice)
+        .execution_options(populate_existing=True)
+    )).scalars())
+
+
+async def open_invoices(session: AsyncSession, partner_id: uuid.UUID | None) -> list[PurchaseInvoice]:
+    filters = [PurchaseInvoice.status.in_(("open", "partially_paid"))]
+    if partner_id is not None:
+        filters.append(PurchaseInvoice.partner_id == partner_id)
+    return list((await session.execute(
+        select(PurchaseInvoice).where(*filters).order_by(PurchaseInvoice.due_date, PurchaseInvoice.number)
+    )).scalars())
+
+
+async def aging_rows(session: AsyncSession, as_of: date):
+    """(partner id, code, name, due date, open amount) of the invoices posted up to `as_of` still open."""
+    return (await session.execute(
+        select(Partner.id, Partner.code, Partner.name, PurchaseInvoice.due_date, PurchaseInvoice.open_amount)
+        .join(Partner, Partner.id == PurchaseInvoice.partner_id)
+        .where(PurchaseInvoice.status.in_(("open", "partially_paid")), PurchaseInvoice.invoice_date <= as_of)
+        .order_by(Partner.code)
+    )).all()
+
+
+MODELS = {"request": PurchaseRequest, "order": PurchaseOrder, "receipt": GoodsReceipt, "invoice": PurchaseInvoice,
+          "return": PurchaseReturn}

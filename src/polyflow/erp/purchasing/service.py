@@ -1,0 +1,19 @@
+"""Purchasing rules, one function per state transition (the same functions serve the API and, later, the
+pages and the payments module). The rules live in three files by document:
+
+- orders.py     purchase requests and purchase orders (pricing, tax, approve / cancel / close)
+- receiving.py  goods receipts and purchase returns (stock through inventory, 2120 kept exact)
+- invoicing.py  supplier invoices (matching, price difference, PPN Masukan), open items, AP aging
+
+The payments module uses exactly `open_item`, `apply_payment` and `open_items` (notes/trade.md)."""
+
+from __future__ import annotations
+
+from polyflow.erp.purchasing.invoicing import (  # noqa: F401
+    ap_aging, apply_payment, cancel_invoice, create_invoice, open_item, open_items, post_invoice, update_invoice,
+)
+from polyflow.erp.purchasing.orders import (  # noqa: F401
+    approve_order, cancel_order, close_order, convert_request, create_order, create_request, decide_request,
+    get_doc, list_docs, submit_request, update_order,
+)
+from polyflow.erp.purchasing.receiving import configure, create_receipt, create_return  # noqa: F401
