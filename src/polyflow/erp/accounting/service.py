@@ -12,23 +12,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import repository
-from polyflow.erp.accounting.schemas import (
-    AccountIn, AccountPatch, BalanceSheet, GeneralLedger, JournalIn, LedgerLine, ProfitAndLoss, SettingsPatch,
-    StatementRow, TrialBalance, TrialBalanceRow,
+# The reports live in their own file; routes and other modules reach them (and check_range) through here.
+from polyflow.erp.accounting.reports import (  # noqa: F401
+    balance_sheet, check_range, general_ledger, profit_and_loss, trial_balance,
 )
+from polyflow.erp.accounting.schemas import AccountIn, AccountPatch, JournalIn, SettingsPatch
 from polyflow.erp.accounting.seeds import INVENTORY_ACCOUNTS, LABA_DITAHAN
 from polyflow.erp.models import Account, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
-from polyflow.erp.models.account import DEBIT_NORMAL
 from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from polyflow.kit.money import CENT, money  # noqa: F401  (the one rounding rule; re-exported for callers)
-from polyflow.kit.pagination import MAX_PAGE_SIZE
 
 # Books are kept in the company's local date (WIB unless the tenant says otherwise): "today" must not be
 # yesterday until 07:00.
@@ -346,12 +344,6 @@ async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
     return entry
 
 
-def check_range(date_from: date | None, date_to: date | None) -> None:
-    """422 when a date range runs backwards."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise InvalidInput(f"date_from ({date_from}) is after date_to ({date_to})")
-
-
 async def list_entries(session: AsyncSession, **filters):
     check_range(filters.get("date_from"), filters.get("date_to"))
     return await repository.list_entries(session, **filters)
@@ -450,93 +442,3 @@ async def update_settings(session: AsyncSession, patch: SettingsPatch) -> Tenant
     await session.flush()
     await session.refresh(settings)
     return settings
-
-
-# -- reports -------------------------------------------------------------------------------------
-
-
-def _natural(account_type: str, debit_minus_credit: Decimal) -> Decimal:
-    return debit_minus_credit if account_type in DEBIT_NORMAL else -debit_minus_credit
-
-
-async def trial_balance(session: AsyncSession, date_to: date, date_from: date | None = None,
-                        include_zero: bool = False) -> TrialBalance:
-    """Per account: debit/credit net balance over the dates (all history up to `date_to` by default).
-    The balances sum to zero because every entry balances."""
-    check_range(date_from, date_to)
-    rows = []
-    total_d = total_c = ZERO
-    for account, d, c in await repository.sums_by_account(session, date_from, date_to):
-        balance = money(d - c)
-        if balance == 0 and not include_zero and d == 0:
-            continue
-        rd, rc = (balance, ZERO) if balance >= 0 else (ZERO, -balance)
-        total_d += rd
-        total_c += rc
-        rows.append(TrialBalanceRow(code=account.code, name=account.name, type=account.type, debit=rd, credit=rc,
-                                    balance=balance))
-    return TrialBalance(date_from=date_from, date_to=date_to, rows=rows, total_debit=total_d, total_credit=total_c)
-
-
-async def general_ledger(session: AsyncSession, code: str, date_to: date, date_from: date | None = None, *,
-                         limit: int = MAX_PAGE_SIZE, cursor: str | None = None) -> GeneralLedger:
-    """A page of an account's lines with the running balance on its normal side (debit for assets and
-    expenses); opening and closing balances are those of the whole period."""
-    check_range(date_from, date_to)
-    account = await get_account(session, code)
-    opening = _natural(account.type, money(await repository.opening(session, account.code, date_from))) \
-        if date_from else ZERO
-    rows, next_cursor = await repository.ledger_page(session, account.code, date_from, date_to, limit=limit,
-                                                     cursor=cursor)
-    lines = [LedgerLine(entry_id=r.entry_id, number=r.number, entry_date=r.entry_date, description=r.description,
-                        memo=r.memo, debit=r.debit, credit=r.credit,
-                        balance=opening + _natural(account.type, money(r.running))) for r in rows]
-    closing = opening + _natural(account.type, money(await repository.range_sum(session, account.code, date_from,
-                                                                                 date_to)))
-    return GeneralLedger(account=account, date_from=date_from, date_to=date_to, opening_balance=opening,
-                         lines=lines, closing_balance=closing, limit=limit, next_cursor=next_cursor)
-
-
-async def profit_and_loss(session: AsyncSession, date_from: date, date_to: date) -> ProfitAndLoss:
-    """Revenue and expenses over the dates and the net profit (year-end closing entries left out, so a
-    closed year still shows its result)."""
-    check_range(date_from, date_to)
-    closing = await repository.closing_sums(session, date_from, date_to)
-    revenue, expenses = [], []
-    for account, d, c in await repository.sums_by_account(session, date_from, date_to):
-        cd, cc = closing.get(account.code, (ZERO, ZERO))
-        d, c = d - cd, c - cc
-        if d == 0 and c == 0:
-            continue
-        if account.type == "revenue":
-            revenue.append(StatementRow(code=account.code, name=account.name, amount=money(c - d)))
-        elif account.type == "expense":
-            expenses.append(StatementRow(code=account.code, name=account.name, amount=money(d - c)))
-    total_r = sum((r.amount for r in revenue), ZERO)
-    total_e = sum((r.amount for r in expenses), ZERO)
-    return ProfitAndLoss(date_from=date_from, date_to=date_to, revenue=revenue, expenses=expenses,
-                         total_revenue=total_r, total_expenses=total_e, net_profit=total_r - total_e)
-
-
-def _earnings(rows) -> Decimal:
-    return sum((money(c - d) for account, d, c in rows if account.type in ("revenue", "expense")), ZERO)
-
-
-async def balance_sheet(session: AsyncSession, as_of: date) -> BalanceSheet:
-    """Assets = liabilities + equity. Equity shows the current (calendar) year's earnings not yet closed;
-    earlier years' results sit in Laba Ditahan once closed, and under `prior_years_unclosed_earnings`
-    until then."""
-    groups: dict[str, list[StatementRow]] = {"asset": [], "liability": [], "equity": []}
-    rows = await repository.sums_by_account(session, None, as_of)
-    unclosed = _earnings(rows)  # closing entries included: what no close has moved to 3200 yet
-    current = _earnings(await repository.sums_by_account(session, date(as_of.year, 1, 1), as_of))
-    for account, d, c in rows:
-        if (d == 0 and c == 0) or account.type in ("revenue", "expense"):
-            continue
-        groups[account.type].append(
-            StatementRow(code=account.code, name=account.name, amount=_natural(account.type, money(d - c))))
-    total = {k: sum((r.amount for r in v), ZERO) for k, v in groups.items()}
-    return BalanceSheet(as_of=as_of, assets=groups["asset"], liabilities=groups["liability"], equity=groups["equity"],
-                        current_earnings=current, prior_years_unclosed_earnings=unclosed - current,
-                        total_assets=total["asset"], total_liabilities=total["liability"],
-                        total_equity=total["equity"] + unclosed)
