@@ -266,7 +266,7 @@ async def test_the_owner_can_require_two_factor_sign_in(make_tenant, live, tenan
     async with signed_in(live, owner) as o, signed_in(live, admin, ip="198.51.100.2") as a:
         r = await o.put(policy, json={"require_mfa": True})
         assert r.status_code == 409 and "for yourself first" in r.json()["detail"]
-        await enrol(o)
+        _, owner_codes, _ = await enrol(o)
         r = await a.put(policy, json={"require_mfa": True})
         assert r.status_code == 403 and "only an owner" in r.json()["detail"]
         r = await o.put(policy, json={"require_mfa": True})
@@ -295,6 +295,16 @@ async def test_the_owner_can_require_two_factor_sign_in(make_tenant, live, tenan
         assert (await c.get("/api/v1/products")).status_code == 200
         async with client(live, Authorization=f"Bearer {clerk['token']}") as t:
             assert (await t.get("/api/v1/products")).status_code == 200
+    # The clerk lost the phone and the codes: the owner resets their 2FA; they sign in with the password, to enrol.
+    async with client(live, "198.51.100.4") as o:
+        ticket = (await o.post(LOGIN, json={"email": owner["email"], "password": TEST_PASSWORD})).json()["mfa_token"]
+        recovery = owner_codes[0]
+        assert (await o.post("/api/v1/auth/login/mfa", json={"mfa_token": ticket, "code": recovery})).status_code == 200
+        assert (await o.delete(f"/api/v1/users/{clerk['id']}/mfa")).status_code == 204
+    [(subject,)] = tenant_sql(SUB, "SELECT subject FROM outbox WHERE recipient = %s AND subject LIKE '%%reset%%'",
+                              (clerk["email"],))
+    async with signed_in(live, clerk, ip="198.51.100.5") as c:
+        assert (await c.get("/api/v1/auth/me")).json()["must_enrol_mfa"] is True
 
 
 # -- step-up ---------------------------------------------------------------------------------------------------
@@ -425,6 +435,7 @@ async def test_an_admin_cannot_act_on_an_owner_but_an_owner_can(make_tenant, liv
                 ("PATCH", f"/api/v1/users/{target['id']}", {"language": "en"}),
                 ("PATCH", f"/api/v1/users/{target['id']}", {"roles": ["owner", "finance"]}),
                 ("POST", f"/api/v1/users/{target['id']}/invite", None),
+                ("DELETE", f"/api/v1/users/{target['id']}/mfa", None),
                 ("PATCH", f"/api/v1/users/{target['id']}", {"is_active": False})]
 
     async with signed_in(live, admin) as a, signed_in(live, owner, ip="198.51.100.9") as owner_browser:

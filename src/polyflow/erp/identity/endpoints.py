@@ -318,6 +318,16 @@ async def end_user_sessions(session: TenantSession, me: CurrentUser, user_id: uu
     return Response(status_code=204)
 
 
+@users.delete("/users/{user_id}/mfa", status_code=204)
+async def reset_user_mfa(request: Request, background: BackgroundTasks, session: TenantSession,
+                         tenant: CurrentTenant, me: CurrentUser, user_id: uuid.UUID):
+    """Turn off a user's two-factor sign-in (lost phone and codes); needs a recent step-up; the user is mailed."""
+    await mfa.reset_for(session, tenant, request.app.state.platform.settings, me,
+                        await service.get_user(session, user_id))
+    deliver_mail_later(request, background, tenant)
+    return Response(status_code=204)
+
+
 @users.get("/sign-in-policy", response_model=SignInPolicyOut)
 async def get_sign_in_policy(session: TenantSession):
     """The workspace's sign-in rules (whether every user needs two-factor sign-in)."""

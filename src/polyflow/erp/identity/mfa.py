@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.config import Settings
 from polyflow.erp.identity import audit, outbox
 from polyflow.erp.identity.auth import Principal
-from polyflow.erp.identity.signin import check_current_password, require_step_up, second_factor
+from polyflow.erp.identity.service import check_may_act_on
+from polyflow.erp.identity.signin import check_current_password, require_step_up, second_factor, totp_secret
 from polyflow.erp.models import RecoveryCode, SignInPolicy, User
 from polyflow.kit import totp
 from polyflow.kit.crypto import SecretBox
@@ -70,8 +71,11 @@ async def confirm(session: AsyncSession, route: TenantRoute, settings: Settings,
         raise Conflict("two-factor sign-in is already on")
     if not user.totp_secret_enc:
         raise Conflict("start the enrolment first (POST /api/v1/auth/mfa/totp)")
+    secret = totp_secret(box, user)
+    if secret is None:
+        raise Conflict("start the enrolment again (POST /api/v1/auth/mfa/totp)")
     # A recovery code cannot confirm an enrolment: only the authenticator's code proves it is set up.
-    step = totp.verify(box.decrypt(user.totp_secret_enc), code, last_step=user.totp_last_step)
+    step = totp.verify(secret, code, last_step=user.totp_last_step)
     if step is None:
         await second_factor_failed(limiter, route, user)
         raise InvalidInput("wrong code: type the 6 digits your authenticator app shows now")
@@ -110,6 +114,25 @@ async def disable(session: AsyncSession, route: TenantRoute, settings: Settings,
     outbox.enqueue(session, user.email, f"Two-factor sign-in is off for {route.name}",
                    f"Hello {user.name},\n\nTwo-factor sign-in was turned off for your account on {route.name}.\n"
                    f"If this was not you, change your password and ask an owner of the workspace for help.\n")
+
+
+async def reset_for(session: AsyncSession, route: TenantRoute, settings: Settings, actor: Principal,
+                    user: User) -> None:
+    """Turn off another user's two-factor sign-in (their phone and codes are lost); needs a recent step-up.
+    If the workspace requires it, they can then only enrol again. The user is told by mail."""
+    check_may_act_on(actor, user)
+    require_step_up(actor, settings)
+    if user.totp_secret_enc is None:
+        return
+    user.totp_secret_enc = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    await audit.record(session, "mfa_reset", "user", user.id, by=actor.user.email)
+    outbox.enqueue(session, user.email, f"Two-factor sign-in was reset for {route.name}",
+                   f"Hello {user.name},\n\n{actor.user.name} turned off two-factor sign-in for your account on "
+                   f"{route.name}. Sign in with your password and turn it on again on your Account page.\n"
+                   f"If you did not ask for this, tell an owner of the workspace.\n")
 
 
 async def regenerate_codes(session: AsyncSession, settings: Settings, principal: Principal) -> list[str]:

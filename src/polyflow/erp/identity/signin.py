@@ -8,6 +8,7 @@ thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,7 @@ from polyflow.kit.ratelimit import RateLimiter
 from polyflow.kit.web import new_token, token_hash
 from polyflow.platform.tenancy.route import TenantRoute
 
+log = logging.getLogger(__name__)
 MFA_TICKET_MINUTES = 5
 STEP_UP_PATH = "POST /api/v1/auth/step-up"
 TOKENS_CANNOT = ("an API token cannot create tokens, invite users, change roles or two-factor settings; "
@@ -150,7 +152,8 @@ async def second_factor(session: AsyncSession, route: TenantRoute, settings: Set
                                      "two-factor codes for this account")
     code = (code or "").strip()
     used = None
-    step = totp.verify(box.decrypt(user.totp_secret_enc), code, last_step=user.totp_last_step) if code else None
+    secret = totp_secret(box, user) if code else None
+    step = totp.verify(secret, code, last_step=user.totp_last_step) if secret else None
     if step is not None:
         # Conditional on the stored step: a second request with the same code finds it already taken.
         taken = await session.execute(
@@ -171,6 +174,16 @@ async def second_factor(session: AsyncSession, route: TenantRoute, settings: Set
         return None
     await attempt.succeeded()
     return used
+
+
+def totp_secret(box: SecretBox, user: User) -> str | None:
+    """The user's TOTP secret, or None when this server's key cannot read it (a SECRET_KEY changed without
+    re-encrypting): recovery codes still work, and the log says what is wrong."""
+    try:
+        return box.decrypt(user.totp_secret_enc)
+    except ValueError:
+        log.error("the TOTP secret of user %s cannot be decrypted with the configured SECRET_KEY", user.id)
+        return None
 
 
 async def _open_session(session: AsyncSession, route: TenantRoute, settings: Settings, user: User, *, ip: str,
