@@ -7,6 +7,7 @@ it is given an id (or a reason to skip) below.
 
 from __future__ import annotations
 
+from tests.erp.purchasing.helpers import IDOR_BODIES, public, purchasing_paths, purchasing_records
 from tests.fixtures.auth import make_user
 
 # Path parameters that are not a record of the other tenant (a month number is the same on every tenant;
@@ -27,6 +28,8 @@ BODIES = {
     ("POST", "/api/v1/partners/{partner_id}/prices"): {"variant_id": "00000000-0000-4000-8000-000000000000",
                                                        "side": "sale", "price": "1", "effective_from": "2026-02-01"},
 }
+
+BODIES.update(IDOR_BODIES)
 
 
 async def _records(client, owner, tag: str, code: str) -> dict[str, str]:
@@ -65,6 +68,7 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries",
              f"/api/v1/partners/{ids['partner_id']}", f"/api/v1/tax-codes/{ids['tax_code_id']}", "/api/v1/partners",
              "/api/v1/tax-codes", "/api/v1/tax/company", f"/api/v1/partners/{ids['partner_id']}/prices"]
+    paths += purchasing_paths(ids) if "order_id" in ids else []
     out = {}
     for path in paths:
         r = await client.get(path)
@@ -90,8 +94,10 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
     async with tenant_as("pt-abc", token=abc_owner["token"]) as abc, \
             tenant_as("pt-xyz", token=xyz_owner["token"]) as xyz:
         ids = await _records(abc, abc_owner, "ABC", "1199")
+        ids |= public(await purchasing_records(abc, ids["variant_id"], ids["location_id"], "ABC"))
         # pt-xyz gets records of its own too, so that "nothing changed there" means something.
         xyz_ids = await _records(xyz, xyz_owner, "XYZ", "1198")
+        xyz_ids |= public(await purchasing_records(xyz, xyz_ids["variant_id"], xyz_ids["location_id"], "XYZ"))
         before_abc, before_xyz = await _snapshot(abc, ids), await _snapshot(xyz, xyz_ids)
         abc_audit = tenant_sql("pt-abc", "SELECT count(*) FROM audit_log")[0][0]
 

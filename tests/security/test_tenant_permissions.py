@@ -18,6 +18,7 @@ from polyflow.erp.identity.permissions import PERMISSIONS, ROLE_PERMISSIONS
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
+from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, purchasing_records
 from tests.fixtures.auth import make_user
 
 # JSON routes that need no permission: the public tenant info and sign-in flows, and what a signed-in user
@@ -77,6 +78,8 @@ FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels
                       "journal_entries", "journal_lines", "fiscal_periods", "tenant_settings", "users",
                       "one_time_tokens", "outbox", "audit_log", "document_counters", "partners", "tax_codes",
                       "company_tax_profile", "partner_prices")
+
+FINGERPRINT_TABLES += PURCHASING_TABLES
 
 
 def _fingerprint(tenant_sql, sub: str) -> dict[str, str]:
@@ -148,6 +151,9 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
            "entry_id": entry["id"], "code": "1101", "user_id": str(target["id"]), "token_id": token_id,
            "year": "2020", "month": "1"}
     bodies = _bodies(ids)
+    async with tenant_as("pt-abc", token=owner["token"]) as o:
+        ids |= await purchasing_records(o, vid, "PERM-WH")
+    bodies |= purchasing_bodies(ids)
     gated = [r for r in tenant_routes if r.path.startswith("/api/") and r.permission]
     assert len(gated) >= 40
 
