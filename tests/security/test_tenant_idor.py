@@ -7,6 +7,8 @@ it is given an id (or a reason to skip) below.
 
 from __future__ import annotations
 
+from polyflow.erp.accounting.service import today
+from tests.erp.sales.helpers import sales_records
 from tests.erp.purchasing.helpers import IDOR_BODIES, public, purchasing_paths, purchasing_records
 from tests.fixtures.auth import make_user
 
@@ -27,7 +29,17 @@ BODIES = {
     ("PATCH", "/api/v1/tax-codes/{tax_code_id}"): {"name": "hijacked", "is_active": False},
     ("POST", "/api/v1/partners/{partner_id}/prices"): {"variant_id": "00000000-0000-4000-8000-000000000000",
                                                        "side": "sale", "price": "1", "effective_from": "2026-02-01"},
+    ("PUT", "/api/v1/quotations/{quotation_id}"): {"customer_id": "00000000-0000-4000-8000-000000000000",
+                                                   "quote_date": "2026-02-01", "lines": [
+                                                       {"variant_id": "00000000-0000-4000-8000-000000000000",
+                                                        "quantity": "1"}]},
+    ("POST", "/api/v1/quotations/{quotation_id}/convert"): {"location": "GUDANG"},
+    ("PUT", "/api/v1/sales-orders/{sales_order_id}"): {"customer_id": "00000000-0000-4000-8000-000000000000",
+                                                       "order_date": "2026-02-01", "location": "GUDANG", "lines": [
+                                                           {"variant_id": "00000000-0000-4000-8000-000000000000",
+                                                            "quantity": "1"}]},
 }
+SALES_IDS = ("quotation_id", "sales_order_id", "delivery_id", "sales_invoice_id", "sales_return_id", "credit_note_id")
 
 BODIES.update(IDOR_BODIES)
 
@@ -54,7 +66,8 @@ async def _records(client, owner, tag: str, code: str) -> dict[str, str]:
                                                              "effective_from": "2026-01-01"})).json()
     price = (await client.post(f"/api/v1/partners/{partner['id']}/prices", json={
         "variant_id": variant["id"], "side": "sale", "price": "2300", "effective_from": "2026-01-01"})).json()
-    return {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
+    sales = await sales_records(client, partner["id"], variant["id"], loc["id"], today().isoformat())
+    return {**{k: sales[k] for k in SALES_IDS}, "partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": product["id"], "variant_id": variant["id"], "location_id": loc["id"],
             "movement_id": movement["id"], "entry_id": entry["id"], "code": code,
             "user_id": str(owner["id"]), "token_id": tokens[0]["id"]}
 
@@ -67,7 +80,9 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              f"/api/v1/users/{ids['user_id']}", "/api/v1/auth/tokens", "/api/v1/products", "/api/v1/users",
              "/api/v1/stock", "/api/v1/stock-movements", "/api/v1/journal-entries",
              f"/api/v1/partners/{ids['partner_id']}", f"/api/v1/tax-codes/{ids['tax_code_id']}", "/api/v1/partners",
-             "/api/v1/tax-codes", "/api/v1/tax/company", f"/api/v1/partners/{ids['partner_id']}/prices"]
+             "/api/v1/tax-codes", "/api/v1/tax/company", f"/api/v1/partners/{ids['partner_id']}/prices",
+             f"/api/v1/sales-orders/{ids['sales_order_id']}", f"/api/v1/sales-invoices/{ids['sales_invoice_id']}",
+             f"/api/v1/quotations/{ids['quotation_id']}", "/api/v1/reports/ar-aging"]
     paths += purchasing_paths(ids) if "order_id" in ids else []
     out = {}
     for path in paths:
@@ -115,7 +130,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
                 assert secret not in r.text
             tried.append((route.method, route.path))
         # Every kind of record and every verb was exercised (a refactor that renames them shows here).
-        assert {m for m, _ in tried} == {"GET", "PATCH", "DELETE", "POST"}
+        assert {m for m, _ in tried} == {"GET", "PATCH", "DELETE", "POST", "PUT"}
         assert {p for _, path in tried for p in ids if "{" + p + "}" in path} == set(ids)
 
         assert await _snapshot(abc, ids) == before_abc

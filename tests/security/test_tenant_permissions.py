@@ -19,6 +19,8 @@ from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
 from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, purchasing_records
+from polyflow.erp.accounting.service import today
+from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
 from tests.fixtures.auth import make_user
 
 # JSON routes that need no permission: the public tenant info and sign-in flows, and what a signed-in user
@@ -77,7 +79,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
 FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels", "stock_movements", "accounts",
                       "journal_entries", "journal_lines", "fiscal_periods", "tenant_settings", "users",
                       "one_time_tokens", "outbox", "audit_log", "document_counters", "partners", "tax_codes",
-                      "company_tax_profile", "partner_prices")
+                      "company_tax_profile", "partner_prices") + SALES_TABLES
 
 FINGERPRINT_TABLES += PURCHASING_TABLES
 
@@ -147,10 +149,12 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
         tax_code = (await o.get("/api/v1/tax-codes", params={"q": "PPH23"})).json()["items"][0]
         price = (await o.post(f"/api/v1/partners/{partner['id']}/prices", json={
             "variant_id": vid, "side": "sale", "price": "2300", "effective_from": "2026-01-01"})).json()
-    ids = {"partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": deletable["id"], "variant_id": vid, "location_id": loc["id"], "movement_id": movement["id"],
+        on = today().isoformat()  # the stock above came in today
+        sales = await sales_records(o, partner["id"], vid, "PERM-WH", on)
+    ids = {**sales, "partner_id": partner["id"], "tax_code_id": tax_code["id"], "price_id": price["id"], "product_id": deletable["id"], "variant_id": vid, "location_id": loc["id"], "movement_id": movement["id"],
            "entry_id": entry["id"], "code": "1101", "user_id": str(target["id"]), "token_id": token_id,
            "year": "2020", "month": "1"}
-    bodies = _bodies(ids)
+    bodies = _bodies(ids) | sales_bodies({**ids, "customer_id": partner["id"], "location": "PERM-WH"}, on)
     async with tenant_as("pt-abc", token=owner["token"]) as o:
         ids |= await purchasing_records(o, vid, "PERM-WH")
     bodies |= purchasing_bodies(ids)
