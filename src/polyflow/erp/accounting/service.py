@@ -51,7 +51,7 @@ class PostingWindow:
     future_days: int = 366
 
 
-_window = PostingWindow()
+_window: PostingWindow | None = None
 
 
 def configure_posting(settings) -> None:
@@ -61,6 +61,22 @@ def configure_posting(settings) -> None:
 
 
 def posting_window() -> PostingWindow:
+    """The configured window; a process that posts without building the app (a worker, a script) reads
+    the same POLYFLOW_POSTING_* variables itself."""
+    global _window
+    if _window is None:
+        from pydantic import Field
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+
+        from polyflow.config import Settings
+
+        class _FromEnv(BaseSettings):  # the two knobs only: nothing else (no secret) is needed for them
+            model_config = SettingsConfigDict(env_prefix="POLYFLOW_", extra="ignore")
+            posting_date_min: date = Settings.model_fields["posting_date_min"].default
+            posting_future_days: int = Field(Settings.model_fields["posting_future_days"].default, ge=0, le=3660)
+
+        env = _FromEnv()
+        _window = PostingWindow(env.posting_date_min, env.posting_future_days)
     return _window
 
 
