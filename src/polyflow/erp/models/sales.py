@@ -98,6 +98,11 @@ class SalesOrder(UUIDPk, Timestamps, _Totals, TenantBase):
     note: Mapped[str | None] = mapped_column(Text)
     # Sum of the totals of its posted invoices (for the credit check: ordered but not yet invoiced).
     invoiced_total: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    # Down payments invoiced (DPP and PPN) and how much of them later invoices have deducted.
+    dp_base: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    dp_tax: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    dp_base_deducted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    dp_tax_deducted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
     created_by: Mapped[uuid.UUID | None] = _user_fk()
     confirmed_by: Mapped[uuid.UUID | None] = _user_fk()
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -170,7 +175,12 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
 
     Open amount: an invoice's `open_amount` = total - paid - credited (credit notes applied to it); a credit
     note's `open_amount` is the part of it not applied to its invoice (a credit the customer still has,
-    shown as a negative open item). Piutang (1130) = sum of invoices' open amounts - credit notes' ones."""
+    shown as a negative open item). Piutang (1130) = sum of invoices' open amounts - credit notes' ones.
+
+    Down payments: a down-payment invoice (`is_down_payment`, no lines) bills a share of the order's DPP
+    plus its PPN. The order's later invoices deduct the down payments' DPP and PPN as invoiced
+    (`dp_base_deducted` / `dp_tax_deducted`, up to their own DPP): `total` is then the amount due, base +
+    tax - the deductions."""
 
     __tablename__ = "sales_invoices"
     __table_args__ = (
@@ -193,6 +203,9 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
     paid: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
     credited: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
     open_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    is_down_payment: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    dp_base_deducted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
+    dp_tax_deducted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
     credit_note_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sales_invoices.id"), index=True)
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entries.id"))
     note: Mapped[str | None] = mapped_column(Text)

@@ -1,16 +1,16 @@
-"""Sales invoices, sales returns with their credit notes, open items for payments, AR aging.
+"""Sales invoices (goods and down payments), open items for the payments module, AR aging.
 
 Invoice: only what was delivered and not yet invoiced (409 beyond), priced as on the order, DPP and PPN
 Keluaran by tax.compute (whole rupiah, per document and tax code). Posting: Dr 1130 Piutang (total) /
 Cr 4100 Pendapatan (DPP) / Cr the tax code's sales account (2130 PPN Keluaran); due date = invoice date +
 the customer's payment terms; the buyer's NPWP/NIK/NITKU and the Coretax transaction code are snapshot.
 
-Return: goods of a posted delivery come back into a location (inventory IN reason return, at the cost
-they left with: the delivery movement's cost per unit) and a credit note (CN) is posted: Dr 4110 Retur
-Penjualan (DPP) + Dr 2130 (PPN) / Cr 1130 (total), priced at the invoice line's DPP per unit. The credit
-is applied to the invoice's open amount at once; what exceeds it (the invoice was already paid) stays
-open on the credit note, a negative open item, for a refund or offset by the payments module.
-So Piutang (1130) = sum of open invoices - sum of open credit notes."""
+Down payment: a down-payment invoice bills a percentage or an amount of the order's DPP plus its PPN
+(Dr 1130 / Cr 2160 Uang Muka Penjualan / Cr 2130); each later invoice of the order deducts the down
+payments not yet deducted, their DPP and PPN as invoiced, up to its own DPP (Dr 2160, Dr 2130), so its
+`total` (amount due) = DPP + PPN - deductions and the order's PPN is charged once on its full value.
+
+Credit notes come from sales returns (returning.py); Piutang (1130) = open invoices - open credit notes."""
 
 from __future__ import annotations
 
@@ -23,23 +23,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.accounting.seeds import PENDAPATAN, PIUTANG
-from polyflow.erp.inventory import service as inventory
-from polyflow.erp.inventory.schemas import MovementIn
-from polyflow.erp.models import SalesInvoice, SalesInvoiceLine, SalesOrder, SalesReturn, SalesReturnLine
+from polyflow.erp.models import SalesInvoice, SalesInvoiceLine, SalesOrder
 from polyflow.erp.sales import common, repository
-from polyflow.erp.sales.common import TRX_CODES, get_doc, name, qty, refuse
-from polyflow.erp.sales.schemas import Aging, AgingRow, InvoiceIn, OpenItem, ReturnIn
+from polyflow.erp.sales.common import TRX_CODES, name, qty, refuse
+from polyflow.erp.sales.schemas import Aging, AgingRow, InvoiceIn, OpenItem
 from polyflow.erp.tax import service as tax
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
 
-RETUR_PENJUALAN = "4110"
+UANG_MUKA_PENJUALAN = "2160"
+DOWN_PAYABLE = ("confirmed", "partially_delivered", "delivered")
 INVOICEABLE = ("partially_delivered", "delivered", "closed")
 POSTED = repository.POSTED_INVOICE
 ZERO = Decimal("0.00")
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -110,6 +109,8 @@ async def create_invoice(session: AsyncSession, data: InvoiceIn, user_id: uuid.U
     order = await repository.get(session, SalesOrder, data.order_id)
     if order is None:
         raise InvalidInput("unknown order_id")
+    if data.down_payment_percent is not None or data.down_payment_amount is not None:
+        return await _create_down_payment(session, order, data, user_id)
     if order.status not in INVOICEABLE:
         raise Conflict(f"sales order {name(order)} is {order.status.replace('_', ' ')}: only delivered goods are "
                        "invoiced")
@@ -136,12 +137,59 @@ async def create_invoice(session: AsyncSession, data: InvoiceIn, user_id: uuid.U
     invoice = SalesInvoice(
         kind="invoice", order_id=order.id, customer_id=order.customer_id, invoice_date=data.invoice_date,
         due_date=data.invoice_date + timedelta(days=customer.payment_terms_days), status="draft",
-        prices_include_tax=order.prices_include_tax, base=base, tax=tax_total, total=base + tax_total,
+        prices_include_tax=order.prices_include_tax, base=base, tax=tax_total,
         other_base=sum((ln.other_base for ln in lines), ZERO), open_amount=ZERO, note=data.note,
         trx_code=_trx_code(codes), created_by=user_id, lines=lines)
+    _deduct_down_payments(order, invoice)  # a preview; taken again when posted
     session.add(invoice)
     await session.flush()
     return invoice
+
+
+async def _create_down_payment(session: AsyncSession, order: SalesOrder, data: InvoiceIn,
+                               user_id: uuid.UUID | None) -> SalesInvoice:
+    """A draft down-payment invoice: a share of the order's DPP, with the PPN of the order's tax code."""
+    if order.status not in DOWN_PAYABLE:
+        raise Conflict(f"sales order {name(order)} is {order.status.replace('_', ' ')}: down payments are invoiced "
+                       "on confirmed orders")
+    codes = {line.tax_code for line in order.lines}
+    if len(codes) != 1:
+        raise InvalidInput(f"the order's lines have several tax codes ({', '.join(sorted(codes))}): a down payment "
+                           "needs one")
+    code = await common.sales_tax_code(session, codes.pop(), data.invoice_date)
+    base = rupiah(order.base * data.down_payment_percent / 100) if data.down_payment_percent is not None \
+        else rupiah(data.down_payment_amount)
+    _check_down_payment(order, base)
+    figures = tax.compute(code, [base])
+    customer = await common.customer(session, order.customer_id, active=False)
+    invoice = SalesInvoice(
+        kind="invoice", is_down_payment=True, order_id=order.id, customer_id=order.customer_id,
+        invoice_date=data.invoice_date, due_date=data.invoice_date + timedelta(days=customer.payment_terms_days),
+        status="draft", prices_include_tax=False, base=figures.base, other_base=figures.other_base, tax=figures.tax,
+        total=figures.total, open_amount=ZERO, note=data.note or f"Uang muka {order.number}",
+        trx_code=_trx_code({code.code: code}), created_by=user_id, lines=[])
+    session.add(invoice)
+    await session.flush()
+    return invoice
+
+
+def _check_down_payment(order: SalesOrder, base: Decimal) -> None:
+    if base <= 0:
+        raise InvalidInput("a down payment is at least Rp 1")
+    if order.dp_base + base > order.base:
+        raise Conflict(f"down payments of sales order {order.number} would reach {order.dp_base + base:.2f}, more than "
+                       f"its DPP {order.base:.2f} (already invoiced as down payment: {order.dp_base:.2f})")
+
+
+def _deduct_down_payments(order: SalesOrder, invoice: SalesInvoice) -> None:
+    """Deduct the order's down payments not yet deducted (their DPP and PPN as invoiced), up to this
+    invoice's DPP; a partial deduction takes the PPN in proportion."""
+    left_base = order.dp_base - order.dp_base_deducted
+    left_tax = order.dp_tax - order.dp_tax_deducted
+    base = min(left_base, invoice.base)
+    tax_part = left_tax if base == left_base else (rupiah(left_tax * base / left_base) if left_base else ZERO)
+    invoice.dp_base_deducted, invoice.dp_tax_deducted = base, tax_part
+    invoice.total = invoice.base + invoice.tax - base - tax_part
 
 
 def _check_invoiceable(order: SalesOrder, line, quantity: Decimal) -> None:
@@ -162,7 +210,7 @@ async def delete_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> None:
     await session.flush()
 
 
-def _snapshot_buyer(invoice: SalesInvoice, customer) -> None:
+def snapshot_buyer(invoice: SalesInvoice, customer) -> None:
     invoice.buyer_name, invoice.buyer_address, invoice.buyer_is_pkp = customer.name, customer.address, customer.is_pkp
     if customer.npwp:
         invoice.buyer_tin, invoice.buyer_document = customer.npwp, "TIN"
@@ -173,7 +221,7 @@ def _snapshot_buyer(invoice: SalesInvoice, customer) -> None:
     invoice.buyer_idtku = customer.nitku
 
 
-async def _tax_lines(session: AsyncSession, lines, on: date, debit: bool) -> list[accounting.Line]:
+async def tax_lines(session: AsyncSession, lines, on: date, debit: bool) -> list[accounting.Line]:
     by_account: dict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
         if line.tax:
@@ -193,6 +241,8 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
     refuse(invoice, "sales invoice", ("draft",), "posted")
     order = await repository.get(session, SalesOrder, invoice.order_id, lock=True)
     await accounting.ensure_postable(session, invoice.invoice_date)
+    if invoice.is_down_payment:
+        return await _post_down_payment(session, invoice, order, user_id)
     by_id = {line.id: line for line in order.lines}
     for il in invoice.lines:
         line = by_id[il.order_line_id]
@@ -200,17 +250,26 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
         line.qty_invoiced += il.quantity
     customer = await common.customer(session, invoice.customer_id, active=False)
     invoice.due_date = invoice.invoice_date + timedelta(days=customer.payment_terms_days)
-    _snapshot_buyer(invoice, customer)
+    snapshot_buyer(invoice, customer)
     invoice.number = await accounting.next_document_number(session, "SI", invoice.invoice_date)
+    _deduct_down_payments(order, invoice)
     lines = [accounting.Line(PIUTANG, debit=invoice.total), accounting.Line(PENDAPATAN, credit=invoice.base)]
-    lines += await _tax_lines(session, invoice.lines, invoice.invoice_date, debit=False)
+    lines += await tax_lines(session, invoice.lines, invoice.invoice_date, debit=False)
+    if invoice.dp_base_deducted:
+        # The down payment's DPP leaves Uang Muka Penjualan and its PPN is taken back: this invoice carries
+        # the PPN of the whole value.
+        lines.append(accounting.Line(UANG_MUKA_PENJUALAN, debit=invoice.dp_base_deducted))
+        code = await common.sales_tax_code(session, invoice.lines[0].tax_code, invoice.invoice_date)
+        lines.append(accounting.Line(code.sales_account or PIUTANG, debit=invoice.dp_tax_deducted))
+        order.dp_base_deducted += invoice.dp_base_deducted
+        order.dp_tax_deducted += invoice.dp_tax_deducted
     entry = await accounting.post_journal(
         session, doc_type="SI", number=invoice.number, entry_date=invoice.invoice_date, source="sales",
         description=f"Sales invoice {invoice.number} {customer.code} ({order.number})", reference=order.number,
         lines=[ln for ln in lines if ln.debit or ln.credit], created_by=user_id)
     invoice.journal_entry_id = entry.id
     invoice.status, invoice.open_amount = "open", invoice.total
-    invoice.posted_by, invoice.posted_at = user_id, _now()
+    invoice.posted_by, invoice.posted_at = user_id, now()
     order.invoiced_total += invoice.total
     if order.status != "closed" and all(ln.qty_invoiced >= ln.quantity for ln in order.lines):
         order.status = "invoiced"
@@ -220,142 +279,36 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
     return invoice
 
 
-# -- returns and credit notes --------------------------------------------------------------------
-
-
-async def get_return(session: AsyncSession, return_id: uuid.UUID, *, lock: bool = False) -> SalesReturn:
-    """One sales return, or 404."""
-    return await get_doc(session, SalesReturn, return_id, "sales return", lock=lock)
-
-
-async def list_returns(session: AsyncSession, *, customer_id, status, limit: int, offset: int):
-    """A page of sales returns, newest first."""
-    filters = repository.document_filters(SalesReturn, customer_id=customer_id, status=status)
-    return await repository.list_page(session, SalesReturn, filters=filters, limit=limit, offset=offset,
-                                      order=(SalesReturn.return_date.desc(), SalesReturn.created_at.desc()))
-
-
-async def _return_targets(session, invoice: SalesInvoice, items) -> list[tuple]:
-    """(delivery line, invoice line, quantity) per returned line, or 409/422 with the reason."""
-    dls = await repository.delivery_lines(session, [i[0] for i in items])
-    inv_lines = {il.order_line_id: il for il in invoice.lines}
-    out = []
-    for n, (dl_id, quantity) in enumerate(items, 1):
-        found = dls.get(dl_id)
-        if found is None or found[1].order_id != invoice.order_id or found[1].status != "posted":
-            raise InvalidInput(f"line {n}: delivery_line_id is not a posted delivery line of this invoice's order")
-        dl, delivery = found
-        il = inv_lines.get(dl.order_line_id)
-        if il is None:
-            raise InvalidInput(f"line {n}: invoice {invoice.number} does not bill that delivery line's goods")
-        if quantity > dl.quantity - dl.qty_returned:
-            raise Conflict(f"line {n}: cannot return {qty(quantity)} of {il.description}: delivery "
-                           f"{delivery.number} delivered {qty(dl.quantity)}, returned {qty(dl.qty_returned)}")
-        if quantity > il.quantity - il.qty_credited:
-            raise Conflict(f"line {n}: cannot credit {qty(quantity)} of {il.description}: invoice {invoice.number} "
-                           f"billed {qty(il.quantity)}, credited {qty(il.qty_credited)}")
-        out.append((dl, il, quantity))
-    return out
-
-
-async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUID | None) -> SalesReturn:
-    """A draft return of delivered goods against a posted invoice."""
-    invoice = await repository.get_invoice(session, data.invoice_id, "invoice")
-    if invoice is None:
-        raise InvalidInput("unknown invoice_id")
-    if invoice.status not in POSTED:
-        raise Conflict(f"sales invoice {name(invoice)} is {invoice.status}: goods are returned against a posted "
-                       "invoice")
-    ids = [line.delivery_line_id for line in data.lines]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("a delivery line appears twice; give one line per delivery line")
-    targets = await _return_targets(session, invoice, [(ln.delivery_line_id, ln.quantity) for ln in data.lines])
-    loc = await common.location(session, data.location)
-    ret = SalesReturn(invoice_id=invoice.id, order_id=invoice.order_id, customer_id=invoice.customer_id,
-                      location_id=loc.id, return_date=data.return_date, status="draft", reason=data.reason,
-                      created_by=user_id, lines=[
-                          SalesReturnLine(line_no=i, delivery_line_id=dl.id, invoice_line_id=il.id,
-                                          variant_id=dl.variant_id, quantity=q)
-                          for i, (dl, il, q) in enumerate(targets, 1)])
-    session.add(ret)
-    await session.flush()
-    return ret
-
-
-async def delete_return(session: AsyncSession, return_id: uuid.UUID) -> None:
-    """Throw a draft return away."""
-    ret = await get_return(session, return_id, lock=True)
-    refuse(ret, "sales return", ("draft",), "deleted")
-    await session.delete(ret)
-    await session.flush()
-
-
-def _settle(doc: SalesInvoice) -> None:
-    doc.status = "paid" if doc.open_amount == 0 else ("open" if doc.open_amount == doc.total else "partially_paid")
-
-
-async def post_return(session: AsyncSession, return_id: uuid.UUID, user_id: uuid.UUID | None) -> SalesReturn:
-    """Draft -> posted: goods in at the cost they left with, and the credit note posted and applied."""
-    ret = await get_return(session, return_id, lock=True)
-    refuse(ret, "sales return", ("draft",), "posted")
-    invoice = await repository.get_invoice(session, ret.invoice_id, "invoice", lock=True)
-    order = await repository.get(session, SalesOrder, ret.order_id, lock=True)
-    await accounting.ensure_postable(session, ret.return_date, stock=True)
-    targets = await _return_targets(session, invoice, [(ln.delivery_line_id, ln.quantity) for ln in ret.lines])
-    ret.number = await accounting.next_document_number(session, "SR", ret.return_date)
-    by_order_line = {line.id: line for line in order.lines}
-    note_lines, codes = [], {}
-    for rl, (dl, il, quantity) in sorted(zip(ret.lines, targets), key=lambda t: str(t[0].variant_id)):
-        left = await inventory.get_movement(session, dl.movement_id)
-        unit_cost = (-left.value / left.quantity).quantize(Decimal("0.0001"))
-        movement = await inventory.create_movement(session, MovementIn(
-            kind="IN", variant_id=rl.variant_id, quantity=quantity, to_location=str(ret.location_id),
-            reason="return", unit_cost=unit_cost, reference=ret.number, posting_date=ret.return_date,
-            note=f"Sales return {ret.number} of {left.number}"), user_id=user_id, may_choose_account=False)
-        rl.movement_id, rl.cost = movement.id, movement.value
-        dl.qty_returned += quantity
-        il.qty_credited += quantity
-        by_order_line[dl.order_line_id].qty_returned += quantity
-        if il.tax_code not in codes:
-            codes[il.tax_code] = await common.sales_tax_code(session, il.tax_code, ret.return_date)
-        # The invoice line's DPP per unit: a full return credits exactly what was billed.
-        base = il.base if quantity == il.quantity else rupiah(il.base * quantity / il.quantity)
-        note_lines.append(SalesInvoiceLine(
-            line_no=len(note_lines) + 1, order_line_id=il.order_line_id, variant_id=il.variant_id,
-            item_code=il.item_code, description=il.description, unit_code=il.unit_code,
-            goods_or_services=il.goods_or_services, quantity=quantity, unit_price=il.unit_price, discount=ZERO,
-            tax_code=il.tax_code, tax_rate=codes[il.tax_code].rate, amount=base))
-    base, tax_total, _ = common.apply_tax(note_lines, codes, inclusive=False)
-    total = base + tax_total
-    number = await accounting.next_document_number(session, "CN", ret.return_date)
-    customer = await common.customer(session, ret.customer_id, active=False)
-    note = SalesInvoice(kind="credit_note", number=number, order_id=order.id, customer_id=ret.customer_id,
-                        invoice_date=ret.return_date, due_date=ret.return_date, status="open",
-                        prices_include_tax=False, base=base, tax=tax_total, total=total,
-                        other_base=sum((ln.other_base for ln in note_lines), ZERO), credit_note_of_id=invoice.id,
-                        trx_code=invoice.trx_code, note=f"Sales return {ret.number}", created_by=user_id,
-                        posted_by=user_id, posted_at=_now(), lines=note_lines)
-    _snapshot_buyer(note, customer)
-    lines = [accounting.Line(RETUR_PENJUALAN, debit=base)]
-    lines += await _tax_lines(session, note_lines, ret.return_date, debit=True)
-    lines.append(accounting.Line(PIUTANG, credit=total))
+async def _post_down_payment(session: AsyncSession, invoice: SalesInvoice, order: SalesOrder,
+                             user_id: uuid.UUID | None) -> SalesInvoice:
+    """Dr 1130 Piutang / Cr 2160 Uang Muka Penjualan (DPP) / Cr 2130 PPN Keluaran."""
+    if order.status not in DOWN_PAYABLE:
+        raise Conflict(f"sales order {name(order)} is {order.status.replace('_', ' ')}: down payments are invoiced "
+                       "on confirmed orders")
+    _check_down_payment(order, invoice.base)
+    customer = await common.customer(session, invoice.customer_id, active=False)
+    invoice.due_date = invoice.invoice_date + timedelta(days=customer.payment_terms_days)
+    snapshot_buyer(invoice, customer)
+    code = await common.sales_tax_code(session, order.lines[0].tax_code, invoice.invoice_date)
+    invoice.number = await accounting.next_document_number(session, "SI", invoice.invoice_date)
+    lines = [accounting.Line(PIUTANG, debit=invoice.total), accounting.Line(UANG_MUKA_PENJUALAN, credit=invoice.base),
+             accounting.Line(code.sales_account or PIUTANG, credit=invoice.tax)]
     entry = await accounting.post_journal(
-        session, doc_type="CN", number=number, entry_date=ret.return_date, source="sales",
-        description=f"Credit note {number} for {invoice.number} (return {ret.number})", reference=invoice.number,
+        session, doc_type="SI", number=invoice.number, entry_date=invoice.invoice_date, source="sales",
+        description=f"Down-payment invoice {invoice.number} {customer.code} ({order.number})", reference=order.number,
         lines=[ln for ln in lines if ln.debit or ln.credit], created_by=user_id)
-    # Applied to the invoice at once; any excess stays open on the credit note.
-    applied = min(total, invoice.open_amount)
-    invoice.credited += applied
-    invoice.open_amount -= applied
-    _settle(invoice)
-    note.journal_entry_id, note.credited, note.open_amount = entry.id, applied, total - applied
-    _settle(note)
-    session.add(note)
+    invoice.journal_entry_id = entry.id
+    invoice.status, invoice.open_amount = "open", invoice.total
+    invoice.posted_by, invoice.posted_at = user_id, now()
+    order.dp_base += invoice.base
+    order.dp_tax += invoice.tax
+    order.invoiced_total += invoice.total
     await session.flush()
-    ret.credit_note_id = note.id
-    ret.status, ret.posted_by, ret.posted_at = "posted", user_id, _now()
-    await session.flush()
-    return ret
+    return invoice
+
+
+def settle(doc: SalesInvoice) -> None:
+    doc.status = "paid" if doc.open_amount == 0 else ("open" if doc.open_amount == doc.total else "partially_paid")
 
 
 # -- open items (for the payments module) and aging ----------------------------------------------
@@ -398,7 +351,7 @@ async def apply_payment(session: AsyncSession, invoice_id: uuid.UUID, amount: De
                        f"({doc.paid:.2f})")
     doc.paid += amount
     doc.open_amount -= amount
-    _settle(doc)
+    settle(doc)
     await session.flush()
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from polyflow.kit.limits import Day
 from polyflow.kit.money import Amount, AmountOut, Quantity
@@ -133,6 +133,10 @@ class SalesOrderOut(BaseModel):
     tax: AmountOut
     total: AmountOut
     invoiced_total: AmountOut
+    dp_base: AmountOut
+    dp_tax: AmountOut
+    dp_base_deducted: AmountOut
+    dp_tax_deducted: AmountOut
     created_by: uuid.UUID | None
     confirmed_by: uuid.UUID | None
     confirmed_at: datetime | None
@@ -193,11 +197,24 @@ class InvoiceLineIn(_In):
 
 
 class InvoiceIn(_In):
+    """An invoice of delivered goods (`lines`, default all delivered not yet invoiced), or a down-payment
+    invoice: `down_payment_percent` of the order's DPP or a `down_payment_amount` (DPP, whole rupiah)."""
+
     order_id: uuid.UUID
     invoice_date: Day
     note: str | None = Field(default=None, max_length=2000)
     lines: list[InvoiceLineIn] | None = Field(default=None, max_length=200, description=(
         "Default: every delivered, not yet invoiced quantity of the order"))
+    down_payment_percent: Amount | None = Field(default=None, gt=0, le=100)
+    down_payment_amount: Amount | None = Field(default=None, gt=0, decimal_places=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if self.down_payment_percent is not None and self.down_payment_amount is not None:
+            raise ValueError("give down_payment_percent or down_payment_amount, not both")
+        if self.lines is not None and (self.down_payment_percent is not None or self.down_payment_amount is not None):
+            raise ValueError("a down-payment invoice has no lines")
+        return self
 
 
 class InvoiceLineOut(BaseModel):
@@ -242,6 +259,9 @@ class InvoiceOut(BaseModel):
     paid: AmountOut
     credited: AmountOut
     open_amount: AmountOut
+    is_down_payment: bool
+    dp_base_deducted: AmountOut
+    dp_tax_deducted: AmountOut
     credit_note_of_id: uuid.UUID | None
     journal_entry_id: uuid.UUID | None
     note: str | None

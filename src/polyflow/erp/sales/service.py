@@ -1,5 +1,6 @@
 """Sales rules: quotations and sales orders here; deliveries in delivering.py, invoices, credit notes,
-returns, open items and AR aging in invoicing.py (re-exported below for the payments module).
+open items and AR aging in invoicing.py, returns with credit notes in returning.py (re-exported below:
+the endpoints and the payments module import this module only).
 
 Numbers: gap-free per type and year (accounting.next_document_number), taken at the transition that makes
 a document official — quotation: send (QT), order: confirm (SO), delivery: post (DO), invoice: post (SI),
@@ -28,9 +29,11 @@ from polyflow.erp.sales.delivering import (  # noqa: F401  (one import point for
     create_delivery, delete_delivery, get_delivery, list_deliveries, post_delivery,
 )
 from polyflow.erp.sales.invoicing import (  # noqa: F401
-    apply_payment, ar_aging, create_invoice, create_return, delete_invoice, delete_return, get_credit_note,
-    get_invoice, get_return, list_credit_notes, list_invoices, list_returns, open_item, open_items, post_invoice,
-    post_return,
+    apply_payment, ar_aging, create_invoice, delete_invoice, get_credit_note, get_invoice, list_credit_notes,
+    list_invoices, open_item, open_items, post_invoice,
+)
+from polyflow.erp.sales.returning import (  # noqa: F401
+    create_return, delete_return, get_return, list_returns, post_return,
 )
 from polyflow.erp.sales.schemas import ConvertIn, QuotationIn, SalesOrderIn
 from polyflow.kit.errors import Conflict, InvalidInput
