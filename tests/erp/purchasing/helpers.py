@@ -5,12 +5,13 @@ from __future__ import annotations
 
 PURCHASING_TABLES = ("purchase_requests", "purchase_request_lines", "purchase_orders", "purchase_order_lines",
                      "goods_receipts", "goods_receipt_lines", "purchase_invoices", "purchase_invoice_lines",
-                     "purchase_returns", "purchase_return_lines")
+                     "purchase_returns", "purchase_return_lines", "landed_costs", "landed_cost_lines")
 NO_ID = "00000000-0000-4000-8000-000000000000"
 
 
 async def purchasing_records(client, variant_id: str, location: str, tag: str = "PERM") -> dict[str, str]:
-    """A supplier, a draft request, an approved order with a receipt, a draft invoice and a return; the
+    """A supplier, a draft request, an approved order with a receipt, a draft invoice, a return and a landed
+    cost; the
     path parameter name -> id. `location`: id or code of a location that takes the receipt."""
 
     async def post(path, body):
@@ -31,8 +32,11 @@ async def purchasing_records(client, variant_id: str, location: str, tag: str = 
                                                        "lines": [{"order_line_id": line, "quantity": "2"}]})
     ret = await post("/api/v1/purchase-returns", {"order_id": order["id"], "location": location,
                                                   "lines": [{"order_line_id": line, "quantity": "1"}]})
+    landed = await post("/api/v1/landed-costs", {"receipt_id": receipt["id"], "description": f"{tag} freight",
+                                                 "amount": "500"})
     return {"request_id": request["id"], "order_id": order["id"], "receipt_id": receipt["id"],
-            "invoice_id": invoice["id"], "return_id": ret["id"], "_supplier_id": supplier["id"],
+            "invoice_id": invoice["id"], "return_id": ret["id"], "landed_cost_id": landed["id"],
+            "_supplier_id": supplier["id"],
             "_order_line_id": line}
 
 
@@ -54,6 +58,7 @@ def purchasing_bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
         ("PATCH", "/api/v1/purchase-invoices/{invoice_id}"): invoice,
         ("POST", "/api/v1/purchase-returns"): {"order_id": ids["order_id"], "location": "PERM-WH",
                                                "lines": [{"order_line_id": line, "quantity": "1"}]},
+        ("POST", "/api/v1/landed-costs"): {"receipt_id": ids["receipt_id"], "description": "freight", "amount": "100"},
     }
 
 
@@ -71,7 +76,8 @@ def purchasing_paths(ids: dict[str, str]) -> list[str]:
     """What a tenant's owner reads of its purchasing records (for before/after snapshots)."""
     return [f"/api/v1/purchase-requests/{ids['request_id']}", f"/api/v1/purchase-orders/{ids['order_id']}",
             f"/api/v1/goods-receipts/{ids['receipt_id']}", f"/api/v1/purchase-invoices/{ids['invoice_id']}",
-            f"/api/v1/purchase-returns/{ids['return_id']}", "/api/v1/purchase-orders", "/api/v1/reports/ap-aging"]
+            f"/api/v1/purchase-returns/{ids['return_id']}", f"/api/v1/landed-costs/{ids['landed_cost_id']}",
+            "/api/v1/purchase-orders", "/api/v1/reports/ap-aging"]
 
 
 def public(ids: dict[str, str]) -> dict[str, str]:

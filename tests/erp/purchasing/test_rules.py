@@ -64,16 +64,18 @@ async def test_another_tenant_cannot_read_or_act_on_the_documents(make_tenant, l
         ret = (await abc.post("/api/v1/purchase-returns", json={
             "order_id": po["id"], "location": "RM-WH", "return_date": "2026-11-06",
             "lines": [{"order_line_id": po["lines"][1]["id"], "quantity": "5"}]})).json()
+        lc = (await abc.post("/api/v1/landed-costs", json={"receipt_id": gr["id"], "description": "Freight",
+                                                            "amount": "250000"})).json()
         req = (await abc.post("/api/v1/purchase-requests", json={
             "lines": [{"variant_id": po["lines"][0]["variant_id"], "quantity": "5"}]})).json()
         before = {p: (await abc.get(p)).json() for p in (
             f"/api/v1/purchase-orders/{po['id']}", f"/api/v1/purchase-invoices/{inv['id']}",
-            f"/api/v1/purchase-requests/{req['id']}")}
+            f"/api/v1/purchase-requests/{req['id']}", f"/api/v1/landed-costs/{lc['id']}")}
 
         await setup_order(xyz)  # pt-xyz has documents of its own
         for path in (f"/api/v1/purchase-orders/{po['id']}", f"/api/v1/goods-receipts/{gr['id']}",
                      f"/api/v1/purchase-invoices/{inv['id']}", f"/api/v1/purchase-returns/{ret['id']}",
-                     f"/api/v1/purchase-requests/{req['id']}"):
+                     f"/api/v1/purchase-requests/{req['id']}", f"/api/v1/landed-costs/{lc['id']}"):
             r = await xyz.get(path)
             assert r.status_code == 404 and "PT Resin" not in r.text, path
         for path in (f"/api/v1/purchase-orders/{po['id']}/close", f"/api/v1/purchase-orders/{po['id']}/cancel",
@@ -85,6 +87,8 @@ async def test_another_tenant_cannot_read_or_act_on_the_documents(make_tenant, l
         r = await xyz.post("/api/v1/purchase-invoices", json={
             "order_id": po["id"], "lines": [{"order_line_id": po["lines"][0]["id"], "quantity": "1"}]})
         assert r.status_code == 404
+        r = await xyz.post("/api/v1/landed-costs", json={"receipt_id": gr["id"], "description": "x", "amount": "1"})
+        assert r.status_code == 404 and r.json()["detail"] == "goods receipt not found"
         # pt-abc's supplier is unknown on pt-xyz.
         r = await xyz.post("/api/v1/purchase-orders", json={
             "partner_id": supplier["id"], "lines": [{"variant_id": po["lines"][0]["variant_id"], "quantity": "1"}]})

@@ -43,6 +43,8 @@ INVENTORY_ACCOUNT = {
     "finished_good": coa.PERSEDIAAN_BARANG_JADI, "scrap": coa.PERSEDIAAN_BARANG_JADI,
 }
 DOC_TYPE = {"IN": "GR", "OUT": "GI", "TRANSFER": "TRF", "ADJUSTMENT": "ADJ"}
+# Value-only movements (landed costs) are numbered on their own.
+accounting.DOC_TYPES.setdefault("RVL", "stock revaluation")
 
 
 today = accounting.today
@@ -233,6 +235,48 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     session.add(movement)
 
     q, v = qty_at + _qty_change(movement), value_at + value
+    if later:
+        q, v = await _recost(session, variant, inventory, later, q, v, movement, user_id)
+    variant.qty_total, variant.stock_value = q, v
+    await session.flush()
+    await session.refresh(movement)
+    return movement
+
+
+async def revalue(session: AsyncSession, variant_id: uuid.UUID, amount: Decimal, on: date, *, counter_account: str,
+                  reference: str | None = None, note: str | None = None,
+                  user_id: uuid.UUID | None = None) -> StockMovement:
+    """Add `amount` to the stock value of a variant on a date without moving any quantity (landed costs:
+    freight, duties): a REVALUATION movement and its journal Dr inventory / Cr `counter_account`. The stock
+    held on that date absorbs it (its moving average rises); when dated before later issues, those are
+    re-costed like after any backdated movement, so valuation == GL on every date. 409 if there is no
+    stock of the variant on that date to carry the value."""
+    variant = await repository.variant_for_update(session, variant_id=variant_id)
+    if variant is None:
+        raise InvalidInput(f"unknown variant '{variant_id}'")
+    amount = money(amount)
+    if amount <= 0:
+        raise InvalidInput("a revaluation adds a positive amount")
+    if counter_account in coa.INVENTORY_ACCOUNTS:
+        raise InvalidInput(f"counter account {counter_account} is an inventory account")
+    await accounting.ensure_postable(session, on, stock=True)
+    later = await repository.later_movements(session, variant.id, on)
+    qty_at = variant.qty_total - sum((_qty_change(m) for m in later), Decimal(0))
+    value_at = variant.stock_value - sum((m.value for m in later), Decimal(0))
+    if qty_at <= 0:
+        raise Conflict(f"no stock of {variant.sku} on {on} to carry the cost; date it when the goods are in stock")
+    number = await accounting.next_document_number(session, "RVL", on)
+    inventory = INVENTORY_ACCOUNT[variant.product.product_type]
+    entry = await accounting.post_journal(
+        session, doc_type="RVL", number=number, entry_date=on, source="inventory", reference=reference,
+        description=f"Revaluation {variant.sku} +{amount}", created_by=user_id,
+        lines=[Line(inventory, debit=amount), Line(counter_account, credit=amount)])
+    movement = StockMovement(
+        number=number, kind="REVALUATION", variant_id=variant.id, quantity=Decimal(0),
+        unit_cost=_avg(value_at + amount, qty_at), value=amount, reason="revaluation", reference=reference,
+        note=note, posting_date=on, user_id=user_id, journal_entry_id=entry.id, counter_account=counter_account)
+    session.add(movement)
+    q, v = qty_at, value_at + amount
     if later:
         q, v = await _recost(session, variant, inventory, later, q, v, movement, user_id)
     variant.qty_total, variant.stock_value = q, v

@@ -26,11 +26,15 @@ __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod
 __all__ += ["CompanyTaxProfile", "Partner", "PartnerPrice", "TaxCode"]
 
 from polyflow.erp.models.purchasing import (  # noqa: E402
-    GoodsReceipt, GoodsReceiptLine, PurchaseInvoice, PurchaseInvoiceLine, PurchaseOrder, PurchaseOrderLine,
-    PurchaseRequest, PurchaseRequestLine, PurchaseReturn, PurchaseReturnLine,
+    GoodsReceipt, GoodsReceiptLine, LandedCost, LandedCostLine, PurchaseInvoice, PurchaseInvoiceLine, PurchaseOrder,
+    PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine, PurchaseReturn, PurchaseReturnLine,
 )
 
-__all__ += ["GoodsReceipt", "GoodsReceiptLine", "PurchaseInvoice", "PurchaseInvoiceLine", "PurchaseOrder",
+__all__ += ["LandedCost", "LandedCostLine", "GoodsReceipt", "GoodsReceiptLine", "PurchaseInvoice", "PurchaseInvoiceLine", "PurchaseOrder",
             "PurchaseOrderLine", "PurchaseRequest", "PurchaseRequestLine", "PurchaseReturn", "PurchaseReturnLine"]
 __all__ += ["Delivery", "DeliveryLine", "Quotation", "QuotationLine", "SalesInvoice", "SalesInvoiceLine", "SalesOrder",
             "SalesOrderLine", "SalesReturn", "SalesReturnLine"]
+
+from polyflow.erp.models.payment import Payment, PaymentAllocation  # noqa: E402
+
+__all__ += ["Payment", "PaymentAllocation"]

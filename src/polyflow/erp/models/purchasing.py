@@ -245,3 +245,34 @@ class PurchaseReturnLine(UUIDPk, TenantBase):
     qty_not_invoiced: Mapped[Decimal] = mapped_column(Numeric(18, 3))  # the rest was invoiced: debit note
     stock_value: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # what left the stock (moving average)
     movement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_movements.id"))
+
+
+class LandedCost(UUIDPk, Timestamps, TenantBase):
+    """Freight, duties and the like on one goods receipt: allocated to its lines by value (whole rupiah,
+    largest remainder) and added to the stock's cost through inventory revaluations, against an accrued
+    liability (2150 Biaya Yang Masih Harus Dibayar) that the forwarder's or customs' bill clears."""
+
+    __tablename__ = "landed_costs"
+    __table_args__ = (CheckConstraint("amount > 0 AND amount = trunc(amount)", name="amount"),)
+
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    receipt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goods_receipts.id"), index=True)
+    cost_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    counter_account: Mapped[str] = mapped_column(ForeignKey("accounts.code"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    lines: Mapped[list["LandedCostLine"]] = relationship(
+        order_by="LandedCostLine.line_no", cascade="all, delete-orphan", lazy="selectin")
+
+
+class LandedCostLine(UUIDPk, TenantBase):
+    __tablename__ = "landed_cost_lines"
+
+    landed_cost_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("landed_costs.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    receipt_line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goods_receipt_lines.id"))
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    movement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_movements.id"))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from polyflow.kit.db import TenantBase, UUIDPk
 
-MOVEMENT_KINDS = ("IN", "OUT", "TRANSFER", "ADJUSTMENT")
+MOVEMENT_KINDS = ("IN", "OUT", "TRANSFER", "ADJUSTMENT", "REVALUATION")
 
 
 class StockLevel(TenantBase):
@@ -38,14 +38,16 @@ class StockMovement(UUIDPk, TenantBase):
 
     __tablename__ = "stock_movements"
     __table_args__ = (
-        CheckConstraint("kind IN ('IN', 'OUT', 'TRANSFER', 'ADJUSTMENT')", name="kind"),
-        CheckConstraint("quantity > 0", name="quantity"),
+        # REVALUATION (landed costs): value only, no quantity, no location (revision 0009).
+        CheckConstraint("kind IN ('IN', 'OUT', 'TRANSFER', 'ADJUSTMENT', 'REVALUATION')", name="kind"),
+        CheckConstraint("quantity > 0 OR (kind = 'REVALUATION' AND quantity = 0)", name="quantity"),
         CheckConstraint(
             "(kind = 'IN' AND to_location_id IS NOT NULL AND from_location_id IS NULL)"
             " OR (kind = 'OUT' AND from_location_id IS NOT NULL AND to_location_id IS NULL)"
             " OR (kind = 'TRANSFER' AND from_location_id IS NOT NULL AND to_location_id IS NOT NULL"
             " AND from_location_id <> to_location_id)"
-            " OR (kind = 'ADJUSTMENT' AND (from_location_id IS NULL) <> (to_location_id IS NULL))",
+            " OR (kind = 'ADJUSTMENT' AND (from_location_id IS NULL) <> (to_location_id IS NULL))"
+            " OR (kind = 'REVALUATION' AND from_location_id IS NULL AND to_location_id IS NULL)",
             name="locations",
         ),
         # A variant's movements in ledger order: what a backdated movement re-costs is one range of it.

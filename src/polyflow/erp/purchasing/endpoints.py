@@ -1,5 +1,5 @@
 """Purchasing JSON API (tenant host only): purchase requests, orders, goods receipts, supplier invoices,
-purchase returns and the AP aging. Reading needs purchasing.read, anything else purchasing.write."""
+purchase returns, landed costs and the AP aging. Reading needs purchasing.read, anything else purchasing.write."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from polyflow.erp.accounting import service as accounting
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.erp.purchasing import service
 from polyflow.erp.purchasing.schemas import (
-    Aging, ConvertIn, InvoiceIn, InvoiceOut, OrderIn, OrderOut, ReceiptIn, ReceiptOut, RequestIn, RequestOut,
+    Aging, ConvertIn, InvoiceIn, InvoiceOut, LandedCostIn, LandedCostOut, OrderIn, OrderOut, ReceiptIn, ReceiptOut, RequestIn, RequestOut,
     ReturnIn, ReturnOut,
 )
 from polyflow.kit.limits import Day
@@ -200,6 +200,27 @@ async def create_return(session: TenantSession, data: ReturnIn, principal: Curre
 async def get_return(session: TenantSession, return_id: uuid.UUID):
     """One purchase return."""
     return await service.get_doc(session, "return", return_id)
+
+
+# -- landed costs --------------------------------------------------------------------------------------------
+
+
+@router.get("/landed-costs", response_model=Page[LandedCostOut])
+async def list_landed_costs(session: TenantSession, page: Pg):
+    """Landed costs, newest first."""
+    return await _page(session, "landed_cost", LandedCostOut, page)
+
+
+@router.post("/landed-costs", response_model=LandedCostOut, status_code=201)
+async def create_landed_cost(session: TenantSession, data: LandedCostIn, principal: CurrentUser):
+    """Freight or duties on a receipt: allocated by value, added to the stock cost (Dr inventory / Cr 2150)."""
+    return await service.create_landed_cost(session, data, principal.id)
+
+
+@router.get("/landed-costs/{landed_cost_id}", response_model=LandedCostOut)
+async def get_landed_cost(session: TenantSession, landed_cost_id: uuid.UUID):
+    """One landed cost with its allocation."""
+    return await service.get_doc(session, "landed_cost", landed_cost_id)
 
 
 # -- reports -------------------------------------------------------------------------------------------------

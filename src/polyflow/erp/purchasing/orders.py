@@ -25,7 +25,8 @@ from polyflow.kit.money import ZERO, money
 # The document types purchasing numbers through accounting's gap-free counter (registered here so the
 # purchasing module owns its list; accounting refuses a type it does not know).
 accounting.DOC_TYPES.update({"PR": "purchase request", "PO": "purchase order", "GRN": "goods receipt note",
-                             "PINV": "supplier invoice", "PRET": "purchase return"})
+                             "PINV": "supplier invoice", "PRET": "purchase return",
+                             "LC": "landed cost"})
 
 NET_PRICE = Decimal("0.0001")
 # Tax kinds a purchase line may carry: input PPN, or a supply without PPN. Withholding (PPh) is settled at
@@ -43,7 +44,7 @@ async def get_doc(session: AsyncSession, kind: str, doc_id: uuid.UUID, *, lock: 
 
 
 _NAMES = {"request": "purchase request", "order": "purchase order", "receipt": "goods receipt",
-          "invoice": "purchase invoice", "return": "purchase return"}
+          "invoice": "purchase invoice", "return": "purchase return", "landed_cost": "landed cost"}
 
 
 def label(doc) -> str:

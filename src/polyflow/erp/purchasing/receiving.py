@@ -10,7 +10,10 @@ inventory). Of the returned quantity, what was not yet invoiced is taken first: 
 receipt's price. The rest was invoiced: a debit note at the invoiced price (DPP and its PPN) reduces the
 payable (Dr 2110) and the input PPN (Cr 1150), applied to the order's open invoices. The return's own
 journal (PRET/<year>/<n>) makes 2120 move by exactly the receipt value of the uninvoiced part; what the
-stock cost differs from that value and from the debit note's DPP goes to 5500 Selisih Harga Pembelian."""
+stock cost differs from that value and from the debit note's DPP goes to 5500 Selisih Harga Pembelian.
+
+Landed costs (freight, duties) on a receipt are allocated to its lines by value and added to the stock
+cost by inventory revaluations (value only), against 2150 Biaya Yang Masih Harus Dibayar."""
 
 from __future__ import annotations
 
@@ -25,13 +28,19 @@ from polyflow.erp.accounting import service as accounting
 from polyflow.erp.accounting.service import Line
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
-from polyflow.erp.models import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseReturn, PurchaseReturnLine
+from polyflow.erp.models import (
+    GoodsReceipt, GoodsReceiptLine, LandedCost, LandedCostLine, PurchaseOrder, PurchaseReturn, PurchaseReturnLine,
+)
 from polyflow.erp.purchasing import orders, repository
-from polyflow.erp.purchasing.schemas import ReceiptIn, ReturnIn
+from polyflow.erp.purchasing.schemas import LandedCostIn, ReceiptIn, ReturnIn
+from polyflow.erp.tax.calc import allocate
 from polyflow.kit.errors import Conflict, InvalidInput
 from polyflow.kit.money import ZERO, money
 
 HUNDRED = Decimal(100)
+# Landed costs accrue here until the forwarder's or customs' bill is booked against it (kept off 2110 so that
+# Hutang Usaha stays the sum of open supplier invoices).
+ACCRUED = "2150"
 
 
 class Tolerance:
@@ -214,3 +223,26 @@ async def _apply_debit_note(session: AsyncSession, order: PurchaseOrder, amount:
         amount -= take
         if not amount:
             break
+
+
+async def create_landed_cost(session: AsyncSession, data: LandedCostIn, user_id: uuid.UUID | None) -> LandedCost:
+    """Freight or duties on a receipt, posted at once: allocated to its lines by value (whole rupiah, largest
+    remainder) and added to their stock cost by inventory revaluations (Dr inventory / Cr 2150)."""
+    receipt = await orders.get_doc(session, "receipt", data.receipt_id)
+    on = data.cost_date or receipt.receipt_date
+    if on < receipt.receipt_date:
+        raise InvalidInput(f"cost_date {on} is before the receipt ({receipt.receipt_date})")
+    number = await accounting.next_document_number(session, "LC", on)
+    cost = LandedCost(number=number, receipt_id=receipt.id, cost_date=on, description=data.description,
+                      amount=money(data.amount), counter_account=ACCRUED, created_by=user_id)
+    shares = allocate(money(data.amount), [line.value for line in receipt.lines])
+    for n, (line, share) in enumerate(zip(receipt.lines, shares), 1):
+        if not share:
+            continue
+        movement = await inventory.revalue(session, line.variant_id, share, on, counter_account=ACCRUED,
+                                           reference=number, note=data.description[:500], user_id=user_id)
+        cost.lines.append(LandedCostLine(line_no=n, receipt_line_id=line.id, variant_id=line.variant_id,
+                                         amount=money(share), movement_id=movement.id))
+    session.add(cost)
+    await session.flush()
+    return cost

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
-    GoodsReceipt, Partner, ProductVariant, PurchaseInvoice, PurchaseOrder, PurchaseRequest, PurchaseReturn,
+    GoodsReceipt, LandedCost, Partner, ProductVariant, PurchaseInvoice, PurchaseOrder, PurchaseRequest, PurchaseReturn,
 )
 
 POSTED_INVOICE = ("open", "partially_paid", "paid")
@@ -80,4 +80,4 @@ async def aging_rows(session: AsyncSession, as_of: date):
 
 
 MODELS = {"request": PurchaseRequest, "order": PurchaseOrder, "receipt": GoodsReceipt, "invoice": PurchaseInvoice,
-          "return": PurchaseReturn}
+          "return": PurchaseReturn, "landed_cost": LandedCost}

@@ -328,6 +328,52 @@ class ReturnOut(BaseModel):
     created_at: datetime
 
 
+# -- landed costs --------------------------------------------------------------------------------------------
+
+
+class LandedCostIn(_In):
+    receipt_id: uuid.UUID
+    cost_date: Day | None = Field(default=None, description="Default: the receipt's date (later issues re-costed)")
+    description: str = Field(min_length=1, max_length=200, description="e.g. 'Freight Tanjung Priok - plant'")
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False,
+                            description="Whole rupiah, without PPN")
+
+    _plain = field_validator("amount", mode="before")(classmethod(lambda cls, v: _price(v)))
+
+    @field_validator("amount")
+    @classmethod
+    def _whole(cls, value: Decimal) -> Decimal:
+        if value != value.to_integral_value():
+            raise ValueError("a landed cost is in whole rupiah")
+        return value
+
+
+class LandedCostLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    line_no: int
+    receipt_line_id: uuid.UUID
+    variant_id: uuid.UUID
+    amount: AmountOut
+    movement_id: uuid.UUID
+
+
+class LandedCostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    number: str
+    receipt_id: uuid.UUID
+    cost_date: date
+    description: str
+    amount: AmountOut
+    counter_account: str
+    created_by: uuid.UUID | None
+    lines: list[LandedCostLineOut]
+    created_at: datetime
+
+
 # -- open items and aging ------------------------------------------------------------------------------------
 
 

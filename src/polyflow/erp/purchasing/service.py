@@ -2,7 +2,7 @@
 pages and the payments module). The rules live in three files by document:
 
 - orders.py     purchase requests and purchase orders (pricing, tax, approve / cancel / close)
-- receiving.py  goods receipts and purchase returns (stock through inventory, 2120 kept exact)
+- receiving.py  goods receipts, purchase returns and landed costs (stock through inventory, 2120 kept exact)
 - invoicing.py  supplier invoices (matching, price difference, PPN Masukan), open items, AP aging
 
 The payments module uses exactly `open_item`, `apply_payment` and `open_items` (notes/trade.md)."""
@@ -16,4 +16,4 @@ from polyflow.erp.purchasing.orders import (  # noqa: F401
     approve_order, cancel_order, close_order, convert_request, create_order, create_request, decide_request,
     get_doc, list_docs, submit_request, update_order,
 )
-from polyflow.erp.purchasing.receiving import configure, create_receipt, create_return  # noqa: F401
+from polyflow.erp.purchasing.receiving import configure, create_landed_cost, create_receipt, create_return  # noqa: F401

@@ -1,4 +1,4 @@
-"""purchasing: purchase requests, orders, goods receipts, supplier invoices, returns
+"""purchasing: purchase requests, orders, goods receipts, supplier invoices, returns, landed costs
 
 Revision ID: 0009
 Revises: 0008
@@ -18,6 +18,20 @@ branch_labels = None
 depends_on = None
 
 ACCOUNT = {"code": "5500", "name": "Selisih Harga Pembelian", "type": "expense"}
+
+_LOCATIONS = ("(kind = 'IN' AND to_location_id IS NOT NULL AND from_location_id IS NULL)"
+              " OR (kind = 'OUT' AND from_location_id IS NOT NULL AND to_location_id IS NULL)"
+              " OR (kind = 'TRANSFER' AND from_location_id IS NOT NULL AND to_location_id IS NOT NULL"
+              " AND from_location_id <> to_location_id)"
+              " OR (kind = 'ADJUSTMENT' AND (from_location_id IS NULL) <> (to_location_id IS NULL))")
+# (constraint, before, after) on stock_movements.
+STOCK_CHECKS = [
+    ("ck_stock_movements_kind", "kind IN ('IN', 'OUT', 'TRANSFER', 'ADJUSTMENT')",
+     "kind IN ('IN', 'OUT', 'TRANSFER', 'ADJUSTMENT', 'REVALUATION')"),
+    ("ck_stock_movements_quantity", "quantity > 0", "quantity > 0 OR (kind = 'REVALUATION' AND quantity = 0)"),
+    ("ck_stock_movements_locations", _LOCATIONS,
+     _LOCATIONS + " OR (kind = 'REVALUATION' AND from_location_id IS NULL AND to_location_id IS NULL)"),
+]
 
 
 def upgrade() -> None:
@@ -250,6 +264,44 @@ def upgrade() -> None:
     op.create_index(op.f('ix_purchase_return_lines_order_line_id'), 'purchase_return_lines', ['order_line_id'], unique=False)
     op.create_index(op.f('ix_purchase_return_lines_return_id'), 'purchase_return_lines', ['return_id'], unique=False)
 
+    op.create_table('landed_costs',
+    sa.Column('number', sa.String(length=32), nullable=False),
+    sa.Column('receipt_id', sa.Uuid(), nullable=False),
+    sa.Column('cost_date', sa.Date(), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('counter_account', sa.String(length=20), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('amount > 0 AND amount = trunc(amount)', name=op.f('ck_landed_costs_amount')),
+    sa.ForeignKeyConstraint(['counter_account'], ['accounts.code'], name=op.f('fk_landed_costs_counter_account_accounts')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_landed_costs_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['receipt_id'], ['goods_receipts.id'], name=op.f('fk_landed_costs_receipt_id_goods_receipts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_landed_costs')),
+    sa.UniqueConstraint('number', name=op.f('uq_landed_costs_number'))
+    )
+    op.create_index(op.f('ix_landed_costs_receipt_id'), 'landed_costs', ['receipt_id'], unique=False)
+    op.create_table('landed_cost_lines',
+    sa.Column('landed_cost_id', sa.Uuid(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('receipt_line_id', sa.Uuid(), nullable=False),
+    sa.Column('variant_id', sa.Uuid(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('movement_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['landed_cost_id'], ['landed_costs.id'], name=op.f('fk_landed_cost_lines_landed_cost_id_landed_costs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['movement_id'], ['stock_movements.id'], name=op.f('fk_landed_cost_lines_movement_id_stock_movements')),
+    sa.ForeignKeyConstraint(['receipt_line_id'], ['goods_receipt_lines.id'], name=op.f('fk_landed_cost_lines_receipt_line_id_goods_receipt_lines')),
+    sa.ForeignKeyConstraint(['variant_id'], ['product_variants.id'], name=op.f('fk_landed_cost_lines_variant_id_product_variants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_landed_cost_lines'))
+    )
+    op.create_index(op.f('ix_landed_cost_lines_landed_cost_id'), 'landed_cost_lines', ['landed_cost_id'], unique=False)
+    # Landed costs add value to stock without quantity: inventory's REVALUATION movements.
+    for name, old, new in STOCK_CHECKS:
+        op.drop_constraint(op.f(name), 'stock_movements', type_='check')
+        op.create_check_constraint(op.f(name), 'stock_movements', new)
     # A fresh database (a template) has no chart yet: its seeds add the chart with this account.
     if op.get_bind().execute(sa.text("SELECT EXISTS (SELECT 1 FROM accounts)")).scalar():
         # An account a tenant already created under that code is left as it is.
@@ -258,6 +310,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_landed_cost_lines_landed_cost_id'), table_name='landed_cost_lines')
+    op.drop_table('landed_cost_lines')
+    op.drop_index(op.f('ix_landed_costs_receipt_id'), table_name='landed_costs')
+    op.drop_table('landed_costs')
+    # Back to movements with a quantity and a location (fails while revaluations exist: they are ledger rows).
+    for name, old, new in STOCK_CHECKS:
+        op.drop_constraint(op.f(name), 'stock_movements', type_='check')
+        op.create_check_constraint(op.f(name), 'stock_movements', old)
     op.drop_index(op.f('ix_purchase_return_lines_return_id'), table_name='purchase_return_lines')
     op.drop_index(op.f('ix_purchase_return_lines_order_line_id'), table_name='purchase_return_lines')
     op.drop_table('purchase_return_lines')
