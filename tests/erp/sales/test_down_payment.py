@@ -44,8 +44,8 @@ async def test_down_payment_invoiced_then_deducted(make_tenant, live):
             "order_id": so["id"], "delivery_date": "2026-11-05",
             "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "1000"}]}), 201)
         await ok(await c.post(f"/api/v1/deliveries/{d['id']}/post"))
-        inv = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"], "invoice_date": "2026-11-06"}),
-                       201)
+        inv = await ok(await c.post("/api/v1/sales-invoices",
+                                    json={"order_id": so["id"], "invoice_date": "2026-11-06"}), 201)
         # 2 000 000 + 220 000 - (600 000 + 66 000) = 1 554 000 due.
         assert (inv["base"], inv["tax"], inv["dp_base_deducted"], inv["dp_tax_deducted"], inv["total"]) == (
             "2000000.00", "220000.00", "600000.00", "66000.00", "1554000.00")

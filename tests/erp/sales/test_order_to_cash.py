@@ -65,7 +65,8 @@ async def test_order_to_cash_end_to_end(make_tenant, live, tenant_engine):
         # Delivery 1 (4 Nov): bags 400 @ 1 500 = 600 000; film 100 @ 21 000 = 2 100 000.
         d1 = await ok(await c.post("/api/v1/deliveries", json={
             "order_id": so["id"], "delivery_date": "2026-11-04", "vehicle": "B 1234 XY",
-            "lines": [{"order_line_id": bag_line, "quantity": "400"}, {"order_line_id": film_line, "quantity": "100"}]}),
+            "lines": [{"order_line_id": bag_line, "quantity": "400"},
+                      {"order_line_id": film_line, "quantity": "100"}]}),
             201)
         d1 = await ok(await c.post(f"/api/v1/deliveries/{d1['id']}/post"))
         assert d1["number"] == "DO/2026/00001" and [ln["cost"] for ln in d1["lines"]] == ["600000.00", "2100000.00"]
@@ -85,7 +86,8 @@ async def test_order_to_cash_end_to_end(make_tenant, live, tenant_engine):
         # Delivery 2 (5 Nov): bags 200 @ 1 500 = 300 000; film 200 @ 22 500 = 4 500 000.
         d2 = await ok(await c.post("/api/v1/deliveries", json={
             "order_id": so["id"], "delivery_date": "2026-11-05",
-            "lines": [{"order_line_id": bag_line, "quantity": "200"}, {"order_line_id": film_line, "quantity": "200"}]}),
+            "lines": [{"order_line_id": bag_line, "quantity": "200"},
+                      {"order_line_id": film_line, "quantity": "200"}]}),
             201)
         d2 = await ok(await c.post(f"/api/v1/deliveries/{d2['id']}/post"))
         assert d2["number"] == "DO/2026/00002" and [ln["cost"] for ln in d2["lines"]] == ["300000.00", "4500000.00"]
@@ -93,8 +95,8 @@ async def test_order_to_cash_end_to_end(make_tenant, live, tenant_engine):
         assert so["status"] == "delivered" and [ln["qty_reserved"] for ln in so["lines"]] == ["0.000", "0.000"]
 
         # Invoice (6 Nov) of everything delivered: the order's figures; due 30 days later.
-        inv = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"], "invoice_date": "2026-11-06"}),
-                       201)
+        inv = await ok(await c.post("/api/v1/sales-invoices",
+                                    json={"order_id": so["id"], "invoice_date": "2026-11-06"}), 201)
         assert inv["status"] == "draft" and inv["number"] is None
         inv = await ok(await c.post(f"/api/v1/sales-invoices/{inv['id']}/post"))
         assert inv["number"] == "SI/2026/00001" and inv["status"] == "open" and inv["due_date"] == "2026-12-06"

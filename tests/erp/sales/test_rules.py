@@ -66,8 +66,9 @@ async def test_credit_limit_reservations_cancel_close_and_lock_date(make_tenant,
                        201)
         await ok(await c.post(f"/api/v1/sales-invoices/{inv['id']}/post"))
         assert (await ok(await c.post(f"/api/v1/sales-orders/{b['id']}/close")))["status"] == "closed"
-        r = await c.post("/api/v1/deliveries", json={"order_id": b["id"], "delivery_date": "2026-11-06",
-                                                     "lines": [{"order_line_id": b["lines"][0]["id"], "quantity": "1"}]})
+        r = await c.post("/api/v1/deliveries", json={
+            "order_id": b["id"], "delivery_date": "2026-11-06",
+            "lines": [{"order_line_id": b["lines"][0]["id"], "quantity": "1"}]})
         assert r.status_code == 409 and "is closed" in r.text
 
         # Books closed through 10 Nov: a delivery, an invoice or a return dated on or before it is refused, and
@@ -94,8 +95,8 @@ async def test_invoice_refused_in_closed_books_and_quotation_flow(make_tenant, l
             "order_id": so["id"], "delivery_date": "2026-11-04",
             "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "10"}]}), 201)
         await ok(await c.post(f"/api/v1/deliveries/{d['id']}/post"))
-        inv = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"], "invoice_date": "2026-11-05"}),
-                       201)
+        inv = await ok(await c.post("/api/v1/sales-invoices",
+                                    json={"order_id": so["id"], "invoice_date": "2026-11-05"}), 201)
         await ok(await c.put("/api/v1/lock-date", json={"books_closed_through": "2026-11-10"}))
         r = await c.post(f"/api/v1/sales-invoices/{inv['id']}/post")
         assert r.status_code == 409 and "closed through 2026-11-10" in r.text
@@ -187,7 +188,8 @@ async def test_roles_and_another_tenant(make_tenant, live):
     # pt-xyz's owner sees none of it and cannot act on it; pt-abc's customer is unknown there.
     async with live.tenant_client("pt-xyz") as other:
         assert (await ok(await other.get("/api/v1/sales-orders")))["total"] == 0
-        for method, path in (("GET", f"/api/v1/sales-orders/{so['id']}"), ("POST", f"/api/v1/sales-orders/{so['id']}/cancel"),
+        for method, path in (("GET", f"/api/v1/sales-orders/{so['id']}"),
+                             ("POST", f"/api/v1/sales-orders/{so['id']}/cancel"),
                              ("DELETE", f"/api/v1/sales-orders/{so['id']}")):
             r = await other.request(method, path)
             assert r.status_code == 404 and "WB-50" not in r.text, (method, path, r.text)
@@ -195,3 +197,31 @@ async def test_roles_and_another_tenant(make_tenant, live):
         assert r.status_code == 422 and "unknown customer_id" in r.text
     async with live.tenant_client("pt-abc") as c:
         assert (await ok(await c.get(f"/api/v1/sales-orders/{so['id']}")))["status"] == "confirmed"
+
+
+async def test_inclusive_prices_and_delivery_from_another_location(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        bag = await _setup(c, stock="10")
+        await ok(await c.post("/api/v1/locations", json={"code": "WH2", "name": "Gudang 2"}), 201)
+        await receive(c, bag, "10", "1500", "2026-11-02", location="WH2")
+        cust = await customer(c, "C-1")
+        # Tax-inclusive: 10 x 111 000 = 1 110 000 gross = DPP 1 000 000 + PPN (12 % x 916 667 = 110 000).
+        so = await ok(await c.post("/api/v1/sales-orders", json={
+            "customer_id": cust, "order_date": "2026-11-03", "location": "WH", "prices_include_tax": True,
+            "lines": [{"variant_id": bag, "quantity": "10", "unit_price": "111000"}]}), 201)
+        assert (so["base"], so["tax"], so["total"]) == ("1000000.00", "110000.00", "1110000.00")
+        so = await ok(await c.post(f"/api/v1/sales-orders/{so['id']}/confirm"))
+        assert so["lines"][0]["qty_reserved"] == "10.000"
+        # 4 leave from WH2: WH keeps 6 reserved (what is still to deliver), not 10.
+        d = await ok(await c.post("/api/v1/deliveries", json={
+            "order_id": so["id"], "delivery_date": "2026-11-04", "location": "WH2",
+            "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "4"}]}), 201)
+        await ok(await c.post(f"/api/v1/deliveries/{d['id']}/post"))
+        levels = {s["location_code"]: (s["on_hand"], s["reserved"]) for s in
+                  (await ok(await c.get("/api/v1/stock")))["items"]}
+        assert levels == {"WH": ("10.000", "6.000"), "WH2": ("6.000", "0.000")}
+        # The invoice of the 4 delivered: 4 x 111 000 = 444 000 gross = DPP 400 000 + PPN 44 000.
+        inv = await ok(await c.post("/api/v1/sales-invoices",
+                                    json={"order_id": so["id"], "invoice_date": "2026-11-05"}), 201)
+        assert (inv["base"], inv["tax"], inv["total"]) == ("400000.00", "44000.00", "444000.00")

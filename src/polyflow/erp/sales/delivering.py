@@ -96,8 +96,13 @@ async def post_delivery(session: AsyncSession, delivery_id: uuid.UUID, user_id: 
     for dl in sorted(delivery.lines, key=lambda d: str(d.variant_id)):
         line = by_id[dl.order_line_id]
         _check_remaining(order, line, dl.quantity)
-        if delivery.location_id == order.location_id and line.qty_reserved > 0:
+        # From the order's location the reservation is released first so the issue can take the held stock;
+        # from elsewhere only what exceeds the quantity still to deliver is given back.
+        if delivery.location_id == order.location_id:
             freed = min(line.qty_reserved, dl.quantity)
+        else:
+            freed = max(line.qty_reserved - (line.quantity - line.qty_delivered - dl.quantity), Decimal(0))
+        if freed > 0:
             await inventory.release(session, ReservationIn(variant_id=line.variant_id,
                                                            location=str(order.location_id), quantity=freed))
             line.qty_reserved -= freed
