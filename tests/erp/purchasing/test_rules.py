@@ -270,3 +270,26 @@ async def test_two_receipts_racing_for_the_last_quantity(make_tenant, live):
         # Gap-free: the loser gave its number back.
         assert sorted(r["number"] for r in (await a.get("/api/v1/goods-receipts")).json()["items"]) == [
             "GRN/2026/00001", "GRN/2026/00002"]
+
+
+async def test_dates_keep_the_order_of_events(make_tenant, live):
+    """An invoice is not dated before the goods it bills arrived, a debit note not before the invoice it
+    reduces: otherwise 2120 / 2110 would run the wrong way between the two dates."""
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        _, _, _, po = await _approved(c)
+        assert (await c.post("/api/v1/goods-receipts", json=_receipt(po, "600", on="2026-11-05"))).status_code == 201
+        assert (await c.post("/api/v1/goods-receipts", json=_receipt(po, "400", on="2026-11-09"))).status_code == 201
+        body = {"order_id": po["id"], "invoice_date": "2026-11-07", "tax_invoice_no": "0100002600000042",
+                "lines": [{"order_line_id": po["lines"][0]["id"], "quantity": "1000"}]}
+        inv = (await c.post("/api/v1/purchase-invoices", json=body)).json()
+        r = await c.post(f"/api/v1/purchase-invoices/{inv['id']}/post")
+        assert r.status_code == 422 and "before the last receipt on PO/2026/00001 (2026-11-09)" in r.json()["detail"]
+        inv = (await c.patch(f"/api/v1/purchase-invoices/{inv['id']}", json={**body, "invoice_date": "2026-11-10"})).json()
+        assert (await c.post(f"/api/v1/purchase-invoices/{inv['id']}/post")).status_code == 200
+        ret = {"order_id": po["id"], "location": "RM-WH", "return_date": "2026-11-09",
+               "lines": [{"order_line_id": po["lines"][0]["id"], "quantity": "10"}]}
+        r = await c.post("/api/v1/purchase-returns", json=ret)
+        assert r.status_code == 422 and "before the last invoice" in r.json()["detail"]
+        r = await c.post("/api/v1/purchase-returns", json={**ret, "return_date": "2026-11-10"})
+        assert r.status_code == 201 and r.json()["debit_base"] == "200000.00"

@@ -118,6 +118,12 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
     # The order first, then the invoice: the same order of locks as receipts and returns.
     order = await orders.get_doc(session, "order", peek.order_id, lock=True)
     invoice = await _draft(session, invoice_id)
+    # Received not billed is cleared on the invoice date: not before the goods came (2120 would go the
+    # wrong way in between).
+    received = await repository.last_receipt_date(session, order.id)
+    if received is not None and invoice.invoice_date < received:
+        raise InvalidInput(f"invoice_date {invoice.invoice_date} is before the last receipt on "
+                           f"{orders.label(order)} ({received}); date the invoice on or after it")
     if invoice.tax_amount and not invoice.tax_invoice_no:
         raise InvalidInput("the supplier's tax invoice (faktur pajak) number is needed to credit PPN Masukan: "
                            "set tax_invoice_no")

@@ -139,6 +139,13 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
         if line.quantity > returnable:
             raise Conflict(f"line {n}: only {_qty(returnable)} {ol.unit} of {variants[ol.variant_id].sku} received "
                            f"on {orders.label(order)} can be returned, not {_qty(line.quantity)}")
+    if any(line.quantity > ol.qty_received - ol.qty_invoiced - ol.qty_returned_open
+           for line, ol in zip(data.lines, order_lines)):
+        # A debit note reduces invoices: not before the last of them was posted.
+        invoiced = await repository.last_invoice_date(session, order.id)
+        if invoiced is not None and on < invoiced:
+            raise InvalidInput(f"return_date {on} is before the last invoice on {orders.label(order)} ({invoiced}), "
+                               "whose goods it sends back")
     number = await accounting.next_document_number(session, "PRET", on)
     ret = PurchaseReturn(number=number, order_id=order.id, partner_id=order.partner_id, return_date=on,
                          reason=data.reason, tax_invoice_no=data.tax_invoice_no, created_by=user_id,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
@@ -69,6 +70,15 @@ async def open_invoices(session: AsyncSession, partner_id: uuid.UUID | None) -> 
     )).scalars())
 
 
+async def last_receipt_date(session: AsyncSession, order_id: uuid.UUID) -> date | None:
+    return (await session.execute(select(func.max(GoodsReceipt.receipt_date))
+                                  .where(GoodsReceipt.order_id == order_id))).scalar_one()
+
+
+async def last_invoice_date(session: AsyncSession, order_id: uuid.UUID) -> date | None:
+    return (await session.execute(select(func.max(PurchaseInvoice.invoice_date)).where(
+        PurchaseInvoice.order_id == order_id, PurchaseInvoice.status.in_(POSTED_INVOICE)))).scalar_one()
+
 async def aging_rows(session: AsyncSession, as_of: date):
     """(partner id, code, name, due date, open amount) of the invoices posted up to `as_of` still open."""
     return (await session.execute(
@@ -77,6 +87,32 @@ async def aging_rows(session: AsyncSession, as_of: date):
         .where(PurchaseInvoice.status.in_(("open", "partially_paid")), PurchaseInvoice.invoice_date <= as_of)
         .order_by(Partner.code)
     )).all()
+
+
+async def input_tax_documents(session: AsyncSession, date_from: date, date_to: date):
+    """Posted supplier invoices and purchase returns with a debit note dated within the dates, by date and number."""
+    invoices = (await session.execute(
+        select(PurchaseInvoice).where(PurchaseInvoice.status.in_(POSTED_INVOICE),
+                                      PurchaseInvoice.invoice_date.between(date_from, date_to))
+        .order_by(PurchaseInvoice.invoice_date, PurchaseInvoice.number))).scalars()
+    returns = (await session.execute(
+        select(PurchaseReturn).where(PurchaseReturn.debit_total > 0,
+                                     PurchaseReturn.return_date.between(date_from, date_to))
+        .order_by(PurchaseReturn.return_date, PurchaseReturn.number))).scalars()
+    return list(invoices), list(returns)
+
+
+async def monthly_input_tax(session: AsyncSession, before: date) -> dict[date, Decimal]:
+    """First day of the month -> PPN Masukan of posted invoices less debit notes' PPN, every month before `before`."""
+    out: dict[date, Decimal] = {}
+    for day, amount, extra in (
+            (PurchaseInvoice.invoice_date, PurchaseInvoice.tax_amount, [PurchaseInvoice.status.in_(POSTED_INVOICE)]),
+            (PurchaseReturn.return_date, -PurchaseReturn.debit_tax, [])):
+        month = cast(func.date_trunc("month", day), Date)
+        rows = await session.execute(select(month, func.sum(amount)).where(day < before, *extra).group_by(month))
+        for m, v in rows.all():
+            out[m] = out.get(m, Decimal(0)) + Decimal(v)
+    return out
 
 
 MODELS = {"request": PurchaseRequest, "order": PurchaseOrder, "receipt": GoodsReceipt, "invoice": PurchaseInvoice,
