@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
 
 from fastapi import Query
@@ -114,6 +115,14 @@ def bigint(value: Any) -> int:
     return number
 
 
+def amount(value: Any) -> Decimal:
+    """A cursor's carried sum; ValueError unless a plain finite decimal."""
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError("not finite")
+    return number
+
+
 def encode_cursor(tag: str, values: Sequence[Any]) -> str:
     """An opaque token for (the sort it belongs to, the last row's key)."""
     raw = json.dumps([tag, *(_plain(v) for v in values)], separators=(",", ":")).encode()
@@ -127,7 +136,7 @@ def decode_cursor(token: str, tag: str, types: Sequence[Callable[[Any], Any]]) -
         if not isinstance(data, list) or len(data) != len(types) + 1 or data[0] != tag:
             raise ValueError
         return tuple(convert(value) for convert, value in zip(types, data[1:]))
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, InvalidOperation):
         raise InvalidInput("invalid `cursor`: pass back the `next_cursor` of the previous page, with the same "
                            "sort and filters") from None
 

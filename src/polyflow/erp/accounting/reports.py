@@ -58,17 +58,15 @@ async def general_ledger(session: AsyncSession, code: str, date_to: date, date_f
     account = await session.get(Account, code.upper())
     if account is None:
         raise NotFound(f"account {code} not found")
-    opening = _natural(account.type, money(await repository.opening(session, account.code, date_from))) \
-        if date_from else ZERO
-    rows, next_cursor = await repository.ledger_page(session, account.code, date_from, date_to, limit=limit,
-                                                     cursor=cursor)
-    lines = [LedgerLine(entry_id=r.entry_id, number=r.number, entry_date=r.entry_date, description=r.description,
-                        memo=r.memo, debit=r.debit, credit=r.credit,
-                        balance=opening + _natural(account.type, money(r.running))) for r in rows]
-    closing = opening + _natural(account.type, money(await repository.range_sum(session, account.code, date_from,
-                                                                                 date_to)))
-    return GeneralLedger(account=account, date_from=date_from, date_to=date_to, opening_balance=opening,
-                         lines=lines, closing_balance=closing, limit=limit, next_cursor=next_cursor)
+    rows, opening_sum, closing_sum, next_cursor = await repository.ledger_page(
+        session, account.code, date_from, date_to, limit=limit, cursor=cursor)
+    lines = [LedgerLine(entry_id=eid, number=number, entry_date=on, description=description, memo=memo, debit=d,
+                        credit=c, balance=_natural(account.type, money(running)))
+             for eid, number, on, description, memo, d, c, _line_id, running in rows]
+    return GeneralLedger(account=account, date_from=date_from, date_to=date_to,
+                         opening_balance=_natural(account.type, money(opening_sum)), lines=lines,
+                         closing_balance=_natural(account.type, money(closing_sum)), limit=limit,
+                         next_cursor=next_cursor)
 
 
 async def profit_and_loss(session: AsyncSession, date_from: date, date_to: date) -> ProfitAndLoss:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Location, Product, ProductVariant, StockLevel, StockMovement
 from polyflow.kit.db import escape_like
-from polyflow.kit.pagination import after, decode_cursor, encode_cursor
+from polyflow.kit.pagination import after, amount, decode_cursor, encode_cursor
 
 
 async def get_location(session: AsyncSession, location_id: uuid.UUID) -> Location | None:
@@ -168,13 +168,16 @@ async def valuation(session: AsyncSession, as_of: date):
     return (await session.execute(stmt)).all()
 
 
-_HISTORY_KEY_TYPES = (date.fromisoformat, datetime.fromisoformat, str)
+_MOVEMENT_KEY_TYPES_DATE = (date.fromisoformat, datetime.fromisoformat, str)
+# A history cursor: the last movement's key, then the running quantity after it (carried, so a later page
+# is one index range scan instead of a running sum recomputed over every earlier movement).
+_HISTORY_KEY_TYPES = (*_MOVEMENT_KEY_TYPES_DATE, amount)
 
 
 async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID | None, *, limit: int,
                   cursor: str | None = None):
-    """A page of a variant's movements in posting order with the running quantity: (rows, next cursor).
-    The running sum is a window over all of the variant's movements, so every page's balances are right."""
+    """A page of a variant's movements in posting order, each with the running quantity after it:
+    (rows, next cursor)."""
     if location_id is None:
         change = qty_change()
         where = [StockMovement.variant_id == variant_id]
@@ -186,20 +189,23 @@ async def history(session: AsyncSession, variant_id: uuid.UUID, location_id: uui
     order = (StockMovement.posting_date, StockMovement.moved_at, StockMovement.number)
     value = case((StockMovement.kind == "TRANSFER", literal(0)), else_=StockMovement.value) if location_id is None \
         else StockMovement.value
-    inner = (select(StockMovement.id, StockMovement.number, StockMovement.kind, StockMovement.posting_date,
-                    StockMovement.moved_at, StockMovement.reference, change.label("change"),
-                    func.sum(change).over(order_by=order).label("balance"), value.label("value"))
-             .where(*where).subquery())
-    key = (inner.c.posting_date, inner.c.moved_at, inner.c.number)
-    stmt = select(inner.c.id, inner.c.number, inner.c.kind, inner.c.posting_date, inner.c.moved_at,
-                  inner.c.reference, inner.c.change, inner.c.balance, inner.c.value)
     tag = f"sh{variant_id}:{location_id}"
+    balance = Decimal(0)
     if cursor is not None:
-        stmt = stmt.where(after(key, decode_cursor(cursor, tag, _HISTORY_KEY_TYPES)))
-    rows = (await session.execute(stmt.order_by(*key).limit(limit + 1))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(tag, [rows[-1].posting_date, rows[-1].moved_at, rows[-1].number]) if more else None
+        *key, balance = decode_cursor(cursor, tag, _HISTORY_KEY_TYPES)
+        where.append(after(order, key))
+    stmt = (select(StockMovement.id, StockMovement.number, StockMovement.kind, StockMovement.posting_date,
+                   StockMovement.moved_at, StockMovement.reference, change, value)
+            .where(*where).order_by(*order).limit(limit + 1))
+    fetched = (await session.execute(stmt)).all()
+    rows = []
+    for mid, number, kind, posting_date, moved_at, reference, qty, val in fetched[:limit]:
+        balance += qty
+        rows.append((mid, number, kind, posting_date, moved_at, reference, qty, balance, val))
+    next_cursor = None
+    if len(fetched) > limit:
+        last = rows[-1]
+        next_cursor = encode_cursor(tag, [last[3], last[4], last[1], last[7]])
     return rows, next_cursor
 
 
@@ -211,7 +217,8 @@ _MOVEMENT_KEYS = {
     "number": ((StockMovement.number,), False),
     "-number": ((StockMovement.number,), True),
 }
-_MOVEMENT_KEY_TYPES = {"date": _HISTORY_KEY_TYPES, "-date": _HISTORY_KEY_TYPES, "number": (str,), "-number": (str,)}
+_MOVEMENT_KEY_TYPES = {"date": _MOVEMENT_KEY_TYPES_DATE, "-date": _MOVEMENT_KEY_TYPES_DATE, "number": (str,),
+                       "-number": (str,)}
 
 
 async def list_movements(session: AsyncSession, *, variant_id, location_id, kind, date_from, date_to, q, sort,
