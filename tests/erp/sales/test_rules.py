@@ -225,3 +225,25 @@ async def test_inclusive_prices_and_delivery_from_another_location(make_tenant, 
         inv = await ok(await c.post("/api/v1/sales-invoices",
                                     json={"order_id": so["id"], "invoice_date": "2026-11-05"}), 201)
         assert (inv["base"], inv["tax"], inv["total"]) == ("400000.00", "44000.00", "444000.00")
+
+
+async def test_two_confirmations_racing_for_the_last_credit(make_tenant, live):
+    """Limit 3 000 000 and two orders of 2 220 000 confirmed at the same time: the credit check of one
+    customer is serialised, so exactly one fits; the other is refused with the first one's value counted.
+    Each confirmation is in the audit log with its author."""
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        bag = await _setup(c, stock="100")
+        cust = await customer(c, "C-RACE", credit_limit="3000000")
+        orders = [await _order(c, cust, bag, "1000") for _ in range(2)]
+        results = await asyncio.gather(*(c.post(f"/api/v1/sales-orders/{o['id']}/confirm") for o in orders))
+        assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+        loser = next(r for r in results if r.status_code == 409).json()["detail"]
+        assert "confirmed orders not yet invoiced 2220000.00 + this order 2220000.00 = 4440000.00 > credit limit " \
+               "3000000.00" in loser
+        winner = next(r for r in results if r.status_code == 200).json()
+        me = (await ok(await c.get("/api/v1/auth/me")))["id"]
+        assert winner["confirmed_by"] == me and winner["created_by"] == me
+        audit = (await ok(await c.get("/api/v1/audit", params={"entity": "sales_orders",
+                                                                "entity_id": winner["id"]})))["items"]
+        assert audit and all(a["user_id"] == me for a in audit)
