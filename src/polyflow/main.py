@@ -37,6 +37,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.inventory import endpoints as inventory
     from polyflow.erp.inventory import pages as inventory_pages
     from polyflow.erp.partners import endpoints as partners
+    from polyflow.erp.payments import endpoints as payments
     from polyflow.erp.purchasing import endpoints as purchasing
     from polyflow.erp.purchasing import service as purchasing_service
     from polyflow.erp.sales import endpoints as sales
@@ -61,6 +62,9 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(tax.router)
     app.include_router(sales.router)
     app.include_router(purchasing.router)
+    app.include_router(payments.receipts)
+    app.include_router(payments.supplier_payments)
+    app.include_router(payments.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
     app.include_router(pages.router)
     app.include_router(identity_pages.router)

@@ -77,6 +77,7 @@ CHART = (
     ("6200", "Beban Listrik", "expense"),
     ("6300", "Beban Penyusutan", "expense"),
     ("6900", "Beban Lain-lain", "expense"),
+    ("6910", "Beban Administrasi Bank", "expense"),  # bank charges on receipts and payments (erp/payments)
 )
 
 

@@ -34,3 +34,7 @@ __all__ += ["LandedCost", "LandedCostLine", "GoodsReceipt", "GoodsReceiptLine", 
             "PurchaseOrderLine", "PurchaseRequest", "PurchaseRequestLine", "PurchaseReturn", "PurchaseReturnLine"]
 __all__ += ["Delivery", "DeliveryLine", "Quotation", "QuotationLine", "SalesInvoice", "SalesInvoiceLine", "SalesOrder",
             "SalesOrderLine", "SalesReturn", "SalesReturnLine"]
+
+from polyflow.erp.models.payment import Payment, PaymentAllocation  # noqa: E402
+
+__all__ += ["Payment", "PaymentAllocation"]
