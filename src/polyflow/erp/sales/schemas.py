@@ -23,13 +23,13 @@ class OpenItem:
 
     id: uuid.UUID
     number: str
-    kind: str
     partner_id: uuid.UUID
     invoice_date: date
     due_date: date
     total: Decimal
     open_amount: Decimal
     control_account: str = "1130"
+    kind: str = "invoice"  # or "credit_note" (negative total and open amount)
 
 
 class _In(BaseModel):
