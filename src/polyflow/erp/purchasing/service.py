@@ -9,6 +9,7 @@ The payments module uses exactly `open_item`, `apply_payment` and `open_items` (
 
 from __future__ import annotations
 
+from polyflow.erp.purchasing import repository
 from polyflow.erp.purchasing.invoicing import (  # noqa: F401
     ap_aging, apply_payment, cancel_invoice, create_invoice, open_item, open_items, post_invoice, update_invoice,
 )
@@ -17,3 +18,14 @@ from polyflow.erp.purchasing.orders import (  # noqa: F401
     get_doc, list_docs, submit_request, update_order,
 )
 from polyflow.erp.purchasing.receiving import configure, create_landed_cost, create_receipt, create_return  # noqa: F401
+
+
+async def input_tax_documents(session, date_from, date_to):
+    """(posted supplier invoices, purchase returns with a debit note) dated within the dates (for the tax
+    module's PPN summary)."""
+    return await repository.input_tax_documents(session, date_from, date_to)
+
+
+async def monthly_input_tax(session, before):
+    """Month -> creditable PPN Masukan (invoices less debit notes) of every month before `before`."""
+    return await repository.monthly_input_tax(session, before)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Date, case, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
@@ -122,6 +122,26 @@ async def partners_by_id(session: AsyncSession, ids) -> dict[uuid.UUID, Partner]
 async def draft_deliveries(session: AsyncSession, order_id: uuid.UUID) -> list[Delivery]:
     return list((await session.execute(select(Delivery).where(Delivery.order_id == order_id,
                                                               Delivery.status == "draft"))).scalars())
+
+
+async def tax_documents(session: AsyncSession, date_from: date, date_to: date) -> list[SalesInvoice]:
+    """Posted invoices and credit notes dated within the dates (the month's tax invoices), by date and number."""
+    return list((await session.execute(
+        select(SalesInvoice).where(SalesInvoice.status.in_(POSTED_INVOICE),
+                                   SalesInvoice.invoice_date.between(date_from, date_to))
+        .order_by(SalesInvoice.invoice_date, SalesInvoice.number))).scalars())
+
+
+async def monthly_output_tax(session: AsyncSession, before: date) -> list[tuple[date, Decimal]]:
+    """(first day of the month, net PPN Keluaran) per month before `before`: invoices' PPN less the
+    down-payment PPN they deduct, less credit notes' PPN."""
+    month = cast(func.date_trunc("month", SalesInvoice.invoice_date), Date)
+    net = func.sum(case((SalesInvoice.kind == "credit_note", -SalesInvoice.tax),
+                        else_=SalesInvoice.tax - SalesInvoice.dp_tax_deducted))
+    rows = await session.execute(select(month, net).where(SalesInvoice.status.in_(POSTED_INVOICE),
+                                                          SalesInvoice.invoice_date < before)
+                                 .group_by(month).order_by(month))
+    return [(m, Decimal(v)) for m, v in rows.all()]
 
 
 MODELS = {"quotation": Quotation, "order": SalesOrder, "delivery": Delivery, "return": SalesReturn}

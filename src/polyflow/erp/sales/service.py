@@ -274,3 +274,13 @@ async def close_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
     order.status = "closed"
     await session.flush()
     return order
+
+
+async def tax_documents(session: AsyncSession, date_from, date_to):
+    """Posted sales invoices and credit notes dated within the dates (for the tax module's outputs)."""
+    return await repository.tax_documents(session, date_from, date_to)
+
+
+async def monthly_output_tax(session: AsyncSession, before):
+    """(month, net PPN Keluaran) of every month before `before` (for the PPN carried forward)."""
+    return await repository.monthly_output_tax(session, before)

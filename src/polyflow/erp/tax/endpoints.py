@@ -7,11 +7,12 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from polyflow.erp.identity.auth import authorize
-from polyflow.erp.tax import service
+from polyflow.erp.tax import coretax, ppn, service
+from polyflow.erp.tax.output_schemas import PpnSummary
 from polyflow.erp.tax.schemas import (
     CODE_PATTERN, CompanyTaxIn, CompanyTaxOut, LineTaxOut, TaxCodeIn, TaxCodeOut, TaxCodePatch, TaxComputation,
     TaxKind,
@@ -96,3 +97,21 @@ async def get_company_tax(session: TenantSession):
 async def update_company_tax(session: TenantSession, data: CompanyTaxIn):
     """Change the company's tax identity (NPWP/NITKU validated; a PKP must have an NPWP)."""
     return await service.update_company(session, data)
+
+
+Month = Annotated[str, Query(max_length=7, description="The tax period, YYYY-MM")]
+
+
+@router.get("/tax/ppn-summary", response_model=PpnSummary)
+async def ppn_summary(session: TenantSession, month: Month):
+    """The month's PPN: output vs creditable input tax, kurang/lebih bayar, carried overpayment, GL check."""
+    return await ppn.ppn_summary(session, month)
+
+
+@router.get("/tax/coretax-xml", response_class=Response,
+            responses={200: {"content": {"application/xml": {}}, "description": "The e-Faktur bulk import file"}})
+async def coretax_xml(session: TenantSession, month: Month):
+    """The Coretax e-Faktur bulk import XML of the month's posted sales invoices, as a download."""
+    filename, body = await coretax.coretax_xml(session, month)
+    return Response(content=body, media_type="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
