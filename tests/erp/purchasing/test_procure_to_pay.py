@@ -153,8 +153,9 @@ async def test_procure_to_pay_end_to_end(make_tenant, live, tenant_engine):
         # Return on 12 Nov: HDPE 50 (not invoiced: clears 2120 at 15 500 = 775 000) and PP 100 (invoiced: a
         # debit note at the invoiced 20 150 = DPP 2 015 000; x 11/12 = 1 847 083.33 -> 1 847 083; PPN 12 % =
         # 221 649.96 -> 221 650; 2 236 650). Stock leaves at the moving average: 775 000 + 2 000 000.
-        # Journal PRET: Cr 2120 2 000 000 (inventory's Dr 2120 2 775 000 less the 775 000 cleared), Dr 2110
-        # 2 236 650, Cr 1150 221 650, Cr 5500 15 000 (100 x 150 back from the supplier above stock cost).
+        # Inventory's journal: Dr 5500 / Cr 1141 2 775 000. Journal PRET: Dr 2120 775 000 (cleared), Dr 2110
+        # 2 236 650, Cr 1150 221 650, Cr 5500 775 000 + 2 015 000 = 2 790 000: 5500 nets -15 000 (100 x 150 the
+        # supplier takes back above the stock cost).
         r = await c.post("/api/v1/purchase-returns", json={
             "order_id": po["id"], "location": "RM-WH", "return_date": "2026-11-12", "reason": "off-spec",
             "lines": [{"order_line_id": hd_line, "quantity": "50"}, {"order_line_id": pp_line, "quantity": "100"}]})
@@ -166,8 +167,8 @@ async def test_procure_to_pay_end_to_end(make_tenant, live, tenant_engine):
             ("50.000", "775000.00"), ("0.000", "2000000.00")]
         entry = (await c.get(f"/api/v1/journal-entries/{ret['journal_entry_id']}")).json()
         assert {(l["account_code"], l["debit"], l["credit"]) for l in entry["lines"]} == {
-            ("2120", "0.00", "2000000.00"), ("2110", "2236650.00", "0.00"), ("1150", "0.00", "221650.00"),
-            ("5500", "0.00", "15000.00")}
+            ("2120", "775000.00", "0.00"), ("2110", "2236650.00", "0.00"), ("1150", "0.00", "221650.00"),
+            ("5500", "0.00", "2790000.00")}
         inv = (await c.get(f"/api/v1/purchase-invoices/{inv['id']}")).json()
         assert (inv["credited"], inv["open_amount"], inv["status"]) == ("2236650.00", "25291350.00", "open")
         # Returning more than is left of a line: 409.

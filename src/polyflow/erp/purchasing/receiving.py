@@ -5,12 +5,13 @@ PPN): Dr inventory / Cr 2120 Barang Diterima Belum Ditagih, one movement per lin
 Over-receipt: a line may receive up to its ordered quantity plus POLYFLOW_RECEIPT_TOLERANCE_PERCENT
 (default 0); beyond is a 409.
 
-A return sends stock OUT (reason return) at the moving-average cost (Dr 2120 / Cr inventory, posted by
-inventory). Of the returned quantity, what was not yet invoiced is taken first: it clears 2120 at the
-receipt's price. The rest was invoiced: a debit note at the invoiced price (DPP and its PPN) reduces the
-payable (Dr 2110) and the input PPN (Cr 1150), applied to the order's open invoices. The return's own
-journal (PRET/<year>/<n>) makes 2120 move by exactly the receipt value of the uninvoiced part; what the
-stock cost differs from that value and from the debit note's DPP goes to 5500 Selisih Harga Pembelian.
+A return sends stock OUT (reason return) at the moving-average cost, posted by inventory against 5500
+Selisih Harga Pembelian (Dr 5500 / Cr inventory) rather than 2120: a later re-costing of that issue (a
+backdated movement, a landed cost) then lands in 5500 and never moves 2120. Of the returned quantity, what
+was not yet invoiced is taken first: the return's journal (PRET/<year>/<n>) clears it from 2120 at the
+receipt's price (Dr 2120 / Cr 5500). The rest was invoiced: a debit note at the invoiced price (DPP and its
+PPN) reduces the payable (Dr 2110) and the input PPN (Cr 1150), applied to the order's open invoices
+(Cr 5500 by its DPP). 5500 so nets what the stock cost differs from what the supplier takes back.
 
 Landed costs (freight, duties) on a receipt are allocated to its lines by value and added to the stock
 cost by inventory revaluations (value only), against 2150 Biaya Yang Masih Harus Dibayar."""
@@ -150,17 +151,19 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
     ret = PurchaseReturn(number=number, order_id=order.id, partner_id=order.partner_id, return_date=on,
                          reason=data.reason, tax_invoice_no=data.tax_invoice_no, created_by=user_id,
                          debit_base=ZERO, debit_tax=ZERO, debit_total=ZERO)
-    stock_total = cleared_total = ZERO
+    cleared_total = ZERO
     invoiced_parts = []  # (order line, quantity) of what goes back after invoicing
     for n, (line, ol) in enumerate(zip(data.lines, order_lines), 1):
         open_qty = ol.qty_received - ol.qty_invoiced - ol.qty_returned_open
         before_invoice = min(line.quantity, open_qty)
         after_invoice = line.quantity - before_invoice
+        # Against 5500, not 2120: should a backdated movement re-cost this issue later, the difference is
+        # a cost, and 2120 keeps exactly the receipt value of what is received and not invoiced.
         movement = await inventory.create_movement(session, MovementIn(
             kind="OUT", variant_id=ol.variant_id, quantity=line.quantity, from_location=data.location,
-            reason="return", reference=number, posting_date=on), user_id=user_id, may_choose_account=False)
+            reason="return", counter_account=coa.SELISIH_HARGA_PEMBELIAN, reference=number, posting_date=on),
+            user_id=user_id, may_choose_account=True)
         stock_value = -movement.value
-        stock_total += stock_value
         if before_invoice:
             cleared = _residue_or(ol, before_invoice, open_qty)
             ol.qty_returned_open += before_invoice
@@ -173,8 +176,7 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
         ret.lines.append(PurchaseReturnLine(line_no=n, order_line_id=ol.id, variant_id=ol.variant_id,
                                             quantity=line.quantity, qty_not_invoiced=before_invoice,
                                             stock_value=stock_value, movement_id=movement.id))
-    lines = [Line(coa.BARANG_BELUM_DITAGIH, credit=stock_total - cleared_total)] \
-        if stock_total > cleared_total else [Line(coa.BARANG_BELUM_DITAGIH, debit=cleared_total - stock_total)]
+    lines = [Line(coa.BARANG_BELUM_DITAGIH, debit=cleared_total, memo="returned before invoicing")]
     credit_base = ZERO
     if invoiced_parts:
         # The debit note: at the price the supplier invoiced (average over the line's invoices), its PPN
@@ -195,12 +197,9 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
         lines.append(Line(coa.HUTANG_USAHA, debit=ret.debit_total, memo="debit note"))
         lines += [Line(account, credit=amount, memo="PPN Masukan reversed") for account, amount in sorted(taxes.items())]
         await _apply_debit_note(session, order, ret.debit_total)
-    # What makes it balance: the stock left at its moving average, the supplier takes it back at the
-    # receipt price (not invoiced) or the invoiced price (debit note).
-    difference = credit_base + cleared_total - stock_total
-    if difference:
-        lines.append(Line(coa.SELISIH_HARGA_PEMBELIAN, credit=difference) if difference > 0 else
-                     Line(coa.SELISIH_HARGA_PEMBELIAN, debit=-difference))
+    # The stock left at its moving average against 5500 (inventory's journal); the supplier takes it back
+    # at the receipt price (not invoiced) or the invoiced price (debit note): 5500 nets the difference.
+    lines.append(Line(coa.SELISIH_HARGA_PEMBELIAN, credit=cleared_total + credit_base, memo="goods returned"))
     lines = [line for line in lines if line.debit or line.credit]
     if lines:
         entry = await accounting.post_journal(
