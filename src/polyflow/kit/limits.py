@@ -157,6 +157,7 @@ class BodyLimitMiddleware:
             return
         length = chunked = None
         content_type = ""
+        expects_continue = False
         for key, value in scope["headers"]:
             if key == b"content-length":
                 length = value
@@ -164,12 +165,16 @@ class BodyLimitMiddleware:
                 chunked = value
             elif key == b"content-type":
                 content_type = value.decode("latin-1")
+            elif key == b"expect":
+                expects_continue = value.strip().lower() == b"100-continue"
         if length is None and chunked is None:
             await self.app(scope, receive, send)  # HTTP/1.1: no body at all
             return
         cap = self.cap_for(scope["path"])
         if length is not None and length.strip().isdigit() and int(length) > cap:
-            await _too_large(scope, receive, send, cap, body_pending=True)
+            # A client waiting for "100 Continue" has sent no body: nothing to drain (and reading would make
+            # the server send the 100 after our answer).
+            await _too_large(scope, receive, send, cap, body_pending=not expects_continue)
             return
         chunks: list[bytes] = []
         size = 0
