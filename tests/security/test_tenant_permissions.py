@@ -37,6 +37,8 @@ OPEN_ROUTES = {
 
 QUERY = {
     "/api/v1/reports/profit-and-loss": {"date_from": "2026-01-01", "date_to": "2026-12-31"},
+    "/api/v1/tax/ppn-summary": {"month": "2026-11"},
+    "/api/v1/tax/coretax-xml": {"month": "2026-11"},
 }
 
 
