@@ -126,3 +126,27 @@ def test_adding_a_server_locks_down_its_postgres_database(settings, pg_admin, ro
         assert_refused(probe)
     finally:
         _admin_exec(pg_admin, f"DROP ROLE IF EXISTS {role}")
+
+
+def test_a_role_that_cannot_close_the_main_database_gets_a_warning(make_settings, pg_admin, main_template):
+    """Neither owner nor superuser: PostgreSQL only warns on REVOKE; the lock-down says what to run."""
+    role, password = f"pf_weak_{uuid.uuid4().hex[:8]}", "weak-role-password-123"
+    name = f"pf_main_{uuid.uuid4().hex[:12]}"
+    _admin_exec(pg_admin, f"CREATE ROLE {role} LOGIN PASSWORD '{password}'",
+                f"CREATE DATABASE {name} TEMPLATE {main_template}", f"GRANT CONNECT ON DATABASE {name} TO {role}")
+    _admin_exec(pg_admin.with_database(name), f"GRANT SELECT ON database_servers TO {role}")
+    try:
+        async def go():
+            main = PgDsn(pg_admin.host, pg_admin.port, role, password, name)
+            platform = Platform(make_settings(database_url=main.url("postgresql")))
+            try:
+                return await lock_down(platform.main_engine, platform.secrets)
+            finally:
+                await platform.stop()
+
+        warnings = asyncio.run(go())
+        assert len(warnings) == 1 and f"the main database '{name}' is still open to every role" in warnings[0]
+        assert "REVOKE CONNECT ON DATABASE" in warnings[0]
+    finally:
+        _admin_exec(pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                    f"REVOKE CONNECT ON DATABASE postgres FROM {role}", f"DROP ROLE IF EXISTS {role}")

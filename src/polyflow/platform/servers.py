@@ -110,13 +110,20 @@ def _restrict_connect(database: str, roles: list[str]) -> list[str]:
             *(f"GRANT CONNECT ON DATABASE {db} TO {quote_ident(role)}" for role in dict.fromkeys(r for r in roles if r))]
 
 
-async def lock_down_main(main_engine: AsyncEngine) -> str:
-    """The main database: CONNECT only for the platform's own role (the main URL's). Returns its name."""
+# PUBLIC still may connect: no ACL yet (the default grants it), or an entry "=...c.../owner".
+_PUBLIC_CONNECT = ("SELECT datacl IS NULL OR EXISTS (SELECT 1 FROM unnest(datacl) a "
+                   "WHERE a::text ~ '^=[A-Za-z*]*c') FROM pg_database WHERE datname = {}")
+
+
+async def lock_down_main(main_engine: AsyncEngine) -> tuple[str, bool]:
+    """The main database: CONNECT only for the platform's own role (the main URL's). Returns its name
+    and whether PUBLIC lost CONNECT (a role that neither owns it nor is superuser only gets warnings)."""
     async with main_engine.begin() as conn:
         name, role = (await conn.execute(text("SELECT current_database(), current_user"))).one()
         for statement in _restrict_connect(name, [role]):
             await conn.execute(text(statement))
-    return name
+        still_open = (await conn.execute(text(_PUBLIC_CONNECT.format(":name")), {"name": name})).scalar()
+    return name, not still_open
 
 
 async def lock_down_server(server: DatabaseServer, secrets: SecretBox, platform_role: str,
@@ -132,6 +139,10 @@ async def lock_down_server(server: DatabaseServer, secrets: SecretBox, platform_
             statements += _restrict_connect(main[2], roles)
         for statement in statements:
             await conn.execute(statement)
+        # A role that neither owns `postgres` nor is superuser only gets warnings from REVOKE: say so.
+        if MAINTENANCE_DB in present and await conn.fetchval(_PUBLIC_CONNECT.format("$1"), MAINTENANCE_DB):
+            raise Unavailable(f"role '{server.admin_user}' may not change who connects to '{MAINTENANCE_DB}'; "
+                              f"as its owner run: REVOKE CONNECT ON DATABASE {MAINTENANCE_DB} FROM PUBLIC")
     finally:
         await conn.close()
 
@@ -140,7 +151,10 @@ async def lock_down(main_engine: AsyncEngine, secrets: SecretBox, *, only: str |
     """Take CONNECT away from PUBLIC on the main database and every active server's ``postgres``
     database (``only``: just that server's), idempotent. Returns one warning per server that could not
     be reached or changed; the main database's own step raises (this process is connected to it)."""
-    name = await lock_down_main(main_engine)
+    name, closed = await lock_down_main(main_engine)
+    warnings = [] if closed else [
+        f"the main database '{name}' is still open to every role: as its owner run "
+        f"REVOKE CONNECT ON DATABASE {quote_ident(name)} FROM PUBLIC"]
     url = main_engine.url
     platform_role = url.username or ""
     query = select(DatabaseServer).where(DatabaseServer.is_active)
@@ -148,7 +162,6 @@ async def lock_down(main_engine: AsyncEngine, secrets: SecretBox, *, only: str |
         query = query.where(DatabaseServer.name == only)
     async with AsyncSession(main_engine) as session:
         servers = (await session.execute(query)).scalars().all()
-    warnings = []
     for server in servers:
         try:
             await lock_down_server(server, secrets, platform_role, (url.host or "", url.port or 5432, name))
