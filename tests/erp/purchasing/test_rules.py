@@ -293,3 +293,44 @@ async def test_dates_keep_the_order_of_events(make_tenant, live):
         assert r.status_code == 422 and "before the last invoice" in r.json()["detail"]
         r = await c.post("/api/v1/purchase-returns", json={**ret, "return_date": "2026-11-10"})
         assert r.status_code == 201 and r.json()["debit_base"] == "200000.00"
+
+
+async def test_amounts_beyond_the_ledger_are_refused_not_a_500(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        supplier, pp, _, po = await _approved(c)
+        r = await c.post("/api/v1/purchase-orders", json={"partner_id": supplier["id"], "lines": [
+            {"variant_id": pp["id"], "quantity": "999999999999999.999", "unit_price": "9999999999999999.99"}]})
+        assert r.status_code == 422 and "split it" in r.json()["detail"]
+        gr = (await c.post("/api/v1/goods-receipts", json=_receipt(po, "1"))).json()
+        r = await c.post("/api/v1/purchase-invoices", json={"order_id": po["id"], "lines": [
+            {"order_line_id": po["lines"][0]["id"], "quantity": "1", "unit_price": "9999999999999999.99"}]})
+        assert r.status_code == 422 and "split it" in r.json()["detail"]
+        r = await c.post("/api/v1/landed-costs", json={"receipt_id": gr["id"], "description": "x",
+                                                       "amount": "9999999999999999"})
+        assert r.status_code == 422
+
+
+async def test_two_invoices_racing_for_the_same_received_goods(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        _, _, _, po = await _approved(c)
+        assert (await c.post("/api/v1/goods-receipts", json=_receipt(po, "600"))).status_code == 201
+        body = {"order_id": po["id"], "invoice_date": "2026-11-06", "tax_invoice_no": "0100002600000077",
+                "lines": [{"order_line_id": po["lines"][0]["id"], "quantity": "400"}]}
+        drafts = [(await c.post("/api/v1/purchase-invoices", json=body)).json() for _ in range(2)]
+    owner = make_user(live.settings, "pt-abc", ["owner"])
+    headers = {"Authorization": f"Bearer {owner['token']}"}
+    host = f"pt-abc.{live.settings.root_domain}"
+    async with live.client(host, headers=headers) as a, live.client(host, headers=headers) as b:
+        # 400 + 400 of the 600 received: the order's row lock makes the second see the first.
+        results = await asyncio.gather(a.post(f"/api/v1/purchase-invoices/{drafts[0]['id']}/post"),
+                                       b.post(f"/api/v1/purchase-invoices/{drafts[1]['id']}/post"))
+        assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+        loser = next(r for r in results if r.status_code == 409)
+        assert "more than received and not yet invoiced" in loser.json()["detail"] and "(200)" in loser.json()["detail"]
+        order = (await a.get(f"/api/v1/purchase-orders/{po['id']}")).json()
+        assert order["lines"][0]["qty_invoiced"] == "400.000"
+        tb = (await a.get("/api/v1/reports/trial-balance", params={"date_to": "2026-11-06"})).json()
+        # 600 x 20 000 received, 400 x 20 000 invoiced: 4 000 000 left on 2120.
+        assert {r["code"]: r["balance"] for r in tb["rows"]}["2120"] == "-4000000.00"

@@ -29,6 +29,8 @@ accounting.DOC_TYPES.update({"PR": "purchase request", "PO": "purchase order", "
                              "LC": "landed cost"})
 
 NET_PRICE = Decimal("0.0001")
+# A document's amount stays well inside the ledger's NUMERIC(18, 2), totals and tax included.
+MAX_AMOUNT = Decimal(10) ** 14
 # Tax kinds a purchase line may carry: input PPN, or a supply without PPN. Withholding (PPh) is settled at
 # payment, not on the order.
 PURCHASE_TAX_KINDS = ("ppn_input", "exempt", "zero_rated", "not_collected")
@@ -80,6 +82,8 @@ async def compute_lines(session: AsyncSession, amounts: list[tuple[str, Decimal]
     """(base, tax) per line for [(tax code, amount)], computed per document and tax code (erp/tax/calc.py),
     and the tax code versions by code."""
     groups: dict[str, list[int]] = defaultdict(list)
+    if sum((amount for _, amount in amounts), ZERO) >= MAX_AMOUNT:
+        raise InvalidInput(f"the document comes to more than {MAX_AMOUNT:,} rupiah; split it")
     for i, (code, _) in enumerate(amounts):
         groups[code].append(i)
     out: list[tuple[Decimal, Decimal]] = [(ZERO, ZERO)] * len(amounts)

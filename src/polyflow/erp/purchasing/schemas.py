@@ -335,7 +335,7 @@ class LandedCostIn(_In):
     receipt_id: uuid.UUID
     cost_date: Day | None = Field(default=None, description="Default: the receipt's date (later issues re-costed)")
     description: str = Field(min_length=1, max_length=200, description="e.g. 'Freight Tanjung Priok - plant'")
-    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False,
+    amount: Decimal = Field(gt=0, lt=10 ** 14, max_digits=18, decimal_places=2, allow_inf_nan=False,
                             description="Whole rupiah, without PPN")
 
     _plain = field_validator("amount", mode="before")(classmethod(lambda cls, v: _price(v)))
