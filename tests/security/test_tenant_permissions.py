@@ -21,6 +21,7 @@ from polyflow.platform.models import Plan
 from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, purchasing_records
 from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
+from tests.erp.payments.helpers import PAYMENT_TABLES, payment_bodies, payment_records
 from tests.fixtures.auth import make_user
 
 # JSON routes that need no permission: the public tenant info and sign-in flows, and what a signed-in user
@@ -37,6 +38,7 @@ OPEN_ROUTES = {
 
 QUERY = {
     "/api/v1/reports/profit-and-loss": {"date_from": "2026-01-01", "date_to": "2026-12-31"},
+    "/api/v1/tax/pph23-register": {"month": "2026-11"},
     "/api/v1/tax/ppn-summary": {"month": "2026-11"},
     "/api/v1/tax/coretax-xml": {"month": "2026-11"},
 }
@@ -84,6 +86,7 @@ FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels
                       "company_tax_profile", "partner_prices") + SALES_TABLES
 
 FINGERPRINT_TABLES += PURCHASING_TABLES
+FINGERPRINT_TABLES += PAYMENT_TABLES
 
 
 def _fingerprint(tenant_sql, sub: str) -> dict[str, str]:
@@ -159,7 +162,9 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
     bodies = _bodies(ids) | sales_bodies({**ids, "customer_id": partner["id"], "location": "PERM-WH"}, on)
     async with tenant_as("pt-abc", token=owner["token"]) as o:
         ids |= await purchasing_records(o, vid, "PERM-WH")
+        ids |= await payment_records(o, partner["id"], ids["sales_invoice_id"], vid, "PERM-WH", on)
     bodies |= purchasing_bodies(ids)
+    bodies |= payment_bodies(ids, on)
     gated = [r for r in tenant_routes if r.path.startswith("/api/") and r.permission]
     assert len(gated) >= 40
 

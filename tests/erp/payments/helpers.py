@@ -60,14 +60,23 @@ async def open_amounts(c, path: str, ids: list[str]) -> list[str]:
     return [(await ok(await c.get(f"{path}/{i}")))["open_amount"] for i in ids]
 
 
-async def payment_records(c, customer_id: str, sales_invoice_id: str, supplier_id: str, purchase_invoice_id: str,
-                          on: str) -> dict[str, str]:
-    """A receipt of 1 and a supplier payment of 1 (for the security sweeps): the path ids."""
+async def payment_records(c, customer_id: str, sales_invoice_id: str, variant_id: str, location: str, on: str,
+                          tag: str = "PERM") -> dict[str, str]:
+    """For the security sweeps: a receipt of 1 on a posted sales invoice, and a supplier (its own) with a posted
+    invoice and a payment of 1. The path ids, and (keys starting with "_") what the bodies need."""
+    sup = await supplier(c, f"{tag}-PAYSUP")
+    pinv = await purchase_invoice(c, sup, variant_id, "2", "1000", on, location=location, faktur="0100002600000777")
     rcv = await ok(await c.post("/api/v1/payments/receipts", json=receipt_body(customer_id, sales_invoice_id, on)),
                    201)
-    pay = await ok(await c.post("/api/v1/payments/supplier-payments",
-                                json=receipt_body(supplier_id, purchase_invoice_id, on)), 201)
-    return {"receipt_id": rcv["id"], "supplier_payment_id": pay["id"]}
+    pay = await ok(await c.post("/api/v1/payments/supplier-payments", json=receipt_body(sup, pinv["id"], on)), 201)
+    return {"customer_receipt_id": rcv["id"], "supplier_payment_id": pay["id"], "_pay_customer_id": customer_id,
+            "_pay_sales_invoice_id": sales_invoice_id, "_pay_supplier_id": sup, "_pay_purchase_invoice_id": pinv["id"]}
+
+
+def payment_paths(ids: dict[str, str]) -> list[str]:
+    """What a tenant's owner reads of its payments (for before/after snapshots)."""
+    return [f"/api/v1/payments/receipts/{ids['customer_receipt_id']}",
+            f"/api/v1/payments/supplier-payments/{ids['supplier_payment_id']}", "/api/v1/payments"]
 
 
 def receipt_body(partner_id: str, invoice_id: str, on: str, amount: str = "1") -> dict:
@@ -78,6 +87,7 @@ def receipt_body(partner_id: str, invoice_id: str, on: str, amount: str = "1") -
 def payment_bodies(ids: dict[str, str], on: str) -> dict[tuple[str, str], dict]:
     """Valid bodies of the payments routes (a refused request would really have changed something)."""
     return {
-        ("POST", "/api/v1/payments/receipts"): receipt_body(ids["customer_id"], ids["sales_invoice_id"], on),
-        ("POST", "/api/v1/payments/supplier-payments"): receipt_body(ids["_supplier_id"], ids["invoice_id"], on),
+        ("POST", "/api/v1/payments/receipts"): receipt_body(ids["_pay_customer_id"], ids["_pay_sales_invoice_id"], on),
+        ("POST", "/api/v1/payments/supplier-payments"): receipt_body(ids["_pay_supplier_id"],
+                                                                     ids["_pay_purchase_invoice_id"], on),
     }

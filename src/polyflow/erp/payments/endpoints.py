@@ -59,17 +59,17 @@ async def create_receipt(session: TenantSession, data: PaymentIn, principal: Cur
     return await service.create_payment(session, RECEIPT, data, principal.id)
 
 
-@receipts.get("/{receipt_id}", response_model=PaymentOut)
-async def get_receipt(session: TenantSession, receipt_id: uuid.UUID):
+@receipts.get("/{customer_receipt_id}", response_model=PaymentOut)
+async def get_receipt(session: TenantSession, customer_receipt_id: uuid.UUID):
     """One customer receipt."""
-    return await service.get_payment(session, RECEIPT, receipt_id)
+    return await service.get_payment(session, RECEIPT, customer_receipt_id)
 
 
-@receipts.post("/{receipt_id}/cancel", response_model=PaymentOut)
-async def cancel_receipt(session: TenantSession, receipt_id: uuid.UUID, principal: CurrentUser,
+@receipts.post("/{customer_receipt_id}/cancel", response_model=PaymentOut)
+async def cancel_receipt(session: TenantSession, customer_receipt_id: uuid.UUID, principal: CurrentUser,
                          data: CancelIn | None = None):
     """Cancel a posted receipt: a reversing journal, the invoices re-opened."""
-    return await service.cancel_payment(session, RECEIPT, receipt_id, data or CancelIn(), principal.id)
+    return await service.cancel_payment(session, RECEIPT, customer_receipt_id, data or CancelIn(), principal.id)
 
 
 @supplier_payments.get("", response_model=Page[PaymentOut])
