@@ -1,7 +1,7 @@
 """The Coretax e-Faktur bulk import XML (PPN Keluaran) of a month's posted sales invoices.
 
-Template followed: DJP's "Template XML Faktur Pajak Keluaran" for Coretax as published in January 2025 (the
-file Coretax serves under e-Faktur > Pajak Keluaran > Impor Data > "Unduh Format Data", TaxInvoice.xsd).
+Template followed: DJP's "Template XML Faktur Pajak Keluaran" for Coretax, the 2025 version (the file Coretax
+serves under e-Faktur > Pajak Keluaran > Impor Data > "Unduh Format Data"; its schema TaxInvoice.xsd).
 No copy of the DJP file itself could be consulted here: the element names, their order and the code lists
 (buyer ID types, unit codes, transaction codes) were taken from public integrations that reproduce that
 template (its sample file and its reference sheets), where they agree with each other:
@@ -16,17 +16,19 @@ Rules applied:
 - Buyer identity (as snapshot on the invoice when it was posted): an NPWP -> BuyerTin = NPWP, BuyerDocument
   TIN, BuyerDocumentNumber "-", BuyerIDTKU = the buyer's NITKU (its NPWP + 000000 when none is recorded).
   A NIK -> BuyerTin 0000000000000000, BuyerDocument "National ID", BuyerDocumentNumber = the NIK and
-  BuyerIDTKU = NIK + 000000 (the partners module's NITKU of an individual; some guides to the template say
-  "000000" for buyers without an NPWP: UNCERTAIN, "000000" is used when no NITKU was recorded). A buyer with neither, or
-  without an address, is refused (422 listing the invoices): Coretax rejects such a tax invoice, and
-  Polyflow records no passport or other document number yet.
+  BuyerIDTKU = NIK + 000000 (the partners module's NITKU of an individual). UNCERTAIN: some guides to the
+  template say "000000" for buyers without an NPWP; that is used only when no NITKU was recorded.
+  A buyer with neither, or without an address, is refused (422 listing the invoices): Coretax rejects such
+  a tax invoice, and Polyflow records no passport or other document number yet.
+- Code (HS / service code) is 000000 on every line: Polyflow records no HS code for a product yet.
 - TrxCode is the code the sales module snapshot when posting (04 = DPP nilai lain 11/12; 01 full price).
   Codes 07 / 08 need a facility code (AddInfo / FacilityStamp, TD.005xx / TD.011xx) that Polyflow does
   not record: such invoices are refused too.
 - Lines: Price = the unit price, Qty, TotalDiscount = the line's discount, TaxBase = its DPP, OtherTaxBase =
   its DPP nilai lain, VAT = its PPN (the document figures allocated to the lines by the sales module:
   calc.py's rounding rule), VATRate = the rate (12), STLG (PPnBM) 0. With tax-inclusive prices the Price
-  is the DPP per unit (TaxBase / Qty, to the cent) and TotalDiscount 0.
+  is the DPP per unit (TaxBase / Qty, to the cent) and TotalDiscount 0, so Price x Qty may miss TaxBase by
+  the cents of that division (UNCERTAIN whether Coretax tolerates it; TaxBase and VAT are exact).
 - An invoice that deducts down payments (faktur pelunasan) reports its DPP, DPP nilai lain and PPN less
   the down payments' (ppn.net_figures), the deducted DPP added to the lines' TotalDiscount (shares by
   largest remainder), so that Price x Qty - TotalDiscount = TaxBase still holds. A down-payment invoice
