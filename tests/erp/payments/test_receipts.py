@@ -169,6 +169,9 @@ async def test_receipt_refusals(make_tenant, live):
         r = await c.post(RCV, json={**base, "amount": "1", "allocations": [
             {"invoice_id": "00000000-0000-4000-8000-000000000000", "amount": "1"}]})
         assert r.status_code == 422 and "not a sales invoice or credit note" in r.text
+        r = await c.post(RCV, json={**base, "amount": "1109999.50", "bank_charges": "0.50",
+                                    "allocations": [{"invoice_id": inv["id"], "amount": "1110000"}]})
+        assert r.status_code == 422 and "whole rupiah" in r.text
         # Dated before the invoice; into closed books.
         r = await c.post(RCV, json={**base, "payment_date": "2026-11-04", "amount": "1",
                                     "allocations": [{"invoice_id": inv["id"], "amount": "1"}]})

@@ -49,6 +49,12 @@ class PaymentIn(BaseModel):
 
     @model_validator(mode="after")
     def _slip(self) -> "PaymentIn":
+        # Invoices are in whole rupiah, so is what settles them (and what the bank or the tax office takes).
+        for label, value in (("amount", self.amount), ("bank_charges", self.bank_charges),
+                             ("withheld", self.withheld), *((f"allocation to {a.invoice_id}", a.amount)
+                                                           for a in self.allocations)):
+            if value != value.to_integral_value():
+                raise ValueError(f"{label} must be whole rupiah (no cents): {value}")
         if self.withheld > 0 and not self.withholding_slip_no:
             raise ValueError("withheld PPh 23 needs the withholding slip number (bukti potong)")
         if self.withheld == 0 and (self.withholding_slip_no or self.withholding_date):
