@@ -53,6 +53,8 @@ async def create_delivery(session: AsyncSession, data: DeliveryIn, user_id: uuid
     if order is None:
         raise InvalidInput("unknown order_id")
     refuse(order, "sales order", DELIVERABLE, "delivered")
+    if data.delivery_date < order.order_date:
+        raise InvalidInput(f"delivery_date {data.delivery_date} is before the order's date {order.order_date}")
     loc = await common.location(session, data.location) if data.location else \
         await common.location(session, str(order.location_id))
     by_id = {line.id: line for line in order.lines}

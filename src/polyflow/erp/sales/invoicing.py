@@ -109,6 +109,8 @@ async def create_invoice(session: AsyncSession, data: InvoiceIn, user_id: uuid.U
     order = await repository.get(session, SalesOrder, data.order_id)
     if order is None:
         raise InvalidInput("unknown order_id")
+    if data.invoice_date < order.order_date:
+        raise InvalidInput(f"invoice_date {data.invoice_date} is before the order's date {order.order_date}")
     if data.down_payment_percent is not None or data.down_payment_amount is not None:
         return await _create_down_payment(session, order, data, user_id)
     if order.status not in INVOICEABLE:

@@ -73,6 +73,8 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
     if invoice.status not in POSTED:
         raise Conflict(f"sales invoice {name(invoice)} is {invoice.status}: goods are returned against a posted "
                        "invoice")
+    if data.return_date < invoice.invoice_date:
+        raise InvalidInput(f"return_date {data.return_date} is before the invoice's date {invoice.invoice_date}")
     ids = [line.delivery_line_id for line in data.lines]
     if len(set(ids)) != len(ids):
         raise InvalidInput("a delivery line appears twice; give one line per delivery line")
