@@ -242,6 +242,11 @@ async def test_prices_with_tax_orders_suppliers_and_cancelling(make_tenant, live
         r = await c.post("/api/v1/purchase-orders", json={"partner_id": small["id"], "lines": line})
         assert r.status_code == 422 and "inactive" in r.json()["detail"]
 
+        # A draft is replaced whole: 2 x 20 000 = 40 000; x 11/12 = 36 666.67 -> 36 667; 12 % = 4 400.04 -> 4 400.
+        r = await c.patch(f"/api/v1/purchase-orders/{draft['id']}", json={
+            "partner_id": supplier["id"], "order_date": "2026-11-03", "lines": [{"variant_id": pp["id"], "quantity": "2"}]})
+        assert r.status_code == 200, r.text
+        assert (len(r.json()["lines"]), r.json()["total"], r.json()["order_date"]) == (1, "44400.00", "2026-11-03")
         # Cancelling: a draft, or an approved order with nothing received; never twice.
         assert (await c.post(f"/api/v1/purchase-orders/{draft['id']}/cancel")).json()["status"] == "cancelled"
         r = await c.post(f"/api/v1/purchase-orders/{draft['id']}/cancel")
