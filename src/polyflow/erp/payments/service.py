@@ -106,8 +106,8 @@ async def _checked_allocations(session: AsyncSession, direction: str, partner, d
         try:
             item = await owner.open_item(session, alloc.invoice_id, lock=True)
         except NotFound:
-            raise InvalidInput(f"invoice {alloc.invoice_id} is not a {'sales invoice or credit note' if direction == RECEIPT else 'supplier invoice'} "
-                               "of this workspace") from None
+            kind = "sales invoice or credit note" if direction == RECEIPT else "supplier invoice"
+            raise InvalidInput(f"invoice {alloc.invoice_id} is not a {kind} of this workspace") from None
         if item.partner_id != partner.id:
             raise InvalidInput(f"{item.number} belongs to another partner, not {partner.code}: a payment is allocated "
                                "to its own partner's invoices only")
