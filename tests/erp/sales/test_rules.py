@@ -211,6 +211,12 @@ async def test_inclusive_prices_and_delivery_from_another_location(make_tenant, 
             "customer_id": cust, "order_date": "2026-11-03", "location": "WH", "prices_include_tax": True,
             "lines": [{"variant_id": bag, "quantity": "10", "unit_price": "111000"}]}), 201)
         assert (so["base"], so["tax"], so["total"]) == ("1000000.00", "110000.00", "1110000.00")
+        # Amounts past NUMERIC(18, 2) are a clear 422, not a 500.
+        for quantity, price in (("999999999999999.999", "9999999999999999.99"), ("99999999999.999", "99999.99")):
+            r = await c.post("/api/v1/sales-orders", json={
+                "customer_id": cust, "order_date": "2026-11-03", "location": "WH",
+                "lines": [{"variant_id": bag, "quantity": quantity, "unit_price": price}]})
+            assert r.status_code == 422 and "rupiah" in r.text, r.text
         so = await ok(await c.post(f"/api/v1/sales-orders/{so['id']}/confirm"))
         assert so["lines"][0]["qty_reserved"] == "10.000"
         # 4 leave from WH2: WH keeps 6 reserved (what is still to deliver), not 10.

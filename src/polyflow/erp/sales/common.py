@@ -19,6 +19,8 @@ from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
 
 QTY = Decimal("0.001")
+# Amounts are NUMERIC(18, 2): at most 16 digits before the point.
+MAX_AMOUNT = Decimal(10) ** 16
 HUNDRED = Decimal(100)
 # Tax code kinds a sale may carry (PPN Keluaran, or a supply at 0 / exempt / not collected).
 SALES_TAX_KINDS = ("ppn_output", "zero_rated", "exempt", "not_collected")
@@ -130,6 +132,9 @@ async def priced_lines(session: AsyncSession, customer_id: uuid.UUID, on: date, 
                 v.sell_price if v.sell_price is not None else v.product.sell_price)
         if price is None:
             raise InvalidInput(f"line {i}: {v.sku} has no sale price; give unit_price")
+        if item.quantity * price >= MAX_AMOUNT:
+            raise InvalidInput(f"line {i}: {item.quantity.normalize():f} x {price} is too large (amounts stay below "
+                               f"{MAX_AMOUNT:.0f} rupiah)")
         code = item.tax_code.strip().upper()
         if code not in codes:
             codes[code] = await sales_tax_code(session, code, on)
@@ -138,6 +143,9 @@ async def priced_lines(session: AsyncSession, customer_id: uuid.UUID, on: date, 
                               discount_percent=item.discount_percent, tax_code=code,
                               amount=line_amount(item.quantity, price, item.discount_percent)))
     base, tax_total, _ = apply_tax(lines, codes, inclusive)
+    if base + tax_total >= MAX_AMOUNT:
+        raise InvalidInput(f"the document's total would reach {base + tax_total:.2f}; amounts stay below "
+                           f"{MAX_AMOUNT:.0f} rupiah")
     return lines, base, tax_total
 
 
