@@ -40,6 +40,9 @@ async def test_down_payment_invoiced_then_deducted(make_tenant, live):
                                                          "down_payment_amount": "1", "down_payment_percent": "1"})
         assert r.status_code == 422
 
+        # An order with an undeducted down payment is neither cancelled nor closed.
+        r = await c.post(f"/api/v1/sales-orders/{so['id']}/cancel")
+        assert r.status_code == 409 and "down payments of 600000.00 (DPP) not yet deducted" in r.text
         d = await ok(await c.post("/api/v1/deliveries", json={
             "order_id": so["id"], "delivery_date": "2026-11-05",
             "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "1000"}]}), 201)

@@ -251,12 +251,20 @@ async def cancel_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder
         raise Conflict(f"sales order {name(order)} has deliveries: it cannot be cancelled; close it to stop further "
                        "deliveries, and return goods with a sales return")
     refuse(order, "sales order", ("draft", "confirmed"), "cancelled")
+    _no_open_down_payment(order, "cancelled")
     await release_reservations(session, order)
     for delivery in await repository.draft_deliveries(session, order.id):
         delivery.status = "cancelled"
     order.status = "cancelled"
     await session.flush()
     return order
+
+
+def _no_open_down_payment(order: SalesOrder, action: str) -> None:
+    left = order.dp_base - order.dp_base_deducted
+    if left > 0:
+        raise Conflict(f"sales order {order.number} has down payments of {left:.2f} (DPP) not yet deducted by an "
+                       f"invoice: it cannot be {action} until they are invoiced against goods")
 
 
 async def close_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
@@ -268,6 +276,7 @@ async def close_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
         raise Conflict(f"sales order {order.number}: {', '.join(ln.description for ln in uninvoiced)} delivered but "
                        f"not invoiced ({', '.join(qty(ln.qty_delivered - ln.qty_invoiced) for ln in uninvoiced)}); "
                        "invoice it first")
+    _no_open_down_payment(order, "closed")
     await release_reservations(session, order)
     for delivery in await repository.draft_deliveries(session, order.id):
         delivery.status = "cancelled"
