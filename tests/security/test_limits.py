@@ -7,16 +7,19 @@ bounded product attributes, database errors without PostgreSQL's text, X-Request
 from __future__ import annotations
 
 import asyncio
-import json
+import datetime
 import logging
 import re
 import socket
 import time
+import typing
 
 import pytest
-from fastapi import Request
+from fastapi import Request, routing
+from pydantic import BaseModel
 
-from polyflow.kit.limits import IMPORT_ROUTE
+from polyflow.kit.limits import IMPORT_ROUTE, _day_in_range
+from polyflow.main import create_app
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
 from tests.fixtures.auth import TEST_PASSWORD, make_user
 from tests.fixtures.live import LiveServer
@@ -277,6 +280,54 @@ async def test_extreme_dates_are_422_never_500(make_tenant, live, day):
         # The edges of the range are dates like any other.
         assert (await c.get("/api/v1/reports/trial-balance", params={"date_to": "2199-12-31"})).status_code == 200
         assert (await c.get("/api/v1/reports/balance-sheet", params={"as_of": "1900-01-01"})).status_code == 200
+
+
+def _unbounded_dates(tp, where: str, seen: set) -> list[str]:
+    """Places in a parameter/body type where a plain `date` is accepted (not kit.limits.Day)."""
+    if tp is datetime.date:
+        return [where]
+    if typing.get_origin(tp) is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        if base is datetime.date and any(getattr(m, "func", None) is _day_in_range for m in meta):
+            return []
+        return _unbounded_dates(base, where, seen)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in seen:
+            return []
+        seen.add(tp)
+        found = []
+        for name, field in tp.model_fields.items():
+            annotation = (typing.Annotated[field.annotation, *field.metadata] if field.metadata
+                          else field.annotation)
+            found += _unbounded_dates(annotation, f"{tp.__name__}.{name}", seen)
+        return found
+    return [hit for arg in typing.get_args(tp) for hit in _unbounded_dates(arg, where, seen)]
+
+
+def test_every_date_a_request_can_carry_is_bounded(settings):
+    """The class, not the examples: every query, path and body date of the tenant and admin APIs is a
+    kit.limits.Day (a new route with a plain `date` fails here, before it can 500 on year 9999)."""
+    app = create_app(settings)
+    apps = [m.kwargs[name] for m in app.user_middleware if m.cls is TenancyMiddleware
+            for name in ("tenant_app", "admin_app")]
+    found, checked = [], 0
+    for sub in apps:
+        for ctx in routing.iter_route_contexts(sub.routes):
+            route = ctx.original_route
+            if not isinstance(route, routing.APIRoute):
+                continue
+            stack = [route.dependant]
+            while stack:
+                dependant = stack.pop()
+                stack += dependant.dependencies
+                for param in dependant.query_params + dependant.path_params + dependant.body_params:
+                    info = param.field_info
+                    annotation = typing.Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+                    checked += 1
+                    found += [f"{sorted(route.methods)} {ctx.path}: {where}"
+                              for where in _unbounded_dates(annotation, param.name, set())]
+    assert checked > 100
+    assert not found, "\n".join(found)
 
 
 def deep_attributes(depth: int):

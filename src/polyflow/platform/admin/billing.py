@@ -5,12 +5,13 @@ Invoice numbers contain slashes (``INV/2026/00001``): they are the tail of the p
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from polyflow.kit.limits import Day as BoundedDay
 from polyflow.platform import billing, entitlements
 from polyflow.platform.admin.auth import Operator
 
@@ -31,7 +32,7 @@ class ModuleGrant(BaseModel):
 
 
 class Day(BaseModel):
-    on: date | None = Field(None, description="Run as of this day (default today, UTC)")
+    on: BoundedDay | None = Field(None, description="Run as of this day (default today, UTC)")
 
 
 class PaymentIn(BaseModel):
