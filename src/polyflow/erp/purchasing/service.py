@@ -21,8 +21,8 @@ from polyflow.erp.purchasing.receiving import configure, create_landed_cost, cre
 
 
 async def input_tax_documents(session, date_from, date_to):
-    """(posted supplier invoices, purchase returns with a debit note) dated within the dates (for the tax
-    module's PPN summary)."""
+    """(posted supplier invoices, purchase returns with a debit note) dated within the dates, as rows of their
+    tax figures (id, number, date, partner_id, tax_invoice_no, DPP, PPN), for the tax module's PPN summary."""
     return await repository.input_tax_documents(session, date_from, date_to)
 
 

@@ -124,12 +124,24 @@ async def draft_deliveries(session: AsyncSession, order_id: uuid.UUID) -> list[D
                                                               Delivery.status == "draft"))).scalars())
 
 
+def _posted_within(date_from: date, date_to: date) -> list:
+    return [SalesInvoice.status.in_(POSTED_INVOICE), SalesInvoice.invoice_date.between(date_from, date_to)]
+
+
 async def tax_documents(session: AsyncSession, date_from: date, date_to: date) -> list[SalesInvoice]:
-    """Posted invoices and credit notes dated within the dates (the month's tax invoices), by date and number."""
-    return list((await session.execute(
-        select(SalesInvoice).where(SalesInvoice.status.in_(POSTED_INVOICE),
-                                   SalesInvoice.invoice_date.between(date_from, date_to))
-        .order_by(SalesInvoice.invoice_date, SalesInvoice.number))).scalars())
+    """Posted invoices and credit notes dated within the dates (the month's tax invoices) with their lines,
+    by date and number."""
+    return list((await session.execute(select(SalesInvoice).where(*_posted_within(date_from, date_to))
+                                       .order_by(SalesInvoice.invoice_date, SalesInvoice.number))).scalars())
+
+
+async def tax_totals(session: AsyncSession, date_from: date, date_to: date):
+    """The same documents' tax figures only (rows, no lines: a summary of thousands stays light)."""
+    c = SalesInvoice
+    return (await session.execute(
+        select(c.id, c.number, c.kind, c.invoice_date, c.customer_id, c.buyer_name, c.trx_code, c.base, c.other_base,
+               c.tax, c.dp_base_deducted, c.dp_tax_deducted)
+        .where(*_posted_within(date_from, date_to)).order_by(c.invoice_date, c.number))).all()
 
 
 async def monthly_output_tax(session: AsyncSession, before: date) -> list[tuple[date, Decimal]]:

@@ -286,8 +286,14 @@ async def close_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
 
 
 async def tax_documents(session: AsyncSession, date_from, date_to):
-    """Posted sales invoices and credit notes dated within the dates (for the tax module's outputs)."""
+    """Posted sales invoices and credit notes dated within the dates, with lines (for the Coretax file)."""
     return await repository.tax_documents(session, date_from, date_to)
+
+
+async def tax_totals(session: AsyncSession, date_from, date_to):
+    """The same documents' tax figures as rows (id, number, kind, invoice_date, customer_id, buyer_name,
+    trx_code, base, other_base, tax, dp_base_deducted, dp_tax_deducted), for the PPN summary."""
+    return await repository.tax_totals(session, date_from, date_to)
 
 
 async def monthly_output_tax(session: AsyncSession, before):

@@ -81,7 +81,7 @@ def _side(documents: list[PpnDocument], corrections: list[PpnDocument], with_oth
 
 async def _output_side(session: AsyncSession, date_from: date, date_to: date) -> PpnSide:
     invoices, notes = [], []
-    for doc in await sales.tax_documents(session, date_from, date_to):
+    for doc in await sales.tax_totals(session, date_from, date_to):
         f = net_figures(doc)
         sign = -1 if doc.kind == "credit_note" else 1
         item = PpnDocument(kind="credit_note" if sign < 0 else "sales_invoice", id=doc.id, number=doc.number,
