@@ -218,6 +218,9 @@ async def test_credit_note_used_in_a_receipt(make_tenant, live):
         cn = await ok(await c.get(f"/api/v1/credit-notes/{ret['credit_note_id']}"))
         assert (cn["total"], cn["open_amount"], so_line["status"]) == ("111000.00", "111000.00", "paid")
         inv2 = await sales_invoice(c, cust, bag, "2000", "1000", "2026-11-08")  # 2 220 000
+        items = await ok(await c.get(f"{RCV}/open-items", params={"partner_id": cust}))
+        assert [(i["number"], i["kind"], i["open_amount"]) for i in items] == [
+            (cn["number"], "credit_note", "-111000.00"), (inv2["number"], "invoice", "2220000.00")]
         # Receipt: INV2 2 220 000 less the credit 111 000 = 2 109 000 allocated and received.
         r = await c.post(RCV, json={"partner_id": cust, "payment_date": "2026-11-09", "account": "1102",
                                     "amount": "2109000", "allocations": [

@@ -67,6 +67,9 @@ async def test_supplier_payment_two_invoices_then_cancel(make_tenant, live):
             ("1102", "0.00", "1596500.00"), ("2110", "1610000.00", "0.00"), ("2140", "0.00", "20000.00"),
             ("6910", "6500.00", "0.00")]
         assert await open_amounts(c, PI, [inv1["id"], inv2["id"]]) == ["0.00", "1720000.00"]
+        items = await ok(await c.get(f"{PAY}/open-items", params={"partner_id": sup}))
+        assert [(i["number"], i["open_amount"], i["control_account"]) for i in items] == [
+            (inv2["number"], "1720000.00", "2110")]
         after = await tb(c)
         # AP: 3 441 000 - 1 610 000 = 1 831 000 == S-1's 1 720 000 + S-2's 111 000.
         assert after["2110"] == D(-1_831_000) and -after["2110"] == await _ap_total(c, sup) + await _ap_total(c, other)

@@ -21,7 +21,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.erp.partners.endpoints import authorize_any
 from polyflow.erp.payments import reports, service
-from polyflow.erp.payments.schemas import CancelIn, PaymentIn, PaymentOut, Pph23Register, Statement
+from polyflow.erp.payments.schemas import (
+    CancelIn, OpenItemOut, PaymentIn, PaymentOut, Pph23Register, Statement,
+)
 from polyflow.erp.payments.service import RECEIPT, SUPPLIER_PAYMENT
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
@@ -59,6 +61,12 @@ async def create_receipt(session: TenantSession, data: PaymentIn, principal: Cur
     return await service.create_payment(session, RECEIPT, data, principal.id)
 
 
+@receipts.get("/open-items", response_model=list[OpenItemOut])
+async def receipt_open_items(session: TenantSession, partner_id: uuid.UUID):
+    """A customer's open invoices and credit notes (negative), by due date: what a receipt can settle."""
+    return await service.open_items(session, RECEIPT, partner_id)
+
+
 @receipts.get("/{customer_receipt_id}", response_model=PaymentOut)
 async def get_receipt(session: TenantSession, customer_receipt_id: uuid.UUID):
     """One customer receipt."""
@@ -85,6 +93,12 @@ async def list_supplier_payments(session: TenantSession, page: Pg, partner_id: u
 async def create_supplier_payment(session: TenantSession, data: PaymentIn, principal: CurrentUser):
     """Record and post a supplier payment with its allocations (409 above an invoice's open amount)."""
     return await service.create_payment(session, SUPPLIER_PAYMENT, data, principal.id)
+
+
+@supplier_payments.get("/open-items", response_model=list[OpenItemOut])
+async def supplier_open_items(session: TenantSession, partner_id: uuid.UUID):
+    """A supplier's open invoices, by due date: what a supplier payment can settle."""
+    return await service.open_items(session, SUPPLIER_PAYMENT, partner_id)
 
 
 @supplier_payments.get("/{supplier_payment_id}", response_model=PaymentOut)

@@ -111,6 +111,22 @@ class PaymentOut(BaseModel):
     allocations: list[AllocationOut]
 
 
+class OpenItemOut(BaseModel):
+    """What a payment can be allocated to: an open invoice (positive) or credit note (negative open amount)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    number: str
+    kind: str = "invoice"
+    partner_id: uuid.UUID
+    invoice_date: date
+    due_date: date
+    total: AmountOut
+    open_amount: AmountOut
+    control_account: str
+
+
 class StatementLine(BaseModel):
     entry_date: date
     kind: str  # invoice, credit_note, receipt, receipt_cancelled

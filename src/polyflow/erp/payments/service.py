@@ -67,6 +67,12 @@ async def list_payments(session: AsyncSession, *, directions: tuple[str, ...], p
                                       date_from=date_from, date_to=date_to, limit=limit, offset=offset)
 
 
+async def open_items(session: AsyncSession, direction: str, partner_id: uuid.UUID) -> list:
+    """The partner's open items a payment of `direction` can be allocated to, by due date."""
+    await partners.get_partner(session, partner_id)
+    return await _owner(direction).open_items(session, partner_id)
+
+
 async def _cash_account(session: AsyncSession, code: str) -> str:
     try:
         account = await accounting.get_account(session, code)
