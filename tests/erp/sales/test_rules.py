@@ -219,6 +219,10 @@ async def test_inclusive_prices_and_delivery_from_another_location(make_tenant, 
             assert r.status_code == 422 and "rupiah" in r.text, r.text
         so = await ok(await c.post(f"/api/v1/sales-orders/{so['id']}/confirm"))
         assert so["lines"][0]["qty_reserved"] == "10.000"
+        r = await c.post("/api/v1/deliveries", json={
+            "order_id": so["id"], "delivery_date": "2026-11-02",
+            "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "1"}]})
+        assert r.status_code == 422 and "before the order's date 2026-11-03" in r.text
         # 4 leave from WH2: WH keeps 6 reserved (what is still to deliver), not 10.
         d = await ok(await c.post("/api/v1/deliveries", json={
             "order_id": so["id"], "delivery_date": "2026-11-04", "location": "WH2",
