@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import typer
 import uvicorn
@@ -12,106 +11,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyflow.cli.common import console, fail, load_settings, platform_settings, run
+from polyflow.erp import demo
+from polyflow.erp.demo import DEMO_TENANTS
 from polyflow.kit.db import PgDsn
 from polyflow.platform import fleet, jobs, provisioning
 from polyflow.platform.models import Tenant
 from polyflow.platform.runtime import Platform
 from polyflow.platform.servers import ensure_default_server
 
-# (sku, name, type, unit, buy price, sell price, min stock, extra fields)
-DEMO_TENANTS = (
-    ("pt-abc", "PT ABC Plastik", [
-        ("PP-GRN-NAT", "PP granules, natural (virgin, raffia grade)", "raw_material", "KG", "21500", None, "3000",
-         {"attributes": {"material": "PP", "mfi": 3, "grade": "raffia"}, "sales_unit": "ZAK", "sales_unit_factor": "25"}),
-        ("CACO3-FILLER", "CaCO3 filler masterbatch", "raw_material", "KG", "6800", None, "500",
-         {"attributes": {"material": "CaCO3/PE", "loading": "80%"}}),
-        ("MB-BLUE-01", "Masterbatch blue", "raw_material", "KG", "48000", None, "50",
-         {"attributes": {"colour": "blue"}}),
-        ("LINER-LDPE", "LDPE inner liner 60x100 cm", "packaging", "PCS", "350", None, "2000",
-         {"attributes": {"material": "LDPE", "thickness_micron": 30}}),
-        ("RAF-1200-WH", "Raffia yarn 1200 denier, white", "intermediate", "KG", None, "27500", "0",
-         {"attributes": {"denier": 1200, "colour": "white"}}),
-        ("WB-50KG-WH", "Woven bag 50 kg, white, 55x90 cm", "finished_good", "PCS", None, "2350", "5000",
-         {"attributes": {"size": "55x90 cm", "colour": "white", "gsm": 70}, "sales_unit": "BAL",
-          "sales_unit_factor": "500"}),
-        ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {"attributes": {"material": "PP"}}),
-    ]),
-    ("pt-xyz", "PT XYZ Rafia", [
-        ("HDPE-GRN-BLK", "HDPE granules, black (recycled)", "raw_material", "KG", "14800", None, "2000",
-         {"attributes": {"material": "HDPE", "source": "recycled"}}),
-        ("FLM-LDPE-40", "LDPE film roll 40 micron", "finished_good", "ROLL", None, "385000", "20",
-         {"attributes": {"thickness_micron": 40, "width_mm": 1000, "material": "LDPE"}}),
-        ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {}),
-    ]),
-)
 
-DEMO_DAYS = 21
-
-
-def _demo_movements(sub: str, start):
-    """A few weeks of a plant's life as (day, kind, sku, qty, from, to, unit_cost, reason, reference)."""
-    from datetime import timedelta
-
-    out = []
-    if sub == "pt-abc":
-        out += [(0, "IN", "PP-GRN-NAT", 8000, None, "RM-WH", "21200", "opening", "Saldo awal"),
-                (0, "IN", "CACO3-FILLER", 1500, None, "RM-WH", "6800", "opening", "Saldo awal"),
-                (0, "IN", "MB-BLUE-01", 120, None, "RM-WH", "47500", "opening", "Saldo awal"),
-                (0, "IN", "LINER-LDPE", 10000, None, "FG-WH", "340", "opening", "Saldo awal"),
-                (0, "IN", "WB-50KG-WH", 20000, None, "FG-WH", "1950", "opening", "Saldo awal")]
-        for week, cost in enumerate(("21500", "21900", "22300")):
-            out.append((week * 7 + 2, "IN", "PP-GRN-NAT", 5000, None, "RM-WH", cost, "purchase", f"PO/ABC/{week + 1:03d}"))
-        for day in range(1, DEMO_DAYS):
-            if day % 7 in (0, 6):
-                continue  # weekend
-            out += [(day, "TRANSFER", "PP-GRN-NAT", 1000, "RM-WH", "MIXING", None, None, f"Mixing batch {day}"),
-                    (day, "OUT", "PP-GRN-NAT", 950, "MIXING", None, None, "consumption", f"Batch {day}"),
-                    (day, "OUT", "CACO3-FILLER", 60, "RM-WH", None, None, "consumption", f"Batch {day}"),
-                    (day, "IN", "RAF-1200-WH", 980, None, "EXTRUSION", "21400", "production", f"Batch {day}"),
-                    (day, "IN", "SCRAP-PP", 30, None, "SCRAP-WH", "5000", "production", f"Batch {day}"),
-                    (day, "OUT", "RAF-1200-WH", 900, "EXTRUSION", None, None, "consumption", f"Weaving {day}"),
-                    (day, "IN", "WB-50KG-WH", 11000, None, "FG-WH", "1980", "production", f"Weaving {day}"),
-                    (day, "OUT", "WB-50KG-WH", 10000, "FG-WH", None, None, "sale", f"SJ/ABC/{day:03d}")]
-            if day % 5 == 0:
-                out.append((day, "OUT", "SCRAP-PP", 100, "SCRAP-WH", None, None, "sale", f"Jual scrap {day}"))
-        out.append((DEMO_DAYS - 1, "ADJUSTMENT", "MB-BLUE-01", 2, "RM-WH", None, None, "count", "Stock opname"))
-    else:
-        out += [(0, "IN", "HDPE-GRN-BLK", 6000, None, "RM-WH", "14500", "opening", "Saldo awal"),
-                (0, "IN", "FLM-LDPE-40", 40, None, "FG-WH", "350000", "opening", "Saldo awal")]
-        for day in range(1, DEMO_DAYS, 2):
-            out += [(day, "OUT", "HDPE-GRN-BLK", 300, "RM-WH", None, None, "consumption", f"Extrusion {day}"),
-                    (day, "IN", "FLM-LDPE-40", 6, None, "FG-WH", "352000", "production", f"Extrusion {day}"),
-                    (day, "IN", "SCRAP-PP", 12, None, "SCRAP-WH", "5000", "production", f"Extrusion {day}"),
-                    (day, "OUT", "FLM-LDPE-40", 5, "FG-WH", None, None, "sale", f"SJ/XYZ/{day:03d}")]
-        out.append((9, "IN", "HDPE-GRN-BLK", 3000, None, "RM-WH", "14900", "purchase", "PO/XYZ/001"))
-    return [(start + timedelta(days=m[0]), *m[1:]) for m in sorted(out, key=lambda m: m[0])]
-
-
-async def _seed_demo(platform: Platform, tenant: Tenant, products: list[tuple]) -> int:
-    """Demo products, stock and a few weeks of movements (with their journals), once per tenant."""
-    from datetime import timedelta
-
-    from polyflow.erp.catalog import service as catalog
-    from polyflow.erp.catalog.schemas import ProductIn
-    from polyflow.erp.inventory import service as inventory
-    from polyflow.erp.inventory.schemas import MovementIn
-    from polyflow.erp.models import Product
-
+async def _seed_demo(platform: Platform, tenant: Tenant) -> int:
+    """The demo plant's products, partners and three weeks of trade (erp/demo), once per tenant."""
     engine = provisioning.maintenance_engine(provisioning.tenant_dsn(tenant, platform.secrets))
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            if (await session.execute(select(func.count()).select_from(Product))).scalar_one():
-                return 0
-            for sku, name, ptype, unit, buy, sell, min_stock, extra in products:
-                await catalog.create_product(session, ProductIn(
-                    sku=sku, name=name, product_type=ptype, unit=unit, buy_price=Decimal(buy) if buy else None,
-                    sell_price=Decimal(sell) if sell else None, min_stock=Decimal(min_stock), **extra))
-            start = inventory.today() - timedelta(days=DEMO_DAYS)
-            for on, kind, sku, qty, src, dst, cost, reason, ref in _demo_movements(tenant.subdomain, start):
-                await inventory.create_movement(session, MovementIn(
-                    kind=kind, sku=sku, quantity=Decimal(qty), from_location=src, to_location=dst,
-                    unit_cost=Decimal(cost) if cost else None, reason=reason, reference=ref, posting_date=on))
-        return len(products)
+            return await demo.seed_tenant(session, tenant.subdomain)
     finally:
         await engine.dispose()
 
@@ -171,16 +85,16 @@ async def prepare_dev(settings, *, embedded: bool) -> list[str]:
             if r.error:
                 lines.append(f"[red]tenant {r.subdomain} failed to migrate: {r.error}[/]")
         Session = async_sessionmaker(platform.main_engine, expire_on_commit=False)
-        for sub, name, products in DEMO_TENANTS:
+        for sub, name, _ in DEMO_TENANTS:
             async with Session() as session:
                 tenant = (await session.execute(select(Tenant).where(Tenant.subdomain == sub))).scalar_one_or_none()
             if tenant is None:
                 tenant = await provisioning.create_tenant(platform, name=name, subdomain=sub, plan="pro")
                 lines.append(f"created demo tenant {sub} ({name})")
             if tenant.status == "active":
-                added = await _seed_demo(platform, tenant, products)
+                added = await _seed_demo(platform, tenant)
                 if added:
-                    lines.append(f"  {sub}: {added} demo products")
+                    lines.append(f"  {sub}: {added} demo products, three weeks of trade")
                 await _ensure_demo_owner(platform, tenant, demo_owner_email(sub), dev_password(settings))
     finally:
         await platform.stop()

@@ -35,8 +35,7 @@ class Plant:
     products: list[tuple]
     partners: list[Partner]
     opening: list[tuple]  # (sku, qty, location, unit cost)
-    production_days: str  # "weekdays": every day but Sunday; "odd": every other day
-    production: list[tuple]  # one run: (kind, sku, qty, from, to, unit cost, reason)
+    production: list[tuple]  # one run, on every odd day: (kind, sku, qty, from, to, unit cost, reason)
     # Business events: (day, action, key, args...) — see erp/demo/seed.py for each action.
     events: list[tuple] = field(default_factory=list)
     count_adjustments: list[tuple] = field(default_factory=list)  # (day, sku, qty lost, location)
@@ -80,14 +79,14 @@ ABC = Plant(
     opening=[("PP-GRN-NAT", 8000, "RM-WH", "21200"), ("CACO3-FILLER", 1500, "RM-WH", "6800"),
              ("MB-BLUE-01", 120, "RM-WH", "47500"), ("LINER-LDPE", 10000, "FG-WH", "340"),
              ("WB-50KG-WH", 20000, "FG-WH", "1950")],
-    production_days="weekdays",
-    production=[("TRANSFER", "PP-GRN-NAT", 1000, "RM-WH", "MIXING", None, None),
-                ("OUT", "PP-GRN-NAT", 950, "MIXING", None, None, "consumption"),
-                ("OUT", "CACO3-FILLER", 60, "RM-WH", None, None, "consumption"),
-                ("IN", "RAF-1200-WH", 980, None, "EXTRUSION", "21400", "production"),
-                ("IN", "SCRAP-PP", 30, None, "SCRAP-WH", "5000", "production"),
-                ("OUT", "RAF-1200-WH", 900, "EXTRUSION", None, None, "consumption"),
-                ("IN", "WB-50KG-WH", 11000, None, "FG-WH", "1980", "production")],
+    # A two-day campaign every other day: 2 000 kg PP mixed, extruded to yarn, woven into 22 000 bags.
+    production=[("TRANSFER", "PP-GRN-NAT", 2000, "RM-WH", "MIXING", None, None),
+                ("OUT", "PP-GRN-NAT", 1900, "MIXING", None, None, "consumption"),
+                ("OUT", "CACO3-FILLER", 120, "RM-WH", None, None, "consumption"),
+                ("IN", "RAF-1200-WH", 1960, None, "EXTRUSION", "21400", "production"),
+                ("IN", "SCRAP-PP", 60, None, "SCRAP-WH", "5000", "production"),
+                ("OUT", "RAF-1200-WH", 1800, "EXTRUSION", None, None, "consumption"),
+                ("IN", "WB-50KG-WH", 22000, None, "FG-WH", "1980", "production")],
     events=[
         # Purchases: (day, "po", key, supplier, [(sku, qty, price)])
         (1, "po", "PO1", "SUP-RESIN", [("PP-GRN-NAT", 15000, "21500")]),
@@ -175,7 +174,6 @@ XYZ = Plant(
     ],
     opening=[("HDPE-GRN-BLK", 6000, "RM-WH", "14500"), ("MB-BLACK-01", 40, "RM-WH", "31500"),
              ("CORE-PPR-3", 50, "RM-WH", "4400"), ("FLM-LDPE-40", 40, "FG-WH", "350000")],
-    production_days="odd",
     # 140 kg HDPE + 3 kg masterbatch + 6 cores -> 6 rolls of about 23 kg, and 12 kg of trim scrap.
     production=[("OUT", "HDPE-GRN-BLK", 140, "RM-WH", None, None, "consumption"),
                 ("OUT", "MB-BLACK-01", 3, "RM-WH", None, None, "consumption"),
