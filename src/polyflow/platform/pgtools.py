@@ -56,7 +56,11 @@ def _env(dsn: PgDsn) -> dict[str, str]:
     # Inherited PG* variables (a service file, PGOPTIONS...) must not change what we connect to.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(PGHOST=dsn.host, PGPORT=str(dsn.port), PGUSER=dsn.user, PGDATABASE=dsn.database,
-               PGCONNECT_TIMEOUT="10", PGAPPNAME="polyflow-maintenance")
+               PGCONNECT_TIMEOUT="10", PGAPPNAME="polyflow-maintenance",
+               # Tenant roles carry request limits (POLYFLOW_TENANT_STATEMENT_TIMEOUT...): lifted from the first
+               # statement on (pg_restore --single-transaction would otherwise be idle in its transaction
+               # before its own SETs run).
+               PGOPTIONS="-c statement_timeout=0 -c idle_in_transaction_session_timeout=0")
     if dsn.password is not None:
         env["PGPASSWORD"] = dsn.password
     return env
