@@ -147,8 +147,9 @@ async def test_a_flood_of_random_subdomains_never_queries_the_main_database(make
     assert not [s for s in during if "tenants.subdomain = " in s or "tenant_domains.domain = " in s], during
     assert len(during) <= took + 2, during
     assert loads == 0
-    # A few from this test's own connection and the server's background work, never one per request.
-    assert after - before < 20, (before, after)
+    # A few from this test's own connection and the server's background work (counters reported late, the
+    # reloads above), never one per request.
+    assert after - before < 20 + took, (before, after, took)
     print(f"1000 random names: {took:.2f}s, main-DB statements {len(during)}, transactions {after - before}")
 
 
