@@ -120,6 +120,8 @@ ABC = Plant(
         (8, "so", "SO3", "CUS-BERAS", "FG-WH", [("WB-50KG-WH", 25000, "2400")]),
         (9, "do", "SO3", [("WB-50KG-WH", 25000)]),
         (9, "inv", "SI4", "SO3"),  # due day 16, unpaid: overdue
+        # (day, "ret", invoice key, order key, location, [(sku, qty)], reason): a credit note (4110)
+        (12, "ret", "SI4", "SO3", "FG-WH", [("WB-50KG-WH", 500)], "Jahitan lepas (stitching defect)"),
         (11, "so", "SO4", "CUS-TERIGU", "FG-WH", [("WB-50KG-WH", 30000, "2350")]),
         (12, "do", "SO4", [("WB-50KG-WH", 15000)]),
         (12, "inv", "SI5", "SO4"),
@@ -131,7 +133,8 @@ ABC = Plant(
         (15, "so", "SO5", "CUS-SEMEN", "FG-WH", [("WB-50KG-WH", 40000, "2350")]),
         (16, "do", "SO5", [("WB-50KG-WH", 20000)]),
         (16, "inv", "SI8", "SO5"),
-        (18, "do", "SO5", [("WB-50KG-WH", 20000)]),  # delivered, invoiced next week
+        (18, "do", "SO5", [("WB-50KG-WH", 20000)]),
+        (19, "inv", "SI10", "SO5"),
         (19, "so", "SO6", "CUS-PUPUK", "FG-WH", [("WB-50KG-WH", 20000, "2325")]),
         (20, "do", "SO6", [("WB-50KG-WH", 10000)]),  # half delivered, half still reserved
         (20, "inv", "SI9", "SO6"),
@@ -154,7 +157,7 @@ XYZ = Plant(
          {"attributes": {"colour": "black"}}),
         ("CORE-PPR-3", "Paper core 3 inch, 1 m", "packaging", "PCS", "4500", None, "20",
          {"attributes": {"diameter_inch": 3, "length_mm": 1000}}),
-        ("FLM-LDPE-40", "LDPE film roll 40 micron", "finished_good", "ROLL", None, "385000", "20",
+        ("FLM-LDPE-40", "LDPE film roll 40 micron", "finished_good", "ROLL", None, "410000", "20",
          {"attributes": {"thickness_micron": 40, "width_mm": 1000, "material": "LDPE"}}),
         ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {}),
     ],
@@ -195,24 +198,24 @@ XYZ = Plant(
         (17, "grn", "PO4", "RM-WH", [("HDPE-GRN-BLK", 2000)]),  # not invoiced yet: on 2120
         (15, "pay", "SUP-CORE", [("PI3", "1")], "0"),
         (19, "pay", "SUP-HDPE", [("PI1", "0.6")], "6500"),
-        (2, "so", "SO1", "CUS-AGRO", "FG-WH", [("FLM-LDPE-40", 20, "385000")]),
+        (2, "so", "SO1", "CUS-AGRO", "FG-WH", [("FLM-LDPE-40", 20, "410000")]),
         (3, "do", "SO1", [("FLM-LDPE-40", 20)]),
         (3, "inv", "SI1", "SO1"),  # due day 17, unpaid: overdue
-        (6, "so", "SO2", "CUS-KONV", "FG-WH", [("FLM-LDPE-40", 15, "390000")]),
+        (6, "so", "SO2", "CUS-KONV", "FG-WH", [("FLM-LDPE-40", 15, "415000")]),
         (7, "do", "SO2", [("FLM-LDPE-40", 10)]),
         (7, "inv", "SI2", "SO2"),
         (11, "do", "SO2", [("FLM-LDPE-40", 5)]),
         (11, "inv", "SI3", "SO2"),
-        (12, "so", "SO3", "CUS-LOG", "FG-WH", [("FLM-LDPE-40", 12, "380000")]),
+        (12, "so", "SO3", "CUS-LOG", "FG-WH", [("FLM-LDPE-40", 12, "405000")]),
         (13, "do", "SO3", [("FLM-LDPE-40", 12)]),
         (13, "inv", "SI4", "SO3"),  # due day 20, partly paid: the rest overdue
-        (15, "so", "SO4", "CUS-RITEL", "FG-WH", [("FLM-LDPE-40", 15, "385000")]),
+        (15, "so", "SO4", "CUS-RITEL", "FG-WH", [("FLM-LDPE-40", 15, "410000")]),
         (16, "do", "SO4", [("FLM-LDPE-40", 15)]),
         (16, "inv", "SI5", "SO4"),
         (18, "so", "SO5", "CUS-SITI", "SCRAP-WH", [("SCRAP-PP", 60, "6500")]),
         (18, "do", "SO5", [("SCRAP-PP", 60)]),
         (18, "inv", "SI6", "SO5"),
-        (19, "so", "SO6", "CUS-AGRO", "FG-WH", [("FLM-LDPE-40", 10, "385000")]),
+        (19, "so", "SO6", "CUS-AGRO", "FG-WH", [("FLM-LDPE-40", 10, "410000")]),
         (20, "do", "SO6", [("FLM-LDPE-40", 8)]),
         (20, "inv", "SI7", "SO6"),
         (18, "rcv", "CUS-SITI", [("SI6", "1")], "1101", "0"),

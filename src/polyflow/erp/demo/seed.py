@@ -30,13 +30,15 @@ from polyflow.erp.purchasing.schemas import (
     ReceiptLineIn,
 )
 from polyflow.erp.sales import service as sales
-from polyflow.erp.sales.schemas import DeliveryIn, DeliveryLineIn, InvoiceIn, PricedLineIn, SalesOrderIn
+from polyflow.erp.sales.schemas import (
+    DeliveryIn, DeliveryLineIn, InvoiceIn, PricedLineIn, ReturnIn, ReturnLineIn, SalesOrderIn,
+)
 from polyflow.erp.tax import service as tax
 from polyflow.erp.tax.schemas import CompanyTaxIn
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
-ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "so": 4, "do": 5, "inv": 6, "rcv": 7, "pay": 7,
-                "count": 8}
+ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8,
+                "count": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
 
@@ -52,6 +54,7 @@ class _Run:
         self.variants: dict[str, uuid.UUID] = {}
         self.partners: dict[str, uuid.UUID] = {}
         self.docs: dict[str, object] = {}  # purchase / sales orders by key
+        self.deliveries: dict[str, list] = {}  # posted deliveries by their order's key
         self.invoices: dict[str, uuid.UUID] = {}
         self.faktur = 0
 
@@ -168,13 +171,24 @@ class _Run:
             order_id=order.id, delivery_date=on, vehicle=f"B {9000 + day} DMO",
             lines=[DeliveryLineIn(order_line_id=self._line(order, sku).id, quantity=Decimal(qty))
                    for sku, qty in lines]), None)
-        await sales.post_delivery(self.session, delivery.id, None)
+        self.deliveries.setdefault(key, []).append(await sales.post_delivery(self.session, delivery.id, None))
 
     async def _inv(self, on: date, day: int, key: str, order_key: str) -> None:
         invoice = await sales.create_invoice(self.session, InvoiceIn(order_id=self.docs[order_key].id,
                                                                      invoice_date=on), None)
         invoice = await sales.post_invoice(self.session, invoice.id, None)
         self.invoices[key] = invoice.id
+
+    async def _ret(self, on: date, day: int, invoice_key: str, order_key: str, location: str, lines: list,
+                   reason: str) -> None:
+        # Goods of the order's latest delivery come back; the credit note is applied to the invoice at once.
+        delivery = self.deliveries[order_key][-1]
+        ret = await sales.create_return(self.session, ReturnIn(
+            invoice_id=self.invoices[invoice_key], return_date=on, location=location, reason=reason,
+            lines=[ReturnLineIn(delivery_line_id=next(dl.id for dl in delivery.lines
+                                                      if dl.variant_id == self.variants[sku]),
+                                quantity=Decimal(qty)) for sku, qty in lines]), None)
+        await sales.post_return(self.session, ret.id, None)
 
     async def _rcv(self, on: date, day: int, customer: str, shares: list, account: str, charges: str) -> None:
         allocations = []
