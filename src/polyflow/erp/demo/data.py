@@ -60,6 +60,10 @@ ABC = Plant(
          {"attributes": {"size": "55x90 cm", "colour": "white", "gsm": 70}, "sales_unit": "BAL",
           "sales_unit_factor": "500"}),
         ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {"attributes": {"material": "PP"}}),
+        # Toll manufacturing (maklon): bags woven from the customer's own resin; only the conversion is ours
+        # (stock at conversion cost) and it is invoiced as a service (PPh 23 withheld by the customer).
+        ("WB-50KG-MKL", "Woven bag 50 kg, toll-made (maklon) from the customer's resin", "finished_good", "PCS",
+         None, "450", "0", {"attributes": {"size": "55x90 cm", "maklon": True}}),
     ],
     partners=[
         Partner("SUP-RESIN", "PT Polimer Resin Nusantara", "supplier", "Cilegon", 30, npwp="0215836471092000"),
@@ -135,6 +139,12 @@ ABC = Plant(
         (16, "inv", "SI8", "SO5"),
         (18, "do", "SO5", [("WB-50KG-WH", 20000)]),
         (19, "inv", "SI10", "SO5"),
+        # Maklon: (day, "mv", kind, sku, qty, from, to, unit cost, reason, reference) is a plain stock movement;
+        # an "inv" with "B" invoices the delivered lines as services.
+        (5, "mv", "IN", "WB-50KG-MKL", 10000, None, "FG-WH", "330", "production", "Maklon batch M-01"),
+        (6, "so", "SO8", "CUS-TERIGU", "FG-WH", [("WB-50KG-MKL", 10000, "450")]),
+        (7, "do", "SO8", [("WB-50KG-MKL", 10000)]),
+        (7, "inv", "SI11", "SO8", "B"),
         (19, "so", "SO6", "CUS-PUPUK", "FG-WH", [("WB-50KG-WH", 20000, "2325")]),
         (20, "do", "SO6", [("WB-50KG-WH", 10000)]),  # half delivered, half still reserved
         (20, "inv", "SI9", "SO6"),
@@ -143,6 +153,8 @@ ABC = Plant(
         (15, "rcv", "CUS-PUPUK", [("SI3", "0.5")], "1102", "0"),
         (16, "rcv", "CUS-SEMEN", [("SI1", "1")], "1102", "5000"),
         (21, "rcv", "CUS-TERIGU", [("SI5", "1"), ("SI6", "0.4")], "1102", "5000"),
+        # ... and a withholding slip number: PPh 23 withheld on the service invoice's DPP.
+        (20, "rcv", "CUS-TERIGU", [("SI11", "1")], "1102", "0", "BP-0017/TPT/2026"),
     ],
     count_adjustments=[(20, "MB-BLUE-01", 2, "RM-WH")],
 )

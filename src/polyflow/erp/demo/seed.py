@@ -31,13 +31,14 @@ from polyflow.erp.purchasing.schemas import (
 )
 from polyflow.erp.sales import service as sales
 from polyflow.erp.sales.schemas import (
-    DeliveryIn, DeliveryLineIn, InvoiceIn, PricedLineIn, ReturnIn, ReturnLineIn, SalesOrderIn,
+    DeliveryIn, DeliveryLineIn, InvoiceIn, InvoiceLineIn, PricedLineIn, ReturnIn, ReturnLineIn, SalesOrderIn,
 )
 from polyflow.erp.tax import service as tax
 from polyflow.erp.tax.schemas import CompanyTaxIn
+from polyflow.kit.money import rupiah
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
-ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8,
+ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8,
                 "count": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
@@ -112,6 +113,9 @@ class _Run:
             ref = f"Batch {on:%d%m}" if kind != "TRANSFER" else f"Mixing batch {on:%d%m}"
             await self.move(kind, sku, qty, src, dst, cost, reason or "other", ref, on)
 
+    async def _mv(self, on: date, day: int, kind, sku, qty, src, dst, cost, reason, reference) -> None:
+        await self.move(kind, sku, qty, src, dst, cost, reason, reference, on)
+
     async def _count(self, on: date, day: int, sku: str, qty, location: str) -> None:
         await self.move("ADJUSTMENT", sku, qty, location, None, None, "count", "Stock opname", on)
 
@@ -173,9 +177,14 @@ class _Run:
                    for sku, qty in lines]), None)
         self.deliveries.setdefault(key, []).append(await sales.post_delivery(self.session, delivery.id, None))
 
-    async def _inv(self, on: date, day: int, key: str, order_key: str) -> None:
-        invoice = await sales.create_invoice(self.session, InvoiceIn(order_id=self.docs[order_key].id,
-                                                                     invoice_date=on), None)
+    async def _inv(self, on: date, day: int, key: str, order_key: str, opt: str = "A") -> None:
+        order = self.docs[order_key]
+        lines = None  # goods: every delivered, not yet invoiced quantity
+        if opt == "B":  # services: the same quantities, marked B (Coretax Opt) line by line
+            lines = [InvoiceLineIn(order_line_id=ln.id, quantity=ln.qty_delivered - ln.qty_invoiced,
+                                   goods_or_services="B") for ln in order.lines if ln.qty_delivered > ln.qty_invoiced]
+        invoice = await sales.create_invoice(self.session, InvoiceIn(order_id=order.id, invoice_date=on,
+                                                                     lines=lines), None)
         invoice = await sales.post_invoice(self.session, invoice.id, None)
         self.invoices[key] = invoice.id
 
@@ -190,18 +199,22 @@ class _Run:
                                 quantity=Decimal(qty)) for sku, qty in lines]), None)
         await sales.post_return(self.session, ret.id, None)
 
-    async def _rcv(self, on: date, day: int, customer: str, shares: list, account: str, charges: str) -> None:
-        allocations = []
+    async def _rcv(self, on: date, day: int, customer: str, shares: list, account: str, charges: str,
+                   slip: str | None = None) -> None:
+        allocations, withheld = [], Decimal(0)
         for key, share in shares:
             item = await sales.open_item(self.session, self.invoices[key], lock=False)
             allocations.append(AllocationIn(invoice_id=item.id, amount=_whole(item.open_amount * Decimal(share))))
+            if slip:  # the customer withholds PPh 23 at the tax code's rate on the invoice's DPP
+                rate = (await tax.in_effect(self.session, "PPH23", on)).rate
+                withheld += rupiah((await sales.get_invoice(self.session, item.id)).base * rate / 100)
         charges = Decimal(charges)
-        # The bank credits what the customer sent less its charge.
-        amount = sum((a.amount for a in allocations), Decimal(0)) - charges
+        # The bank credits what the customer sent less its charge; the withheld tax comes as a slip.
+        amount = sum((a.amount for a in allocations), Decimal(0)) - charges - withheld
         await payments.create_payment(self.session, payments.RECEIPT, PaymentIn(
             partner_id=self.partners[customer], payment_date=on, account=account, amount=amount,
-            bank_charges=charges, reference=f"{'KAS' if account == '1101' else 'TRF'} {on:%d%m}-{customer}",
-            allocations=allocations))
+            bank_charges=charges, withheld=withheld, withholding_slip_no=slip,
+            reference=f"{'KAS' if account == '1101' else 'TRF'} {on:%d%m}-{customer}", allocations=allocations))
 
 
 async def seed_tenant(session: AsyncSession, subdomain: str) -> int:
