@@ -47,7 +47,8 @@ ABC = Plant(
     tax_office="KPP Pratama Tangerang Barat",
     products=[
         ("PP-GRN-NAT", "PP granules, natural (virgin, raffia grade)", "raw_material", "KG", "21500", None, "3000",
-         {"attributes": {"material": "PP", "mfi": 3, "grade": "raffia"}, "sales_unit": "ZAK", "sales_unit_factor": "25"}),
+         {"attributes": {"material": "PP", "mfi": 3, "grade": "raffia"}, "sales_unit": "ZAK",
+          "sales_unit_factor": "25"}),
         ("CACO3-FILLER", "CaCO3 filler masterbatch", "raw_material", "KG", "6800", None, "500",
          {"attributes": {"material": "CaCO3/PE", "loading": "80%"}}),
         ("MB-BLUE-01", "Masterbatch blue", "raw_material", "KG", "48000", None, "50",

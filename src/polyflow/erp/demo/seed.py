@@ -38,8 +38,8 @@ from polyflow.erp.tax.schemas import CompanyTaxIn
 from polyflow.kit.money import rupiah
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
-ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8,
-                "count": 9}
+ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8,
+                "pay": 8, "count": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
 
