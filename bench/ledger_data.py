@@ -42,7 +42,7 @@ class Shape:
     movements: int = 274  # half receipts, half issues
     sales_invoices: int = 23
     supplier_invoices: int = 23
-    expense_entries: int = 52  # 10 lines each
+    expense_entries: int = 60  # 10 lines each
 
 
 async def _exec(conn: asyncpg.Connection, sql: str, *args) -> None:
@@ -100,12 +100,13 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                    'H-M-' || d || '-' || s, 'inventory'
             FROM h_mv ORDER BY d, s""")
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, account_code, debit, credit)
-            SELECT je, a, dr, cr FROM (
-                SELECT d, s, 1 AS o, je, CASE kind WHEN 'IN' THEN '1143' ELSE '5100' END AS a, qty * cost AS dr,
-                       0 AS cr FROM h_mv
+            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+            SELECT je, on_date, a, dr, cr FROM (
+                SELECT d, s, 1 AS o, je, on_date, CASE kind WHEN 'IN' THEN '1143' ELSE '5100' END AS a,
+                       qty * cost AS dr, 0 AS cr FROM h_mv
                 UNION ALL
-                SELECT d, s, 2, je, CASE kind WHEN 'IN' THEN '2120' ELSE '1143' END, 0, qty * cost FROM h_mv) x
+                SELECT d, s, 2, je, on_date, CASE kind WHEN 'IN' THEN '2120' ELSE '1143' END, 0, qty * cost
+                FROM h_mv) x
             ORDER BY d, s, o""")
         await _exec(conn, """
             INSERT INTO stock_movements (id, number, kind, variant_id, from_location_id, to_location_id, quantity,
@@ -195,17 +196,17 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                 SELECT pay_je, 'H-{pay_doc}-' || d || '-' || g, '{pay_doc}', 'posted', on_date + {TERMS_DAYS},
                        'Payment of ' || {number}, 'payments' FROM h_inv_{side} WHERE paid ORDER BY d, g""")
             lines = " UNION ALL ".join(
-                f"SELECT d, g, {i} AS o, je, '{a}' AS a, {dr} AS dr, {cr} AS cr FROM h_inv_{side}"
+                f"SELECT d, g, {i} AS o, je, on_date, '{a}' AS a, {dr} AS dr, {cr} AS cr FROM h_inv_{side}"
                 for i, (a, dr, cr) in enumerate(post))
             await _exec(conn, f"""
-                INSERT INTO journal_lines (entry_id, account_code, debit, credit)
-                SELECT je, a, dr, cr FROM ({lines}) x WHERE dr <> 0 OR cr <> 0 ORDER BY d, g, o""")
+                INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+                SELECT je, on_date, a, dr, cr FROM ({lines}) x WHERE dr <> 0 OR cr <> 0 ORDER BY d, g, o""")
             lines = " UNION ALL ".join(
                 f"SELECT on_date + {TERMS_DAYS} AS on_date, d, g, {i} AS o, pay_je, '{a}' AS a, {dr} AS dr, {cr} AS cr "
                 f"FROM h_inv_{side} WHERE paid" for i, (a, dr, cr) in enumerate(pay))
             await _exec(conn, f"""
-                INSERT INTO journal_lines (entry_id, account_code, debit, credit)
-                SELECT pay_je, a, dr, cr FROM ({lines}) x ORDER BY on_date, d, g, o""")
+                INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+                SELECT pay_je, on_date, a, dr, cr FROM ({lines}) x ORDER BY on_date, d, g, o""")
 
         # Expenses: `ex` entries a day, 9 debits to 6100/6200/6900 and one credit to the bank.
         await _exec(conn, f"""
@@ -217,13 +218,13 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
             SELECT je, 'H-JV-' || d || '-' || e, 'JV', 'posted', on_date, 'Operating costs', 'manual'
             FROM h_ex ORDER BY d, e""")
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, account_code, debit, credit, memo)
-            SELECT je, a, dr, cr, memo FROM (
-                SELECT d, e, l, je, (ARRAY['6100', '6200', '6900'])[l % 3 + 1] AS a, 10000 + l * 1000 + e AS dr,
+            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit, memo)
+            SELECT je, on_date, a, dr, cr, memo FROM (
+                SELECT d, e, l, je, on_date, (ARRAY['6100', '6200', '6900'])[l % 3 + 1] AS a, 10000 + l * 1000 + e AS dr,
                        0 AS cr, 'cost line ' || l AS memo
                 FROM h_ex CROSS JOIN generate_series(0, 8) l
                 UNION ALL
-                SELECT d, e, 9, je, '1102', 0, 9 * (10000 + e) + 36000, 'bank' FROM h_ex) x
+                SELECT d, e, 9, je, on_date, '1102', 0, 9 * (10000 + e) + 36000, 'bank' FROM h_ex) x
             ORDER BY d, e, l""")
         # The owners' capital on the first day, so the bank is not overdrawn by the costs.
         await _exec(conn, """
@@ -232,9 +233,9 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                     'manual');
         """.replace("$1", f"'{first.isoformat()}'::date"))
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, account_code, debit, credit) VALUES
-            ('00000000-0000-0000-0000-00000000c0de', '1102', 100000000000, 0),
-            ('00000000-0000-0000-0000-00000000c0de', '3100', 0, 100000000000)""")
+            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit) VALUES
+            ('00000000-0000-0000-0000-00000000c0de', $1, '1102', 100000000000, 0),
+            ('00000000-0000-0000-0000-00000000c0de', $1, '3100', 0, 100000000000)""", first)
     await conn.execute("ANALYZE")
     return dict(await conn.fetchrow("""
         SELECT (SELECT count(*) FROM stock_movements) AS movements, (SELECT count(*) FROM journal_lines) AS lines,
@@ -251,6 +252,10 @@ async def check_history(conn: asyncpg.Connection, as_of: date) -> list[str]:
         "HAVING sum(debit) <> sum(credit)) x")
     if unbalanced:
         problems.append(f"{unbalanced} unbalanced journal entries")
+    misdated = await conn.fetchval("SELECT count(*) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+                                   "WHERE l.entry_date <> e.entry_date")
+    if misdated:
+        problems.append(f"{misdated} journal lines not dated as their entry")
 
     async def gl(code):
         return await conn.fetchval(

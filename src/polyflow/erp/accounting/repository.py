@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, and_, cast, delete, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Account, DocumentCounter, FiscalPeriod, JournalEntry, JournalLine, TenantSettings
+from polyflow.erp.models.journal import ClosedMonthBalance
 from polyflow.kit.db import escape_like
 from polyflow.kit.pagination import MAX_PAGE_LINES, after, amount, bigint, decode_cursor, encode_cursor
 
@@ -132,31 +133,93 @@ async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry 
     return await session.get(JournalEntry, entry_id)
 
 
+# -- sums over dates: closed months from closed_month_balances, open days from the lines ---------------
+def _next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+async def _closed_span(session: AsyncSession, date_from: date | None, date_to: date) -> tuple[date | None, date] | None:
+    """The whole closed months within the dates, as (first month or None for "from the start", first day
+    after the last one); None when no closed month lies within them. closed_month_balances holds every month
+    with lines before its last month, so "from the start" needs no lines before it."""
+    last = (await session.execute(select(func.max(ClosedMonthBalance.month)))).scalar()
+    if last is None:
+        return None
+    lo = None if date_from is None else (date_from if date_from.day == 1 else _next_month(date_from))
+    after_last = _next_month(last)
+    hi = after_last if date_to >= after_last - timedelta(days=1) else (date_to + timedelta(days=1)).replace(day=1)
+    return None if lo is not None and lo >= hi else (lo, hi)
+
+
+async def _sums(session: AsyncSession, date_from: date | None, date_to: date, codes: list[str] | None = None):
+    """A subquery (account_code, d, c): sums of debits and credits per account over the dates (inclusive),
+    reading the closed months' sums and only the other days' lines (both answered from indexes)."""
+    span = await _closed_span(session, date_from, date_to)
+    line_dates = [JournalLine.entry_date <= date_to]
+    if date_from is not None:
+        line_dates.append(JournalLine.entry_date >= date_from)
+    if span is not None:
+        lo, hi = span
+        line_dates.append(JournalLine.entry_date >= hi if lo is None
+                          else or_(JournalLine.entry_date < lo, JournalLine.entry_date >= hi))
+    lines = select(JournalLine.account_code.label("account_code"), JournalLine.debit.label("d"),
+                   JournalLine.credit.label("c")).where(*line_dates)
+    if codes is not None:
+        lines = lines.where(JournalLine.account_code.in_(codes))
+    parts = [lines]
+    if span is not None:
+        lo, hi = span
+        closed = select(ClosedMonthBalance.account_code, ClosedMonthBalance.debit, ClosedMonthBalance.credit).where(
+            ClosedMonthBalance.month < hi, *([] if lo is None else [ClosedMonthBalance.month >= lo]))
+        if codes is not None:
+            closed = closed.where(ClosedMonthBalance.account_code.in_(codes))
+        parts.append(closed)
+    rows = union_all(*parts).subquery() if len(parts) > 1 else lines.subquery()
+    return (select(rows.c.account_code, func.sum(rows.c.d).label("d"), func.sum(rows.c.c).label("c"))
+            .group_by(rows.c.account_code).subquery())
+
+
 async def sums_by_account(session: AsyncSession, date_from: date | None, date_to: date):
     """(account, total debit, total credit) per account over the dates (every account, zeros included)."""
-    cond = [JournalEntry.entry_date <= date_to]
-    if date_from is not None:
-        cond.append(JournalEntry.entry_date >= date_from)
-    sums = (
-        select(JournalLine.account_code, func.sum(JournalLine.debit).label("d"), func.sum(JournalLine.credit).label("c"))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(*cond)
-        .group_by(JournalLine.account_code).subquery()
-    )
+    sums = await _sums(session, date_from, date_to)
     stmt = (select(Account, func.coalesce(sums.c.d, 0), func.coalesce(sums.c.c, 0))
             .outerjoin(sums, sums.c.account_code == Account.code).order_by(Account.code))
     return (await session.execute(stmt)).all()
 
 
+async def _balance(session: AsyncSession, codes: list[str], date_from: date | None, date_to: date):
+    sums = await _sums(session, date_from, date_to, codes)
+    return (await session.execute(select(func.coalesce(func.sum(sums.c.d - sums.c.c), 0)))).scalar_one()
+
+
 async def account_balance(session: AsyncSession, codes: list[str], date_to: date | None = None):
     """sum(debit - credit) over accounts up to a date (inclusive)."""
-    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(JournalLine.account_code.in_(codes)))
-    if date_to is not None:
-        stmt = stmt.where(JournalEntry.entry_date <= date_to)
-    return (await session.execute(stmt)).scalar_one()
+    return await _balance(session, codes, None, date_to or date.max)
 
 
-_LEDGER_KEY = (JournalEntry.entry_date, JournalEntry.number, JournalLine.id)
+async def sync_closed_months(session: AsyncSession, closed: date | None) -> None:
+    """Make closed_month_balances hold exactly the months lying entirely on or before `closed` (the new
+    books-closed-through date): drop those no longer closed, sum the lines of those newly closed. Called
+    with the settings row locked, so no posting is under way."""
+    bound = None if closed is None else (closed + timedelta(days=1)).replace(day=1)
+    await session.execute(delete(ClosedMonthBalance) if bound is None
+                          else delete(ClosedMonthBalance).where(ClosedMonthBalance.month >= bound))
+    if bound is None:
+        return
+    done = (await session.execute(select(func.max(ClosedMonthBalance.month)))).scalar()
+    month = cast(func.date_trunc("month", JournalLine.entry_date), Date)
+    cond = [JournalLine.entry_date < bound]
+    if done is not None:
+        cond.append(JournalLine.entry_date >= _next_month(done))
+    rows = (select(month, JournalLine.account_code, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+            .where(*cond).group_by(month, JournalLine.account_code))
+    await session.execute(insert(ClosedMonthBalance).from_select(
+        ["month", "account_code", "debit", "credit"], rows))
+
+
+# The line's copy of the entry date leads (revision 0012): the account's lines come in order from its index,
+# where the entry's date sent the planner through every entry since the first day.
+_LEDGER_KEY = (JournalLine.entry_date, JournalEntry.number, JournalLine.id)
 # Cursor: the last line's key, then sum(debit - credit) of the period's lines up to it, and the period's
 # opening and closing sums (computed once, on the first page). Carrying the sums makes every later page one
 # index range scan: a running sum recomputed per page costs a sort of the whole account (0.2 s for 50k lines).
@@ -168,9 +231,10 @@ async def ledger_page(session: AsyncSession, code: str, date_from: date | None, 
     """A page of an account's lines in ledger order: (rows, opening, closing, next cursor). Each row ends with
     sum(debit - credit) from the start of the books up to and including it; opening and closing are that
     sum before and at the end of the period (opening 0 without ``date_from``)."""
-    cond = [JournalLine.account_code == code, JournalEntry.entry_date <= date_to]
+    # The line's own date (revision 0012): the account's lines of the period are one index range.
+    cond = [JournalLine.account_code == code, JournalLine.entry_date <= date_to]
     if date_from is not None:
-        cond.append(JournalEntry.entry_date >= date_from)
+        cond.append(JournalLine.entry_date >= date_from)
     tag = f"gl{code}:{date_from}:{date_to}"
     if cursor is None:
         opening_sum = await opening(session, code, date_from) if date_from is not None else Decimal(0)
@@ -197,19 +261,12 @@ async def ledger_page(session: AsyncSession, code: str, date_from: date | None, 
 
 async def range_sum(session: AsyncSession, code: str, date_from: date | None, date_to: date):
     """sum(debit - credit) of an account's lines within the dates."""
-    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(JournalLine.account_code == code, JournalEntry.entry_date <= date_to))
-    if date_from is not None:
-        stmt = stmt.where(JournalEntry.entry_date >= date_from)
-    return (await session.execute(stmt)).scalar_one()
+    return await _balance(session, [code], date_from, date_to)
 
 
 async def opening(session: AsyncSession, code: str, before: date):
-    stmt = (select(func.coalesce(func.sum(JournalLine.debit - JournalLine.credit), 0))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(JournalLine.account_code == code, JournalEntry.entry_date < before))
-    return (await session.execute(stmt)).scalar_one()
+    """sum(debit - credit) of an account's lines before a date."""
+    return await _balance(session, [code], None, before - timedelta(days=1))
 
 
 async def get_settings(session: AsyncSession) -> TenantSettings:

@@ -448,6 +448,8 @@ async def set_books_closed_through(session: AsyncSession, closed: date | None, *
         raise Forbidden(f"the books are closed through {current}; only an owner can reopen closed days")
     settings.books_closed_through = closed
     await session.flush()
+    # The closed months' sums (what long-history reports read) follow the lock date, in this transaction.
+    await repository.sync_closed_months(session, closed)
     return settings
 
 

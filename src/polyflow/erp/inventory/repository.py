@@ -157,13 +157,19 @@ def qty_change():
 
 
 async def valuation(session: AsyncSession, as_of: date):
-    """Quantity and value per variant from the movements posted up to the date (inclusive)."""
-    sums = (select(StockMovement.variant_id, func.sum(qty_change()).label("qty"),
-                   func.sum(StockMovement.value).label("value"))
-            .where(StockMovement.posting_date <= as_of).group_by(StockMovement.variant_id).subquery())
-    stmt = (select(ProductVariant.id, ProductVariant.sku, ProductVariant.name, Product.product_type, sums.c.qty,
-                   sums.c.value)
-            .join(sums, sums.c.variant_id == ProductVariant.id).join(Product, Product.id == ProductVariant.product_id)
+    """Quantity and value per variant from the movements posted up to the date (inclusive), for every
+    variant with a movement by then: its running totals (qty_total, stock_value, kept with every movement)
+    less the movements after the date, so that a recent date reads a few rows, not the whole history."""
+    later = (select(StockMovement.variant_id, func.sum(qty_change()).label("qty"),
+                    func.sum(StockMovement.value).label("value"))
+             .where(StockMovement.posting_date > as_of).group_by(StockMovement.variant_id).subquery())
+    moved = (select(StockMovement.id).where(StockMovement.variant_id == ProductVariant.id,
+                                            StockMovement.posting_date <= as_of).exists())
+    stmt = (select(ProductVariant.id, ProductVariant.sku, ProductVariant.name, Product.product_type,
+                   ProductVariant.qty_total - func.coalesce(later.c.qty, 0),
+                   ProductVariant.stock_value - func.coalesce(later.c.value, 0))
+            .outerjoin(later, later.c.variant_id == ProductVariant.id)
+            .join(Product, Product.id == ProductVariant.product_id).where(moved)
             .order_by(ProductVariant.sku))
     return (await session.execute(stmt)).all()
 

@@ -52,6 +52,8 @@ class StockMovement(UUIDPk, TenantBase):
         ),
         # A variant's movements in ledger order: what a backdated movement re-costs is one range of it.
         Index("ix_stock_movements_variant_id_posting_date_seq", "variant_id", "posting_date", "seq"),
+        # Valuation as of a date takes back the movements after it (revision 0012).
+        Index("ix_stock_movements_posting_date", "posting_date"),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=True)
