@@ -39,6 +39,17 @@ class Plant:
     # Business events: (day, action, key, args...) — see erp/demo/seed.py for each action.
     events: list[tuple] = field(default_factory=list)
     count_adjustments: list[tuple] = field(default_factory=list)  # (day, sku, qty lost, location)
+    # Manual journals: (day, "jv", description, debit account, credit account, amount)
+    journals: list[tuple] = field(default_factory=list)
+
+
+def _journals(bank: str, wages: str, electricity: str) -> list[tuple]:
+    """The bank's opening balance (against opening equity), weekly wages and the month's electricity bill
+    paid from the bank: the conversion costs that production absorbs into stock."""
+    return [(0, "jv", "Saldo awal bank", "1102", "3900", bank),
+            *((day, "jv", f"Gaji dan upah minggu ke-{n}", "6100", "1102", wages)
+              for n, day in enumerate((6, 13, 20), 1)),
+            (19, "jv", "Tagihan listrik PLN", "6200", "1102", electricity)]
 
 
 ABC = Plant(
@@ -158,6 +169,7 @@ ABC = Plant(
         (20, "rcv", "CUS-TERIGU", [("SI11", "1")], "1102", "0", "BP-0017/TPT/2026"),
     ],
     count_adjustments=[(20, "MB-BLUE-01", 2, "RM-WH")],
+    journals=_journals(bank="600000000", wages="20000000", electricity="30000000"),
 )
 
 XYZ = Plant(
@@ -235,6 +247,7 @@ XYZ = Plant(
         (19, "rcv", "CUS-LOG", [("SI4", "0.5")], "1102", "0"),
         (20, "rcv", "CUS-KONV", [("SI2", "1"), ("SI3", "1")], "1102", "5000"),
     ],
+    journals=_journals(bank="150000000", wages="1000000", electricity="900000"),
 )
 
 PLANTS = (ABC, XYZ)

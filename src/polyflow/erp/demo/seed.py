@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
+from polyflow.erp.accounting.schemas import JournalIn, LineIn
 from polyflow.erp.catalog import service as catalog
 from polyflow.erp.catalog.schemas import ProductIn
 from polyflow.erp.demo import repository
@@ -39,7 +40,7 @@ from polyflow.kit.money import rupiah
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
 ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "so": 4, "do": 5, "inv": 6, "ret": 7, "rcv": 8,
-                "pay": 8, "count": 9}
+                "pay": 8, "jv": 8, "count": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
 
@@ -94,7 +95,7 @@ class _Run:
     def schedule(self) -> list[tuple]:
         """Every event of the history as (day, order in day, n, action, args), in the order to replay them."""
         p, out = self.plant, []
-        for n, (day, action, *args) in enumerate(p.events):
+        for n, (day, action, *args) in enumerate([*p.events, *p.journals]):
             out.append((day, ORDER_IN_DAY[action], n, action, args))
         # Fewer, larger runs keep `polyflow dev` start-up short (each movement is a few queries).
         for day in range(1, HISTORY_DAYS, 2):
@@ -118,6 +119,13 @@ class _Run:
 
     async def _count(self, on: date, day: int, sku: str, qty, location: str) -> None:
         await self.move("ADJUSTMENT", sku, qty, location, None, None, "count", "Stock opname", on)
+
+    async def _jv(self, on: date, day: int, description: str, debit: str, credit: str, amount: str) -> None:
+        # What no document carries (the bank's opening balance, wages, the electricity bill): a manual
+        # journal through accounting's service, as the accountant would enter it.
+        await accounting.create_manual_journal(self.session, JournalIn(
+            entry_date=on, description=description, lines=[LineIn(account=debit, debit=Decimal(amount)),
+                                                            LineIn(account=credit, credit=Decimal(amount))]))
 
     # -- purchasing ------------------------------------------------------------------------------------------
     async def _po(self, on: date, day: int, key: str, supplier: str, lines: list) -> None:
