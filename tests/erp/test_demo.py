@@ -69,6 +69,10 @@ async def test_demo_books_agree_with_their_documents(make_tenant, live, tenant_e
             assert D(ap["total"]) - D(ap["current"]) > 0
             invoices = await _all(c, "/api/v1/sales-invoices")
             assert {i["status"] for i in invoices} >= {"open", "partially_paid", "paid"}
+            # Each month's output invoices make a Coretax file the tax office would take (buyers complete).
+            for month in sorted({i["invoice_date"][:7] for i in invoices}):
+                r = await c.get("/api/v1/tax/coretax-xml", params={"month": month})
+                assert r.status_code == 200, r.text
             services = [i for i in invoices if any(ln["goods_or_services"] == "B" for ln in i["lines"])]
             assert len(services) == (1 if sub == "pt-abc" else 0)
             receipts = await _all(c, "/api/v1/payments/receipts")

@@ -80,7 +80,8 @@ class _Run:
             created = await partners.create_partner(self.session, PartnerIn(
                 code=partner.code, name=partner.name, is_customer=partner.role == "customer",
                 is_supplier=partner.role == "supplier", entity_type="company" if partner.npwp else "individual",
-                npwp=partner.npwp, nik=partner.nik, is_pkp=partner.npwp is not None, city=partner.city,
+                npwp=partner.npwp, nik=partner.nik, is_pkp=partner.npwp is not None,
+                address=f"{partner.street}, {partner.city}", city=partner.city,
                 payment_terms_days=partner.terms,
                 credit_limit=Decimal(partner.credit_limit) if partner.credit_limit else None))
             self.partners[partner.code] = created.id
