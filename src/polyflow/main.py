@@ -115,7 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await platform.stop()
 
-    app = FastAPI(title="Polyflow platform", version=__version__, lifespan=lifespan)
+    # The platform app serves only the landing page and probes: no API description to publish.
+    app = FastAPI(title="Polyflow platform", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     app.state.platform = platform
     handlers.install(app)
     app.include_router(health.router)

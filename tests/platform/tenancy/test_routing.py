@@ -39,6 +39,8 @@ async def test_status_codes_by_host_and_tenant_status(platform, make_tenant, liv
         r = await get(host, "/")
         assert r.status_code == 200 and "Polyflow" in r.text, host
         assert (await get(host)).status_code == 404, host  # no tenant API on the platform host
+        for path in ("/docs", "/redoc", "/openapi.json"):  # nothing to describe on the platform host
+            assert (await get(host, path)).status_code == 404, (host, path)
 
     for host in ("api.localhost", "static.localhost", "a.pt-abc.localhost", "xn--bcher-kva.localhost",
                  "pt-abc.evil.test"):
