@@ -100,7 +100,7 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                    'H-M-' || d || '-' || s, 'inventory'
             FROM h_mv ORDER BY d, s""")
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+            INSERT INTO journal_lines (entry_id, line_date, account_code, debit, credit)
             SELECT je, on_date, a, dr, cr FROM (
                 SELECT d, s, 1 AS o, je, on_date, CASE kind WHEN 'IN' THEN '1143' ELSE '5100' END AS a,
                        qty * cost AS dr, 0 AS cr FROM h_mv
@@ -199,13 +199,13 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                 f"SELECT d, g, {i} AS o, je, on_date, '{a}' AS a, {dr} AS dr, {cr} AS cr FROM h_inv_{side}"
                 for i, (a, dr, cr) in enumerate(post))
             await _exec(conn, f"""
-                INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+                INSERT INTO journal_lines (entry_id, line_date, account_code, debit, credit)
                 SELECT je, on_date, a, dr, cr FROM ({lines}) x WHERE dr <> 0 OR cr <> 0 ORDER BY d, g, o""")
             lines = " UNION ALL ".join(
                 f"SELECT on_date + {TERMS_DAYS} AS on_date, d, g, {i} AS o, pay_je, '{a}' AS a, {dr} AS dr, {cr} AS cr "
                 f"FROM h_inv_{side} WHERE paid" for i, (a, dr, cr) in enumerate(pay))
             await _exec(conn, f"""
-                INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit)
+                INSERT INTO journal_lines (entry_id, line_date, account_code, debit, credit)
                 SELECT pay_je, on_date, a, dr, cr FROM ({lines}) x ORDER BY on_date, d, g, o""")
 
         # Expenses: `ex` entries a day, 9 debits to 6100/6200/6900 and one credit to the bank.
@@ -218,7 +218,7 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
             SELECT je, 'H-JV-' || d || '-' || e, 'JV', 'posted', on_date, 'Operating costs', 'manual'
             FROM h_ex ORDER BY d, e""")
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit, memo)
+            INSERT INTO journal_lines (entry_id, line_date, account_code, debit, credit, memo)
             SELECT je, on_date, a, dr, cr, memo FROM (
                 SELECT d, e, l, je, on_date, (ARRAY['6100', '6200', '6900'])[l % 3 + 1] AS a, 10000 + l * 1000 + e AS dr,
                        0 AS cr, 'cost line ' || l AS memo
@@ -233,7 +233,7 @@ async def build_history(conn: asyncpg.Connection, first: date, last: date, shape
                     'manual');
         """.replace("$1", f"'{first.isoformat()}'::date"))
         await _exec(conn, """
-            INSERT INTO journal_lines (entry_id, entry_date, account_code, debit, credit) VALUES
+            INSERT INTO journal_lines (entry_id, line_date, account_code, debit, credit) VALUES
             ('00000000-0000-0000-0000-00000000c0de', $1, '1102', 100000000000, 0),
             ('00000000-0000-0000-0000-00000000c0de', $1, '3100', 0, 100000000000)""", first)
     await conn.execute("ANALYZE")
@@ -253,7 +253,7 @@ async def check_history(conn: asyncpg.Connection, as_of: date) -> list[str]:
     if unbalanced:
         problems.append(f"{unbalanced} unbalanced journal entries")
     misdated = await conn.fetchval("SELECT count(*) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
-                                   "WHERE l.entry_date <> e.entry_date")
+                                   "WHERE l.line_date <> e.entry_date")
     if misdated:
         problems.append(f"{misdated} journal lines not dated as their entry")
 

@@ -104,5 +104,5 @@ async def test_journal_lines_carry_their_entry_date(make_tenant, tenant_engine):
     async with AsyncSession(engine) as s, s.begin():
         await _post(s, date(2026, 2, 14), "6200", "1102", 12_500_000)
     async with engine.connect() as conn:
-        dates = (await conn.execute(text("SELECT DISTINCT entry_date FROM journal_lines"))).scalars().all()
+        dates = (await conn.execute(text("SELECT DISTINCT line_date FROM journal_lines"))).scalars().all()
     assert dates == [date(2026, 2, 14)]

@@ -155,13 +155,13 @@ async def _sums(session: AsyncSession, date_from: date | None, date_to: date, co
     """A subquery (account_code, d, c): sums of debits and credits per account over the dates (inclusive),
     reading the closed months' sums and only the other days' lines (both answered from indexes)."""
     span = await _closed_span(session, date_from, date_to)
-    line_dates = [JournalLine.entry_date <= date_to]
+    line_dates = [JournalLine.line_date <= date_to]
     if date_from is not None:
-        line_dates.append(JournalLine.entry_date >= date_from)
+        line_dates.append(JournalLine.line_date >= date_from)
     if span is not None:
         lo, hi = span
-        line_dates.append(JournalLine.entry_date >= hi if lo is None
-                          else or_(JournalLine.entry_date < lo, JournalLine.entry_date >= hi))
+        line_dates.append(JournalLine.line_date >= hi if lo is None
+                          else or_(JournalLine.line_date < lo, JournalLine.line_date >= hi))
     lines = select(JournalLine.account_code.label("account_code"), JournalLine.debit.label("d"),
                    JournalLine.credit.label("c")).where(*line_dates)
     if codes is not None:
@@ -207,10 +207,10 @@ async def sync_closed_months(session: AsyncSession, closed: date | None) -> None
     if bound is None:
         return
     done = (await session.execute(select(func.max(ClosedMonthBalance.month)))).scalar()
-    month = cast(func.date_trunc("month", JournalLine.entry_date), Date)
-    cond = [JournalLine.entry_date < bound]
+    month = cast(func.date_trunc("month", JournalLine.line_date), Date)
+    cond = [JournalLine.line_date < bound]
     if done is not None:
-        cond.append(JournalLine.entry_date >= _next_month(done))
+        cond.append(JournalLine.line_date >= _next_month(done))
     rows = (select(month, JournalLine.account_code, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
             .where(*cond).group_by(month, JournalLine.account_code))
     await session.execute(insert(ClosedMonthBalance).from_select(
@@ -219,7 +219,7 @@ async def sync_closed_months(session: AsyncSession, closed: date | None) -> None
 
 # The line's copy of the entry date leads (revision 0012): the account's lines come in order from its index,
 # where the entry's date sent the planner through every entry since the first day.
-_LEDGER_KEY = (JournalLine.entry_date, JournalEntry.number, JournalLine.id)
+_LEDGER_KEY = (JournalLine.line_date, JournalEntry.number, JournalLine.id)
 # Cursor: the last line's key, then sum(debit - credit) of the period's lines up to it, and the period's
 # opening and closing sums (computed once, on the first page). Carrying the sums makes every later page one
 # index range scan: a running sum recomputed per page costs a sort of the whole account (0.2 s for 50k lines).
@@ -232,9 +232,9 @@ async def ledger_page(session: AsyncSession, code: str, date_from: date | None, 
     sum(debit - credit) from the start of the books up to and including it; opening and closing are that
     sum before and at the end of the period (opening 0 without ``date_from``)."""
     # The line's own date (revision 0012): the account's lines of the period are one index range.
-    cond = [JournalLine.account_code == code, JournalLine.entry_date <= date_to]
+    cond = [JournalLine.account_code == code, JournalLine.line_date <= date_to]
     if date_from is not None:
-        cond.append(JournalLine.entry_date >= date_from)
+        cond.append(JournalLine.line_date >= date_from)
     tag = f"gl{code}:{date_from}:{date_to}"
     if cursor is None:
         opening_sum = await opening(session, code, date_from) if date_from is not None else Decimal(0)

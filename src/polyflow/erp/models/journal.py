@@ -74,9 +74,9 @@ class JournalLine(TenantBase):
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
         # An account's lines by date, and all lines by date, answered from the index alone (revision 0012).
-        Index("ix_journal_lines_account_code_entry_date", "account_code", "entry_date",
+        Index("ix_journal_lines_account_code_line_date", "account_code", "line_date",
               postgresql_include=["debit", "credit"]),
-        Index("ix_journal_lines_entry_date", "entry_date", postgresql_include=["account_code", "debit", "credit"]),
+        Index("ix_journal_lines_line_date", "line_date", postgresql_include=["account_code", "debit", "credit"]),
         Index("ix_journal_lines_entry_id", "entry_id"),
     )
 
@@ -87,7 +87,8 @@ class JournalLine(TenantBase):
     credit: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0), server_default="0")
     memo: Mapped[str | None] = mapped_column(String(200))
     # The entry's date, copied by a BEFORE INSERT trigger (revision 0012): reports range over lines alone.
-    entry_date: Mapped[date] = mapped_column(Date, server_default=FetchedValue())
+    # Not named entry_date, so that SQL joining lines and entries keeps its unqualified entry_date.
+    line_date: Mapped[date] = mapped_column(Date, server_default=FetchedValue())
 
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
 

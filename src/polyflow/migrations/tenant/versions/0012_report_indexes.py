@@ -5,7 +5,7 @@ Revises: 0011
 Create Date: 2026-11-29 17:30:00
 
 Measured by `python bench/ledger.py` (one month vs three years of one plant):
-- `journal_lines.entry_date`, copied from the entry by a BEFORE INSERT trigger (whatever the code path;
+- `journal_lines.line_date` (its entry's date), copied from the entry by a BEFORE INSERT trigger (whatever the code path;
   lines are immutable, revision 0007), indexed with the account and the amounts: a month's lines (P&L,
   one account's GL, the PPN summary's GL check) are one index-only range scan instead of a join that
   scanned every line of the history.
@@ -28,26 +28,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('journal_lines', sa.Column('entry_date', sa.Date(), nullable=True))
+    op.add_column('journal_lines', sa.Column('line_date', sa.Date(), nullable=True))
     # Lines are immutable (0007) and balance-checked (0003): both triggers stand aside for the one-off copy.
     op.execute("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable")
     op.execute("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_balance")
-    op.execute("UPDATE journal_lines l SET entry_date = e.entry_date FROM journal_entries e WHERE e.id = l.entry_id")
+    op.execute("UPDATE journal_lines l SET line_date = e.entry_date FROM journal_entries e WHERE e.id = l.entry_id")
     op.execute("ALTER TABLE journal_lines ENABLE TRIGGER journal_lines_balance")
     op.execute("ALTER TABLE journal_lines ENABLE TRIGGER journal_lines_immutable")
-    op.alter_column('journal_lines', 'entry_date', nullable=False)
+    op.alter_column('journal_lines', 'line_date', nullable=False)
     op.execute("""
-        CREATE FUNCTION journal_line_entry_date() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION journal_line_date() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            SELECT entry_date INTO NEW.entry_date FROM journal_entries WHERE id = NEW.entry_id;
+            SELECT entry_date INTO NEW.line_date FROM journal_entries WHERE id = NEW.entry_id;
             RETURN NEW;
         END $$""")
-    op.execute("""CREATE TRIGGER journal_lines_entry_date BEFORE INSERT ON journal_lines
-                  FOR EACH ROW EXECUTE FUNCTION journal_line_entry_date()""")
+    op.execute("""CREATE TRIGGER journal_lines_line_date BEFORE INSERT ON journal_lines
+                  FOR EACH ROW EXECUTE FUNCTION journal_line_date()""")
     op.drop_index('ix_journal_lines_account_code', table_name='journal_lines')
-    op.create_index('ix_journal_lines_account_code_entry_date', 'journal_lines', ['account_code', 'entry_date'],
+    op.create_index('ix_journal_lines_account_code_line_date', 'journal_lines', ['account_code', 'line_date'],
                     postgresql_include=['debit', 'credit'])
-    op.create_index('ix_journal_lines_entry_date', 'journal_lines', ['entry_date'],
+    op.create_index('ix_journal_lines_line_date', 'journal_lines', ['line_date'],
                     postgresql_include=['account_code', 'debit', 'credit'])
 
     op.create_table('closed_month_balances',
@@ -63,10 +63,10 @@ def upgrade() -> None:
     # Tenants whose books are already closed get their closed months now.
     op.execute("""
         INSERT INTO closed_month_balances (month, account_code, debit, credit)
-        SELECT date_trunc('month', l.entry_date)::date, l.account_code, sum(l.debit), sum(l.credit)
+        SELECT date_trunc('month', l.line_date)::date, l.account_code, sum(l.debit), sum(l.credit)
         FROM journal_lines l, tenant_settings s
         WHERE s.id = 1 AND s.books_closed_through IS NOT NULL
-          AND l.entry_date < date_trunc('month', s.books_closed_through + 1)::date
+          AND l.line_date < date_trunc('month', s.books_closed_through + 1)::date
         GROUP BY 1, 2""")
 
     op.create_index('ix_stock_movements_posting_date', 'stock_movements', ['posting_date'])
@@ -75,9 +75,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_stock_movements_posting_date', table_name='stock_movements')
     op.drop_table('closed_month_balances')
-    op.drop_index('ix_journal_lines_entry_date', table_name='journal_lines')
-    op.drop_index('ix_journal_lines_account_code_entry_date', table_name='journal_lines')
+    op.drop_index('ix_journal_lines_line_date', table_name='journal_lines')
+    op.drop_index('ix_journal_lines_account_code_line_date', table_name='journal_lines')
     op.create_index('ix_journal_lines_account_code', 'journal_lines', ['account_code'])
-    op.execute("DROP TRIGGER journal_lines_entry_date ON journal_lines")
-    op.execute("DROP FUNCTION journal_line_entry_date()")
-    op.drop_column('journal_lines', 'entry_date')
+    op.execute("DROP TRIGGER journal_lines_line_date ON journal_lines")
+    op.execute("DROP FUNCTION journal_line_date()")
+    op.drop_column('journal_lines', 'line_date')
