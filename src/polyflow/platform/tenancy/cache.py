@@ -78,10 +78,19 @@ class RouteCache:
 
     # -- lookups ------------------------------------------------------------------------------
     def may_exist(self, key: str) -> bool | None:
-        """Whether ``key`` may route: False if surely not (no query needed), None if the set is not known."""
+        """Whether ``key`` may route: False if surely not (no query needed), None if the set is not known.
+
+        The set is only trusted while invalidations reach this process (Redis configured and its
+        listener connected): without them a tenant created by another process (the CLI, another
+        worker) would stay unknown here until the next reload, so a name outside the set is looked
+        up (negative cache and the per-client unknown-host budget still bound a flood)."""
         if self._known is None:
             return None
-        return key in self._known or key in self._known_extra
+        if key in self._known or key in self._known_extra:
+            return True
+        if self.redis is None or not self.listening.is_set():
+            return None
+        return False
 
     async def get(self, key: str, *, load: bool = True) -> TenantRoute | None:
         """The route of ``key`` (None: no such tenant). ``load=False``: only what is known without a
