@@ -1,6 +1,6 @@
 """Property test over the whole trade cycle (issue 11, "Must show"), through HTTP on one tenant: random
-sequences of purchase orders, goods receipts, supplier invoices (other prices), supplier payments (bank
-charges), production receipts and resin consumption dated anywhere in November (so most land behind later
+sequences of purchase orders, goods receipts, supplier invoices (other prices), returns to the supplier
+(before and after invoicing), supplier payments (bank charges), production receipts and resin consumption dated anywhere in November (so most land behind later
 movements and re-cost them), sales orders, deliveries, invoices (goods or services), customer receipts (PPh
 23 withheld, bank charges), sales returns with credit notes, and stock dated in the future. Many steps are
 refused (more than ordered / received / open, short of stock at some date, dated before their document, a
@@ -32,7 +32,7 @@ from tests.erp.trade.test_trade_cycle import SUPPLIER
 # quantity, price). Kinds listed twice come twice as often; the first ones a little more (hypothesis leans to
 # the start of the list), so the downstream steps lead.
 KINDS = ("deliver", "receive", "sinv", "pinv", "receipt", "pay", "return", "consume", "produce", "so", "po",
-         "deliver", "receive", "sinv", "pinv", "future")
+         "preturn", "deliver", "receive", "sinv", "pinv", "receipt", "pay", "preturn", "return", "future")
 PRICE_DELTAS = ("0", "150", "-0.07", "777.77")
 
 
@@ -95,11 +95,14 @@ def apply(c: httpx.Client, op, ctx) -> bool:
         po = call(c, "POST", "/api/v1/purchase-orders", {"partner_id": ctx["supplier"], "order_date": on(n), "lines": [
             {"variant_id": ctx["resin"], "quantity": str(qty), "unit_price": str(price)}]})
         ctx["pos"].append(call(c, "POST", f"/api/v1/purchase-orders/{po['id']}/approve")["id"])
-    elif kind in ("receive", "pinv") and ctx["pos"]:
-        # Supplier invoices mostly go to orders with goods received (the others are refused: nothing to bill).
-        among = ctx["received"] if kind == "pinv" and ctx["received"] and op[1] % 5 else ctx["pos"]
+    elif kind in ("receive", "pinv", "preturn") and ctx["pos"]:
+        # Supplier invoices and returns mostly go to orders with goods received (the others are refused).
+        among = ctx["received"] if kind != "receive" and ctx["received"] and op[1] % 5 else ctx["pos"]
         po = call(c, "GET", f"/api/v1/purchase-orders/{among[op[1] % len(among)]}")
         line = po["lines"][0]
+        # The order's latest document date: invoices and returns are not dated before it (one in four is).
+        last = ctx["po_last"]
+        last.setdefault(po["id"], po["order_date"])
         if kind == "receive":
             left = D(line["quantity"]) - D(line["qty_received"])
             qty = max(whole(left * op[2]), D(1))
@@ -107,13 +110,23 @@ def apply(c: httpx.Client, op, ctx) -> bool:
                 "order_id": po["id"], "location": "WH", "receipt_date": not_before(op[5], po["order_date"]),
                 "lines": [{"order_line_id": line["id"], "quantity": str(qty)}]})
             ctx["received"].append(po["id"])
+            last[po["id"]] = max(last.get(po["id"], ""), not_before(op[5], po["order_date"]))
+        elif kind == "preturn":
+            # Back to the supplier: what is not invoiced clears 2120, what is invoiced makes a debit note
+            # (2110, 1150); refused when short of stock at the date or more than the invoices still owe.
+            left = D(line["qty_received"]) - D(line["qty_returned_open"]) - D(line["qty_debited"])
+            qty = max(whole(left * op[2] / 3), D(1))  # a third at most, mostly: a debit note within what is owed
+            call(c, "POST", "/api/v1/purchase-returns", {
+                "order_id": po["id"], "location": "WH", "return_date": not_before(op[5], last[po["id"]]),
+                "tax_invoice_no": "0100002600000001", "lines": [{"order_line_id": line["id"], "quantity": str(qty)}]})
+            last[po["id"]] = max(last[po["id"]], not_before(op[5], last[po["id"]]))
         else:
             left = D(line["qty_received"]) - D(line["qty_invoiced"]) - D(line["qty_returned_open"])
             if left <= 0:
                 return False
             qty = max(whole(left * op[2]), D(1))
             inv = call(c, "POST", "/api/v1/purchase-invoices", {
-                "order_id": po["id"], "invoice_date": not_before(op[5], po["order_date"]),
+                "order_id": po["id"], "invoice_date": not_before(op[5], last[po["id"]]),
                 "tax_invoice_no": "0100002600000001", "lines": [
                     {"order_line_id": line["id"], "quantity": str(qty),
                      "unit_price": str(D(line["unit_price"]) + D(PRICE_DELTAS[op[1] % 4]))}]})
@@ -123,6 +136,7 @@ def apply(c: httpx.Client, op, ctx) -> bool:
                 call(c, "POST", f"/api/v1/purchase-invoices/{inv['id']}/cancel")  # the draft goes too
                 raise
             ctx["pinvs"].append(inv["id"])
+            last[po["id"]] = max(last[po["id"]], inv["invoice_date"])
     elif kind == "pay" and ctx["pinvs"]:
         inv = first_open(c, "/api/v1/purchase-invoices", ctx["pinvs"], op[1])
         alloc = whole(D(inv["open_amount"]) * op[2]) if D(inv["open_amount"]) else D(1000)
@@ -286,7 +300,7 @@ async def test_random_trade_sequences_keep_every_ledger_in_agreement(make_tenant
             "kind": "IN", "reason": "opening", "variant_id": resin, "quantity": "300", "unit_cost": "19500",
             "to_location": "WH", "posting_date": "2026-11-01"}), 201)
         base_url, headers = str(a.base_url), dict(a.headers)
-    ctx = {"supplier": supplier, "customer": cust, "resin": resin, "bag": bag, "pos": [], "received": [], "pinvs": [], "sos": [], "delivered": [],
+    ctx = {"supplier": supplier, "customer": cust, "resin": resin, "bag": bag, "pos": [], "po_last": {}, "received": [], "pinvs": [], "sos": [], "delivered": [],
            "sinvs": [], "cns": [], "done": {}, "refused": {}, "why": {}}
 
     # No shrinking: the examples share the tenant, so a shrunk sequence would replay on other books.
@@ -314,5 +328,5 @@ async def test_random_trade_sequences_keep_every_ledger_in_agreement(make_tenant
     print("accepted", ctx["done"], "refused", ctx["refused"], "why", ctx["why"])
     # The sequences went through the whole cycle, and refusals were exercised.
     assert all(ctx["done"].get(k, 0) >= 2 for k in ("po", "receive", "pinv", "pay", "produce", "consume", "so",
-                                                   "deliver", "sinv", "receipt", "return")), ctx["done"]
+                                                   "deliver", "sinv", "receipt", "return", "preturn")), ctx["done"]
     assert sum(ctx["refused"].values()) >= 5 and ctx["refused"].get("future", 0) >= 1, ctx["refused"]
