@@ -120,8 +120,8 @@ async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):
         assert d2["lines"][0]["cost"] == "660000.00"
         # Invoice 8 Nov of the 1 400 delivered: DPP 1 400 x 2 300 = 3 220 000; x 11/12 = 2 951 666.67 ->
         # 2 951 667; PPN 12 % = 354 200.04 -> 354 200; total 3 574 200.
-        si1 = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"], "invoice_date": "2026-11-08"}),
-                       201)
+        si1 = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"],
+                                                                    "invoice_date": "2026-11-08"}), 201)
         si1 = await ok(await c.post(f"/api/v1/sales-invoices/{si1['id']}/post"))
         assert (si1["number"], si1["base"], si1["other_base"], si1["tax"], si1["total"]) == (
             "SI/2026/00001", "3220000.00", "2951667.00", "354200.00", "3574200.00")
