@@ -1,10 +1,10 @@
-"""Property test over the whole trade cycle (issue 11, "Must show"), through HTTP on one tenant: random
-sequences of purchase orders, goods receipts, supplier invoices (other prices), returns to the supplier
-(before and after invoicing), supplier payments (bank charges), production receipts and resin consumption
-dated anywhere in November (so most land behind later movements and re-cost them), sales orders,
-deliveries, invoices (goods or services), customer receipts (PPh 23 withheld, bank charges), sales returns
-with credit notes, and stock dated in the future. Many steps are refused (more than ordered / received /
-open, short of stock at some date, dated before their document, a future date): a refusal leaves the ledger, the stock and the open items exactly as they were.
+"""Property test over the whole trade cycle (issue 11, "Must show"), through HTTP on one tenant: random sequences of
+purchase orders, goods receipts, supplier invoices (other prices), returns to the supplier (before and after
+invoicing), supplier payments (bank charges), production receipts and resin consumption dated anywhere in November
+(so most land behind later movements and re-cost them), sales orders, deliveries, invoices (goods or services),
+customer receipts (PPh 23 withheld, bank charges), sales returns with credit notes, and stock dated in the future.
+Many steps are refused (more than ordered / received / open, short of stock at some date, dated before their
+document, a future date): a refusal leaves the ledger, the stock and the open items exactly as they were.
 
 After each sequence, at several dates: GL balanced and stock valuation as of the date == inventory accounts
 as of the date. At the end of each sequence: 1130 == open customer items (documents and AR aging), 2110 ==
