@@ -38,8 +38,14 @@ def upgrade() -> None:
     op.alter_column('journal_lines', 'line_date', nullable=False)
     op.execute("""
         CREATE FUNCTION journal_line_date() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            d date;
         BEGIN
-            SELECT entry_date INTO NEW.line_date FROM journal_entries WHERE id = NEW.entry_id;
+            SELECT entry_date INTO d FROM journal_entries WHERE id = NEW.entry_id;
+            -- Not found: a data load that brings the lines before their entries keeps the copied date.
+            IF FOUND THEN
+                NEW.line_date := d;
+            END IF;
             RETURN NEW;
         END $$""")
     op.execute("""CREATE TRIGGER journal_lines_line_date BEFORE INSERT ON journal_lines
