@@ -2,7 +2,8 @@
 
 Procure to pay: resin ordered, received in part (twice), invoiced for the first receipt at a higher price
 (the difference to 5500), consumed in part, paid in part with a bank charge. Order to cash: woven bags
-(produced) delivered in two parts with a production receipt in between moving the average cost, invoiced,
+(produced) delivered in two parts with a production receipt in between moving the average cost and one found
+late and dated back before the second delivery (which is re-costed), invoiced,
 a return with its credit note; a toll-printing service (maklon, Coretax Opt B) delivered and invoiced; one
 customer receipt settling the service invoice in full and the goods invoice in part, with PPh 23 withheld by
 the customer on the service and a bank charge. Then every ledger agrees with its documents and with the hand
@@ -118,6 +119,14 @@ async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):
             "lines": [{"order_line_id": so_line, "quantity": "400"}]}), 201)
         d2 = await ok(await c.post(f"/api/v1/deliveries/{d2['id']}/post"))
         assert d2["lines"][0]["cost"] == "660000.00"
+        # A production receipt found late, dated 5 Nov (after delivery 1, before delivery 2): 500 bags x 2 100
+        # = 1 050 000. As of 5 Nov: 1 000 @ 1 500 + 500 @ 2 100 = 2 550 000; with 6 Nov's 1 000 @ 1 800:
+        # 2 500 bags, 4 350 000, average 1 740. Delivery 2 is re-costed: 400 x 1 740 = 696 000, 36 000 more
+        # HPP journaled on its date (Dr 5100 / Cr 1143 on 7 Nov).
+        await produce(c, bag, "500", "2100", "2026-11-05")
+        assert (await tb(c, "2026-11-06"))["1143"] == D(4_350_000)  # bags only: the maklon stock has left
+        assert (await tb(c, "2026-11-07"))["1143"] == D(4_350_000 - 696_000)
+        assert (await tb(c, "2026-11-07"))["5100"] == D(1_500_000 + 200_000 + 696_000)
         # Invoice 8 Nov of the 1 400 delivered: DPP 1 400 x 2 300 = 3 220 000; x 11/12 = 2 951 666.67 ->
         # 2 951 667; PPN 12 % = 354 200.04 -> 354 200; total 3 574 200.
         si1 = await ok(await c.post("/api/v1/sales-invoices", json={"order_id": so["id"],
@@ -133,14 +142,15 @@ async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):
         si2 = await ok(await c.post(f"/api/v1/sales-invoices/{si2['id']}/post"))
         assert (si2["number"], si2["other_base"], si2["tax"], si2["total"]) == (
             "SI/2026/00002", "1375000.00", "165000.00", "1665000.00")
-        # Return 10 Nov: 100 bags of delivery 2, back at the 1 650 they left with = 165 000 (Dr 1143 / Cr 5100).
+        # Return 10 Nov: 100 bags of delivery 2, back at the 1 740 they left with (re-costed) = 174 000
+        # (Dr 1143 / Cr 5100).
         # Credit note: DPP 230 000; x 11/12 = 210 833.33 -> 210 833; PPN 25 299.96 -> 25 300; total 255 300,
         # set against SI 1: 3 574 200 - 255 300 = 3 318 900 open.
         ret = await ok(await c.post("/api/v1/sales-returns", json={
             "invoice_id": si1["id"], "return_date": "2026-11-10", "location": "WH", "reason": "torn",
             "lines": [{"delivery_line_id": d2["lines"][0]["id"], "quantity": "100"}]}), 201)
         ret = await ok(await c.post(f"/api/v1/sales-returns/{ret['id']}/post"))
-        assert ret["lines"][0]["cost"] == "165000.00"
+        assert ret["lines"][0]["cost"] == "174000.00"
         cn = await ok(await c.get(f"/api/v1/credit-notes/{ret['credit_note_id']}"))
         assert (cn["base"], cn["other_base"], cn["tax"], cn["total"], cn["open_amount"]) == (
             "230000.00", "210833.00", "25300.00", "255300.00", "0.00")
@@ -161,20 +171,18 @@ async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):
 
         # ---------------- The ledgers agree ----------------
         # Stock ledger == inventory accounts at every date a movement landed on, and at the end.
-        for on in ("2026-11-02", "2026-11-03", "2026-11-04", "2026-11-06", "2026-11-07", "2026-11-09",
+        for on in ("2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05", "2026-11-06", "2026-11-07", "2026-11-09",
                    "2026-11-10", "2026-11-12", "2026-11-30"):
             await stock_equals_gl(c, on)
-        # On 6 Nov, after the service's delivery and the second production: bags 1 000 @ 1 500 + 1 000 @ 1 800
-        # = 3 300 000; maklon 0; resin 600 kg = 12 000 000.
-        assert (await tb(c, "2026-11-06"))["1143"] == D(3_300_000)
         end = await stock_equals_gl(c, "2026-11-30")
         hand = {
             # 3 574 200 + 1 665 000 - 255 300 - 3 665 000
             "1130": D(1_318_900),
             # resin 12 000 000 + 5 000 000 - 10 000 000
             "1141": D(7_000_000),
-            # bags 3 000 000 - 1 500 000 + 1 800 000 - 660 000 + 165 000 = 1 700 x 1 650; maklon 200 000 - 200 000
-            "1143": D(2_805_000),
+            # bags 3 000 000 - 1 500 000 + 1 050 000 + 1 800 000 - 696 000 + 174 000 = 2 200 x 1 740; maklon
+            # 200 000 - 200 000
+            "1143": D(3_828_000),
             "1150": D(1_329_900),
             "1171": D(30_000),
             # -8 006 500 + 3 630 000
@@ -185,10 +193,10 @@ async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):
             "2130": D(-493_900),
             "4100": D(-4_720_000),
             "4110": D(230_000),
-            # 1 500 000 + 200 000 + 660 000 - 165 000
-            "5100": D(2_195_000),
-            # -3 000 000 - 200 000 - 1 800 000 + 10 000 000
-            "5200": D(5_000_000),
+            # 1 500 000 + 200 000 + 696 000 - 174 000
+            "5100": D(2_222_000),
+            # -3 000 000 - 200 000 - 1 050 000 - 1 800 000 + 10 000 000
+            "5200": D(3_950_000),
             "5500": D(90_000),
             # 6 500 + 5 000
             "6910": D(11_500),

@@ -152,7 +152,8 @@ def apply(c: httpx.Client, op, ctx) -> bool:
             "unit_cost": str(price // 10), "to_location": "WH", "posting_date": on(n)})
     elif kind == "consume":
         call(c, "POST", "/api/v1/stock-movements", {
-            "kind": "OUT", "reason": "consumption", "variant_id": ctx["resin"], "quantity": str(op[6] if op[3] and op[4] else op[6] // 8 + 1),
+            "kind": "OUT", "reason": "consumption", "variant_id": ctx["resin"],
+            "quantity": str(op[6] if op[3] and op[4] else op[6] // 8 + 1),  # one in four large
             "from_location": "WH", "posting_date": on(op[5])})
     elif kind == "future":
         call(c, "POST", "/api/v1/stock-movements", {
