@@ -9,6 +9,8 @@ from tests.erp.sales.helpers import ok
 
 D = Decimal
 INVENTORY = ("1141", "1142", "1143")
+SUPPLIER = {"code": "S-RESIN", "name": "PT Resin Nusantara", "is_supplier": True, "is_pkp": True,
+            "npwp": "0123456789012345", "payment_terms_days": 30}
 
 
 async def tb(c, on: str) -> dict[str, Decimal]:

@@ -16,12 +16,10 @@ from xml.etree import ElementTree as ET
 
 from tests.erp.sales.helpers import customer, ok, product
 from tests.erp.tax.test_ppn_summary import COMPANY
-from tests.erp.trade.helpers import (aging_total, ppn_matches_accounts, received_not_invoiced, stock_equals_gl,
-                                     tb)
+from tests.erp.trade.helpers import (SUPPLIER, aging_total, ppn_matches_accounts, received_not_invoiced,
+                                     stock_equals_gl, tb)
 
 D = Decimal
-SUPPLIER = {"code": "S-RESIN", "name": "PT Resin Nusantara", "is_supplier": True, "is_pkp": True,
-            "npwp": "0123456789012345", "payment_terms_days": 30}
 
 
 async def produce(c, variant: str, quantity: str, unit_cost: str, on: str) -> None:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from tests.erp.sales.helpers import customer, ok, product
 from tests.erp.tax.test_ppn_summary import COMPANY
-from tests.erp.trade.test_trade_cycle import SUPPLIER
+from tests.erp.trade.helpers import SUPPLIER
 
 # One shape for every step, the kind drawn uniformly (hypothesis' one_of favours its first branches):
 # (kind, pick of a document, fraction of what is left (above 1: refused), flag, flag, day of November,
