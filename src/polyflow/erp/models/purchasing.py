@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint,
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -163,6 +163,10 @@ class PurchaseInvoice(UUIDPk, Timestamps, TenantBase):
         CheckConstraint("paid >= 0 AND credited >= 0 AND open_amount >= 0", name="amounts"),
         CheckConstraint("status IN ('draft', 'cancelled') OR open_amount = total - paid - credited", name="open_amount"),
         Index("ix_purchase_invoices_partner_id_status", "partner_id", "status"),
+        # AP aging reads the open ones; the PPN summary every month's input tax from the index alone (0012).
+        Index("ix_purchase_invoices_open_invoice_date", "invoice_date",
+              postgresql_where=text("status IN ('open', 'partially_paid')")),
+        Index("ix_purchase_invoices_invoice_date", "invoice_date", postgresql_include=["status", "tax_amount"]),
     )
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
@@ -190,6 +191,11 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
         CheckConstraint("paid >= 0 AND credited >= 0", name="settled"),
         CheckConstraint("kind = 'invoice' OR credit_note_of_id IS NOT NULL", name="credit_note_of"),
         Index("ix_sales_invoices_customer_id_status", "customer_id", "status"),
+        # AR aging reads the open ones in due-date order; the PPN summary a month's (and every month's) tax
+        # figures from the index alone (revision 0012).
+        Index("ix_sales_invoices_open_due_date", "due_date", "number", postgresql_where=text("open_amount > 0")),
+        Index("ix_sales_invoices_invoice_date", "invoice_date",
+              postgresql_include=["status", "kind", "tax", "dp_tax_deducted"]),
     )
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)

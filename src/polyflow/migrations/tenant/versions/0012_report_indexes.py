@@ -16,6 +16,9 @@ Measured by `python bench/ledger.py` (one month vs three years of one plant):
   days' lines, instead of summing every line since the first day.
 - `stock_movements.posting_date`: the valuation as of a date starts from the variants' running totals
   and takes back only the movements after that date.
+- open sales / supplier invoices (partial indexes: the agings read the open ones, not every invoice), and
+  invoice dates with the tax figures (the PPN summary's month and its month-by-month carried overpayment
+  read from the index alone).
 """
 
 from alembic import op
@@ -76,9 +79,22 @@ def upgrade() -> None:
         GROUP BY 1, 2""")
 
     op.create_index('ix_stock_movements_posting_date', 'stock_movements', ['posting_date'])
+    op.create_index('ix_sales_invoices_open_due_date', 'sales_invoices', ['due_date', 'number'],
+                    postgresql_where=sa.text('open_amount > 0'))
+    op.create_index('ix_sales_invoices_invoice_date', 'sales_invoices', ['invoice_date'],
+                    postgresql_include=['status', 'kind', 'tax', 'dp_tax_deducted'])
+    op.create_index('ix_purchase_invoices_open_invoice_date', 'purchase_invoices', ['invoice_date'],
+                    postgresql_where=sa.text("status IN ('open', 'partially_paid')"))
+    op.create_index('ix_purchase_invoices_invoice_date', 'purchase_invoices', ['invoice_date'],
+                    postgresql_include=['status', 'tax_amount'])
 
 
 def downgrade() -> None:
+    for name, table in (('ix_purchase_invoices_invoice_date', 'purchase_invoices'),
+                        ('ix_purchase_invoices_open_invoice_date', 'purchase_invoices'),
+                        ('ix_sales_invoices_invoice_date', 'sales_invoices'),
+                        ('ix_sales_invoices_open_due_date', 'sales_invoices')):
+        op.drop_index(name, table_name=table)
     op.drop_index('ix_stock_movements_posting_date', table_name='stock_movements')
     op.drop_table('closed_month_balances')
     op.drop_index('ix_journal_lines_line_date', table_name='journal_lines')
