@@ -1,7 +1,7 @@
 """Benchmark: do the reports cost what their answer costs, or what the history costs?
 
-    python bench/ledger.py            # a three-year history: about 5-10 minutes on 2 cores
-    python bench/ledger.py --quick    # a 110-day "long" history: about a minute
+    python bench/ledger.py            # a three-year history: 1-4 minutes on 2 cores (most of it the load)
+    python bench/ledger.py --quick    # a 110-day "long" history: under a minute
 
 Starts its own PostgreSQL cluster (temp folder, fsync off) and Redis, builds a fresh main database and
 provisions two tenants with the real code (migrations included). Into one it writes a three-year history
