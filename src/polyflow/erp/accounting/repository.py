@@ -328,14 +328,3 @@ async def next_numbers(session: AsyncSession, doc_type: str, year: int, count: i
         .returning(DocumentCounter.last_number)
     )
     return (await session.execute(stmt)).scalar_one()
-
-
-async def next_numbers(session: AsyncSession, doc_type: str, year: int, count: int) -> int:
-    """Take `count` numbers of (type, year) at once; returns the last one (same locking as next_number)."""
-    stmt = (
-        insert(DocumentCounter).values(doc_type=doc_type, year=year, last_number=count)
-        .on_conflict_do_update(index_elements=["doc_type", "year"],
-                               set_={"last_number": DocumentCounter.last_number + count})
-        .returning(DocumentCounter.last_number)
-    )
-    return (await session.execute(stmt)).scalar_one()
