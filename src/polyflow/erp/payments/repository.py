@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.models import Partner, Payment, SalesInvoice
+from polyflow.erp.models import Partner, Payment, PaymentAllocation, SalesInvoice
 
 # Sales invoice states that are in the books (drafts and cancelled drafts never were).
 POSTED_SALES = ("open", "partially_paid", "paid")
@@ -66,3 +67,16 @@ async def withheld_in(session: AsyncSession, start: date, end: date) -> list[tup
             .order_by(Payment.withholding_date, Payment.number))
     return [(p, partner) for p, partner in (await session.execute(stmt)).all()]
 
+
+
+async def allocations_after(session: AsyncSession, direction: str, day: date) -> dict[uuid.UUID, Decimal]:
+    """Invoice id -> net amount allocated to it by events dated after `day`: a payment dated later counts its
+    allocation, a cancellation dated later takes it back (a payment and its cancellation both later net 0)."""
+    column = PaymentAllocation.sales_invoice_id if direction == "in" else PaymentAllocation.purchase_invoice_id
+    net = (case((Payment.payment_date > day, PaymentAllocation.amount), else_=0)
+           - case((Payment.cancel_date > day, PaymentAllocation.amount), else_=0))
+    stmt = (select(column, func.sum(net)).join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(Payment.direction == direction, column.is_not(None),
+                   (Payment.payment_date > day) | (Payment.cancel_date > day))
+            .group_by(column))
+    return {invoice_id: Decimal(amount) for invoice_id, amount in (await session.execute(stmt)).all() if amount}

@@ -49,6 +49,12 @@ def _owner(direction: str):
     return sales_invoices if direction == RECEIPT else purchase_invoices
 
 
+async def allocated_after(session: AsyncSession, direction: str, day: date) -> dict[uuid.UUID, Decimal]:
+    """Invoice id -> what payments dated after `day` allocated to it, net of cancellations dated after `day`
+    (for the owning modules' agings as of a past date: open then = open now + this)."""
+    return await repository.allocations_after(session, direction, day)
+
+
 async def get_payment(session: AsyncSession, direction: str, payment_id: uuid.UUID, *,
                       lock: bool = False) -> Payment:
     """One receipt or supplier payment, or 404 (also for a payment of the other direction)."""

@@ -377,12 +377,27 @@ def _bucket(days_late: int) -> str:
 
 async def ar_aging(session: AsyncSession, as_of: date | None = None) -> Aging:
     """Open receivables per customer by days past due on `as_of` (default today): current, 1-30, 31-60,
-    61-90, over 90. Documents dated after `as_of` are left out; amounts are today's open amounts."""
-    as_of = as_of or await accounting.local_today(session)
+    61-90, over 90. Documents dated after `as_of` are left out; amounts are those open on `as_of`."""
+    today = await accounting.local_today(session)
+    as_of = as_of or today
+    later: dict[uuid.UUID, Decimal] = {}
+    if as_of < today:
+        # Open on a past date = open now + what was taken off it since: receipts allocated after the date
+        # (net of cancellations after it; payments' figures, read through its service) and credit notes
+        # dated after it. A credit note's stored open amount grows back by the credit it has used since.
+        from polyflow.erp.payments import service as payments  # payments imports this module
+
+        for invoice_id, amount in (await payments.allocated_after(session, "in", as_of)).items():
+            later[invoice_id] = later.get(invoice_id, ZERO) + amount
+        for invoice_id, amount in (await repository.credited_after(session, as_of)).items():
+            later[invoice_id] = later.get(invoice_id, ZERO) + amount
     sums: dict[uuid.UUID, dict[str, Decimal]] = defaultdict(lambda: {b: ZERO for b in BUCKETS})
-    for doc in await repository.open_invoices(session, as_of=as_of):
+    for doc in await repository.aging_documents(session, as_of, later.keys()):
         item = _item(doc)
-        sums[item.partner_id][_bucket((as_of - item.due_date).days)] += item.open_amount
+        # A credit note's allocations are negative (credit used) and its item amount is negative too.
+        open_then = item.open_amount + later.get(doc.id, ZERO)
+        if open_then:
+            sums[item.partner_id][_bucket((as_of - item.due_date).days)] += open_then
     partners = await repository.partners_by_id(session, sums.keys())
     rows = []
     for pid, buckets in sorted(sums.items(), key=lambda kv: partners[kv[0]].code):

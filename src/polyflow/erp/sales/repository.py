@@ -113,6 +113,24 @@ async def open_invoices(session: AsyncSession, partner_id: uuid.UUID | None = No
     return list((await session.execute(stmt)).scalars())
 
 
+async def aging_documents(session: AsyncSession, as_of: date, touched) -> list[SalesInvoice]:
+    """Posted invoices and credit notes dated up to `as_of` that are open now or among `touched` (ids whose
+    open amount changed after `as_of`), by due date."""
+    stmt = select(SalesInvoice).where(SalesInvoice.status.in_(POSTED_INVOICE), SalesInvoice.invoice_date <= as_of)
+    open_now = SalesInvoice.open_amount > 0
+    stmt = stmt.where(open_now | SalesInvoice.id.in_(list(touched)) if touched else open_now)
+    return list((await session.execute(stmt.order_by(SalesInvoice.due_date, SalesInvoice.number))).scalars())
+
+
+async def credited_after(session: AsyncSession, day: date) -> dict[uuid.UUID, Decimal]:
+    """Invoice id -> what the credit notes dated after `day` took off its open amount when they were posted."""
+    stmt = (select(SalesInvoice.credit_note_of_id, func.sum(SalesInvoice.credited))
+            .where(SalesInvoice.kind == "credit_note", SalesInvoice.status.in_(POSTED_INVOICE),
+                   SalesInvoice.invoice_date > day, SalesInvoice.credited > 0)
+            .group_by(SalesInvoice.credit_note_of_id))
+    return {invoice_id: Decimal(amount) for invoice_id, amount in (await session.execute(stmt)).all()}
+
+
 async def partners_by_id(session: AsyncSession, ids) -> dict[uuid.UUID, Partner]:
     if not ids:
         return {}
