@@ -4,13 +4,15 @@ equal to 1130 in the trial balance to that date; as of today (or no date) it is 
 
 from decimal import Decimal
 
-from tests.erp.payments.helpers import sales_invoice, tb
+from tests.erp.payments.helpers import purchase_invoice, sales_invoice, supplier, tb
 from tests.erp.sales.helpers import customer, ok, product, receive
 
 D = Decimal
 SI = "/api/v1/sales-invoices"
 RCV = "/api/v1/payments/receipts"
 AGING = "/api/v1/reports/ar-aging"
+AP_AGING = "/api/v1/reports/ap-aging"
+PAY = "/api/v1/payments/supplier-payments"
 
 
 async def _aging(c, on: str | None = None) -> dict:
@@ -114,3 +116,51 @@ async def test_ar_aging_as_of_with_an_open_credit_note(make_tenant, live):
         # 7 Nov: only the credit note, -111 000 == 1130 on 7 Nov; 6 Nov: nothing open.
         assert (await _aging(c, "2026-11-07"))["total"] == "-111000.00" == f"{(await tb(c, '2026-11-07'))['1130']:.2f}"
         assert (await _aging(c, "2026-11-06"))["rows"] == []
+
+
+async def test_ap_aging_as_of_past_dates_matches_the_ledger(make_tenant, live):
+    """The same for supplier invoices: payments (one cancelled later) and a debit note added back after the date."""
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        await ok(await c.post("/api/v1/locations", json={"code": "WH", "name": "Gudang Utama"}), 201)
+        pp = (await ok(await c.post("/api/v1/products", json={
+            "sku": "PP-RAF", "name": "PP raffia", "unit": "KG", "product_type": "raw_material"}), 201))[
+            "variants"][0]["id"]
+        sup = await supplier(c, "S-1")  # 30 days
+        # PINV1 10 Oct: 100 x 10 000 -> total 1 110 000, due 9 Nov. PINV2 15 Oct: 200 x 10 000 -> 2 220 000, due
+        # 14 Nov.
+        inv1 = await purchase_invoice(c, sup, pp, "100", "10000", "2026-10-10", faktur="0100002600000101")
+        inv2 = await purchase_invoice(c, sup, pp, "200", "10000", "2026-10-15", faktur="0100002600000102")
+        assert (inv1["due_date"], inv1["total"], inv2["due_date"], inv2["total"]) == (
+            "2026-11-09", "1110000.00", "2026-11-14", "2220000.00")
+        bounced = await ok(await c.post(PAY, json={
+            "partner_id": sup, "payment_date": "2026-10-20", "account": "1102", "amount": "1000000",
+            "allocations": [{"invoice_id": inv2["id"], "amount": "1000000"}]}), 201)
+        await ok(await c.post(PAY, json={
+            "partner_id": sup, "payment_date": "2026-11-05", "account": "1102", "amount": "500000",
+            "allocations": [{"invoice_id": inv1["id"], "amount": "500000"}]}), 201)
+        # Return 10 KG of PINV2 on 3 Nov: debit note 100 000 -> DPP 91 667, PPN 11 000: 111 000 off PINV2.
+        ret = await ok(await c.post("/api/v1/purchase-returns", json={
+            "order_id": inv2["order_id"], "location": "WH", "return_date": "2026-11-03",
+            "lines": [{"order_line_id": inv2["lines"][0]["order_line_id"], "quantity": "10"}]}), 201)
+        assert ret["debit_total"] == "111000.00"
+        await ok(await c.post(f"{PAY}/{bounced['id']}/cancel", json={"cancel_date": "2026-11-10"}))
+
+        async def aging(on=None):
+            return await ok(await c.get(AP_AGING, params={"as_of": on} if on else {}))
+
+        # Today (29 Nov): PINV1 610 000 (20 days late), PINV2 2 220 000 - 111 000 = 2 109 000 (15 days late).
+        today = await aging()
+        assert (today["totals"]["total"], today["totals"]["days_1_30"]) == ("2719000.00", "2719000.00")
+        assert await aging(today["as_of"]) == today
+        assert (await tb(c, today["as_of"]))["2110"] == D(-2_719_000)
+        # 31 Oct: 1 110 000 + (2 220 000 - 1 000 000) = 2 330 000, both current == 2110 on 31 Oct.
+        october = await aging("2026-10-31")
+        assert (october["totals"]["total"], october["totals"]["current"]) == ("2330000.00", "2330000.00")
+        assert (await tb(c, "2026-10-31"))["2110"] == D(-2_330_000)
+        # 4 Nov: the debit note: 1 110 000 + 1 109 000; 7 Nov: PINV1 paid 500 000 -> 1 719 000; 10 Nov: bounced.
+        for on, total in (("2026-11-04", 2_219_000), ("2026-11-07", 1_719_000), ("2026-11-10", 2_719_000),
+                          ("2026-10-19", 3_330_000)):
+            assert (await aging(on))["totals"]["total"] == f"{total}.00", on
+            assert (await tb(c, on))["2110"] == -total, on
+        assert (await aging("2026-10-09"))["rows"] == []

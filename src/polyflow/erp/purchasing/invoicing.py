@@ -231,11 +231,46 @@ async def open_items(session: AsyncSession, partner_id: uuid.UUID | None = None)
     return [_item(inv) for inv in await repository.open_invoices(session, partner_id)]
 
 
+async def _debited_after(session: AsyncSession, day: date) -> dict[uuid.UUID, Decimal]:
+    """Invoice id -> what debit notes dated after `day` took off it. A debit note records only its order, and
+    it reduced the order's invoices oldest first: undoing the later ones (newest first) gives the amount back
+    newest invoice first, each up to what was credited on it. The order's total is exact; the split among
+    several open invoices of one order follows that rule."""
+    notes = await repository.debit_notes_after(session, day)
+    if not notes:
+        return {}
+    credited: dict[uuid.UUID, list[list]] = defaultdict(list)
+    for order_id, invoice_id, amount in await repository.credited_invoices_of_orders(session, {o for o, _ in notes}):
+        credited[order_id].append([invoice_id, Decimal(amount)])
+    out: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
+    for order_id, amount in notes:
+        for entry in credited[order_id]:
+            take = min(Decimal(amount), entry[1])
+            entry[1] -= take
+            out[entry[0]] += take
+            amount -= take
+            if not amount:
+                break
+    return out
+
+
 async def ap_aging(session: AsyncSession, as_of: date) -> Aging:
-    """Open supplier invoices (posted up to `as_of`) by supplier and days past due on `as_of`."""
+    """Open supplier invoices (posted up to `as_of`) by supplier and days past due on `as_of`, at the amounts
+    open on `as_of`: before today, payments and debit notes dated after it are added back."""
     rows: dict[uuid.UUID, dict] = {}
     totals = dict.fromkeys(BUCKETS + ("total",), ZERO)
-    for pid, code, name, due, open_amount in await repository.aging_rows(session, as_of):
+    later: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
+    if as_of < await accounting.local_today(session):
+        from polyflow.erp.payments import service as payments  # payments imports this module
+
+        for invoice_id, amount in (await payments.allocated_after(session, "out", as_of)).items():
+            later[invoice_id] += amount
+        for invoice_id, amount in (await _debited_after(session, as_of)).items():
+            later[invoice_id] += amount
+    for invoice_id, pid, code, name, due, open_now in await repository.aging_invoices(session, as_of, later.keys()):
+        open_amount = open_now + later.get(invoice_id, ZERO)
+        if not open_amount:
+            continue
         row = rows.setdefault(pid, {"partner_id": pid, "partner_code": code, "partner_name": name,
                                     **dict.fromkeys(BUCKETS + ("total",), ZERO)})
         late = (as_of - due).days

@@ -79,14 +79,37 @@ async def last_invoice_date(session: AsyncSession, order_id: uuid.UUID) -> date 
     return (await session.execute(select(func.max(PurchaseInvoice.invoice_date)).where(
         PurchaseInvoice.order_id == order_id, PurchaseInvoice.status.in_(POSTED_INVOICE)))).scalar_one()
 
-async def aging_rows(session: AsyncSession, as_of: date):
-    """(partner id, code, name, due date, open amount) of the invoices posted up to `as_of` still open."""
+async def aging_invoices(session: AsyncSession, as_of: date, touched):
+    """(id, partner id, code, name, due date, open amount now) of the invoices posted up to `as_of` that are
+    open now or among `touched` (ids whose open amount changed after `as_of`)."""
+    open_now = PurchaseInvoice.open_amount > 0
     return (await session.execute(
-        select(Partner.id, Partner.code, Partner.name, PurchaseInvoice.due_date, PurchaseInvoice.open_amount)
+        select(PurchaseInvoice.id, Partner.id, Partner.code, Partner.name, PurchaseInvoice.due_date,
+               PurchaseInvoice.open_amount)
         .join(Partner, Partner.id == PurchaseInvoice.partner_id)
-        .where(PurchaseInvoice.status.in_(("open", "partially_paid")), PurchaseInvoice.invoice_date <= as_of)
+        .where(PurchaseInvoice.status.in_(POSTED_INVOICE), PurchaseInvoice.invoice_date <= as_of,
+               open_now | PurchaseInvoice.id.in_(list(touched)) if touched else open_now)
         .order_by(Partner.code)
     )).all()
+
+
+async def debit_notes_after(session: AsyncSession, day: date) -> list[tuple[uuid.UUID, Decimal]]:
+    """(order id, debit note total) of the purchase returns with a debit note dated after `day`, newest first."""
+    return [tuple(r) for r in (await session.execute(
+        select(PurchaseReturn.order_id, PurchaseReturn.debit_total)
+        .where(PurchaseReturn.debit_total > 0, PurchaseReturn.return_date > day)
+        .order_by(PurchaseReturn.return_date.desc(), PurchaseReturn.number.desc()))).all()]
+
+
+async def credited_invoices_of_orders(session: AsyncSession, order_ids) -> list[tuple]:
+    """(order id, invoice id, credited) of the orders' posted invoices a debit note reduced, newest first."""
+    if not order_ids:
+        return []
+    return [tuple(r) for r in (await session.execute(
+        select(PurchaseInvoice.order_id, PurchaseInvoice.id, PurchaseInvoice.credited)
+        .where(PurchaseInvoice.order_id.in_(list(order_ids)), PurchaseInvoice.status.in_(POSTED_INVOICE),
+               PurchaseInvoice.credited > 0)
+        .order_by(PurchaseInvoice.invoice_date.desc(), PurchaseInvoice.number.desc()))).all()]
 
 
 async def input_tax_documents(session: AsyncSession, date_from: date, date_to: date):
