@@ -371,6 +371,18 @@ async def get_movement(session: AsyncSession, movement_id: uuid.UUID) -> StockMo
     return movement
 
 
+async def movement_values(session: AsyncSession, ids) -> dict[uuid.UUID, Decimal]:
+    """Movement id -> its value now (signed: an issue is negative), after any re-costing by a backdated
+    movement; for documents that show the cost of their own movements."""
+    from sqlalchemy import select  # the one query of this read; the rest of the module goes through repository
+
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(select(StockMovement.id, StockMovement.value).where(StockMovement.id.in_(ids)))
+    return {mid: value for mid, value in rows.all()}
+
+
 async def list_movements(session: AsyncSession, **filters):
     accounting.check_range(filters.get("date_from"), filters.get("date_to"))
     return await repository.list_movements(session, **filters)

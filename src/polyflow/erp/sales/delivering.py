@@ -20,7 +20,7 @@ from polyflow.erp.inventory.schemas import MovementIn, ReservationIn
 from polyflow.erp.models import Delivery, DeliveryLine, SalesOrder
 from polyflow.erp.sales import common, repository
 from polyflow.erp.sales.common import get_doc, name, qty, refuse
-from polyflow.erp.sales.schemas import DeliveryIn
+from polyflow.erp.sales.schemas import DeliveryIn, DeliveryOut
 from polyflow.kit.errors import Conflict, InvalidInput
 
 DELIVERABLE = ("confirmed", "partially_delivered")
@@ -37,6 +37,21 @@ async def list_deliveries(session: AsyncSession, *, customer_id, status, order_i
     filters = repository.document_filters(Delivery, customer_id=customer_id, status=status, extra=extra)
     return await repository.list_page(session, Delivery, filters=filters, limit=limit, offset=offset,
                                       order=(Delivery.delivery_date.desc(), Delivery.created_at.desc()))
+
+
+async def with_current_cost(session: AsyncSession, deliveries: list[Delivery]) -> list[DeliveryOut]:
+    """The deliveries as answered by the API, each posted line's cost read from its stock movement: a backdated
+    receipt may have re-costed the issue since posting (inventory re-values it and journals the difference), and
+    the stored `cost` keeps the figure at posting."""
+    values = await inventory.movement_values(session, [ln.movement_id for d in deliveries for ln in d.lines])
+    out = []
+    for delivery in deliveries:
+        doc = DeliveryOut.model_validate(delivery)
+        for line in doc.lines:
+            if line.movement_id in values:
+                line.cost = -values[line.movement_id]
+        out.append(doc)
+    return out
 
 
 def _check_remaining(order: SalesOrder, line, quantity: Decimal) -> None:

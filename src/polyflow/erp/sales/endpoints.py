@@ -165,7 +165,7 @@ async def list_deliveries(session: TenantSession, page: Pg, customer_id: uuid.UU
     """Deliveries (surat jalan), newest first."""
     items, total = await service.list_deliveries(session, customer_id=customer_id, status=status, order_id=order_id,
                                                  limit=page.limit, offset=page.offset)
-    return _page(DeliveryOut, items, total, page)
+    return _page(DeliveryOut, await service.with_current_cost(session, items), total, page)
 
 
 @router.post("/deliveries", response_model=DeliveryOut, status_code=201)
@@ -176,8 +176,8 @@ async def create_delivery(session: TenantSession, data: DeliveryIn, principal: C
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
 async def get_delivery(session: TenantSession, delivery_id: uuid.UUID):
-    """One delivery."""
-    return await service.get_delivery(session, delivery_id)
+    """One delivery; a posted line's cost is its stock movement's value now (re-costing included)."""
+    return (await service.with_current_cost(session, [await service.get_delivery(session, delivery_id)]))[0]
 
 
 @router.delete("/deliveries/{delivery_id}", status_code=204)

@@ -26,7 +26,7 @@ from polyflow.erp.models import Quotation, QuotationLine, SalesOrder, SalesOrder
 from polyflow.erp.sales import common, repository
 from polyflow.erp.sales.common import get_doc, name, qty, refuse
 from polyflow.erp.sales.delivering import (  # noqa: F401  (one import point for the endpoints)
-    create_delivery, delete_delivery, get_delivery, list_deliveries, post_delivery,
+    create_delivery, delete_delivery, get_delivery, list_deliveries, post_delivery, with_current_cost,
 )
 from polyflow.erp.sales.invoicing import (  # noqa: F401
     apply_payment, ar_aging, create_invoice, delete_invoice, get_credit_note, get_invoice, list_credit_notes,
