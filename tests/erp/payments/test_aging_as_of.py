@@ -164,3 +164,46 @@ async def test_ap_aging_as_of_past_dates_matches_the_ledger(make_tenant, live):
             assert (await aging(on))["totals"]["total"] == f"{total}.00", on
             assert (await tb(c, on))["2110"] == -total, on
         assert (await aging("2026-10-09"))["rows"] == []
+
+
+async def test_ap_aging_as_of_a_debit_note_spread_over_two_invoices_of_one_order(make_tenant, live):
+    """A debit note took PINV-A whole and part of PINV-B (oldest first); before its date both are whole again,
+    each in its own bucket."""
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        await ok(await c.post("/api/v1/locations", json={"code": "WH", "name": "Gudang Utama"}), 201)
+        pp = (await ok(await c.post("/api/v1/products", json={
+            "sku": "PP-RAF", "name": "PP raffia", "unit": "KG", "product_type": "raw_material"}), 201))[
+            "variants"][0]["id"]
+        sup = await supplier(c, "S-1")  # 30 days
+        po = await ok(await c.post("/api/v1/purchase-orders", json={
+            "partner_id": sup, "order_date": "2026-10-01",
+            "lines": [{"variant_id": pp, "quantity": "300", "unit_price": "10000"}]}), 201)
+        po = await ok(await c.post(f"/api/v1/purchase-orders/{po['id']}/approve"))
+        line = po["lines"][0]["id"]
+        await ok(await c.post("/api/v1/goods-receipts", json={
+            "order_id": po["id"], "location": "WH", "receipt_date": "2026-10-01",
+            "lines": [{"order_line_id": line, "quantity": "300"}]}), 201)
+        ids = []
+        for on, quantity, faktur in (("2026-10-01", "100", "0100002600000201"),
+                                     ("2026-10-15", "200", "0100002600000202")):
+            inv = await ok(await c.post("/api/v1/purchase-invoices", json={
+                "order_id": po["id"], "invoice_date": on, "tax_invoice_no": faktur,
+                "lines": [{"order_line_id": line, "quantity": quantity}]}), 201)
+            ids.append((await ok(await c.post(f"/api/v1/purchase-invoices/{inv['id']}/post")))["id"])
+        # PINV-A 1 110 000 due 31 Oct; PINV-B 2 220 000 due 14 Nov. Return 150 KG on 3 Nov: 1 500 000 -> DPP
+        # 1 375 000, PPN 165 000: debit note 1 665 000 = PINV-A's 1 110 000 + 555 000 of PINV-B.
+        ret = await ok(await c.post("/api/v1/purchase-returns", json={
+            "order_id": po["id"], "location": "WH", "return_date": "2026-11-03",
+            "lines": [{"order_line_id": line, "quantity": "150"}]}), 201)
+        assert ret["debit_total"] == "1665000.00"
+        assert [(await ok(await c.get(f"/api/v1/purchase-invoices/{i}")))["open_amount"] for i in ids] == [
+            "0.00", "1665000.00"]
+        # 2 Nov: PINV-A 1 110 000 two days late, PINV-B 2 220 000 current; 3 330 000 == 2110 on 2 Nov.
+        nov2 = (await ok(await c.get(AP_AGING, params={"as_of": "2026-11-02"})))["totals"]
+        assert (nov2["current"], nov2["days_1_30"], nov2["total"]) == ("2220000.00", "1110000.00", "3330000.00")
+        assert (await tb(c, "2026-11-02"))["2110"] == D(-3_330_000)
+        # 3 Nov: PINV-B 1 665 000 only (current) == 2110 on 3 Nov.
+        nov3 = (await ok(await c.get(AP_AGING, params={"as_of": "2026-11-03"})))["totals"]
+        assert (nov3["current"], nov3["days_1_30"], nov3["total"]) == ("1665000.00", "0.00", "1665000.00")
+        assert (await tb(c, "2026-11-03"))["2110"] == D(-1_665_000)
