@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from polyflow.erp.tax import identifiers
-from polyflow.erp.tax.schemas import Money
+from polyflow.kit import tax_ids as identifiers
+from polyflow.kit.money import AmountOut as Money
 from polyflow.kit.limits import Day
 
 EntityType = Literal["company", "individual"]

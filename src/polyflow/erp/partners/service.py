@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.erp.models import Partner, PartnerPrice
 from polyflow.erp.partners import repository
 from polyflow.erp.partners.schemas import PartnerIn, PartnerPatch, PriceIn
-from polyflow.erp.tax import identifiers
+from polyflow.kit import tax_ids as identifiers
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 
 # Not nullable: null in a PATCH means "leave as is".

@@ -53,7 +53,7 @@ from polyflow.erp.partners import service as partners
 from polyflow.erp.sales import service as sales
 from polyflow.erp.tax import service as tax
 from polyflow.erp.tax.calc import allocate
-from polyflow.erp.tax.identifiers import HEAD_OFFICE
+from polyflow.kit.tax_ids import HEAD_OFFICE
 from polyflow.erp.tax.ppn import net_figures, parse_month
 from polyflow.kit.errors import InvalidInput
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from polyflow.erp.tax import identifiers
+from polyflow.kit import tax_ids as identifiers
 from polyflow.kit.limits import Day
 
 CENT = Decimal("0.01")

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import CompanyTaxProfile, TaxCode
-from polyflow.erp.tax import calc, identifiers, repository
+from polyflow.erp.tax import calc, repository
+from polyflow.kit import tax_ids as identifiers
 from polyflow.erp.tax.schemas import CompanyTaxIn, TaxCodeIn, TaxCodePatch
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 

@@ -1,5 +1,7 @@
 """Indonesian tax identity numbers: NPWP (16 digits), NIK (16 digits), NITKU (22 digits).
 
+Pure validation in kit, so partners, tax and documents use it without importing one another.
+
 Input may carry the usual separators ("01.234.567.8-901.000"); they are stripped and the bare digits
 stored. A legacy 15-digit NPWP becomes the 16-digit one by a leading zero (the DJP's own conversion,
 PMK 112/2022). NITKU = the 16-digit NPWP (or the NIK of an individual) + a 6-digit place-of-business
