@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -29,6 +30,9 @@ from polyflow.erp.purchasing.receiving import _order_lines, _qty, _residue_or
 from polyflow.erp.purchasing.schemas import Aging, AgingBuckets, AgingRow, InvoiceIn, OpenItem
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import ZERO, money
+
+# What payments dated after a day allocated to each invoice (the payments module's figures, passed in).
+SettledAfter = Callable[[AsyncSession, date], Awaitable[dict[uuid.UUID, Decimal]]]
 
 POSTED = ("open", "partially_paid", "paid")
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
@@ -254,16 +258,19 @@ async def _debited_after(session: AsyncSession, day: date) -> dict[uuid.UUID, De
     return out
 
 
-async def ap_aging(session: AsyncSession, as_of: date) -> Aging:
+async def ap_aging(session: AsyncSession, as_of: date, *, settled_after: SettledAfter | None = None) -> Aging:
     """Open supplier invoices (posted up to `as_of`) by supplier and days past due on `as_of`, at the amounts
-    open on `as_of`: before today, payments and debit notes dated after it are added back."""
+    open on `as_of`: before today, payments and debit notes dated after it are added back.
+
+    For a past `as_of`, `settled_after(session, day)` gives what supplier payments dated after `day`
+    allocated to each invoice (passed in by the endpoint: payments imports this module)."""
     rows: dict[uuid.UUID, dict] = {}
     totals = dict.fromkeys(BUCKETS + ("total",), ZERO)
     later: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
     if as_of < await accounting.local_today(session):
-        from polyflow.erp.payments import service as payments  # payments imports this module
-
-        for invoice_id, amount in (await payments.allocated_after(session, "out", as_of)).items():
+        if settled_after is None:
+            raise ValueError("an aging before today needs the payments' allocations (settled_after)")
+        for invoice_id, amount in (await settled_after(session, as_of)).items():
             later[invoice_id] += amount
         for invoice_id, amount in (await _debited_after(session, as_of)).items():
             later[invoice_id] += amount

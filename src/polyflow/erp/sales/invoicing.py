@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -30,6 +31,9 @@ from polyflow.erp.sales.schemas import Aging, AgingRow, InvoiceIn, OpenItem
 from polyflow.erp.tax import service as tax
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
+
+# What payments dated after a day allocated to each invoice (the payments module's figures, passed in).
+SettledAfter = Callable[[AsyncSession, date], Awaitable[dict[uuid.UUID, Decimal]]]
 
 UANG_MUKA_PENJUALAN = "2160"
 DOWN_PAYABLE = ("confirmed", "partially_delivered", "delivered")
@@ -375,9 +379,14 @@ def _bucket(days_late: int) -> str:
     return "days_61_90" if days_late <= 90 else "over_90"
 
 
-async def ar_aging(session: AsyncSession, as_of: date | None = None) -> Aging:
+async def ar_aging(session: AsyncSession, as_of: date | None = None, *,
+                   settled_after: SettledAfter | None = None) -> Aging:
     """Open receivables per customer by days past due on `as_of` (default today): current, 1-30, 31-60,
-    61-90, over 90. Documents dated after `as_of` are left out; amounts are those open on `as_of`."""
+    61-90, over 90. Documents dated after `as_of` are left out; amounts are those open on `as_of`.
+
+    For a past `as_of`, `settled_after(session, day)` must say what receipts dated after `day` allocated
+    to each invoice (the payments module's figures; the endpoint passes them in, so this module does
+    not import payments, which imports it)."""
     today = await accounting.local_today(session)
     as_of = as_of or today
     later: dict[uuid.UUID, Decimal] = {}
@@ -385,9 +394,9 @@ async def ar_aging(session: AsyncSession, as_of: date | None = None) -> Aging:
         # Open on a past date = open now + what was taken off it since: receipts allocated after the date
         # (net of cancellations after it; payments' figures, read through its service) and credit notes
         # dated after it. A credit note's stored open amount grows back by the credit it has used since.
-        from polyflow.erp.payments import service as payments  # payments imports this module
-
-        for invoice_id, amount in (await payments.allocated_after(session, "in", as_of)).items():
+        if settled_after is None:
+            raise ValueError("an aging before today needs the payments' allocations (settled_after)")
+        for invoice_id, amount in (await settled_after(session, as_of)).items():
             later[invoice_id] = later.get(invoice_id, ZERO) + amount
         for invoice_id, amount in (await repository.credited_after(session, as_of)).items():
             later[invoice_id] = later.get(invoice_id, ZERO) + amount
