@@ -273,7 +273,8 @@ async def test_the_owner_can_require_two_factor_sign_in(make_tenant, live, tenan
         assert r.status_code == 200 and r.json() == {"require_mfa": True}
         assert (await o.get(policy)).json() == {"require_mfa": True}
         # The admin (without 2FA) can now only enrol: every module, the users, tokens are refused.
-        for path in ("/api/v1/products", "/api/v1/users"):
+        # (Routes open to either of two modules, partners and payments, included: one permission check for all.)
+        for path in ("/api/v1/products", "/api/v1/users", "/api/v1/partners", "/api/v1/payments"):
             r = await a.get(path)
             assert r.status_code == 403 and "requires two-factor sign-in" in r.json()["detail"], path
         assert (await a.get("/api/v1/auth/me")).json()["must_enrol_mfa"] is True

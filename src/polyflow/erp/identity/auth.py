@@ -202,21 +202,21 @@ ENROL_FIRST = ("this workspace requires two-factor sign-in: turn it on first (Ac
                "POST /api/v1/auth/mfa/totp then POST /api/v1/auth/mfa/totp/confirm)")
 
 
-def check_permission(request: Request, principal: Principal, permission: str) -> None:
-    """403 unless the tenant's plan has the permission's module and the user's roles grant it (and the
-    user is not still on a one-time password)."""
+def check_permission(request: Request, principal: Principal, *permissions: str) -> None:
+    """403 unless one of `permissions` has its module in the tenant's plan and is granted by the user's
+    roles (and the user is not still on a one-time password, nor owes the workspace's 2FA enrolment)."""
     if principal.user.must_change_password:
         raise Forbidden(MUST_CHANGE)
     if principal.must_enrol_mfa:
         raise Forbidden(ENROL_FIRST)
-    module = module_of(permission)
-    if module is not None:
-        message = denial(request.scope["state"]["tenant"], module, time.time())
-        if message is not None:
-            raise Forbidden(message)
-    if not principal.can(permission):
+    tenant, now = request.scope["state"]["tenant"], time.time()
+    denials = {p: denial(tenant, m, now) for p in permissions if (m := module_of(p)) is not None}
+    in_plan = [p for p in permissions if not denials.get(p)]
+    if not in_plan:
+        raise Forbidden(next(d for d in denials.values() if d))
+    if not any(principal.can(p) for p in in_plan):
         roles = ", ".join(sorted(principal.roles)) or "none"
-        raise Forbidden(f"your role ({roles}) does not allow {permission}")
+        raise Forbidden(f"your role ({roles}) does not allow {' or '.join(permissions)}")
 
 
 def require(permission: str) -> DependsParam:
@@ -234,13 +234,21 @@ def require(permission: str) -> DependsParam:
 
 def authorize(module: str) -> DependsParam:
     """A router dependency: ``<module>.read`` for safe methods, ``<module>.write`` for the rest."""
-    if f"{module}.read" not in PERMISSIONS:
-        raise ValueError(f"unknown module {module!r}")
+    return authorize_any(module)
+
+
+def authorize_any(*modules: str) -> DependsParam:
+    """A router dependency: ``<m>.read`` (safe methods) or ``<m>.write`` (the rest) of ANY of the modules
+    (partners serve sales and purchasing alike). Its name, ``authorize_<m1>_or_<m2>``, is what the security
+    tests read the rule from."""
+    for module in modules:
+        if f"{module}.read" not in PERMISSIONS:
+            raise ValueError(f"unknown module {module!r}")
 
     async def check(request: Request, principal: CurrentUser) -> Principal:
         action = "read" if request.method in SAFE_METHODS else "write"
-        check_permission(request, principal, f"{module}.{action}")
+        check_permission(request, principal, *(f"{m}.{action}" for m in modules))
         return principal
 
-    check.__name__ = f"authorize_{module}"
+    check.__name__ = "authorize_" + "_or_".join(modules)
     return Depends(check)

@@ -8,44 +8,17 @@ warehouse user or a viewer only reads it.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.params import Depends as DependsParam
+from fastapi import APIRouter, Depends, Query, Response
 
-from polyflow.erp.identity.auth import MUST_CHANGE, SAFE_METHODS, CurrentUser, Principal
+from polyflow.erp.identity.auth import authorize_any
 from polyflow.erp.partners import service
 from polyflow.erp.partners.schemas import PartnerIn, PartnerOut, PartnerPatch, PriceIn, PriceOut, PriceSide
-from polyflow.kit.errors import Forbidden
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.entitlements import denial
 from polyflow.platform.tenancy.deps import TenantSession
-
-
-def authorize_any(*modules: str) -> DependsParam:
-    """A router dependency: ``<m>.read`` (safe methods) or ``<m>.write`` (the rest) of ANY of the modules,
-    held by the user's roles and in the tenant's plan. Its name, ``authorize_<m1>_or_<m2>``, is what the
-    security tests read the rule from."""
-
-    async def check(request: Request, principal: CurrentUser) -> Principal:
-        if principal.user.must_change_password:
-            raise Forbidden(MUST_CHANGE)
-        action = "read" if request.method in SAFE_METHODS else "write"
-        wanted = [f"{m}.{action}" for m in modules]
-        held = [p for p in wanted if principal.can(p)]
-        if not held:
-            roles = ", ".join(sorted(principal.roles)) or "none"
-            raise Forbidden(f"your role ({roles}) does not allow {' or '.join(wanted)}")
-        refusals = [denial(request.scope["state"]["tenant"], p.split(".")[0], time.time()) for p in held]
-        if all(refusals):
-            raise Forbidden(refusals[0])
-        return principal
-
-    check.__name__ = "authorize_" + "_or_".join(modules)
-    return Depends(check)
 
 
 router = APIRouter(prefix="/api/v1", tags=["partners"], dependencies=[authorize_any("sales", "purchasing")])

@@ -18,8 +18,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from polyflow.erp.identity.auth import CurrentUser, authorize
-from polyflow.erp.partners.endpoints import authorize_any
+from polyflow.erp.identity.auth import CurrentUser, authorize, authorize_any
 from polyflow.erp.payments import reports, service
 from polyflow.erp.payments.schemas import (
     CancelIn, OpenItemOut, PaymentIn, PaymentOut, Pph23Register, Statement,
