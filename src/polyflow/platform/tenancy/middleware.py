@@ -102,10 +102,12 @@ class TenancyMiddleware:
         kind = target.kind
         if kind is HostKind.TENANT or kind is HostKind.CUSTOM_DOMAIN:
             key = ("sub:" if kind is HostKind.TENANT else "dom:") + target.name
-            ip = client_ip(scope, self.platform.settings.trusted_proxy_networks)
-            throttle = f"unknown-host:{ip}"
-            # A client that already asked for too many unknown names gets no lookup of another one.
-            over = (await self.unknown_hosts.peek(throttle)).count >= self.unknown_per_minute
+            throttle, over = None, False
+            if self.platform.routes.may_exist(key) is None:
+                # The set of names cannot answer (no Redis, or not loaded yet): a client that already asked
+                # for too many unknown names gets no lookup of another one. Known names skip this.
+                throttle = "unknown-host:" + client_ip(scope, self.platform.settings.trusted_proxy_networks)
+                over = (await self.unknown_hosts.peek(throttle)).count >= self.unknown_per_minute
             try:
                 route = await self.platform.routes.get(key, load=not over)
             except (SQLAlchemyError, OSError):
@@ -114,6 +116,7 @@ class TenancyMiddleware:
                                  {"Retry-After": "5"})
                 return
             if route is None:
+                throttle = throttle or "unknown-host:" + client_ip(scope, self.platform.settings.trusted_proxy_networks)
                 window = await self.unknown_hosts.hit(throttle, 60)
                 if window.count > self.unknown_per_minute:
                     await send_error(scope, receive, send, 429, "Too many requests for unknown workspaces; "
