@@ -1,0 +1,22 @@
+"""stock opname (counts, snapshot lines, blind entries)
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-29 19:00:00
+"""
+
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # filled in by its module's change
+
+
+def downgrade() -> None:
+    pass
