@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from polyflow.kit.limits import Day
 from polyflow.kit.money import AmountOut, Quantity, UnitCost
 
-LocationKind = Literal["warehouse", "production", "scrap", "transit"]
+LocationKind = Literal["warehouse", "production", "scrap", "transit", "quarantine"]
 MovementKind = Literal["IN", "OUT", "TRANSFER", "ADJUSTMENT"]
 Reason = Literal["purchase", "opening", "production", "return", "sale", "scrap", "consumption", "count", "other"]
 Qty = Decimal

@@ -9,7 +9,7 @@ from polyflow.erp.models.identity import (
 from polyflow.erp.models.journal import JournalEntry, JournalLine
 from polyflow.erp.models.location import Location
 from polyflow.erp.models.partner import Partner, PartnerPrice
-from polyflow.erp.models.product import Product, ProductVariant
+from polyflow.erp.models.product import Product, ProductUnitConversion, ProductVariant
 from polyflow.erp.models.sales import (
     Delivery, DeliveryLine, Quotation, QuotationLine, SalesInvoice, SalesInvoiceLine, SalesOrder, SalesOrderLine,
     SalesReturn, SalesReturnLine,
@@ -24,6 +24,7 @@ __all__ = ["Account", "ApiToken", "AuditEntry", "DocumentCounter", "FiscalPeriod
            "OutboxMessage", "Product", "ProductVariant", "RecoveryCode", "SignInPolicy", "StockLevel", "StockMovement", "TenantSettings", "Unit",
            "User", "UserSession"]
 __all__ += ["CompanyTaxProfile", "Partner", "PartnerPrice", "TaxCode"]
+__all__ += ["ProductUnitConversion"]
 
 from polyflow.erp.models.purchasing import (  # noqa: E402
     GoodsReceipt, GoodsReceiptLine, LandedCost, LandedCostLine, PurchaseInvoice, PurchaseInvoiceLine, PurchaseOrder,
@@ -38,3 +39,24 @@ __all__ += ["Delivery", "DeliveryLine", "Quotation", "QuotationLine", "SalesInvo
 from polyflow.erp.models.payment import Payment, PaymentAllocation  # noqa: E402
 
 __all__ += ["Payment", "PaymentAllocation"]
+
+from polyflow.erp.models.floor import (  # noqa: E402
+    Bom, BomLine, Machine, MachineDowntime, Operator, PieceRate, Route, RouteStep, RouteStepMachine, Shift,
+)
+from polyflow.erp.models.production import (  # noqa: E402
+    Execution, Inspection, Lot, LotConsumption, MaterialIssue, OrderMaterial, ProductionCost, ProductionOrder,
+    ProductionRun,
+)
+
+__all__ += ["Bom", "BomLine", "Machine", "MachineDowntime", "Operator", "PieceRate", "Route", "RouteStep",
+            "RouteStepMachine", "Shift"]
+__all__ += ["Execution", "Inspection", "Lot", "LotConsumption", "MaterialIssue", "OrderMaterial", "ProductionCost",
+            "ProductionOrder", "ProductionRun"]
+
+from polyflow.erp.models.stockcount import StockCount, StockCountEntry, StockCountLine  # noqa: E402
+
+__all__ += ["StockCount", "StockCountEntry", "StockCountLine"]
+
+from polyflow.erp.models.toll import TollMaterialMove, TollOrder, TollOrderLine  # noqa: E402
+
+__all__ += ["TollMaterialMove", "TollOrder", "TollOrderLine"]

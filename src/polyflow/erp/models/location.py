@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
 
-LOCATION_KINDS = ("warehouse", "production", "scrap", "transit")
+LOCATION_KINDS = ("warehouse", "production", "scrap", "transit", "quarantine")
 
 
 class Location(UUIDPk, Timestamps, TenantBase):
