@@ -1,0 +1,1 @@
+"""Production: the floor's master data, runs and orders with their costing, lots and quality, KPIs."""
