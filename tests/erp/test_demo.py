@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.demo import DEMO_TENANTS, seed_tenant
 
-INVENTORY = ("1141", "1142", "1143")
+INVENTORY = ("1141", "1142", "1143", "1144")
 
 
 async def _all(c, path: str) -> list[dict]:

@@ -144,7 +144,9 @@ async def test_the_counter_account_follows_from_the_reason(make_tenant, live):
             (mv("ADJUSTMENT", 1, "2026-10-03", from_location="RM-WH"), "5400", "debit"),
             (mv("ADJUSTMENT", 1, "2026-10-03", to_location="RM-WH"), "5400", "credit"),
             (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="opening"), "3900", "credit"),
-            (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="production"), "5200", "credit"),
+            # Production (issue 12): material issued to an order and its output both go through WIP (1142).
+            (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="production"), "1142", "credit"),
+            (mv("OUT", 1, "2026-10-03", from_location="RM-WH", reason="production"), "1142", "debit"),
             # A customer return comes back into stock against cost of goods sold; a return to the supplier
             # reduces received-not-billed (not HPP).
             (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="return"), "5100", "credit"),

@@ -8,7 +8,7 @@ from decimal import Decimal
 from tests.erp.sales.helpers import ok
 
 D = Decimal
-INVENTORY = ("1141", "1142", "1143")
+INVENTORY = ("1141", "1142", "1143", "1144")
 SUPPLIER = {"code": "S-RESIN", "name": "PT Resin Nusantara", "is_supplier": True, "is_pkp": True,
             "npwp": "0123456789012345", "payment_terms_days": 30}
 

@@ -24,10 +24,11 @@ D = Decimal
 
 async def produce(c, variant: str, quantity: str, unit_cost: str, on: str) -> None:
     """Finished goods into stock from production (Dr 1143 / Cr 5200), not a purchase: 2120 stays the
-    purchasing documents' business only."""
+    purchasing documents' business only. Valued by hand outside a production order, so the counter account
+    is chosen (IN "production" itself credits the orders' WIP, 1142)."""
     await ok(await c.post("/api/v1/stock-movements", json={
         "kind": "IN", "reason": "production", "variant_id": variant, "quantity": quantity, "unit_cost": unit_cost,
-        "to_location": "WH", "posting_date": on}), 201)
+        "to_location": "WH", "posting_date": on, "counter_account": "5200"}), 201)
 
 
 async def test_one_tenant_procure_to_pay_and_order_to_cash(make_tenant, live):

@@ -149,7 +149,8 @@ def apply(c: httpx.Client, op, ctx) -> bool:
         _, _, _, _, _, n, qty, price = op
         call(c, "POST", "/api/v1/stock-movements", {
             "kind": "IN", "reason": "production", "variant_id": ctx["bag"], "quantity": str(qty),
-            "unit_cost": str(price // 10), "to_location": "WH", "posting_date": on(n)})
+            "unit_cost": str(price // 10), "to_location": "WH", "posting_date": on(n),
+            "counter_account": "5200"})  # valued by hand, outside a production order (whose WIP is 1142)
     elif kind == "consume":
         call(c, "POST", "/api/v1/stock-movements", {
             "kind": "OUT", "reason": "consumption", "variant_id": ctx["resin"],
@@ -158,7 +159,7 @@ def apply(c: httpx.Client, op, ctx) -> bool:
     elif kind == "future":
         call(c, "POST", "/api/v1/stock-movements", {
             "kind": "IN", "reason": "production", "variant_id": ctx["bag"], "quantity": str(op[6]),
-            "unit_cost": "1000", "to_location": "WH", "posting_date": "2027-01-05"})
+            "unit_cost": "1000", "to_location": "WH", "posting_date": "2027-01-05", "counter_account": "5200"})
     elif kind == "so":
         _, _, _, _, _, n, qty, price = op
         price = 1500 + price // 10

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from decimal import Decimal
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from polyflow.erp.models import Product, ProductVariant, StockLevel, StockMovement, Unit
+from polyflow.erp.models import Product, ProductUnitConversion, ProductVariant, StockLevel, StockMovement, Unit
 from polyflow.kit.db import escape_like
 
 SORTS = {"sku": (Product.sku,), "-sku": (Product.sku.desc(),), "name": (Product.name, Product.sku),
@@ -15,8 +18,24 @@ SORTS = {"sku": (Product.sku,), "-sku": (Product.sku.desc(),), "name": (Product.
          "-created": (Product.created_at.desc(), Product.sku)}
 
 
+WITH_CONVERSIONS = selectinload(Product.conversions)
+
+
 async def get(session: AsyncSession, product_id: uuid.UUID) -> Product | None:
-    return await session.get(Product, product_id)
+    """The product as stored now (amounts as the database rounds them), with its conversions."""
+    stmt = select(Product).where(Product.id == product_id).options(WITH_CONVERSIONS)
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def conversion_factor(session: AsyncSession, product_id: uuid.UUID, unit: str) -> Decimal | None:
+    stmt = select(ProductUnitConversion.factor).where(ProductUnitConversion.product_id == product_id,
+                                                      ProductUnitConversion.unit == unit)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def conversion_units(session: AsyncSession, product_id: uuid.UUID) -> list[str]:
+    stmt = select(ProductUnitConversion.unit).where(ProductUnitConversion.product_id == product_id)
+    return list((await session.execute(stmt.order_by(ProductUnitConversion.unit))).scalars())
 
 
 async def get_by_sku(session: AsyncSession, sku: str) -> Product | None:
@@ -29,6 +48,12 @@ async def get_variant(session: AsyncSession, variant_id: uuid.UUID) -> ProductVa
 
 async def unit_exists(session: AsyncSession, code: str) -> bool:
     return (await session.execute(select(Unit.code).where(Unit.code == code, Unit.is_active))).first() is not None
+
+
+async def missing_units(session: AsyncSession, codes: set[str]) -> list[str]:
+    """Those of `codes` that are no active unit."""
+    found = set((await session.execute(select(Unit.code).where(Unit.code.in_(codes), Unit.is_active))).scalars())
+    return sorted(codes - found)
 
 
 async def has_stock_history(session: AsyncSession, product_id: uuid.UUID) -> bool:
@@ -53,7 +78,8 @@ async def list_page(session: AsyncSession, *, q: str | None, product_type: str |
     total_col = func.count().over().label("total")
     rows = (
         await session.execute(
-            select(Product, total_col).where(*filters).order_by(*SORTS[sort]).limit(limit).offset(offset)
+            select(Product, total_col).where(*filters).options(WITH_CONVERSIONS).order_by(*SORTS[sort])
+            .limit(limit).offset(offset)
         )
     ).all()
     if rows:

@@ -14,9 +14,11 @@ UNITS = (
     ("ROLL", "Roll", "package"),
     ("BAL", "Bal (bale)", "package"),
     ("ZAK", "Zak (sack)", "package"),
+    ("KARTON", "Karton (carton)", "package"),
     ("PCS", "Pieces", "count"),
     ("LBR", "Lembar (sheet)", "count"),
     ("M", "Meter", "length"),
+    ("METER", "Meter", "length"),  # the spelling the floor writes on roll labels; M stays for existing data
     ("M2", "Square metre", "area"),
     ("L", "Litre", "volume"),
 )

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.accounting.service import Line
+from polyflow.erp.catalog import service as catalog
 from polyflow.erp.inventory import repository
 from polyflow.erp.inventory.schemas import (
     History, HistoryLine, LocationIn, LocationPatch, LowStockRow, MovementIn, ReservationIn, StockLevelOut,
@@ -37,10 +38,12 @@ from polyflow.kit.money import money
 QTY = Decimal("0.001")
 COST = Decimal("0.0001")
 
+# Product type -> its stock account; a service has no stock (create_movement refuses it).
 INVENTORY_ACCOUNT = {
     "raw_material": coa.PERSEDIAAN_BAHAN_BAKU, "packaging": coa.PERSEDIAAN_BAHAN_BAKU,
+    "auxiliary": coa.PERSEDIAAN_BAHAN_BAKU,
     "intermediate": coa.PERSEDIAAN_BDP, "wip": coa.PERSEDIAAN_BDP,
-    "finished_good": coa.PERSEDIAAN_BARANG_JADI, "scrap": coa.PERSEDIAAN_BARANG_JADI,
+    "finished_good": coa.PERSEDIAAN_BARANG_JADI, "scrap": coa.PERSEDIAAN_SCRAP,
 }
 DOC_TYPE = {"IN": "GR", "OUT": "GI", "TRANSFER": "TRF", "ADJUSTMENT": "ADJ"}
 # Value-only movements (landed costs) are numbered on their own.
@@ -162,6 +165,8 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     product = variant.product
     if not (variant.is_active and product.is_active):
         raise InvalidInput(f"{variant.sku} is inactive")
+    if product.product_type == "service":
+        raise InvalidInput(f"{variant.sku} is a service: it has no stock to move")
     reason = data.reason or coa.DEFAULT_STOCK_REASON[data.kind]
     counter = counter_account_for(data.kind, reason)
     if data.counter_account and data.counter_account.upper() != counter:
@@ -178,7 +183,7 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     dst = await _resolve_location(session, data.to_location, "destination") if data.to_location else None
     if src is not None and dst is not None and src.id == dst.id:
         raise InvalidInput("TRANSFER needs two different locations")
-    factor = _unit_factor(variant, data.unit)
+    factor = await _unit_factor(session, variant, data.unit)
     qty = (data.quantity * factor).quantize(QTY)  # always in the product's primary unit from here on
     if qty <= 0:
         raise InvalidInput("quantity is too small for the product's unit")
@@ -347,14 +352,9 @@ async def _recost(session: AsyncSession, variant: ProductVariant, inventory: str
     return q, v
 
 
-def _unit_factor(variant: ProductVariant, unit: str | None) -> Decimal:
-    product = variant.product
-    if unit is None or unit.upper() == product.unit:
-        return Decimal(1)
-    if product.sales_unit and unit.upper() == product.sales_unit:
-        return product.sales_unit_factor
-    units = product.unit + (f" or {product.sales_unit}" if product.sales_unit else "")
-    raise InvalidInput(f"unknown unit '{unit.upper()}' for {variant.sku} (use {units})")
+async def _unit_factor(session: AsyncSession, variant: ProductVariant, unit: str | None) -> Decimal:
+    """Primary units per one `unit`: the product's own, sales or converted unit (catalog owns the factors)."""
+    return await catalog.unit_factor(session, variant.product, unit, label=variant.sku)
 
 
 def _buy_price(variant: ProductVariant) -> Decimal:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from polyflow.kit.db import TenantBase, Timestamps, UUIDPk
 
-PRODUCT_TYPES = ("raw_material", "intermediate", "packaging", "wip", "finished_good", "scrap")
+PRODUCT_TYPES = ("raw_material", "intermediate", "packaging", "auxiliary", "wip", "finished_good", "scrap", "service")
+# actual: output valued at what the order consumed; standard: at `standard_cost`, the rest is a variance.
+COSTING_METHODS = ("actual", "standard")
 
 
 def _in(column: str, values) -> str:
@@ -27,6 +29,12 @@ class Product(UUIDPk, Timestamps, TenantBase):
         CheckConstraint(_in("product_type", PRODUCT_TYPES), name="product_type"),
         CheckConstraint("sales_unit_factor > 0", name="sales_unit_factor"),
         CheckConstraint("min_stock >= 0", name="min_stock"),
+        CheckConstraint(_in("costing_method", COSTING_METHODS), name="costing_method"),
+        CheckConstraint("standard_cost >= 0", name="standard_cost"),
+        CheckConstraint("costing_method <> 'standard' OR standard_cost IS NOT NULL", name="standard_cost_given"),
+        CheckConstraint("reorder_qty >= 0", name="reorder_qty"),
+        # A service is never stocked, so it has nothing to reorder.
+        CheckConstraint("product_type <> 'service' OR (min_stock = 0 AND reorder_qty = 0)", name="service_unstocked"),
     )
 
     sku: Mapped[str] = mapped_column(String(64), unique=True)
@@ -41,12 +49,33 @@ class Product(UUIDPk, Timestamps, TenantBase):
     sales_unit_factor: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(1), server_default="1")
     buy_price: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
-    min_stock: Mapped[Decimal] = mapped_column(Numeric(18, 3), default=Decimal(0), server_default="0")
+    min_stock: Mapped[Decimal] = mapped_column(Numeric(18, 3), default=Decimal(0), server_default="0")  # reorder point
+    reorder_qty: Mapped[Decimal] = mapped_column(Numeric(18, 3), default=Decimal(0), server_default="0")
+    costing_method: Mapped[str] = mapped_column(String(10), default="actual", server_default="actual")
+    # Per primary unit; also the net realisable value a scrap product is taken into stock at.
+    standard_cost: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
 
     variants: Mapped[list["ProductVariant"]] = relationship(
         back_populates="product", order_by="ProductVariant.sku", cascade="all, delete-orphan",
         passive_deletes=True, lazy="selectin"
     )
+    # Loaded only where asked for (catalog reads them; a stock movement asks catalog.service.unit_factor), so
+    # the variant reads on the movement path do not pay a query for them.
+    conversions: Mapped[list["ProductUnitConversion"]] = relationship(
+        order_by="ProductUnitConversion.unit", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+
+class ProductUnitConversion(TenantBase):
+    """One more unit a product is counted in besides its primary unit and its sales unit: `factor` primary
+    units per one of it (1 ZAK = 25 KG -> 25). A roll of varying weight has none (its lot carries the kg)."""
+
+    __tablename__ = "product_unit_conversions"
+    __table_args__ = (CheckConstraint("factor > 0", name="factor"),)
+
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16), ForeignKey("units.code"), primary_key=True)
+    factor: Mapped[Decimal] = mapped_column(Numeric(18, 6))
 
 
 class ProductVariant(UUIDPk, Timestamps, TenantBase):
