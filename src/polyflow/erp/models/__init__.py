@@ -60,3 +60,7 @@ __all__ += ["StockCount", "StockCountEntry", "StockCountLine"]
 from polyflow.erp.models.toll import TollMaterialMove, TollOrder, TollOrderLine  # noqa: E402
 
 __all__ += ["TollMaterialMove", "TollOrder", "TollOrderLine"]
+
+from polyflow.erp.models.planning import MrpProposal, MrpRun  # noqa: E402
+
+__all__ += ["MrpProposal", "MrpRun"]
