@@ -279,3 +279,60 @@ async def stock_held_at(session: AsyncSession, location_id) -> int:
     """How many variants have stock at the location."""
     return (await session.execute(select(func.count()).select_from(StockLevel).where(
         StockLevel.location_id == location_id, StockLevel.on_hand > 0))).scalar_one()
+
+
+# -- reads for stock counts (erp/stockcount) -------------------------------------------------------
+
+
+async def hold_movements(session: AsyncSession) -> None:
+    """Wait for movements under way to commit and hold new ones until this transaction ends: a snapshot
+    read now is consistent with the highest seq (a seq taken before commit cannot land behind it)."""
+    from sqlalchemy import text
+
+    await session.execute(text("LOCK TABLE stock_movements IN SHARE ROW EXCLUSIVE MODE"))
+
+
+async def last_seq(session: AsyncSession) -> int:
+    return (await session.execute(select(func.coalesce(func.max(StockMovement.seq), 0)))).scalar_one()
+
+
+async def location_stock(session: AsyncSession, location_id, *, variant_ids=None, product_type=None):
+    """(variant id, sku, on hand there, qty_total, stock_value, buy price) of the variants with stock at the
+    location, or, with a filter, of the filter's variants (active ones even without stock there)."""
+    on_hand = func.coalesce(StockLevel.on_hand, 0)
+    stmt = (select(ProductVariant.id, ProductVariant.sku, on_hand, ProductVariant.qty_total,
+                   ProductVariant.stock_value, func.coalesce(ProductVariant.buy_price, Product.buy_price))
+            .join(Product, Product.id == ProductVariant.product_id)
+            .outerjoin(StockLevel, and_(StockLevel.variant_id == ProductVariant.id,
+                                        StockLevel.location_id == location_id)))
+    if variant_ids is None and product_type is None:
+        stmt = stmt.where(StockLevel.on_hand > 0)
+    else:
+        if variant_ids is not None:
+            stmt = stmt.where(ProductVariant.id.in_(variant_ids))
+        if product_type is not None:
+            stmt = stmt.where(Product.product_type == product_type)
+        stmt = stmt.where((StockLevel.on_hand > 0) | (ProductVariant.is_active & Product.is_active))
+    return (await session.execute(stmt.order_by(ProductVariant.sku))).all()
+
+
+async def location_changes(session: AsyncSession, location_id, variant_ids, *, after_seq: int,
+                           through_seq: int | None = None) -> dict[uuid.UUID, Decimal]:
+    """Net quantity change per variant at the location from the movements with after_seq < seq (<= through)."""
+    change = func.sum(case((StockMovement.to_location_id == location_id, StockMovement.quantity), else_=literal(0))
+                      - case((StockMovement.from_location_id == location_id, StockMovement.quantity),
+                             else_=literal(0)))
+    where = [StockMovement.variant_id.in_(variant_ids), StockMovement.seq > after_seq,
+             (StockMovement.to_location_id == location_id) | (StockMovement.from_location_id == location_id)]
+    if through_seq is not None:
+        where.append(StockMovement.seq <= through_seq)
+    rows = await session.execute(select(StockMovement.variant_id, change).where(*where)
+                                 .group_by(StockMovement.variant_id))
+    return {vid: qty for vid, qty in rows.all()}
+
+
+async def lock_variants(session: AsyncSession, variant_ids) -> list[ProductVariant]:
+    """The variants' rows locked in id order (the lock every movement takes first)."""
+    stmt = (select(ProductVariant).where(ProductVariant.id.in_(variant_ids)).order_by(ProductVariant.id)
+            .with_for_update(of=ProductVariant))
+    return list((await session.execute(stmt)).unique().scalars())
