@@ -44,6 +44,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.purchasing import service as purchasing_service
     from polyflow.erp.sales import endpoints as sales
     from polyflow.erp.tax import endpoints as tax
+    from polyflow.erp.toll import endpoints as toll
     from polyflow.web import static_files
 
     audit.install()
@@ -64,6 +65,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(tax.router)
     app.include_router(sales.router)
     app.include_router(purchasing.router)
+    app.include_router(toll.router)
     app.include_router(payments.receipts)
     app.include_router(payments.supplier_payments)
     app.include_router(payments.router)

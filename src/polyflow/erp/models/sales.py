@@ -200,7 +200,8 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(12), default="invoice", server_default="invoice")
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    # None on a service invoice billed without an order (toll manufacturing fees: invoicing.create_service_invoice).
+    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sales_orders.id"), index=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
     invoice_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
@@ -240,7 +241,8 @@ class SalesInvoiceLine(UUIDPk, TenantBase):
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_invoices.id", ondelete="CASCADE"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
-    order_line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_order_lines.id"), index=True)
+    # None on a service invoice's line (no order behind it).
+    order_line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sales_order_lines.id"), index=True)
     variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"))
     item_code: Mapped[str] = mapped_column(String(64))  # SKU (Coretax `Code` of the line)
     description: Mapped[str] = mapped_column(String(200))

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -309,6 +310,66 @@ async def _post_down_payment(session: AsyncSession, invoice: SalesInvoice, order
     order.dp_base += invoice.base
     order.dp_tax += invoice.tax
     order.invoiced_total += invoice.total
+    await session.flush()
+    return invoice
+
+
+class ServiceLine(NamedTuple):
+    """A line of a service invoice: `variant_id` names what the service was done on (Coretax item code)."""
+
+    variant_id: uuid.UUID
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    tax_code: str
+
+
+async def create_service_invoice(session: AsyncSession, *, customer_id: uuid.UUID, invoice_date: date,
+                                 lines: Sequence[ServiceLine], revenue_account: str, reference: str,
+                                 note: str | None = None, user_id: uuid.UUID | None = None) -> SalesInvoice:
+    """A posted invoice for services billed without a sales order (toll manufacturing fees): numbered SI,
+    taxed by the one rule of tax.compute, Dr 1130 (total) / Cr `revenue_account` (DPP) / Cr the tax code's
+    sales account (2130 PPN Keluaran); an open item for the payments module like any other invoice."""
+    if not lines:
+        raise InvalidInput("a service invoice needs at least one line")
+    customer = await common.customer(session, customer_id, active=False)
+    await accounting.ensure_postable(session, invoice_date)
+    invoice_lines, codes = [], {}
+    for i, item in enumerate(lines, 1):
+        v = await repository.variant(session, item.variant_id)
+        if v is None:
+            raise InvalidInput(f"line {i}: unknown variant_id {item.variant_id}")
+        code = item.tax_code.strip().upper()
+        if code not in codes:
+            codes[code] = await common.sales_tax_code(session, code, invoice_date)
+        invoice_lines.append(SalesInvoiceLine(
+            line_no=i, order_line_id=None, variant_id=v.id, item_code=v.sku, description=item.description[:200],
+            unit_code=item.unit, goods_or_services="B", quantity=item.quantity, unit_price=item.unit_price,
+            discount=ZERO, tax_code=code, tax_rate=codes[code].rate,
+            amount=common.line_amount(item.quantity, item.unit_price, Decimal(0))))
+    base, tax_total, _ = common.apply_tax(invoice_lines, codes, False)
+    if base + tax_total >= common.MAX_AMOUNT:
+        raise InvalidInput(f"the invoice's total would reach {base + tax_total:.2f}; amounts stay below "
+                           f"{common.MAX_AMOUNT:.0f} rupiah")
+    invoice = SalesInvoice(
+        kind="invoice", order_id=None, customer_id=customer.id, invoice_date=invoice_date,
+        due_date=invoice_date + timedelta(days=customer.payment_terms_days), status="draft",
+        prices_include_tax=False, base=base, tax=tax_total, total=base + tax_total,
+        other_base=sum((ln.other_base for ln in invoice_lines), ZERO), open_amount=ZERO, note=note,
+        trx_code=_trx_code(codes), created_by=user_id, lines=invoice_lines)
+    snapshot_buyer(invoice, customer)
+    invoice.number = await accounting.next_document_number(session, "SI", invoice_date)
+    journal = [accounting.Line(PIUTANG, debit=invoice.total), accounting.Line(revenue_account, credit=base)]
+    journal += await tax_lines(session, invoice_lines, invoice_date, debit=False)
+    entry = await accounting.post_journal(
+        session, doc_type="SI", number=invoice.number, entry_date=invoice_date, source="sales",
+        description=f"Service invoice {invoice.number} {customer.code} ({reference})", reference=reference,
+        lines=[ln for ln in journal if ln.debit or ln.credit], created_by=user_id)
+    invoice.journal_entry_id = entry.id
+    invoice.status, invoice.open_amount = ("open" if invoice.total else "paid"), invoice.total
+    invoice.posted_by, invoice.posted_at = user_id, now()
+    session.add(invoice)
     await session.flush()
     return invoice
 

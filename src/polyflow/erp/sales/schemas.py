@@ -222,7 +222,7 @@ class InvoiceLineOut(BaseModel):
 
     id: uuid.UUID
     line_no: int
-    order_line_id: uuid.UUID
+    order_line_id: uuid.UUID | None  # None on a service invoice without an order
     variant_id: uuid.UUID
     item_code: str
     description: str
@@ -246,7 +246,7 @@ class InvoiceOut(BaseModel):
     id: uuid.UUID
     number: str | None
     kind: str
-    order_id: uuid.UUID
+    order_id: uuid.UUID | None  # None on a service invoice without an order
     customer_id: uuid.UUID
     invoice_date: date
     due_date: date
