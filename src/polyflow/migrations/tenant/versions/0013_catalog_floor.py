@@ -93,6 +93,9 @@ def downgrade() -> None:
     op.create_check_constraint(op.f('ck_products_product_type'), 'products', OLD_TYPES)
     for column in ('standard_cost', 'costing_method', 'reorder_qty'):
         op.drop_column('products', column)
-    # The accounts stay if anything posted to them; the units stay (reference data a tenant may use).
-    op.execute(sa.text("DELETE FROM accounts a WHERE a.code IN ('1144', '2170', '4300', '5610', '5620', '5720') "
-                       "AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.account_code = a.code)"))
+    # The accounts go unless anything posted to them or the tenant had its own under that code (another
+    # name); the units stay (reference data a tenant may use).
+    for code, name, _ in ACCOUNTS:
+        op.execute(sa.text("DELETE FROM accounts a WHERE a.code = :code AND a.name = :name AND NOT EXISTS "
+                           "(SELECT 1 FROM journal_lines l WHERE l.account_code = a.code)")
+                   .bindparams(code=code, name=name))
