@@ -22,6 +22,7 @@ from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, p
 from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
 from tests.erp.payments.helpers import PAYMENT_TABLES, payment_bodies, payment_records
+from tests.erp.stockcount.helpers import STOCKCOUNT_TABLES, stockcount_bodies, stockcount_records
 from tests.fixtures.auth import make_user
 
 # JSON routes that need no permission: the public tenant info and sign-in flows, and what a signed-in user
@@ -87,6 +88,7 @@ FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels
 
 FINGERPRINT_TABLES += PURCHASING_TABLES
 FINGERPRINT_TABLES += PAYMENT_TABLES
+FINGERPRINT_TABLES += STOCKCOUNT_TABLES
 
 
 def _fingerprint(tenant_sql, sub: str) -> dict[str, str]:
@@ -163,8 +165,10 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
     async with tenant_as("pt-abc", token=owner["token"]) as o:
         ids |= await purchasing_records(o, vid, "PERM-WH")
         ids |= await payment_records(o, partner["id"], ids["sales_invoice_id"], vid, "PERM-WH", on)
+        ids |= await stockcount_records(o, vid, "PERM-WH")
     bodies |= purchasing_bodies(ids)
     bodies |= payment_bodies(ids, on)
+    bodies |= stockcount_bodies(ids)
     gated = [r for r in tenant_routes if r.path.startswith("/api/") and r.permission]
     assert len(gated) >= 40
 
