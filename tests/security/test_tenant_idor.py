@@ -11,6 +11,7 @@ from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import sales_records
 from tests.erp.purchasing.helpers import IDOR_BODIES, public, purchasing_paths, purchasing_records
 from tests.erp.payments.helpers import payment_paths, payment_records
+from tests.erp.toll.helpers import TOLL_IDOR_BODIES, toll_paths, toll_records
 from tests.erp.stockcount.helpers import stockcount_paths, stockcount_records
 from tests.fixtures.auth import make_user
 
@@ -44,6 +45,7 @@ BODIES = {
 SALES_IDS = ("quotation_id", "sales_order_id", "delivery_id", "sales_invoice_id", "sales_return_id", "credit_note_id")
 
 BODIES.update(IDOR_BODIES)
+BODIES.update(TOLL_IDOR_BODIES)
 BODIES[("POST", "/api/v1/stock-counts/{stock_count_id}/entries")] = [
     {"variant_id": "00000000-0000-4000-8000-000000000000", "counted_qty": "1"}]
 
@@ -89,6 +91,7 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              f"/api/v1/quotations/{ids['quotation_id']}", "/api/v1/reports/ar-aging"]
     paths += purchasing_paths(ids) if "order_id" in ids else []
     paths += payment_paths(ids) if "customer_receipt_id" in ids else []
+    paths += toll_paths(ids) if "toll_order_id" in ids else []
     paths += stockcount_paths(ids) if "stock_count_id" in ids else []
     out = {}
     for path in paths:
@@ -118,6 +121,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         ids |= public(await purchasing_records(abc, ids["variant_id"], ids["location_id"], "ABC"))
         ids |= public(await payment_records(abc, ids["partner_id"], ids["sales_invoice_id"], ids["variant_id"],
                                             ids["location_id"], today().isoformat(), "ABC"))
+        ids |= public(await toll_records(abc, ids["partner_id"], today().isoformat(), "ABC"))
         ids |= public(await stockcount_records(abc, ids["variant_id"], ids["location_id"]))
         # pt-xyz gets records of its own too, so that "nothing changed there" means something.
         xyz_ids = await _records(xyz, xyz_owner, "XYZ", "1198")
@@ -125,6 +129,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         xyz_ids |= public(await payment_records(xyz, xyz_ids["partner_id"], xyz_ids["sales_invoice_id"],
                                                 xyz_ids["variant_id"], xyz_ids["location_id"], today().isoformat(),
                                                 "XYZ"))
+        xyz_ids |= public(await toll_records(xyz, xyz_ids["partner_id"], today().isoformat(), "XYZ"))
         xyz_ids |= public(await stockcount_records(xyz, xyz_ids["variant_id"], xyz_ids["location_id"]))
         before_abc, before_xyz = await _snapshot(abc, ids), await _snapshot(xyz, xyz_ids)
         abc_audit = tenant_sql("pt-abc", "SELECT count(*) FROM audit_log")[0][0]
