@@ -26,6 +26,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
+from polyflow.erp.accounting.seeds import PENDAPATAN_MAKLON  # 4300 Pendapatan Jasa Maklon
 from polyflow.erp.models import TollMaterialMove, TollOrder, TollOrderLine
 from polyflow.erp.sales import invoicing as sales_invoicing
 from polyflow.erp.sales.common import SALES_TAX_KINDS
@@ -37,8 +38,6 @@ from polyflow.erp.toll.schemas import (
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
 
-# Revenue of toll fees (the chart's 4300 Pendapatan Jasa Maklon, added with the manufacturing accounts).
-PENDAPATAN_MAKLON = "4300"
 accounting.DOC_TYPES.setdefault("MKL", "toll manufacturing order (maklon)")
 
 ZERO = Decimal(0)
