@@ -32,6 +32,7 @@ from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import (
     GoodsReceipt, GoodsReceiptLine, LandedCost, LandedCostLine, PurchaseOrder, PurchaseReturn, PurchaseReturnLine,
 )
+from polyflow.erp.production.lots import service as supplier_lots
 from polyflow.erp.purchasing import orders, repository
 from polyflow.erp.purchasing.schemas import LandedCostIn, ReceiptIn, ReturnIn
 from polyflow.erp.tax.calc import allocate
@@ -112,6 +113,7 @@ async def create_receipt(session: AsyncSession, data: ReceiptIn, user_id: uuid.U
     orders.refresh_receipt_status(order)
     session.add(receipt)
     await session.flush()
+    await supplier_lots.register_supplier_lots(session, receipt)  # lines with a lot number become traceable lots
     return receipt
 
 
