@@ -1,0 +1,328 @@
+"""Floor KPIs (/reports/production, /reports/piece-rate-earnings) on a small data set, checked against figures
+computed by hand.
+
+Products, locations and stock movements go through the catalog and inventory APIs. The floor's master data
+(machines, shifts, operators, a route), the production orders, their material issues, executions and machine
+downtime are written as ORM rows, the way the floor and orders services write them: when these tests were
+written those services (erp/production/floor, erp/production/orders) were still being built beside this report.
+Each issue points at a real OUT 'production' stock movement, as the orders service's issue does.
+
+The plant (time zone Asia/Jakarta; D1 = Monday 2 March 2026, D2 = the next day):
+- EXT-1 (rated 100 kg/h) runs order O1 (tape, route step extrusion at 120 kg/h: the step's rate wins);
+  EXT-2 (rated 50 kg/h) runs order O2 (tape, standalone: no step, so its rated 50 kg/h counts).
+- Shifts PAGI 07:00-15:00 (8 h) and MALAM 23:00-07:00 (crosses midnight: 8 h).
+- D1 PAGI, EXT-1, operator A: output 756 kg in 7 recorded hours, scrap daun 30 kg and prongkol 10 kg; a voided
+  output of 500 kg (never counts). Downtime EXT-1 D1 10:00-11:00 (1 h).
+- D1 MALAM, EXT-2, operator B: output 300 kg, no hours recorded; scrap off_spec 20 kg. Downtime EXT-2
+  D2 05:00-07:30: 2 h inside D1's MALAM (to 07:00) and 0.5 h inside D2's PAGI, which had no execution but
+  counts as planned because of the downtime.
+- Issued in the range: 800 kg resin to O1, 350 kg to O2; 100 kg to O3, which has no execution in the range.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal as D
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import (
+    Execution, Machine, MachineDowntime, MaterialIssue, Operator, ProductionOrder, Route, RouteStep, Shift,
+)
+from tests.fixtures.auth import make_user
+
+WIB = ZoneInfo("Asia/Jakarta")
+D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
+REPORT = "/api/v1/reports/production"
+EARNINGS = "/api/v1/reports/piece-rate-earnings"
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), WIB)
+
+
+async def _product(c, sku: str, product_type: str, unit: str = "KG") -> dict:
+    r = await c.post("/api/v1/products", json={"sku": sku, "name": f"{sku} name", "unit": unit,
+                                               "product_type": product_type})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return {"id": uuid.UUID(body["id"]), "variant": uuid.UUID(body["variants"][0]["id"])}
+
+
+async def _movement(c, body: dict) -> uuid.UUID:
+    r = await c.post("/api/v1/stock-movements", json=body)
+    assert r.status_code == 201, r.text
+    return uuid.UUID(r.json()["id"])
+
+
+async def _plant(c, session: AsyncSession) -> dict:
+    """The data set of the module docstring; returns the ids the assertions need."""
+    loc = (await c.post("/api/v1/locations", json={"code": "PABRIK", "name": "Pabrik"})).json()
+    resin = await _product(c, "RESIN-PP", "raw_material")
+    tape = await _product(c, "TAPE-PP", "intermediate")
+    daun = await _product(c, "SCRAP-DAUN", "scrap")
+    prongkol = await _product(c, "SCRAP-PRONGKOL", "scrap")
+    off_spec = await _product(c, "SCRAP-OFF", "scrap")
+    await _movement(c, {"kind": "IN", "variant_id": str(resin["variant"]), "quantity": "2000",
+                        "to_location": "PABRIK", "unit_cost": "15000", "posting_date": D1.isoformat()})
+    issues = {}
+    for key, qty in (("o1", "800"), ("o2", "350"), ("o3", "100")):
+        issues[key] = await _movement(c, {"kind": "OUT", "reason": "production", "variant_id": str(resin["variant"]),
+                                          "quantity": qty, "from_location": "PABRIK",
+                                          "posting_date": D1.isoformat()})
+
+    ext1 = Machine(code="EXT-1", name="Extruder 1", machine_type="extruder", rated_capacity=D(100))
+    ext2 = Machine(code="EXT-2", name="Extruder 2", machine_type="extruder", rated_capacity=D(50))
+    pagi = Shift(code="PAGI", name="Pagi", starts_at=time(7), ends_at=time(15))
+    malam = Shift(code="MALAM", name="Malam", starts_at=time(23), ends_at=time(7))
+    op_a, op_b = Operator(code="OP-A", name="Ani"), Operator(code="OP-B", name="Budi")
+    session.add_all([ext1, ext2, pagi, malam, op_a, op_b])
+    await session.flush()
+    route = Route(code="R-TAPE", name="Tape", product_id=tape["id"], is_default=True)
+    route.steps = [RouteStep(seq=1, stage="extrusion", output_variant_id=tape["variant"], std_rate=D(120),
+                             rate_unit="kg_per_hour")]
+    session.add(route)
+    await session.flush()
+    where = {"source_location_id": uuid.UUID(loc["id"]), "output_location_id": uuid.UUID(loc["id"])}
+    o1 = ProductionOrder(number="SPK-1", stage="extrusion", variant_id=tape["variant"], quantity=D(1000),
+                         route_step_id=route.steps[0].id, machine_id=ext1.id, status="in_progress", **where)
+    o2 = ProductionOrder(number="SPK-2", stage="extrusion", variant_id=tape["variant"], quantity=D(400),
+                         machine_id=ext2.id, status="in_progress", **where)
+    o3 = ProductionOrder(number="SPK-3", stage="extrusion", variant_id=tape["variant"], quantity=D(100),
+                         machine_id=ext2.id, status="in_progress", **where)
+    session.add_all([o1, o2, o3])
+    await session.flush()
+    for order, key, qty in ((o1, "o1", 800), (o2, "o2", 350), (o3, "o3", 100)):
+        session.add(MaterialIssue(order_id=order.id, variant_id=resin["variant"], location_id=uuid.UUID(loc["id"]),
+                                  quantity=D(qty), movement_id=issues[key], issued_on=D1))
+    n = iter(range(1, 100))
+
+    def execution(order, kind, variant, qty, machine, shift, operator, **kw):
+        return Execution(number=f"PEX/2026/{next(n):05d}", order_id=order.id, kind=kind, variant_id=variant,
+                         quantity=D(qty), machine_id=machine.id, shift_id=shift.id, operator_id=operator.id,
+                         work_date=kw.pop("day", D1), **kw)
+
+    session.add_all([
+        execution(o1, "output", tape["variant"], 756, ext1, pagi, op_a, hours=D(7), labour_amount=D(75_600)),
+        execution(o1, "scrap", daun["variant"], 30, ext1, pagi, op_a, scrap_kind="daun"),
+        execution(o1, "scrap", prongkol["variant"], 10, ext1, pagi, op_a, scrap_kind="prongkol"),
+        execution(o1, "output", tape["variant"], 500, ext1, pagi, op_a, hours=D(4), labour_amount=D(50_000),
+                  status="voided", voided_at=at(D1, 16), void_reason="wrong roll"),
+        execution(o2, "output", tape["variant"], 300, ext2, malam, op_b, labour_amount=D(36_000)),
+        execution(o2, "scrap", off_spec["variant"], 20, ext2, malam, op_b, scrap_kind="off_spec"),
+        MachineDowntime(machine_id=ext1.id, started_at=at(D1, 10), ended_at=at(D1, 11), reason="breakdown"),
+        MachineDowntime(machine_id=ext2.id, started_at=at(D2, 5), ended_at=at(D2, 7, 30), reason="changeover"),
+    ])
+    await session.commit()
+    return {"ext1": str(ext1.id), "ext2": str(ext2.id), "pagi": str(pagi.id), "malam": str(malam.id),
+            "op_a": str(op_a.id), "op_b": str(op_b.id), "tape": str(tape["id"])}
+
+
+def _d(value) -> D | None:
+    return None if value is None else D(value)
+
+
+def _scrap(group) -> dict[str, tuple[D, D | None]]:
+    return {s["kind"]: (D(s["kg"]), _d(s["ratio"])) for s in group["scrap"]}
+
+
+@pytest.fixture
+async def plant(make_tenant, live, tenant_engine):
+    tenant = await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c, AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
+        return await _plant(c, session)
+
+
+async def test_per_machine_output_scrap_yield_rate_and_oee(plant, live):
+    async with live.tenant_client("pt-abc", role="production") as c:
+        r = await c.get(REPORT, params={"date_from": D1.isoformat(), "date_to": D2.isoformat(),
+                                        "group_by": "machine"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    groups = {g["code"]: g for g in body["groups"]}
+    assert set(groups) == {"EXT-1", "EXT-2"}
+
+    ext1 = groups["EXT-1"]
+    assert ext1["key"] == plant["ext1"] and ext1["executions"] == 3  # the voided 500 kg is not there
+    assert ext1["output"] == [{"unit": "KG", "quantity": "756.000"}] and D(ext1["output_kg"]) == 756
+    # Scrap 30 + 10 = 40 kg of 756 + 40 = 796 kg produced: daun 30/796 = 0.03769 -> 0.0377,
+    # prongkol 10/796 = 0.01256 -> 0.0126, all scrap 40/796 = 0.05025 -> 0.0503.
+    assert _scrap(ext1) == {"daun": (D(30), D("0.0377")), "prongkol": (D(10), D("0.0126")),
+                            "off_spec": (D(0), D(0)), "other": (D(0), D(0))}
+    assert D(ext1["scrap_kg"]) == 40 and D(ext1["scrap_ratio"]) == D("0.0503")
+    # Yield: 756 good kg / 800 kg issued to O1 = 0.945.
+    assert D(ext1["issued_kg"]) == 800 and D(ext1["yield_ratio"]) == D("0.945")
+    # 756 kg in 7 h = 108 kg/h against the route step's 120 kg/h (not the machine's 100): 108/120 = 0.9.
+    assert D(ext1["hours"]) == 7 and D(ext1["kg_per_hour"]) == 108 and D(ext1["standard_kg_per_hour"]) == 120
+    assert D(ext1["rate_ratio"]) == D("0.9")
+    oee = ext1["oee"]
+    # Planned: D1 PAGI = 8 h; down 10:00-11:00 = 1 h; availability 7/8 = 0.875.
+    assert oee["shifts_planned"] == 1 and D(oee["planned_hours"]) == 8 and D(oee["downtime_hours"]) == 1
+    assert D(oee["availability"]) == D("0.875")
+    # Performance: standard hours 756/120 = 6.3 over the 7 recorded hours = 0.9.
+    assert D(oee["run_hours"]) == 7 and D(oee["standard_hours"]) == D("6.3") and D(oee["performance"]) == D("0.9")
+    # Quality 756/796 = 0.949749 -> 0.9497; OEE 0.875 x 0.9 x 756/796 = 0.747927 -> 0.7479.
+    assert D(oee["quality"]) == D("0.9497") and D(oee["oee"]) == D("0.7479")
+
+    ext2 = groups["EXT-2"]
+    assert ext2["executions"] == 2 and D(ext2["output_kg"]) == 300
+    # off_spec 20 of 320 kg = 0.0625; yield 300/350 = 0.857143 -> 0.8571.
+    assert _scrap(ext2)["off_spec"] == (D(20), D("0.0625")) and D(ext2["scrap_ratio"]) == D("0.0625")
+    assert D(ext2["issued_kg"]) == 350 and D(ext2["yield_ratio"]) == D("0.8571")
+    # No hours recorded: no actual kg/hour; the standard is the machine's rated 50 kg/h (no route step).
+    assert ext2["kg_per_hour"] is None and ext2["rate_ratio"] is None and D(ext2["standard_kg_per_hour"]) == 50
+    oee = ext2["oee"]
+    # D1 MALAM 23:00-07:00 counts whole (8 h), 2 h down (05:00-07:00 of D2); D2 PAGI (8 h, no execution) is
+    # planned because the downtime runs into it until 07:30 (0.5 h). Planned 16, down 2.5: 13.5/16 = 0.84375.
+    assert oee["shifts_planned"] == 2 and D(oee["planned_hours"]) == 16 and D(oee["downtime_hours"]) == D("2.5")
+    assert D(oee["availability"]) == D("0.8438")
+    # Run = planned - down where no hours were recorded: 6 + 7.5 = 13.5; standard 300/50 = 6 h: 6/13.5 = 0.4444.
+    assert D(oee["run_hours"]) == D("13.5") and D(oee["standard_hours"]) == 6
+    assert D(oee["performance"]) == D("0.4444")
+    # Quality 300/320 = 0.9375; OEE 0.84375 x 0.44444 x 0.9375 = 0.3515625 -> 0.3516.
+    assert D(oee["quality"]) == D("0.9375") and D(oee["oee"]) == D("0.3516")
+
+    totals = body["totals"]
+    assert totals["executions"] == 5 and D(totals["output_kg"]) == 1056 and D(totals["scrap_kg"]) == 60
+    # 1056 / (800 + 350) = 0.918261 -> 0.9183; O3's 100 kg had no execution in the range.
+    assert D(totals["issued_kg"]) == 1150 and D(totals["yield_ratio"]) == D("0.9183")
+    assert D(body["issued_kg_without_output"]) == 100
+    oee = totals["oee"]
+    # Planned 8 + 16 = 24, down 1 + 2.5 = 3.5: 20.5/24 = 0.854167 -> 0.8542; performance (6.3 + 6) / (7 + 13.5)
+    # = 12.3/20.5 = 0.6; quality 1056/1116 = 0.946237; OEE 0.854167 x 0.6 x 0.946237 = 0.484946 -> 0.4849.
+    assert D(oee["planned_hours"]) == 24 and D(oee["downtime_hours"]) == D("3.5")
+    assert D(oee["availability"]) == D("0.8542") and D(oee["performance"]) == D("0.6")
+    assert D(oee["quality"]) == D("0.9462") and D(oee["oee"]) == D("0.4849")
+
+
+async def test_per_shift_and_per_day_oee(plant, live):
+    async with live.tenant_client("pt-abc", role="production") as c:
+        by_shift = (await c.get(REPORT, params={"date_from": D1.isoformat(), "date_to": D2.isoformat(),
+                                                "group_by": "shift"})).json()
+        by_day = (await c.get(REPORT, params={"date_from": D1.isoformat(), "date_to": D2.isoformat(),
+                                              "group_by": "day"})).json()
+    shifts = {g["code"]: g for g in by_shift["groups"]}
+    pagi, malam = shifts["PAGI"]["oee"], shifts["MALAM"]["oee"]
+    # PAGI: EXT-1 on D1 (8 h, 1 down, 7 recorded) and EXT-2 on D2 (8 h, 0.5 down, run 7.5):
+    # availability 14.5/16 = 0.90625 -> 0.9063; performance 6.3/14.5 = 0.434483 -> 0.4345;
+    # quality 756/796; OEE 0.90625 x 0.434483 x 0.949749 = 0.373961 -> 0.3740.
+    assert D(pagi["planned_hours"]) == 16 and D(pagi["downtime_hours"]) == D("1.5")
+    assert D(pagi["availability"]) == D("0.9063") and D(pagi["performance"]) == D("0.4345")
+    assert D(pagi["oee"]) == D("0.3740")
+    # MALAM: 8 h, 2 down: 0.75; performance 6/6 = 1; quality 0.9375; OEE 0.703125 -> 0.7031.
+    assert D(malam["availability"]) == D("0.75") and D(malam["performance"]) == 1
+    assert D(malam["oee"]) == D("0.7031")
+
+    days = {g["key"]: g for g in by_day["groups"]}
+    assert set(days) == {D1.isoformat(), D2.isoformat()}
+    # D1: EXT-1 PAGI and EXT-2 MALAM: planned 16, down 1 + 2 = 3: 13/16 = 0.8125.
+    assert D(days[D1.isoformat()]["oee"]["availability"]) == D("0.8125")
+    # D2: only the downtime's PAGI of EXT-2: 7.5/8 = 0.9375, nothing produced, so no quality and no OEE.
+    d2 = days[D2.isoformat()]
+    assert d2["executions"] == 0 and D(d2["oee"]["availability"]) == D("0.9375") and d2["oee"]["oee"] is None
+    # The per-day groups add up to the same totals as the per-machine ones.
+    assert D(by_day["totals"]["oee"]["oee"]) == D(by_shift["totals"]["oee"]["oee"]) == D("0.4849")
+
+
+async def test_per_operator_and_product_and_piece_rate_earnings(plant, live):
+    params = {"date_from": D1.isoformat(), "date_to": D2.isoformat()}
+    async with live.tenant_client("pt-abc", role="warehouse") as c:  # production.read through another role
+        by_operator = (await c.get(REPORT, params=params | {"group_by": "operator"})).json()
+        by_product = (await c.get(REPORT, params=params | {"group_by": "product"})).json()
+        earnings = await c.get(EARNINGS, params=params)
+    operators = {g["code"]: g for g in by_operator["groups"]}
+    assert D(operators["OP-A"]["output_kg"]) == 756 and D(operators["OP-B"]["output_kg"]) == 300
+    assert operators["OP-A"]["oee"] is None  # OEE is per machine, shift or day
+    assert by_operator["totals"]["oee"]["oee"] == "0.4849"
+    [tape] = by_product["groups"]
+    # Scrap belongs to the product the order makes: 1056 kg tape, 60 kg scrap (60/1116 = 0.053763 -> 0.0538).
+    assert tape["key"] == plant["tape"] and tape["code"] == "TAPE-PP" and D(tape["output_kg"]) == 1056
+    assert D(tape["scrap_ratio"]) == D("0.0538")
+
+    assert earnings.status_code == 200, earnings.text
+    body = earnings.json()
+    rows = {o["code"]: o for o in body["operators"]}
+    # A: 756 kg x Rp 100 = 75 600 (the voided 500 kg's 50 000 is excluded); B: 300 kg x Rp 120 = 36 000.
+    assert D(rows["OP-A"]["earnings"]) == 75_600 and rows["OP-A"]["output"] == [{"unit": "KG", "quantity": "756.000"}]
+    assert rows["OP-A"]["executions"] == 3
+    assert D(rows["OP-B"]["earnings"]) == 36_000 and D(body["total_earnings"]) == 111_600
+
+
+async def test_weights_from_bruto_bobin_and_unweighed_pieces(make_tenant, live, tenant_engine):
+    tenant = await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c, AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
+        loc = (await c.post("/api/v1/locations", json={"code": "PABRIK", "name": "Pabrik"})).json()
+        film = await _product(c, "FILM-ROLL", "intermediate", unit="ROLL")
+        bag = await _product(c, "KARUNG-50", "finished_good", unit="PCS")
+        where = {"source_location_id": uuid.UUID(loc["id"]), "output_location_id": uuid.UUID(loc["id"])}
+        o_film = ProductionOrder(stage="extrusion", variant_id=film["variant"], quantity=D(2), **where)
+        o_bag = ProductionOrder(stage="cutting_sewing", variant_id=bag["variant"], quantity=D(500), **where)
+        session.add_all([o_film, o_bag])
+        await session.flush()
+        session.add_all([
+            # Two rolls weighed 130 kg bruto with a 10 kg bobin: 120 kg net.
+            Execution(number="PEX-R", order_id=o_film.id, kind="output", variant_id=film["variant"],
+                      quantity=D(2), gross_weight=D(130), core_weight=D(10), work_date=D3),
+            # 500 bags counted, never weighed: no kg.
+            Execution(number="PEX-B", order_id=o_bag.id, kind="output", variant_id=bag["variant"],
+                      quantity=D(500), pieces=500, work_date=D3),
+        ])
+        await session.commit()
+        r = await c.get(REPORT, params={"date_from": D3.isoformat(), "date_to": D3.isoformat(),
+                                        "group_by": "product"})
+    assert r.status_code == 200, r.text
+    groups = {g["code"]: g for g in r.json()["groups"]}
+    assert groups["FILM-ROLL"]["output"] == [{"unit": "ROLL", "quantity": "2.000"}]
+    assert D(groups["FILM-ROLL"]["output_kg"]) == 120 and groups["FILM-ROLL"]["unweighed_executions"] == 0
+    assert groups["KARUNG-50"]["output"] == [{"unit": "PCS", "quantity": "500.000"}]
+    assert D(groups["KARUNG-50"]["output_kg"]) == 0 and groups["KARUNG-50"]["unweighed_executions"] == 1
+    totals = r.json()["totals"]
+    assert totals["output"] == [{"unit": "PCS", "quantity": "500.000"}, {"unit": "ROLL", "quantity": "2.000"}]
+    assert totals["oee"] is None  # no machine, no shift: nothing planned
+
+
+async def test_bad_ranges_are_422_and_a_year_is_fine(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc", role="production") as c:
+        for path in (REPORT, EARNINGS):
+            r = await c.get(path, params={"date_from": "2026-03-05", "date_to": "2026-03-04"})
+            assert r.status_code == 422 and "after date_to" in r.text, r.text
+            # 2024 is a leap year: 366 days are allowed, 367 are not.
+            assert (await c.get(path, params={"date_from": "2024-01-01", "date_to": "2024-12-31"})).status_code == 200
+            r = await c.get(path, params={"date_from": "2024-01-01", "date_to": "2025-01-01"})
+            assert r.status_code == 422 and "367 days" in r.text, r.text
+            assert (await c.get(path, params={"date_from": "1800-01-01", "date_to": "1800-01-02"})).status_code == 422
+            assert (await c.get(path, params={"date_from": "2026-03-01"})).status_code == 422
+        r = await c.get(REPORT, params={"date_from": "2026-03-01", "date_to": "2026-03-02", "group_by": "colour"})
+        assert r.status_code == 422
+
+
+async def test_another_tenant_sees_none_of_the_figures(plant, make_tenant, live):
+    await make_tenant("pt-xyz")
+    params = {"date_from": D1.isoformat(), "date_to": D2.isoformat()}
+    async with live.tenant_client("pt-xyz") as xyz:
+        for group_by in ("machine", "shift", "day", "operator", "product"):
+            r = await xyz.get(REPORT, params=params | {"group_by": group_by})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["groups"] == [] and body["totals"]["executions"] == 0 and body["totals"]["oee"] is None
+            assert D(body["issued_kg_without_output"]) == 0
+            for secret in ("EXT-1", "OP-A", "TAPE-PP", plant["ext1"]):
+                assert secret not in r.text
+        r = await xyz.get(EARNINGS, params=params)
+        assert r.json()["operators"] == [] and D(r.json()["total_earnings"]) == 0
+    async with live.tenant_client("pt-abc") as abc:  # the figures are there on their own tenant
+        assert (await abc.get(EARNINGS, params=params)).json()["total_earnings"] == "111600.00"
+
+
+async def test_roles_without_production_read_are_refused(make_tenant, live):
+    await make_tenant("pt-abc")
+    sales = make_user(live.settings, "pt-abc", ["sales"])
+    async with live.client(f"pt-abc.{live.settings.root_domain}",
+                           headers={"Authorization": f"Bearer {sales['token']}"}) as c:
+        for path in (REPORT, EARNINGS):
+            r = await c.get(path, params={"date_from": "2026-03-01", "date_to": "2026-03-02"})
+            assert r.status_code == 403 and "production.read" in r.text, r.text
