@@ -46,10 +46,6 @@ async def get_variant(session: AsyncSession, variant_id: uuid.UUID) -> ProductVa
     return await session.get(ProductVariant, variant_id)
 
 
-async def unit_exists(session: AsyncSession, code: str) -> bool:
-    return (await session.execute(select(Unit.code).where(Unit.code == code, Unit.is_active))).first() is not None
-
-
 async def missing_units(session: AsyncSession, codes: set[str]) -> list[str]:
     """Those of `codes` that are no active unit."""
     found = set((await session.execute(select(Unit.code).where(Unit.code.in_(codes), Unit.is_active))).scalars())

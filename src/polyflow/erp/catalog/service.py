@@ -15,9 +15,10 @@ from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 
 
 async def _check_units(session: AsyncSession, *codes: str | None) -> None:
-    for code in codes:
-        if code and not await repository.unit_exists(session, code):
-            raise InvalidInput(f"unknown unit '{code}'")
+    wanted = {code for code in codes if code}
+    missing = await repository.missing_units(session, wanted) if wanted else []
+    if missing:
+        raise InvalidInput(f"unknown unit{'s' if len(missing) > 1 else ''} " + ", ".join(f"'{m}'" for m in missing))
 
 
 async def _flush_or_sku_taken(session: AsyncSession, sku: str) -> None:
