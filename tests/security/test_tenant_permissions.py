@@ -22,6 +22,7 @@ from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, p
 from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
 from tests.erp.payments.helpers import PAYMENT_TABLES, payment_bodies, payment_records
+from tests.erp.planning.helpers import MRP_TABLES, mrp_bodies, mrp_records
 from tests.erp.toll.helpers import TOLL_TABLES, toll_bodies, toll_records
 from tests.erp.stockcount.helpers import STOCKCOUNT_TABLES, stockcount_bodies, stockcount_records
 from tests.fixtures.auth import make_user
@@ -43,8 +44,6 @@ QUERY = {
     "/api/v1/tax/pph23-register": {"month": "2026-11"},
     "/api/v1/tax/ppn-summary": {"month": "2026-11"},
     "/api/v1/tax/coretax-xml": {"month": "2026-11"},
-    "/api/v1/reports/production": {"date_from": "2026-01-01", "date_to": "2026-12-31", "group_by": "day"},
-    "/api/v1/reports/piece-rate-earnings": {"date_from": "2026-01-01", "date_to": "2026-12-31"},
 }
 
 
@@ -91,6 +90,7 @@ FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels
 
 FINGERPRINT_TABLES += PURCHASING_TABLES
 FINGERPRINT_TABLES += PAYMENT_TABLES
+FINGERPRINT_TABLES += MRP_TABLES
 FINGERPRINT_TABLES += TOLL_TABLES
 FINGERPRINT_TABLES += STOCKCOUNT_TABLES
 
@@ -169,10 +169,12 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
     async with tenant_as("pt-abc", token=owner["token"]) as o:
         ids |= await purchasing_records(o, vid, "PERM-WH")
         ids |= await payment_records(o, partner["id"], ids["sales_invoice_id"], vid, "PERM-WH", on)
+        ids |= await mrp_records(o)  # before any BOM exists: its proposal is a purchase
         ids |= await toll_records(o, partner["id"], on)
         ids |= await stockcount_records(o, vid, "PERM-WH")
     bodies |= purchasing_bodies(ids)
     bodies |= payment_bodies(ids, on)
+    bodies |= mrp_bodies(ids)
     bodies |= toll_bodies(ids, on)
     bodies |= stockcount_bodies(ids)
     gated = [r for r in tenant_routes if r.path.startswith("/api/") and r.permission]
