@@ -44,6 +44,8 @@ QUERY = {
     "/api/v1/tax/pph23-register": {"month": "2026-11"},
     "/api/v1/tax/ppn-summary": {"month": "2026-11"},
     "/api/v1/tax/coretax-xml": {"month": "2026-11"},
+    "/api/v1/reports/production": {"date_from": "2026-01-01", "date_to": "2026-12-31", "group_by": "day"},
+    "/api/v1/reports/piece-rate-earnings": {"date_from": "2026-01-01", "date_to": "2026-12-31"},
 }
 
 
