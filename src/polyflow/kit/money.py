@@ -46,6 +46,8 @@ def _plain_decimal(value):
         if not value.is_finite():
             raise ValueError("not a finite number")
         if value.as_tuple().exponent > 0:  # Decimal("1E+3") from code: the same value, written plainly
+            if value.adjusted() >= 28:  # a JSON float such as 8e307: more digits than quantize (or NUMERIC) holds
+                raise ValueError("the number is too large")
             value = value.quantize(Decimal(1))
     return value
 

@@ -171,9 +171,10 @@ async def test_cancel_posts_nothing_and_bad_input_is_refused(make_tenant, live):
                            ([{"sku": "SC-PP", "counted_qty": "-1"}], None),
                            ([{"sku": "SC-PP", "variant_id": pp, "counted_qty": "1"}], None),
                            ([{"sku": "SC-PP", "counted_qty": "1", "unit": "BAL"}], "unknown unit 'BAL'"),
+                           ([{"sku": "SC-PP", "counted_qty": 8.0e307}], "too large"),  # was a 500
                            ([], None), ({"sku": "SC-PP", "counted_qty": "1"}, None)):
             r = await c.post(f"{url}/entries", json=body)
-            assert r.status_code == 422 and (text is None or text in r.json()["detail"]), (body, r.text)
+            assert r.status_code == 422 and (text is None or text in r.text), (body, r.text)
         r = await c.post(f"{SC}/00000000-0000-4000-8000-000000000000/entries", json=[{"sku": "SC-PP",
                                                                                       "counted_qty": "1"}])
         assert r.status_code == 404
