@@ -103,3 +103,34 @@ async def order(c, order_id) -> dict:
 
 async def act(c, order_id, action: str, body: dict | None = None, status: int = 200) -> dict:
     return await ok(await c.post(f"{ORDERS}/{order_id}/{action}", json=body), status)
+
+
+async def small_plant(c, session: AsyncSession, on: date) -> dict:
+    """Tape from resin (0.8) and regrind (0.2, at most 20 %), an extruder at 10 000 an hour, piece rate 100
+    a kg; a standard-cost sack (1 000 a piece) from 0.05 kg of tape; daun scrap at 2 000 a kg.
+    Stock on `on`: resin 1 000 kg at 10 000, regrind 100 kg at 4 000, tape 10 kg at 9 000 (RM-WH)."""
+    p = {
+        "res": await product(c, "RESIN", "raw_material"),
+        "reg": await product(c, "REGRIND", "scrap"),
+        "daun": await product(c, "DAUN", "scrap", standard_cost="2000"),
+        "tape": await product(c, "TAPE", "intermediate"),
+        "sack": await product(c, "SACK", "finished_good", unit="PCS", costing_method="standard",
+                              standard_cost="1000"),
+    }
+    await receive(c, p["res"], "1000", "10000", on)
+    await receive(c, p["reg"], "100", "4000", on)
+    await receive(c, p["tape"], "10", "9000", on)
+    ext = machine(session, "EXT-1", "extruder", "10000")
+    sew = machine(session, "SEW-1", "cutting_sewing", "8000")
+    piece_rate(session, "extrusion", "100", date(2026, 1, 1))
+    piece_rate(session, "cutting_sewing", "10", date(2026, 1, 1))
+    bom(session, p["tape"], "extrusion", [(p["res"], "0.8"), (p["reg"], "0.2", True)], max_regrind="20")
+    bom(session, p["sack"], "cutting_sewing", [(p["tape"], "0.05")])
+    await session.commit()
+    return {**p, "ext": str(ext.id), "sew": str(sew.id)}
+
+
+async def released(c, sku: str, quantity: str, **extra) -> dict:
+    """A standalone order, released."""
+    o = await ok(await c.post(ORDERS, json={"sku": sku, "quantity": quantity, **extra}), 201)
+    return await act(c, o["id"], "release")

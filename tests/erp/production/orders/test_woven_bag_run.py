@@ -85,7 +85,7 @@ async def test_woven_bag_run_five_steps_with_scrap_and_regrind(make_tenant, live
             live.tenant_client("pt-abc") as owner, \
             AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
         plant = await _plant(owner, session)
-        p, m = plant["p"], plant["m"]
+        m = plant["m"]
 
         # -- granulator: 40 kg daun -> 38 kg regrind (day 1) ------------------------------------------------
         g = await ok(await c.post(ORDERS, json={"sku": "PP-REGRIND", "quantity": "40", "machine_id": m["gran"],
