@@ -1,5 +1,6 @@
 """Revision 0013 on a tenant that already has units, a chart and products: the floor's missing units and the
-manufacturing accounts are added (what the tenant had is left as it was), existing products get the actual
+manufacturing accounts are added (what the tenant had is left as it was), scrap already in stock keeps its
+value in 1143 (no journal from a migration) and the upgrade logs it, existing products get the actual
 costing method and no reorder quantity, the database refuses a standard-costed product without a cost, a
 stocked service, and a conversion factor of zero; a fresh database (a template) gets no units or accounts
 from it; downgrading removes the conversions and the accounts nothing posted to."""
@@ -25,7 +26,7 @@ async def _refused(engine, sql: str, constraint: str) -> None:
             await conn.execute(text(sql))
 
 
-async def test_existing_tenant_gets_units_accounts_and_product_defaults(pg_admin):
+async def test_existing_tenant_gets_units_accounts_and_product_defaults(pg_admin, caplog):
     name = f"pf_mig_{uuid.uuid4().hex[:10]}"
     _admin_exec(pg_admin, f"CREATE DATABASE {name}")
     engine = create_async_engine(pg_admin.with_database(name).url(), poolclass=NullPool)
@@ -38,7 +39,14 @@ async def test_existing_tenant_gets_units_accounts_and_product_defaults(pg_admin
                                     "Jadi', 'asset'), ('4300', 'Pendapatan Sewa', 'revenue')"))
             await conn.execute(text("INSERT INTO products (id, sku, name, unit, is_active, product_type) VALUES "
                                     "(gen_random_uuid(), 'SCRAP-PP', 'PP scrap', 'KG', true, 'scrap')"))
+            # 60 kg of scrap in stock at 5 000, valued in 1143 before 0013.
+            await conn.execute(text("INSERT INTO product_variants (id, product_id, sku, name, is_default, qty_total, "
+                                    "stock_value) SELECT gen_random_uuid(), id, sku, name, true, 60, 300000 "
+                                    "FROM products"))
+        caplog.set_level("WARNING", logger="polyflow.migrations")
         assert await migrate.upgrade(engine, "tenant", "0013") == "0013"
+        # No journal from a migration: the scrap's value stays in 1143 and the upgrade says so.
+        assert f"database {name}: scrap stock worth 300000.00 is in 1143" in caplog.text
         async with engine.connect() as conn:
             units = dict((await conn.execute(text("SELECT code, name FROM units"))).all())
             assert units == {"KG": "Kilogram", "ZAK": "Karung", "ROLL": "Roll", "BAL": "Bal (bale)", "PCS": "Pieces",
@@ -68,7 +76,7 @@ async def test_existing_tenant_gets_units_accounts_and_product_defaults(pg_admin
             assert [r[0] for r in (await conn.execute(text(FLOOR_ACCOUNTS))).all()] == ["4300"]
         # A fresh database: the columns and the table, no units or accounts (its seeds bring them).
         async with engine.begin() as conn:
-            await conn.execute(text("TRUNCATE units, accounts, products CASCADE"))
+            await conn.execute(text("TRUNCATE units, accounts, products, product_variants CASCADE"))
         assert await migrate.upgrade(engine, "tenant", "0013") == "0013"
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT (SELECT count(*) FROM units) + "
