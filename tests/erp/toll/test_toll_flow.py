@@ -10,6 +10,8 @@ from tests.erp.sales.helpers import balances, customer, ok, product, receive
 from tests.erp.toll.helpers import confirmed_order, moves, order_body
 
 D = Decimal
+COMPANY = {"legal_name": "PT Plastik Sejahtera", "npwp": "09.112.233.4-455.667", "is_pkp": True,
+           "address": "Jl. Raya Serang km 12, Tangerang"}
 
 
 async def _ledger(c) -> dict:
@@ -141,6 +143,17 @@ async def test_toll_order_end_to_end(make_tenant, live):
         assert after["journals"] == sorted(before["journals"] + ["SI/2026/00001"])
         assert {k: v for k, v in after.items() if k != "journals"} == {k: v for k, v in before.items()
                                                                         if k != "journals"}
+
+        # The fee invoice is an ordinary tax invoice: in the month's PPN summary (tying to the GL), the Coretax
+        # file and the AR aging.
+        ppn = await ok(await c.get("/api/v1/tax/ppn-summary", params={"month": "2026-11"}))
+        assert ppn["output_tax"]["net"]["tax"] == "130625.00" and ppn["matches"] is True
+        await ok(await c.patch("/api/v1/tax/company", json=COMPANY))
+        xml = await c.get("/api/v1/tax/coretax-xml", params={"month": "2026-11"})
+        assert xml.status_code == 200, xml.text
+        assert "<Opt>B</Opt>" in xml.text and "1187500" in xml.text and "Jasa maklon kain karung" in xml.text
+        aging = await ok(await c.get("/api/v1/reports/ar-aging", params={"as_of": "2026-11-20"}))
+        assert aging["total"] == "1318125.00"
 
         # 25 Nov: the customer pays 1 318 125 - 23 750 = 1 294 375 and hands over the bukti potong.
         rcv = await ok(await c.post("/api/v1/payments/receipts", json={
