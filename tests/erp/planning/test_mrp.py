@@ -6,6 +6,7 @@ orders; the next run counts them as supply and supersedes what was still propose
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal as D
 
@@ -219,3 +220,17 @@ async def test_another_tenant_cannot_see_or_decide_proposals(make_tenant, live):
         after = await ok(await abc.get(f"/api/v1/mrp/runs/{run['id']}"))
         assert [(x["sku"], x["status"]) for x in after["proposals"]] == [("ABC-RESIN", "proposed")]
         assert (await ok(await abc.get("/api/v1/purchase-requests")))["total"] == 0
+
+
+async def test_two_planners_approving_the_same_proposal_at_once_make_one_document(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as a, live.tenant_client("pt-abc") as b:
+        await product(a, "RACE-RESIN", "KG", "raw_material", min_stock="10", reorder_qty="40")
+        run = await ok(await a.post("/api/v1/mrp/run", json={}), 201)
+        proposal = _by_sku(run)["RACE-RESIN"]
+        url = f"/api/v1/mrp/proposals/{proposal['id']}/approve"
+        first, second = await asyncio.gather(a.post(url), b.post(url))
+        assert sorted((first.status_code, second.status_code)) == [200, 409], (first.text, second.text)
+        loser = first if first.status_code == 409 else second
+        assert "is approved already" in loser.json()["detail"]
+        assert (await ok(await a.get("/api/v1/purchase-requests")))["total"] == 1

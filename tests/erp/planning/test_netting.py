@@ -30,14 +30,16 @@ def _bom(items, parent, output, scrap, lines):
 
 def test_a_component_under_two_levels_is_netted_once_at_the_deepest():
     it = _items(A=("finished_good", 0, 0), B=("intermediate", 0, 0), C=("raw_material", 0, 0),
-                S=("scrap", 0, 0))
+                S=("scrap", 0, 0), V=("service", 0, 0))
     boms = dict([_bom(it, "A", "3", "0", [("B", "1"), ("C", "1"), ("S", "1")]), _bom(it, "B", "1", "0", [("C", "2")])])
     items = {v: item for v, item in it.values()}
-    assert netting.low_level_codes(items, boms) == {it["A"][0]: 0, it["B"][0]: 1, it["C"][0]: 2, it["S"][0]: 1}
+    assert netting.low_level_codes(items, boms) == {it["A"][0]: 0, it["B"][0]: 1, it["C"][0]: 2, it["S"][0]: 1,
+                                                    it["V"][0]: 0}
     # 10 A: 10 / 3 x 1 = 3.333... of B and of C; B rounded up to 3.334, whose 2 x 3.334 = 6.668 more C;
-    # C gross 3.3333... + 6.668 = 10.00133... -> 10.002 (up). S (scrap) is never planned.
+    # C gross 3.3333... + 6.668 = 10.00133... -> 10.002 (up). S (scrap) and V (a service sold) are never planned.
     rows, levels = netting.plan(items=items, boms=boms, available={}, supply={}, order_demand={},
-                                sales_lines=[(uuid.uuid4(), it["A"][0], D(10), date(2026, 12, 5))],
+                                sales_lines=[(uuid.uuid4(), it["A"][0], D(10), date(2026, 12, 5)),
+                                             (uuid.uuid4(), it["V"][0], D(1), date(2026, 12, 1))],
                                 include_reorder=True, today=TODAY)
     got = {items[r["variant_id"]].sku: (r["level"], r["kind"], r["quantity"], r["needed_by"]) for r in rows}
     assert got == {"A": (0, "production", D("10.000"), date(2026, 12, 5)),

@@ -13,7 +13,7 @@ at several levels is netted once, after all its parents have exploded into it):
 
 rounded up to 0.001 (never plan short). A variant whose product has a default BOM is produced, and its need
 explodes into the next level: need / BOM output x line quantity x (1 + expected scrap %). Any other variant is
-bought. Scrap products are never planned (they arise on the floor)."""
+bought. Scrap and service products are never planned."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from polyflow.kit.errors import Conflict
 MILLI = Decimal("0.001")
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-NEVER_PLANNED = ("scrap",)
+# Scrap arises on the floor; a service is never stocked (selling one needs no stock, buying one is no MRP matter).
+NEVER_PLANNED = ("scrap", "service")
 
 
 @dataclass(frozen=True)
