@@ -169,6 +169,10 @@ async def test_toll_order_end_to_end(make_tenant, live):
                                                                                      D("1294375"))
         assert tb["debit"] == tb["credit"]
         assert (await _ledger(c))["valuation"] == before["valuation"]
+        # The bukti potong is in the month's PPh 23 register against the fee invoice (23 750 == the order's).
+        register = await ok(await c.get("/api/v1/tax/pph23-register", params={"month": "2026-11"}))
+        assert [(r["withholding_slip_no"], r["invoices"], r["amount"]) for r in register["withheld_by_customers"]] == [
+            ("BP-2026-0042", ["SI/2026/00001"], order["pph23_expected"])]
 
         # The customer material report: by customer and variant, as of a date.
         report = await ok(await c.get("/api/v1/reports/toll-material", params={"as_of": "2026-11-12"}))
