@@ -37,12 +37,6 @@ async def active_count_at(session: AsyncSession, location_id: uuid.UUID) -> str 
         StockCount.location_id == location_id, StockCount.status.in_(("open", "counted"))))).scalars().first()
 
 
-async def find_variant(session: AsyncSession, *, variant_id: uuid.UUID | None, sku: str | None):
-    stmt = select(ProductVariant)
-    stmt = stmt.where(ProductVariant.id == variant_id) if variant_id else stmt.where(ProductVariant.sku == sku)
-    return (await session.execute(stmt)).unique().scalar_one_or_none()
-
-
 async def existing_variant_ids(session: AsyncSession, ids) -> set[uuid.UUID]:
     return set((await session.execute(select(ProductVariant.id).where(ProductVariant.id.in_(ids)))).scalars())
 
@@ -80,3 +74,13 @@ async def variants_by_ids(session: AsyncSession, ids) -> dict[uuid.UUID, Product
         return {}
     rows = await session.execute(select(ProductVariant).where(ProductVariant.id.in_(list(ids))))
     return {v.id: v for v in rows.unique().scalars()}
+
+
+async def variants_by_refs(session: AsyncSession, ids, skus) -> tuple[dict, dict]:
+    """(id -> variant, sku -> variant) of the variants named by id or by SKU, in one query."""
+    ids, skus = list(set(ids)), list(set(skus))
+    if not ids and not skus:
+        return {}, {}
+    stmt = select(ProductVariant).where(ProductVariant.id.in_(ids) | ProductVariant.sku.in_(skus))
+    found = list((await session.execute(stmt)).unique().scalars())
+    return {v.id: v for v in found}, {v.sku: v for v in found}

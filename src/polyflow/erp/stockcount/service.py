@@ -113,8 +113,10 @@ async def add_entries(session: AsyncSession, count_id: uuid.UUID, entries: list[
     count = await _count(session, count_id, for_update=True)
     _refuse(count, "entries")
     lines = {line.variant_id: line for line in count.lines}
+    by_id, by_sku = await repository.variants_by_refs(session, [e.variant_id for e in entries if e.variant_id],
+                                                      [e.sku for e in entries if e.sku])
     for entry in entries:
-        variant = await repository.find_variant(session, variant_id=entry.variant_id, sku=entry.sku)
+        variant = by_id.get(entry.variant_id) if entry.variant_id else by_sku.get(entry.sku)
         if variant is None:
             raise InvalidInput(f"unknown variant '{entry.variant_id or entry.sku}'")
         if variant.product.product_type == "service":
