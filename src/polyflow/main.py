@@ -39,6 +39,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.inventory import pages as inventory_pages
     from polyflow.erp.partners import endpoints as partners
     from polyflow.erp.payments import endpoints as payments
+    from polyflow.erp.production.floor import endpoints as production_floor
     from polyflow.erp.production import report_endpoints as production_reports
     from polyflow.erp.production.lots import endpoints as production_lots
     from polyflow.erp.production.orders import endpoints as production_orders
@@ -73,6 +74,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(payments.receipts)
     app.include_router(payments.supplier_payments)
     app.include_router(payments.router)
+    app.include_router(production_floor.router)
     app.include_router(production_reports.router)
     app.include_router(production_lots.router)
     app.include_router(production_orders.router)
