@@ -11,6 +11,7 @@ from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import sales_records
 from tests.erp.purchasing.helpers import IDOR_BODIES, public, purchasing_paths, purchasing_records
 from tests.erp.payments.helpers import payment_paths, payment_records
+from tests.erp.production.lots.helpers import lots_paths, lots_records
 from tests.erp.production.floor.helpers import FLOOR_IDOR_BODIES, floor_paths, floor_records
 from tests.erp.planning.helpers import IDOR_BODIES as MRP_IDOR_BODIES, mrp_records
 from tests.erp.toll.helpers import TOLL_IDOR_BODIES, toll_paths, toll_records
@@ -95,6 +96,7 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
              f"/api/v1/quotations/{ids['quotation_id']}", "/api/v1/reports/ar-aging"]
     paths += purchasing_paths(ids) if "order_id" in ids else []
     paths += payment_paths(ids) if "customer_receipt_id" in ids else []
+    paths += lots_paths(ids) if "lot_id" in ids else []
     paths += floor_paths(ids) if "machine_id" in ids else []
     paths += [f"/api/v1/mrp/runs/{ids['run_id']}", "/api/v1/mrp/runs"] if "run_id" in ids else []
     paths += toll_paths(ids) if "toll_order_id" in ids else []
@@ -127,6 +129,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         ids |= public(await purchasing_records(abc, ids["variant_id"], ids["location_id"], "ABC"))
         ids |= public(await payment_records(abc, ids["partner_id"], ids["sales_invoice_id"], ids["variant_id"],
                                             ids["location_id"], today().isoformat(), "ABC"))
+        ids |= await lots_records(abc, ids["variant_id"], ids["location_id"], "ABC")
         ids |= await mrp_records(abc, "ABC")
         ids |= public(await floor_records(abc, "ABC-FL"))
         ids |= public(await toll_records(abc, ids["partner_id"], today().isoformat(), "ABC"))
@@ -137,6 +140,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         xyz_ids |= public(await payment_records(xyz, xyz_ids["partner_id"], xyz_ids["sales_invoice_id"],
                                                 xyz_ids["variant_id"], xyz_ids["location_id"], today().isoformat(),
                                                 "XYZ"))
+        xyz_ids |= await lots_records(xyz, xyz_ids["variant_id"], xyz_ids["location_id"], "XYZ")
         xyz_ids |= await mrp_records(xyz, "XYZ")
         xyz_ids |= public(await floor_records(xyz, "XYZ-FL"))
         xyz_ids |= public(await toll_records(xyz, xyz_ids["partner_id"], today().isoformat(), "XYZ"))

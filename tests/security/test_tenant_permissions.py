@@ -22,6 +22,7 @@ from tests.erp.purchasing.helpers import PURCHASING_TABLES, purchasing_bodies, p
 from polyflow.erp.accounting.service import today
 from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
 from tests.erp.payments.helpers import PAYMENT_TABLES, payment_bodies, payment_records
+from tests.erp.production.lots.helpers import LOTS_TABLES, lots_bodies, lots_records
 from tests.erp.production.floor.helpers import FLOOR_TABLES, floor_bodies, floor_records
 from tests.erp.planning.helpers import MRP_TABLES, mrp_bodies, mrp_records
 from tests.erp.toll.helpers import TOLL_TABLES, toll_bodies, toll_records
@@ -93,6 +94,7 @@ FINGERPRINT_TABLES = ("products", "product_variants", "locations", "stock_levels
 
 FINGERPRINT_TABLES += PURCHASING_TABLES
 FINGERPRINT_TABLES += PAYMENT_TABLES
+FINGERPRINT_TABLES += LOTS_TABLES
 FINGERPRINT_TABLES += FLOOR_TABLES
 FINGERPRINT_TABLES += MRP_TABLES
 FINGERPRINT_TABLES += TOLL_TABLES
@@ -173,12 +175,14 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
     async with tenant_as("pt-abc", token=owner["token"]) as o:
         ids |= await purchasing_records(o, vid, "PERM-WH")
         ids |= await payment_records(o, partner["id"], ids["sales_invoice_id"], vid, "PERM-WH", on)
+        ids |= await lots_records(o, vid, "PERM-WH")
         ids |= await mrp_records(o)  # before any BOM exists: its proposal is a purchase
         ids |= await floor_records(o)
         ids |= await toll_records(o, partner["id"], on)
         ids |= await stockcount_records(o, vid, "PERM-WH")
     bodies |= purchasing_bodies(ids)
     bodies |= payment_bodies(ids, on)
+    bodies |= lots_bodies(ids)
     bodies |= floor_bodies(ids)
     bodies |= mrp_bodies(ids)
     bodies |= toll_bodies(ids, on)
