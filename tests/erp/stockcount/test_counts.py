@@ -149,6 +149,7 @@ async def test_cancel_posts_nothing_and_bad_input_is_refused(make_tenant, live):
     async with live.tenant_client("pt-abc") as c:
         pp = await product(c, "SC-PP")
         await product(c, "SC-FREE")  # no stock, no buy price
+        svc = await product(c, "SC-SETUP", unit="PCS", product_type="service")  # no stock to count
         await move(c, "IN", "SC-PP", 100, to_location="RM-WH", unit_cost="21000")
         bad = [
             ({"location": "NOWHERE"}, 422, "unknown location 'NOWHERE'"),
@@ -195,8 +196,11 @@ async def test_cancel_posts_nothing_and_bad_input_is_refused(make_tenant, live):
         assert (await c.get(f"{url}/variances")).status_code == 409
 
         # A new count: a line nobody counted is a 409 naming it, unless booked as counted zero.
-        count = await ok(await c.post(SC, json={"location": "RM-WH", "variant_ids": [pp]}), 201)
+        count = await ok(await c.post(SC, json={"location": "RM-WH", "variant_ids": [pp, svc]}), 201)
+        assert sorted(_lines(count)) == ["SC-PP"]  # the service is left out
         url = f"{SC}/{count['id']}"
+        r = await c.post(f"{url}/entries", json=[{"sku": "SC-SETUP", "counted_qty": "1"}])
+        assert r.status_code == 422 and "SC-SETUP is a service" in r.json()["detail"]
         await ok(await c.post(f"{url}/entries", json=[{"sku": "SC-FREE", "counted_qty": "3"}]))
         await ok(await c.post(f"{url}/submit"))
         r = await c.post(f"{url}/approve")

@@ -304,7 +304,8 @@ async def location_stock(session: AsyncSession, location_id, *, variant_ids=None
                    ProductVariant.stock_value, func.coalesce(ProductVariant.buy_price, Product.buy_price))
             .join(Product, Product.id == ProductVariant.product_id)
             .outerjoin(StockLevel, and_(StockLevel.variant_id == ProductVariant.id,
-                                        StockLevel.location_id == location_id)))
+                                        StockLevel.location_id == location_id))
+            .where(Product.product_type != "service"))  # a service has no stock to count
     if variant_ids is None and product_type is None:
         stmt = stmt.where(StockLevel.on_hand > 0)
     else:
