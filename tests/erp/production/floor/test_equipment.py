@@ -82,8 +82,9 @@ async def test_downtimes_never_overlap_on_one_machine(make_tenant, live):
         assert _detail(r) == "machine EXT-1 already has a downtime (breakdown) from 2026-03-02T01:00+00:00 to " \
                              "2026-03-02T03:00+00:00 that overlaps this one"
         # Back to back is not an overlap (the periods are half open), and another machine is independent.
-        await post(c, base, {"reason": "changeover", "started_at": "2026-03-02T10:00:00+07:00",
-                             "ended_at": "2026-03-02T10:30:00+07:00"})
+        second = await post(c, base, {"reason": "changeover", "started_at": "2026-03-02T10:00:00+07:00",
+                                      "ended_at": "2026-03-02T10:30:00+07:00", "shift": "p"})
+        assert second["shift_id"] == shift["id"]  # by its code
         await post(c, f"/api/v1/machines/{other['id']}/downtimes", {"reason": "power",
                                                                       "started_at": "2026-03-02T09:00:00+07:00"})
         # An open downtime overlaps everything after its start until it ends.
@@ -105,7 +106,8 @@ async def test_downtimes_never_overlap_on_one_machine(make_tenant, live):
         for bad, message in (({"started_at": "2026-03-02T08:00:00"}, "timezone"),
                              ({"ended_at": "2026-03-01T08:00:00+07:00"}, "ended_at must be after started_at"),
                              ({"reason": "lunch"}, "Input should be"),
-                             ({"shift_id": m["id"]}, "shift not found")):
+                             ({"shift_id": m["id"]}, "not found"), ({"shift": "NIGHT"}, "shift NIGHT not found"),
+                             ({"shift": "P", "shift_id": shift["id"]}, "not both")):
             body = {"reason": "power", "started_at": "2026-03-05T08:00:00+07:00", **bad}
             r = await c.post(base, json=body)
             assert r.status_code == 422 and message in _detail(r), (bad, r.text)

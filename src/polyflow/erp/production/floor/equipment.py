@@ -115,10 +115,14 @@ async def start_downtime(session: AsyncSession, machine_id: uuid.UUID, data: Dow
         raise NotFound("machine not found")
     if machine.status == "retired":
         raise Conflict(f"machine {machine.code} is retired: set its status back first to record a downtime")
-    if data.shift_id is not None and await session.get(Shift, data.shift_id) is None:
-        raise InvalidInput("shift not found")
+    shift = None
+    if data.shift_id is not None or data.shift is not None:
+        shift = await repository.shift_by_ref(session, str(data.shift_id or data.shift))
+        if shift is None:
+            raise InvalidInput(f"shift {data.shift or data.shift_id} not found")
     await _refuse_overlap(session, machine, data.started_at, data.ended_at)
-    downtime = MachineDowntime(machine_id=machine.id, created_by=user_id, **data.model_dump())
+    downtime = MachineDowntime(machine_id=machine.id, created_by=user_id, shift_id=shift.id if shift else None,
+                               **data.model_dump(exclude={"shift", "shift_id"}))
     session.add(downtime)
     await session.flush()
     await session.refresh(downtime)

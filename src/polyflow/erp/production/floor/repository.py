@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
     Bom, Location, Machine, MachineDowntime, PieceRate, Product, ProductVariant, Route,
-    RouteStepMachine, User,
+    RouteStepMachine, Shift, User,
 )
 
 
@@ -43,6 +43,13 @@ async def location_by_ref(session: AsyncSession, ref: str) -> Location | None:
         return await session.get(Location, uuid.UUID(ref))
     except ValueError:
         return (await session.execute(select(Location).where(Location.code == ref.upper()))).scalar_one_or_none()
+
+
+async def shift_by_ref(session: AsyncSession, ref: str) -> Shift | None:
+    try:
+        return await session.get(Shift, uuid.UUID(ref))
+    except ValueError:
+        return (await session.execute(select(Shift).where(Shift.code == ref.upper()))).scalar_one_or_none()
 
 
 async def user_exists(session: AsyncSession, user_id: uuid.UUID) -> bool:

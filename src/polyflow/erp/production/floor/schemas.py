@@ -99,12 +99,15 @@ class DowntimeIn(_In):
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
     shift_id: uuid.UUID | None = None
+    shift: str | None = Field(default=None, min_length=1, max_length=64, description="shift code (or id)")
     note: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
     def _period(self):
         if self.ended_at is not None and self.ended_at <= self.started_at:
             raise ValueError("ended_at must be after started_at")
+        if self.shift_id is not None and self.shift is not None:
+            raise ValueError("give shift_id or shift, not both")
         return self
 
 
@@ -300,7 +303,8 @@ class RouteStepIn(_In):
     bom_id: uuid.UUID | None = Field(default=None, description="default: the output product's default BOM")
     std_rate: PositiveQty = Field(description="standard output per hour")
     rate_unit: RateUnit = "kg_per_hour"
-    machines: list[str] = Field(default_factory=list, max_length=100, description="machine ids or codes")
+    machines: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100, description="machine ids or codes")
 
     @model_validator(mode="after")
     def _one_ref(self):

@@ -404,10 +404,13 @@ async def _make_default_route(session: AsyncSession, route: Route) -> None:
 
 async def make_default_route(session: AsyncSession, route_id: uuid.UUID) -> Route:
     """Make an active route its product's default (production runs take it when none is named)."""
-    route = await repository.route_for_update(session, route_id)
-    if route is None:
+    found = await session.get(Route, route_id)
+    if found is None:
         raise NotFound("route not found")
-    await repository.lock(session, f"floor:routes:{route.product_id}")
+    # The product's lock before the row's, in the order create_route takes them (the other way round, a
+    # create that moves the default off this very route would deadlock with us).
+    await repository.lock(session, f"floor:routes:{found.product_id}")
+    route = await repository.route_for_update(session, route_id)
     if not route.is_active:
         raise Conflict(f"route {route.code} is inactive (allowed: PATCH is_active true, then make-default)")
     if route.is_default:
