@@ -13,6 +13,7 @@ from tests.erp.purchasing.helpers import IDOR_BODIES, public, purchasing_paths, 
 from tests.erp.payments.helpers import payment_paths, payment_records
 from tests.erp.production.lots.helpers import lots_paths, lots_records
 from tests.erp.production.floor.helpers import FLOOR_IDOR_BODIES, floor_paths, floor_records
+from tests.erp.production.orders.helpers import ORDERS_IDOR_BODIES, orders_paths, orders_records
 from tests.erp.planning.helpers import IDOR_BODIES as MRP_IDOR_BODIES, mrp_records
 from tests.erp.toll.helpers import TOLL_IDOR_BODIES, toll_paths, toll_records
 from tests.erp.stockcount.helpers import stockcount_paths, stockcount_records
@@ -49,6 +50,7 @@ SALES_IDS = ("quotation_id", "sales_order_id", "delivery_id", "sales_invoice_id"
 
 BODIES.update(IDOR_BODIES)
 BODIES.update(FLOOR_IDOR_BODIES)
+BODIES.update(ORDERS_IDOR_BODIES)
 BODIES.update(MRP_IDOR_BODIES)
 BODIES.update(TOLL_IDOR_BODIES)
 BODIES[("POST", "/api/v1/stock-counts/{stock_count_id}/entries")] = [
@@ -98,6 +100,7 @@ async def _snapshot(client, ids: dict[str, str]) -> dict:
     paths += payment_paths(ids) if "customer_receipt_id" in ids else []
     paths += lots_paths(ids) if "lot_id" in ids else []
     paths += floor_paths(ids) if "machine_id" in ids else []
+    paths += orders_paths(ids) if "production_order_id" in ids else []
     paths += [f"/api/v1/mrp/runs/{ids['run_id']}", "/api/v1/mrp/runs"] if "run_id" in ids else []
     paths += toll_paths(ids) if "toll_order_id" in ids else []
     paths += stockcount_paths(ids) if "stock_count_id" in ids else []
@@ -132,6 +135,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         ids |= await lots_records(abc, ids["variant_id"], ids["location_id"], "ABC")
         ids |= await mrp_records(abc, "ABC")
         ids |= public(await floor_records(abc, "ABC-FL"))
+        ids |= public(await orders_records(abc, ids["location_id"], "ABC-PO"))
         ids |= public(await toll_records(abc, ids["partner_id"], today().isoformat(), "ABC"))
         ids |= public(await stockcount_records(abc, ids["variant_id"], ids["location_id"]))
         # pt-xyz gets records of its own too, so that "nothing changed there" means something.
@@ -143,6 +147,7 @@ async def test_another_tenants_ids_are_404_by_every_verb_and_nothing_changes(mak
         xyz_ids |= await lots_records(xyz, xyz_ids["variant_id"], xyz_ids["location_id"], "XYZ")
         xyz_ids |= await mrp_records(xyz, "XYZ")
         xyz_ids |= public(await floor_records(xyz, "XYZ-FL"))
+        xyz_ids |= public(await orders_records(xyz, xyz_ids["location_id"], "XYZ-PO"))
         xyz_ids |= public(await toll_records(xyz, xyz_ids["partner_id"], today().isoformat(), "XYZ"))
         xyz_ids |= public(await stockcount_records(xyz, xyz_ids["variant_id"], xyz_ids["location_id"]))
         before_abc, before_xyz = await _snapshot(abc, ids), await _snapshot(xyz, xyz_ids)

@@ -24,6 +24,7 @@ from tests.erp.sales.helpers import SALES_TABLES, sales_bodies, sales_records
 from tests.erp.payments.helpers import PAYMENT_TABLES, payment_bodies, payment_records
 from tests.erp.production.lots.helpers import LOTS_TABLES, lots_bodies, lots_records
 from tests.erp.production.floor.helpers import FLOOR_TABLES, floor_bodies, floor_records
+from tests.erp.production.orders.helpers import ORDERS_TABLES, orders_bodies, orders_records
 from tests.erp.planning.helpers import MRP_TABLES, mrp_bodies, mrp_records
 from tests.erp.toll.helpers import TOLL_TABLES, toll_bodies, toll_records
 from tests.erp.stockcount.helpers import STOCKCOUNT_TABLES, stockcount_bodies, stockcount_records
@@ -96,6 +97,7 @@ FINGERPRINT_TABLES += PURCHASING_TABLES
 FINGERPRINT_TABLES += PAYMENT_TABLES
 FINGERPRINT_TABLES += LOTS_TABLES
 FINGERPRINT_TABLES += FLOOR_TABLES
+FINGERPRINT_TABLES += ORDERS_TABLES
 FINGERPRINT_TABLES += MRP_TABLES
 FINGERPRINT_TABLES += TOLL_TABLES
 FINGERPRINT_TABLES += STOCKCOUNT_TABLES
@@ -178,12 +180,14 @@ async def test_each_role_gets_exactly_its_permissions_on_every_route(platform, m
         ids |= await lots_records(o, vid, "PERM-WH")
         ids |= await mrp_records(o)  # before any BOM exists: its proposal is a purchase
         ids |= await floor_records(o)
+        ids |= await orders_records(o, "PERM-WH")
         ids |= await toll_records(o, partner["id"], on)
         ids |= await stockcount_records(o, vid, "PERM-WH")
     bodies |= purchasing_bodies(ids)
     bodies |= payment_bodies(ids, on)
     bodies |= lots_bodies(ids)
     bodies |= floor_bodies(ids)
+    bodies |= orders_bodies(ids)
     bodies |= mrp_bodies(ids)
     bodies |= toll_bodies(ids, on)
     bodies |= stockcount_bodies(ids)

@@ -134,3 +134,66 @@ async def released(c, sku: str, quantity: str, **extra) -> dict:
     """A standalone order, released."""
     o = await ok(await c.post(ORDERS, json={"sku": sku, "quantity": quantity, **extra}), 201)
     return await act(c, o["id"], "release")
+
+
+# -- for the security sweeps (tests/security) ----------------------------------------------------------------
+
+ORDERS_TABLES = ("production_runs", "production_orders", "production_order_materials", "production_issues",
+                 "production_executions", "production_costs", "lot_consumptions")
+
+
+async def orders_records(client, location: str, tag: str = "PERM-PO") -> dict[str, str]:
+    """A draft run (one-step route), a released order with material issued and an output recorded (today),
+    at `location` (id or code); the path parameter name -> id (helper keys start with '_')."""
+
+    async def post(path, body=None, status=(200, 201)):
+        r = await client.post(path, json=body)
+        assert r.status_code in status, (path, r.status_code, r.text)
+        return r.json()
+
+    for sku, ptype in ((f"{tag}-RES", "raw_material"), (f"{tag}-OUT", "intermediate"), (f"{tag}-SCRAP", "scrap")):
+        await post("/api/v1/products", {"sku": sku, "name": f"{tag} secret {ptype}", "product_type": ptype,
+                                        "unit": "KG"})
+    await post("/api/v1/stock-movements", {"kind": "IN", "sku": f"{tag}-RES", "quantity": "50", "unit_cost": "1000",
+                                           "to_location": location})
+    await post("/api/v1/boms", {"sku": f"{tag}-OUT", "stage": "extrusion",
+                                "lines": [{"sku": f"{tag}-RES", "quantity": "1"}]})
+    await post("/api/v1/routes", {"code": f"{tag}-RT", "name": f"{tag} route", "sku": f"{tag}-OUT", "steps": [
+        {"seq": 10, "stage": "extrusion", "sku": f"{tag}-OUT", "std_rate": "100"}]})
+    where = {"source_location": location, "output_location": location}
+    run = await post(RUNS, {"sku": f"{tag}-OUT", "quantity": "5", "note": f"{tag} secret run", **where})
+    order = await post(ORDERS, {"sku": f"{tag}-OUT", "quantity": "10", "stage": "extrusion", **where})
+    await post(f"{ORDERS}/{order['id']}/release")
+    await post(f"{ORDERS}/{order['id']}/issue", {"lines": [{"sku": f"{tag}-RES", "quantity": "5"}]})
+    execution = await post(f"{ORDERS}/{order['id']}/output", {"quantity": "4"})
+    return {"production_run_id": run["id"], "production_order_id": order["id"], "execution_id": execution["id"],
+            "_tag": tag, "_location": location}
+
+
+def orders_bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
+    """Valid bodies of the production run/order routes (a refused request would really have changed something)."""
+    tag, where = ids["_tag"], {"source_location": ids["_location"], "output_location": ids["_location"]}
+    return {
+        ("POST", RUNS): {"sku": f"{tag}-OUT", "quantity": "1", **where},
+        ("POST", ORDERS): {"sku": f"{tag}-OUT", "quantity": "1", "stage": "extrusion", **where},
+        ("POST", ORDERS + "/{production_order_id}/issue"): {"lines": [{"sku": f"{tag}-RES", "quantity": "0.5"}]},
+        ("POST", ORDERS + "/{production_order_id}/output"): {"quantity": "0.5"},
+        ("POST", ORDERS + "/{production_order_id}/scrap"): {"scrap_sku": f"{tag}-SCRAP", "scrap_kind": "daun",
+                                                           "quantity": "0.1"},
+        ("POST", "/api/v1/production-executions/{execution_id}/void"): {"reason": "perm"},
+    }
+
+
+ORDERS_IDOR_BODIES = {
+    ("POST", ORDERS + "/{production_order_id}/issue"): {"lines": [{"sku": "HIJACK", "quantity": "1"}]},
+    ("POST", ORDERS + "/{production_order_id}/output"): {"quantity": "1"},
+    ("POST", ORDERS + "/{production_order_id}/scrap"): {"scrap_sku": "HIJACK", "scrap_kind": "daun",
+                                                       "quantity": "1"},
+    ("POST", "/api/v1/production-executions/{execution_id}/void"): {"reason": "hijacked"},
+}
+
+
+def orders_paths(ids: dict[str, str]) -> list[str]:
+    """The reads of those records (for before/after snapshots)."""
+    return [f"{RUNS}/{ids['production_run_id']}", f"{ORDERS}/{ids['production_order_id']}",
+            f"/api/v1/production-executions/{ids['execution_id']}", RUNS, ORDERS, "/api/v1/production-wip"]
