@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting.service import today
 from polyflow.erp.models import (
-    Execution, Lot, LotConsumption, Machine, MaterialIssue, Operator, ProductionOrder, Shift,
+    Execution, Lot, LotConsumption, Machine, MaterialIssue, Operator, ProductionOrder, ProductionRun, ProductVariant,
+    Route, Shift,
 )
 
 LOTS_TABLES = ("lots", "lot_consumptions", "inspections")
@@ -108,11 +109,21 @@ async def build_chain(c, engine, tag: str = "T") -> dict:
         s.add_all([mixer, extruder, packer, pagi, siang, budi, sari, joko])
         await s.flush()
 
+        # The three orders are the steps of one run (input_order_id links the steps of a run).
+        bag_product = (await s.get(ProductVariant, u(bag["id"]))).product_id
+        route = Route(code=f"{tag}-ROUTE", name="Bag route", product_id=bag_product, is_active=True, is_default=True)
+        s.add(route)
+        await s.flush()
+        run = ProductionRun(number=f"{tag}-PRN-1", status="in_progress", variant_id=u(bag["id"]), route_id=route.id,
+                            quantity=D(60))
+        s.add(run)
+        await s.flush()
+
         def order(n, stage, variant, qty, src, dst, machine, input_order=None):
             return ProductionOrder(number=f"{tag}-SPK-{n}", status="in_progress", stage=stage, variant_id=u(variant),
                                    quantity=D(qty), source_location_id=locations[src],
-                                   output_location_id=locations[dst], machine_id=machine.id,
-                                   input_order_id=input_order.id if input_order else None)
+                                   output_location_id=locations[dst], machine_id=machine.id, run_id=run.id,
+                                   step_seq=n, input_order_id=input_order.id if input_order else None)
 
         o_mix = order(1, "mixing", mix["id"], "64", "RM-WH", "MIXING", mixer)
         s.add(o_mix)

@@ -210,7 +210,9 @@ _FORWARD_STEP = f"""
         SELECT 'order', o.id, 'input_order', NULL::numeric
           FROM lots l
           JOIN production_executions x ON x.id = l.execution_id
-          JOIN production_orders o ON o.input_order_id = x.order_id
+          JOIN production_orders po ON po.id = x.order_id AND po.run_id IS NOT NULL
+          -- input_order_id links the steps of one run: found through the run's index (input_order_id has none)
+          JOIN production_orders o ON o.run_id = po.run_id AND o.input_order_id = po.id
          WHERE w.kind = 'lot' AND l.id = w.id AND l.status <> 'voided' AND {_NO_LOT_OF_INPUT}
         UNION ALL
         SELECT 'lot', l.id, 'produced', l.quantity
