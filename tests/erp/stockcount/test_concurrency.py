@@ -46,3 +46,27 @@ async def test_a_movement_committing_after_the_snapshot_with_a_lower_seq_is_in_i
         assert all(D(line["adjustment_qty"]) == 0 and line["movement_id"] is None for line in count["lines"])
         # 140 x 1,000 + 50 x 2,000 (40 at RM-WH, 10 at MIXING) = 240,000.
         assert (await tb(c, on))["1141"] == D("240000") == (await valuation(c, on))["1141"]
+
+
+async def test_concurrent_entries_all_count_and_a_count_is_approved_once(make_tenant, live):
+    await make_tenant("pt-abc")
+    on = today().isoformat()
+    async with live.tenant_client("pt-abc") as c:
+        await product(c, "SC-X")
+        await move(c, "IN", "SC-X", 100, to_location="RM-WH", unit_cost="1000")
+        count = await ok(await c.post(SC, json={"location": "RM-WH"}), 201)
+        url = f"{SC}/{count['id']}"
+        # Ten tablets send at once, each a pallet of 9 kg: none is lost (the count row serialises them).
+        results = await asyncio.gather(*(c.post(f"{url}/entries", json=[
+            {"sku": "SC-X", "counted_qty": "9", "counted_by": f"counter {i}"}]) for i in range(10)))
+        assert [r.status_code for r in results] == [200] * 10
+        count = await ok(await c.post(f"{url}/submit"))
+        assert (D(count["lines"][0]["counted_qty"]), count["lines"][0]["entries"]) == (90, 10)
+        # Two approvals at once: one posts the -10 kg adjustment, the other is a 409; one movement in all.
+        first, second = await asyncio.gather(c.post(f"{url}/approve"), c.post(f"{url}/approve"))
+        assert sorted([first.status_code, second.status_code]) == [200, 409]
+        loser = first if first.status_code == 409 else second
+        assert "is approved" in loser.json()["detail"]
+        moves = await ok(await c.get("/api/v1/stock-movements", params={"q": count["number"]}))
+        assert [(m["quantity"], m["value"]) for m in moves["items"]] == [("10.000", "-10000.00")]  # 10 x 1,000
+        assert (await tb(c, on))["1141"] == D("90000") == (await valuation(c, on))["1141"]
