@@ -2,8 +2,13 @@
 clear 4xx (missing and service components, the product as its own component, a cycle through the default
 BOMs named, the regrind cap), the state actions, and the multi-level explosion computed by hand."""
 
+import asyncio
 from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.production.floor import service
+from polyflow.erp.production.floor.schemas import BomIn
 from tests.erp.production.floor.helpers import post, product, woven_bag
 
 
@@ -175,3 +180,26 @@ async def test_regrind_may_take_at_most_its_share_of_the_material_mass(make_tena
         r = await c.post("/api/v1/boms", json={**base, "max_regrind_pct": "50", "lines": [
             {"sku": "WB-PP", "quantity": "60"}, {"sku": "WB-CORE", "quantity": "1", "is_regrind": True}]})
         assert r.status_code == 422 and "regrind lines must be in KG" in _detail(r)
+
+
+async def test_two_versions_posted_at_once_get_consecutive_numbers(make_tenant, live, tenant_engine):
+    tenant = await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        await woven_bag(c, "WB")
+    data = BomIn(sku="WB-FABRIC", stage="weaving", make_default=True, lines=[{"sku": "WB-TAPE", "quantity": "1.03"}])
+    engine = tenant_engine(tenant)
+    async with AsyncSession(engine, expire_on_commit=False) as first, \
+            AsyncSession(engine, expire_on_commit=False) as second:
+        v2 = await service.create_bom(first, data, None)
+        # Without the BOM writers' lock the second would also read version 1 as the latest, and one of the
+        # two commits would fail on (product, version) or on the one-default index.
+        racing = asyncio.create_task(service.create_bom(second, data, None))
+        await asyncio.sleep(0.5)
+        assert not racing.done()
+        await first.commit()
+        v3 = await racing
+        await second.commit()
+        assert (v2.version, v3.version) == (2, 3) and v3.is_default
+    async with live.tenant_client("pt-abc") as c:
+        page = (await c.get("/api/v1/boms", params={"product_id": str(v2.product_id)})).json()
+        assert [(b["version"], b["is_default"]) for b in page["items"]] == [(3, True), (2, False), (1, False)]

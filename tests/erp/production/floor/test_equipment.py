@@ -4,11 +4,14 @@ piece rates that are never edited, and pt-xyz unable to read or change pt-abc's 
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.production.floor import service
+from polyflow.erp.production.floor import equipment, service
+from polyflow.erp.production.floor.schemas import DowntimeIn
+from polyflow.kit.errors import Conflict
 from tests.erp.production.floor.helpers import post, product, woven_bag
 from tests.fixtures.auth import make_user
 
@@ -236,3 +239,22 @@ async def test_pt_xyz_cannot_read_or_change_pt_abcs_machines_and_boms(make_tenan
                                                                                           "XYZ-SEW"}
         assert [(await abc.get(p)).json() for p in (f"/api/v1/machines/{ids['m_ext']}",
                                                     f"/api/v1/boms/{ids['bom_tape']}")] == before
+
+
+async def test_a_second_stop_recorded_meanwhile_waits_for_the_first_and_is_refused(make_tenant, live, tenant_engine):
+    tenant = await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        machine_id = uuid.UUID((await post(c, "/api/v1/machines", {"code": "EXT-1", "name": "extruder 1",
+                                                                   "machine_type": "extruder"}))["id"])
+    data = DowntimeIn(reason="breakdown", started_at=datetime(2026, 3, 3, 1, tzinfo=timezone.utc))
+    engine = tenant_engine(tenant)
+    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+        await equipment.start_downtime(first, machine_id, data, None)
+        # The second transaction cannot see the first's uncommitted stop: it must wait on the machine's lock,
+        # not pass its overlap check and insert a second stop.
+        racing = asyncio.create_task(equipment.start_downtime(second, machine_id, data, None))
+        await asyncio.sleep(0.5)
+        assert not racing.done()
+        await first.commit()
+        with pytest.raises(Conflict, match="already has a downtime"):
+            await racing
