@@ -91,7 +91,7 @@ async def _check_regrind(session: AsyncSession, order: ProductionOrder, adding: 
 
 
 async def _issue_one(session: AsyncSession, order: ProductionOrder, variant: ProductVariant, qty: Decimal,
-                     on: date, user_id, *, execution_id=None, lots=None) -> MaterialIssue:
+                     on: date, user_id, *, execution_id=None, lots=None) -> tuple[MaterialIssue, ProductionCost]:
     """Take `qty` (stock unit) of a material into the order's WIP: its reservation first given back (the
     stock is taken right after), OUT production at the moving average, the issue, lot consumptions and
     the material cost row."""
@@ -114,9 +114,10 @@ async def _issue_one(session: AsyncSession, order: ProductionOrder, variant: Pro
         if lot.remaining == 0:
             lot.status = "consumed"
     material.issued_qty += qty
-    session.add(ProductionCost(order_id=order.id, posting_date=on, kind="material", movement_id=movement.id,
-                               execution_id=execution_id, memo=f"{variant.sku} {_q(qty)}"))
-    return issue
+    row = ProductionCost(order_id=order.id, posting_date=on, kind="material", movement_id=movement.id,
+                         execution_id=execution_id, memo=f"{variant.sku} {_q(qty)}")
+    session.add(row)
+    return issue, row
 
 
 async def _picked_lots(session: AsyncSession, n: int, variant: ProductVariant, qty: Decimal, picks, order):
@@ -167,6 +168,7 @@ async def issue_material(session: AsyncSession, order_id: uuid.UUID, data: Issue
         adding[variant.id] = qty
         lines.append((n, variant, qty, line.lots))
     await _check_regrind(session, order, adding)
+    await inventory.lock_variants(session, adding)  # by id, before any counter (see record_output)
     for n, variant, qty, picks in lines:
         lots = await _picked_lots(session, n, variant, qty, picks, order)
         await _issue_one(session, order, variant, qty, on, user_id, lots=lots)
@@ -259,15 +261,12 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
     if data.started_at is not None:
         hours = costing.qty(Decimal((data.ended_at - data.started_at).total_seconds()) / Decimal(3600))
 
-    # Backflush first: the output's unit cost then sees what was issued for it.
-    execution = Execution(number=await accounting.next_document_number(session, "PEX", on), order_id=order.id,
-                          kind="output", status="posted", variant_id=variant.id,
-                          machine_id=machine.id if machine else None, operator_id=data.operator_id,
-                          shift_id=data.shift_id, work_date=on, started_at=data.started_at, ended_at=data.ended_at,
-                          hours=hours, gross_weight=data.gross_weight, core_weight=data.core_weight, quantity=qty,
-                          pieces=data.pieces, note=data.note, created_by=user_id)
-    session.add(execution)
-    await session.flush()
+    if machine is not None and machine.overhead_rate:
+        if machine.overhead_basis == "hour" and hours is None:
+            raise InvalidInput(f"machine {machine.code} absorbs overhead per hour: give hours or started_at/ended_at")
+        if machine.overhead_basis == "kg" and net_kg is None:
+            raise InvalidInput(f"machine {machine.code} absorbs overhead per kg: give gross_weight and core_weight")
+    needs: dict[uuid.UUID, Decimal] = {}
     if data.backflush:
         bom = await repository.bom(session, order.bom_id) if order.bom_id else None
         scrap_pct = bom.expected_scrap_pct if bom else Decimal(0)
@@ -277,18 +276,31 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         if not needs:
             raise InvalidInput(f"production order {label(order)} has no BOM materials to backflush")
         await _check_regrind(session, order, needs)
+    # Locks in one order on every path: the order (above), the variants by id, then the document counters
+    # (GI before PEX before GR), so two floor actions never wait on each other crosswise.
+    await inventory.lock_variants(session, [*needs, variant.id])
+
+    # Backflush first: the output's unit cost then sees what was issued for it.
+    issues = []
+    if needs:
         materials = await repository.variants(session, needs)
         for vid in sorted(needs, key=lambda v: materials[v].sku):
-            await _issue_one(session, order, materials[vid], needs[vid], on, user_id, execution_id=execution.id)
+            issues.append(await _issue_one(session, order, materials[vid], needs[vid], on, user_id))
+    execution = Execution(number=await accounting.next_document_number(session, "PEX", on), order_id=order.id,
+                          kind="output", status="posted", variant_id=variant.id,
+                          machine_id=machine.id if machine else None, operator_id=data.operator_id,
+                          shift_id=data.shift_id, work_date=on, started_at=data.started_at, ended_at=data.ended_at,
+                          hours=hours, gross_weight=data.gross_weight, core_weight=data.core_weight, quantity=qty,
+                          pieces=data.pieces, note=data.note, created_by=user_id)
+    session.add(execution)
+    await session.flush()
+    for issue, cost_row in issues:
+        issue.execution_id = cost_row.execution_id = execution.id
 
     rate = await repository.piece_rate(session, order.stage, product.id, on)
     labour = costing.labour(rate.rate if rate else None, qty)
     overhead = ZERO
     if machine is not None and machine.overhead_rate:
-        if machine.overhead_basis == "hour" and hours is None:
-            raise InvalidInput(f"machine {machine.code} absorbs overhead per hour: give hours or started_at/ended_at")
-        if machine.overhead_basis == "kg" and net_kg is None:
-            raise InvalidInput(f"machine {machine.code} absorbs overhead per kg: give gross_weight and core_weight")
         overhead = costing.overhead(machine.overhead_rate, machine.overhead_basis, hours, net_kg)
     entry = None
     if labour or overhead:
@@ -359,6 +371,7 @@ async def record_scrap(session: AsyncSession, order_id: uuid.UUID, data: ScrapIn
     nrv = scrap.product.standard_cost
     if nrv is None:
         nrv = scrap.sell_price if scrap.sell_price is not None else scrap.product.sell_price
+    await inventory.lock_variants(session, [scrap.id])
     execution = Execution(number=await accounting.next_document_number(session, "PEX", on), order_id=order.id,
                           kind="scrap", status="posted", variant_id=scrap.id, scrap_kind=data.scrap_kind,
                           machine_id=machine.id if machine else None, operator_id=data.operator_id,
@@ -399,6 +412,9 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
     on = data.date or await accounting.local_today(session)
     if on < execution.work_date:
         raise InvalidInput(f"void date {on} is before the execution's work date {execution.work_date}")
+    flushed = await repository.backflushed(session, execution.id)
+    await inventory.lock_variants(session, [execution.variant_id, *(i.variant_id for i, _ in flushed)])
+    flushed = await repository.backflushed(session, execution.id)  # their values as of now, under the locks
     lot = await repository.lot(session, execution.lot_id, lock=True) if execution.lot_id else None
     if lot is not None and (lot.remaining != lot.quantity or lot.status not in ("available", "quarantine")):
         raise Conflict(f"lot {lot.number} of {execution.number} is {lot.status} with {_q(lot.remaining)} of "
@@ -426,7 +442,7 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
                 session.add(ProductionCost(order_id=order.id, posting_date=on, kind=kind, amount=-amount,
                                            journal_entry_id=entry.id, execution_id=execution.id,
                                            memo=f"void {execution.number}"))
-    for issue, value in await repository.backflushed(session, execution.id):
+    for issue, value in flushed:
         unit_cost = costing.cost(-value / issue.quantity)
         back = await inventory.create_movement(session, MovementIn(
             kind="IN", variant_id=issue.variant_id, quantity=issue.quantity, to_location=str(issue.location_id),
