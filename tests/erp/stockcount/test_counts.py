@@ -209,8 +209,8 @@ async def test_cancel_posts_nothing_and_bad_input_is_refused(make_tenant, live):
         r = await c.post(f"{url}/approve", json={"zero_uncounted": True})
         assert r.status_code == 409 and "SC-FREE" in r.json()["detail"] and "buy price" in r.json()["detail"]
         assert await tb(c, on) == before
-        await ok(await c.patch(f"/api/v1/products/{(await ok(await c.get('/api/v1/products', params={'q': 'SC-FREE'})))['items'][0]['id']}",
-                               json={"buy_price": "1000"}))
+        free = (await ok(await c.get("/api/v1/products", params={"q": "SC-FREE"})))["items"][0]["id"]
+        await ok(await c.patch(f"/api/v1/products/{free}", json={"buy_price": "1000"}))
         count = await ok(await c.post(f"{url}/approve", json={"zero_uncounted": True}))
         lines = _lines(count)
         # SC-PP: counted zero -> -100 x 21,000 = -2,100,000; SC-FREE: +3 x 1,000 = +3,000.
@@ -239,7 +239,8 @@ async def test_another_tenant_cannot_see_or_act_on_a_count(make_tenant, live):
         await ok(await abc.post(f"{url}/entries", json=[{"sku": "ABC-SECRET-PP", "counted_qty": "90"}]))
         await ok(await abc.post(f"{url}/submit"))
         for method, path, body in (("GET", url, None), ("GET", f"{url}/variances", None),
-                                   ("POST", f"{url}/approve", {"zero_uncounted": True}), ("POST", f"{url}/cancel", None),
+                                   ("POST", f"{url}/approve", {"zero_uncounted": True}),
+                                   ("POST", f"{url}/cancel", None),
                                    ("POST", f"{url}/entries", [{"sku": "ABC-SECRET-PP", "counted_qty": "1"}])):
             r = await xyz.request(method, path, json=body)
             assert r.status_code == 404 and "ABC-SECRET" not in r.text, (method, path, r.text)

@@ -144,7 +144,8 @@ async def _found_line(session: AsyncSession, count: StockCount, variant) -> Stoc
     price = variant.buy_price if variant.buy_price is not None else variant.product.buy_price
     cost = variant.avg_cost if variant.qty_total > 0 else (price or Decimal(0))
     return StockCountLine(count_id=count.id, variant_id=variant.id, sku=variant.sku, in_snapshot=False,
-                          snapshot_qty=booked.get(variant.id, Decimal(0)), snapshot_unit_cost=Decimal(cost).quantize(COST))
+                          snapshot_qty=booked.get(variant.id, Decimal(0)),
+                          snapshot_unit_cost=Decimal(cost).quantize(COST))
 
 
 async def submit_count(session: AsyncSession, count_id: uuid.UUID, user_id: uuid.UUID | None) -> StockCount:
@@ -163,7 +164,8 @@ async def cancel_count(session: AsyncSession, count_id: uuid.UUID, data: CancelI
     """Cancel a count before approval (open or counted): nothing is posted."""
     count = await _count(session, count_id, for_update=True)
     _refuse(count, "cancel")
-    count.status, count.cancelled_at, count.cancelled_by, count.cancel_reason = "cancelled", _now(), user_id, data.reason
+    count.status, count.cancelled_at, count.cancelled_by = "cancelled", _now(), user_id
+    count.cancel_reason = data.reason
     await session.flush()
     return count
 
