@@ -104,9 +104,14 @@ async def test_components_are_checked_with_clear_messages(make_tenant, live):
     await make_tenant("pt-abc")
     async with live.tenant_client("pt-abc") as c:
         ids = await woven_bag(c, "WB")
+        await product(c, "WB-OLD", "raw_material")
+        old = (await c.get("/api/v1/products", params={"q": "WB-OLD"})).json()["items"][0]
+        assert (await c.patch(f"/api/v1/products/{old['id']}", json={"is_active": False})).status_code == 200
         base = {"sku": "WB-FABRIC", "stage": "weaving"}
         cases = [
             ({"lines": [{"sku": "NOPE", "quantity": "1"}]}, 422, "line 1: component NOPE not found"),
+            ({"lines": [{"sku": "WB-TAPE", "quantity": "1"}, {"sku": "WB-OLD", "quantity": "1"}]}, 422,
+             "line 2: WB-OLD is inactive"),
             ({"lines": [{"sku": "WB-TAPE", "quantity": "1"}, {"sku": "WB-SERVICE", "quantity": "1"}]}, 422,
              "line 2: WB-SERVICE is a service, not a stocked material"),
             ({"lines": [{"sku": "WB-FABRIC", "quantity": "1"}]}, 422,

@@ -25,7 +25,8 @@ async def test_machines_filters_changes_and_no_delete(make_tenant, live):
     await make_tenant("pt-abc")
     async with live.tenant_client("pt-abc") as c:
         loc = await post(c, "/api/v1/locations", {"code": "PABRIK", "name": "lantai produksi"})
-        for code, mtype in (("ext-1", "extruder"), ("ext-2", "extruder"), ("loom-1", "loom"), ("sew-1", "cutting_sewing")):
+        for code, mtype in (("ext-1", "extruder"), ("ext-2", "extruder"), ("loom-1", "loom"),
+                            ("sew-1", "cutting_sewing")):
             await post(c, "/api/v1/machines", {"code": code, "name": code, "machine_type": mtype,
                                                "location": "pabrik", "overhead_rate": "25000.5",
                                                "overhead_basis": "kg" if mtype == "extruder" else "hour"})

@@ -95,7 +95,8 @@ async def machines_by_ref(session: AsyncSession, ids: set[uuid.UUID], codes: set
 
 
 async def machine_for_update(session: AsyncSession, machine_id: uuid.UUID) -> Machine | None:
-    return (await session.execute(select(Machine).where(Machine.id == machine_id).with_for_update())).scalar_one_or_none()
+    return (await session.execute(
+        select(Machine).where(Machine.id == machine_id).with_for_update())).scalar_one_or_none()
 
 
 async def machine_in_routes(session: AsyncSession, machine_id: uuid.UUID) -> bool:

@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
-from polyflow.erp.models.floor import DOWNTIME_REASONS, MACHINE_STATES, MACHINE_TYPES, OVERHEAD_BASES, RATE_UNITS, STAGES
+from polyflow.erp.models.floor import (
+    DOWNTIME_REASONS, MACHINE_STATES, MACHINE_TYPES, OVERHEAD_BASES, RATE_UNITS, STAGES,
+)
 from polyflow.kit.limits import Day
 from polyflow.kit.money import AmountOut, _plain_decimal
 

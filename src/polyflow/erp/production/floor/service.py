@@ -116,6 +116,8 @@ async def _components(session: AsyncSession, product: Product, data: BomIn) -> l
             raise InvalidInput(f"line {n}: component {line.sku or line.variant_id} not found")
         if variant.product.product_type == "service":
             raise InvalidInput(f"line {n}: {variant.sku} is a service, not a stocked material")
+        if not (variant.is_active and variant.product.is_active):
+            raise InvalidInput(f"line {n}: {variant.sku} is inactive")
         if variant.product_id == product.id:
             raise InvalidInput(f"line {n}: {variant.sku} is the product itself: a product cannot be its own "
                                "component")
@@ -251,9 +253,10 @@ async def explode_bom(session: AsyncSession, bom_id: uuid.UUID, quantity: Decima
     variants = await repository.variants_by_id(session, set(result.materials) | set(result.intermediates))
 
     def rows(needs) -> list[dict]:
+        ordered = sorted(needs.values(), key=lambda n: (n.level, variants[n.variant_id].sku))
         return [{"variant_id": n.variant_id, "sku": variants[n.variant_id].sku, "name": variants[n.variant_id].name,
                  "unit": variants[n.variant_id].product.unit, "quantity": n.quantity, "level": n.level,
-                 "bom_id": n.bom_id} for n in sorted(needs.values(), key=lambda n: (n.level, variants[n.variant_id].sku))]
+                 "bom_id": n.bom_id} for n in ordered]
 
     return {"bom_id": bom.id, "product_id": bom.product_id, "quantity": quantity,
             "materials": rows(result.materials), "intermediates": rows(result.intermediates)}
