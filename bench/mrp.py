@@ -174,7 +174,8 @@ async def seed(conn: asyncpg.Connection, products: int, lines: int) -> dict:
             INSERT INTO product_variants (id, product_id, sku, name, is_default)
             SELECT gen_random_uuid(), id, sku, name, true FROM products WHERE sku LIKE 'X-%'""")
         await conn.execute("""
-            INSERT INTO boms (id, product_id, version, stage, output_quantity, expected_scrap_pct, is_active, is_default)
+            INSERT INTO boms (id, product_id, version, stage, output_quantity, expected_scrap_pct, is_active,
+                              is_default)
             SELECT gen_random_uuid(), id, 1, 'cutting_sewing', 1, 2, true, true FROM products WHERE sku = 'X-BAG'""")
         await conn.execute("""
             INSERT INTO bom_lines (id, bom_id, line_no, variant_id, quantity)

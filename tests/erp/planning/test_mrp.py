@@ -111,10 +111,10 @@ async def test_three_level_bom_netted_level_by_level_approved_and_superseded(mak
         a = await ok(await c.post(f"/api/v1/mrp/proposals/{bag['id']}/approve"))
         async with engine.connect() as conn:
             order = (await conn.execute(text(
-                "SELECT status, variant_id, quantity, bom_id, due_date FROM production_orders WHERE id = :id"),
-                {"id": uuid.UUID(a["production_order_id"])})).one()
-        assert (order.status, str(order.variant_id), order.quantity, str(order.bom_id), order.due_date.isoformat()) == (
-            "draft", v["bag"], D("800.000"), bag["bom_id"], on)
+                "SELECT status, variant_id, quantity, bom_id, due_date, sales_order_line_id FROM production_orders"
+                " WHERE id = :id"), {"id": uuid.UUID(a["production_order_id"])})).one()
+        assert (order.status, str(order.variant_id), order.quantity, str(order.bom_id), order.due_date.isoformat(),
+                str(order.sales_order_line_id)) == ("draft", v["bag"], D("800.000"), bag["bom_id"], on, v["so_line"])
 
         # Run 2 counts the documents: the bag order (800) covers the bag; its BOM still to issue is 840 m of
         # fabric -> fabric 840 - 140 = 700 and tape 57.4 again; resin: 70.315 against 50 + 100 + 520.315 =
@@ -135,7 +135,8 @@ async def test_three_level_bom_netted_level_by_level_approved_and_superseded(mak
         r = await c.post(f"/api/v1/mrp/runs/{run2['id']}/approve", json={"proposal_ids": ids + [tape["id"]]})
         assert r.status_code == 422 and "not proposals of this run" in r.json()["detail"], r.text
         r = await ok(await c.post(f"/api/v1/mrp/runs/{run2['id']}/approve", json={"proposal_ids": ids}))
-        assert sorted((x["sku"], x["status"]) for x in r["approved"]) == [("FAB-W", "approved"), ("TAPE-PP", "approved")]
+        assert sorted((x["sku"], x["status"]) for x in r["approved"]) == [("FAB-W", "approved"),
+                                                                           ("TAPE-PP", "approved")]
         assert all(x["production_order_id"] for x in r["approved"])
         r = await c.post(f"/api/v1/mrp/runs/{run2['id']}/approve", json={"proposal_ids": ids})
         assert r.status_code == 409 and "already" in r.json()["detail"]
@@ -157,7 +158,7 @@ async def test_reject_location_filter_and_bad_input(make_tenant, live, tenant_en
     tenant = await make_tenant("pt-abc")
     engine = tenant_engine(tenant)
     async with live.tenant_client("pt-abc") as c:
-        v = await _setup(c, engine)
+        await _setup(c, engine)
         # Planned for RM-WH only: the sales order (FG-WH) does not count, so neither do bag, fabric for it,
         # tape; resin: 50 available, 100 requested (purchase documents carry no location), no demand ->
         # 150 >= 100, nothing. Fabric: nothing either.

@@ -135,9 +135,12 @@ async def _production_order(session: AsyncSession, proposal: MrpProposal, run_nu
     from polyflow.erp.production.orders import service as orders  # written alongside; imported when used
     from polyflow.erp.production.orders.schemas import OrderIn
 
+    # Made for one sales line only: keep the make-to-order link.
+    lines = proposal.sales_order_line_ids or []
+    only_line = lines[0] if len(lines) == 1 and not proposal.order_demand and not proposal.dependent_demand else None
     order = await orders.create_order(session, OrderIn(
         variant_id=proposal.variant_id, quantity=proposal.quantity, bom_id=proposal.bom_id,
-        due_date=proposal.needed_by, note=f"from MRP run {run_number}"), user_id)
+        due_date=proposal.needed_by, sales_order_line_id=only_line, note=f"from MRP run {run_number}"), user_id)
     return order.id
 
 
