@@ -42,6 +42,8 @@ accounting.DOC_TYPES.setdefault("BT", "batch (lot)")
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+# Amounts are NUMERIC(18, 2): a value from here on would not fit.
+MAX_VALUE = Decimal(10) ** 15
 LOT_PREFIX = {"roll": "RL", "bale": "BL", "batch": "BT", "regrind": "BT"}
 
 
@@ -303,6 +305,8 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
     if machine is not None and machine.overhead_rate:
         overhead = costing.overhead(machine.overhead_rate, machine.overhead_basis, hours, net_kg)
     entry = None
+    if labour + overhead >= MAX_VALUE:
+        raise InvalidInput("the labour and overhead of this output are beyond what the books can hold")
     if labour or overhead:
         lines = [Line(coa.PERSEDIAAN_BDP, debit=labour + overhead)]
         if labour:
@@ -320,6 +324,8 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         bom = await repository.bom(session, order.bom_id) if order.bom_id else None
         unit_cost = costing.output_unit_cost(components, bom.expected_scrap_pct if bom else Decimal(0),
                                              labour + overhead, qty)
+    if qty * unit_cost >= MAX_VALUE:
+        raise InvalidInput(f"output of {_q(qty)} {product.unit} at {unit_cost} is beyond what the books can hold")
     dst = await repository.location_by_id(session, order.output_location_id)
     movement = await inventory.create_movement(session, MovementIn(
         kind="IN", variant_id=variant.id, quantity=qty, to_location=str(dst.id), unit_cost=unit_cost,
@@ -371,6 +377,8 @@ async def record_scrap(session: AsyncSession, order_id: uuid.UUID, data: ScrapIn
     nrv = scrap.product.standard_cost
     if nrv is None:
         nrv = scrap.sell_price if scrap.sell_price is not None else scrap.product.sell_price
+    if data.quantity * (nrv or 0) >= MAX_VALUE:
+        raise InvalidInput("the scrap's value is beyond what the books can hold")
     await inventory.lock_variants(session, [scrap.id])
     execution = Execution(number=await accounting.next_document_number(session, "PEX", on), order_id=order.id,
                           kind="scrap", status="posted", variant_id=scrap.id, scrap_kind=data.scrap_kind,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
     Bom, Execution, Location, Lot, Machine, MaterialIssue, Operator, PieceRate, Product, ProductionCost,
-    ProductionOrder, ProductionRun, ProductVariant, Route, Shift, StockMovement,
+    ProductionOrder, ProductionRun, ProductVariant, Route, SalesOrderLine, Shift, StockMovement,
 )
 
 ZERO = Decimal("0.00")
@@ -250,3 +250,9 @@ async def lot_number_taken(session: AsyncSession, number: str) -> bool:
 
 async def product(session: AsyncSession, product_id) -> Product | None:
     return await session.get(Product, product_id)
+
+
+async def sales_order_line_exists(session: AsyncSession, line_id) -> bool:
+    """Whether a sales order line exists (a make-to-order link; read only)."""
+    return (await session.execute(select(select(SalesOrderLine.id).where(SalesOrderLine.id == line_id).exists())
+                                  )).scalar_one()

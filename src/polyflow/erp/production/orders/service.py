@@ -111,6 +111,11 @@ async def _check_machine(session: AsyncSession, machine_id) -> None:
         raise InvalidInput(f"unknown machine_id '{machine_id}'")
 
 
+async def _check_sales_line(session: AsyncSession, line_id) -> None:
+    if line_id is not None and not await repository.sales_order_line_exists(session, line_id):
+        raise InvalidInput(f"unknown sales_order_line_id '{line_id}'")
+
+
 async def create_order(session: AsyncSession, data: OrderIn, user_id: uuid.UUID | None) -> ProductionOrder:
     """A standalone draft order (e.g. a granulator turning scrap into regrind), from the product's default
     BOM unless one is given; the stage defaults to the BOM's."""
@@ -122,6 +127,7 @@ async def create_order(session: AsyncSession, data: OrderIn, user_id: uuid.UUID 
     if stage is None:
         raise InvalidInput(f"{variant.sku} has no default BOM: give bom_id or stage")
     await _check_machine(session, data.machine_id)
+    await _check_sales_line(session, data.sales_order_line_id)
     src = await resolve_location(session, data.source_location, DEFAULT_SOURCE, "source")
     dst = await resolve_location(session, data.output_location, DEFAULT_OUTPUT, "output")
     order = ProductionOrder(
@@ -158,6 +164,7 @@ async def create_run(session: AsyncSession, data: RunIn, user_id: uuid.UUID | No
         raise InvalidInput(f"route {route.code} has no steps")
     if steps[-1].output_variant_id != variant.id:
         raise InvalidInput(f"route {route.code}'s last step does not make {variant.sku}")
+    await _check_sales_line(session, data.sales_order_line_id)
     src = await resolve_location(session, data.source_location, DEFAULT_SOURCE, "source")
     dst = await resolve_location(session, data.output_location, DEFAULT_OUTPUT, "output")
     outputs = await repository.variants(session, [s.output_variant_id for s in steps])
