@@ -94,3 +94,51 @@ async def test_trace_a_bale_made_through_the_orders_service(make_tenant, live, t
         assert (a["status"], a["remaining"]) == ("consumed", "0.000")
         assert [(x["order_number"], x["quantity"]) for x in a["consumptions"]] == [(o1["number"], "90.000")]
         assert [i["result"] for i in a["inspections"]] == ["quarantine", "pass"]
+
+
+async def test_a_quarantine_racing_an_issue_of_the_same_lot(make_tenant, live, tenant_engine):
+    """An inspection putting a lot into quarantine and an order issuing that lot, at once: the lot row lock
+    makes one of them first; the other gets a clear 409 and nothing of it is written."""
+    import asyncio
+
+    tenant = await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c, \
+            AsyncSession(tenant_engine(tenant), expire_on_commit=False) as s:
+        pp = await product(c, "PP", "raw_material")
+        mix = await product(c, "MIX", "intermediate")
+        bom(s, mix, "mixing", [(pp, "1")])
+        await s.commit()
+        gr = await receive_with_lots(c, [(str(pp["variant"]), "50", "20000", "SUP-A")], "S")
+        lot = await lot_of_line(c, gr["lines"][0]["id"])
+        o = await released(c, "MIX", "50", source_location="RM-WH", output_location="MIXING")
+        # The order holds all 50 kg reserved: a quarantine cannot take reserved stock, and says why.
+        r = await c.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "quarantine"})
+        assert r.status_code == 409 and "reserved for orders" in r.json()["detail"], r.text
+    async with live.tenant_client("pt-abc", role="production") as a, \
+            live.tenant_client("pt-abc", role="production") as b, live.tenant_client("pt-abc") as owner:
+        await ok(await owner.post(f"{ORDERS}/{o['id']}/cancel"))  # frees the reservation
+        issue = {"lines": [{"sku": "PP", "quantity": "50", "lots": [{"lot_id": lot["id"], "quantity": "50"}]}]}
+        # 50 kg more without a lot: the next order reserves 50 of the 100, the lot's 50 can still move.
+        await receive_with_lots(owner, [(str(pp["variant"]), "50", "20000", None)], "S2")
+        o2 = await released(owner, "MIX", "50", source_location="RM-WH", output_location="MIXING")
+        r1, r2 = await asyncio.gather(
+            a.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "quarantine"}),
+            b.post(f"{ORDERS}/{o2['id']}/issue", json=issue))
+        assert sorted((r1.status_code, r2.status_code)) in ([200, 409], [201, 409]), (r1.text, r2.text)
+        got = await ok(await owner.get(f"/api/v1/lots/{lot['id']}"))
+        stock = {x["location_code"]: x["on_hand"] for x in
+                 (await ok(await owner.get("/api/v1/stock", params={"variant_id": str(pp["variant"])})))["items"]}
+        if r1.status_code == 201:  # quarantined first: the issue saw a lot that is not available
+            assert f"lot {lot['number']} is quarantine" in r2.json()["detail"]
+            assert (got["status"], got["remaining"], got["consumptions"]) == ("quarantine", "50.000", [])
+            assert stock == {"RM-WH": "50.000", "KARANTINA": "50.000"}
+        else:  # issued first: nothing left to inspect
+            assert "is consumed" in r1.json()["detail"]
+            assert (got["status"], got["remaining"], got["inspections"]) == ("consumed", "0.000", [])
+            assert stock == {"RM-WH": "50.000"}
+        # Whichever won, the other order of events: once issued, the lot is consumed and cannot be inspected.
+        if got["status"] == "quarantine":
+            await ok(await owner.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "pass"}), 201)
+            await ok(await owner.post(f"{ORDERS}/{o2['id']}/issue", json=issue))
+            r = await owner.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "quarantine"})
+            assert r.status_code == 409 and "is consumed" in r.json()["detail"], r.text

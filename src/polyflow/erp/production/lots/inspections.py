@@ -67,7 +67,9 @@ async def _move(session: AsyncSession, lot: Lot, data: InspectionIn, on, user_id
     try:
         return await inventory.create_movement(session, MovementIn(**body), user_id=user_id, may_choose_account=False)
     except Conflict as exc:
-        raise Conflict(f"lot {lot.number}: {exc.message}") from None
+        hint = " (stock reserved for orders does not move: issue it or cancel the reservation first)" \
+            if "insufficient stock" in exc.message else ""
+        raise Conflict(f"lot {lot.number}: {exc.message}{hint}") from None
 
 
 async def inspect(session: AsyncSession, data: InspectionIn, user_id: uuid.UUID | None) -> InspectionOut:
