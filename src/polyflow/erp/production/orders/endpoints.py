@@ -27,9 +27,7 @@ async def _order(session, order) -> OrderOut:
 
 
 async def _execution(session, execution) -> ExecutionOut:
-    order = await service.get_order(session, execution.order_id)
-    out = await service.order_out(session, order)
-    return next(e for e in out.executions if e.id == execution.id)
+    return await service.execution_out(session, execution)
 
 
 # -- runs ----------------------------------------------------------------------------------------------------

@@ -460,6 +460,15 @@ async def order_out(session: AsyncSession, order: ProductionOrder, *, detail: bo
     return out.model_copy(update={"materials": materials, "costs": costs, "executions": executions})
 
 
+async def execution_out(session: AsyncSession, execution) -> ExecutionOut:
+    """One execution with its lot's number."""
+    await session.flush()
+    await session.refresh(execution)
+    lot = await repository.lot(session, execution.lot_id) if execution.lot_id else None
+    return ExecutionOut.model_validate(execution, from_attributes=True).model_copy(
+        update={"lot_number": lot.number if lot else None})
+
+
 async def run_out(session: AsyncSession, run: ProductionRun, *, detail: bool = True) -> RunOut:
     out = RunOut.model_validate({f: getattr(run, f) for f in RunOut.model_fields if f != "orders"})
     if not detail:
