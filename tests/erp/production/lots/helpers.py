@@ -3,8 +3,8 @@ production chain over it, and the records and bodies the security sweeps (tests/
 
 The production side (floor master data, orders, material issues, executions, output lots, lot
 consumptions) is written as ORM rows the way erp/production/orders' service writes them, because that
-service is not in the tree yet: issues and outputs move stock through the real inventory API (OUT / IN
-reason production), and the rows point at those movements."""
+service was not in the tree when this was written (test_trace_orders.py goes through it): issues and
+outputs move stock through the real inventory API, and the rows point at those movements."""
 
 from __future__ import annotations
 
@@ -79,19 +79,20 @@ async def build_chain(c, engine, tag: str = "T") -> dict:
     lot_b = await lot_of_line(c, receipt["lines"][1]["id"])
     assert lot_a and lot_b
 
-    # Stock moves as the orders' service moves it: issues OUT reason production from RM-WH, outputs IN
-    # reason production into the next area.
-    issue_a = await _move(c, {"kind": "OUT", "reason": "production", "variant_id": resin_a["id"], "quantity": "60",
+    # Stock moves where the orders' service moves it: issues OUT of RM-WH, outputs IN to the next area. Their
+    # reasons are not `production` (only an order may post against 1142: inventory refuses a bare one); the
+    # trace reads the rows, not the accounts.
+    issue_a = await _move(c, {"kind": "OUT", "reason": "consumption", "variant_id": resin_a["id"], "quantity": "60",
                               "from_location": "RM-WH", "reference": f"{tag}-SPK-1"})
-    issue_b = await _move(c, {"kind": "OUT", "reason": "production", "variant_id": resin_b["id"], "quantity": "4",
+    issue_b = await _move(c, {"kind": "OUT", "reason": "consumption", "variant_id": resin_b["id"], "quantity": "4",
                               "from_location": "RM-WH", "reference": f"{tag}-SPK-1"})
-    out_mix = await _move(c, {"kind": "IN", "reason": "production", "variant_id": mix["id"], "quantity": "64",
+    out_mix = await _move(c, {"kind": "IN", "reason": "opening", "variant_id": mix["id"], "quantity": "64",
                               "to_location": "MIXING", "unit_cost": "21875", "reference": f"{tag}-SPK-1"})
-    issue_mix = await _move(c, {"kind": "OUT", "reason": "production", "variant_id": mix["id"], "quantity": "64",
+    issue_mix = await _move(c, {"kind": "OUT", "reason": "consumption", "variant_id": mix["id"], "quantity": "64",
                                 "from_location": "MIXING", "reference": f"{tag}-SPK-2"})
-    out_tape = await _move(c, {"kind": "IN", "reason": "production", "variant_id": tape["id"], "quantity": "62",
+    out_tape = await _move(c, {"kind": "IN", "reason": "opening", "variant_id": tape["id"], "quantity": "62",
                                "to_location": "EXTRUSION", "unit_cost": "23000", "reference": f"{tag}-SPK-2"})
-    out_bale = await _move(c, {"kind": "IN", "reason": "production", "variant_id": bag["id"], "quantity": "60",
+    out_bale = await _move(c, {"kind": "IN", "reason": "opening", "variant_id": bag["id"], "quantity": "60",
                                "to_location": "FG-WH", "unit_cost": "24500", "reference": f"{tag}-SPK-3"})
 
     locations = {loc["code"]: uuid.UUID(loc["id"])

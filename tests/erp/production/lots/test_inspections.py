@@ -72,7 +72,7 @@ async def test_quarantine_pass_fail_and_regrind(make_tenant, live):
         assert (got["status"], got["location_code"], got["remaining"]) == ("quarantine", "KARANTINA", "1000.000")
         assert await _on_hand(c, pp["id"]) == {"RM-WH": "500.000", "KARANTINA": "1000.000"}
         # Not available any more: only the other 500 kg can leave or be reserved at the warehouse.
-        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "production", "variant_id": pp["id"],
+        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "consumption", "variant_id": pp["id"],
                                                           "quantity": "600", "from_location": "RM-WH"})
         assert r.status_code == 409 and "insufficient stock" in r.json()["detail"], r.text
         r = await c.post("/api/v1/stock/reservations", json={"variant_id": pp["id"], "location": "RM-WH",
@@ -138,6 +138,10 @@ async def test_quarantine_pass_fail_and_regrind(make_tenant, live):
         assert (one["lot_number"], one["note"], one["action"]) == (lot["number"], "wet bags", "quarantined")
         r = await c.get("/api/v1/lots", params={"status": "rejected", "location": "KARANTINA"})
         assert [x["id"] for x in r.json()["items"]] == [hd_lot["id"]]
+        # The ledgers agree at the end: stock accounts == valuation (no order is open, so no WIP).
+        tb, val = await _tb(c), await _valuation(c)
+        assert {code: tb.get(code, D(0)) for code in ("1141", "1142", "1143", "1144")} == {
+            code: D(val["by_account"].get(code, "0")) for code in ("1141", "1142", "1143", "1144")}
 
 
 async def test_inspection_bad_input_and_wrong_states(make_tenant, live):

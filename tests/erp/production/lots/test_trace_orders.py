@@ -10,9 +10,12 @@ from datetime import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polyflow.erp.accounting.service import today
 from polyflow.erp.models import Shift
 from tests.erp.production.lots.helpers import lot_of_line, receive_with_lots
-from tests.erp.production.orders.helpers import ORDERS, act, bom, machine, ok, operator, product, released
+from tests.erp.production.orders.helpers import (
+    ORDERS, act, bom, ledger_ties, machine, ok, operator, product, released,
+)
 
 
 async def test_trace_a_bale_made_through_the_orders_service(make_tenant, live, tenant_engine):
@@ -94,6 +97,19 @@ async def test_trace_a_bale_made_through_the_orders_service(make_tenant, live, t
         assert (a["status"], a["remaining"]) == ("consumed", "0.000")
         assert [(x["order_number"], x["quantity"]) for x in a["consumptions"]] == [(o1["number"], "90.000")]
         assert [i["result"] for i in a["inspections"]] == ["quarantine", "pass"]
+
+        # The bale fails its inspection: scrapped at its cost. Mixing: 0.9 x 20 000 + 0.1 x 50 000 = 23 000 a kg
+        # (no labour or overhead); tape 1 kg of mix = 23 000 a kg; a bale 20 kg of tape = 460 000; 5 bales
+        # = 2 300 000, Dr 5300 / Cr 1143. Every order's WIP is 0 (issued 2 300 000, output 2 300 000).
+        before = await ledger_ties(c, today())
+        f = await ok(await c.post("/api/v1/inspections", json={"lot_id": bale["id"], "result": "fail"}), 201)
+        m = await ok(await c.get(f"/api/v1/stock-movements/{f['movement_id']}"))
+        assert (f["action"], m["reason"], m["quantity"], m["value"]) == ("scrapped", "scrap", "5.000", "-2300000.00")
+        after = await ledger_ties(c, today())
+        assert after["5300"] - before.get("5300", 0) == 2300000 and before["1143"] - after["1143"] == 2300000
+        trail = (await ok(await c.get(f"/api/v1/lots/{lot_a['id']}/trace", params={"direction": "forward"})))
+        assert {n["lot"]["number"]: n["lot"]["status"] for n in trail["forward"] if n["kind"] == "lot"}[
+            bale["number"]] == "rejected"
 
 
 async def test_a_quarantine_racing_an_issue_of_the_same_lot(make_tenant, live, tenant_engine):
