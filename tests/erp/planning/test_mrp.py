@@ -235,3 +235,16 @@ async def test_two_planners_approving_the_same_proposal_at_once_make_one_documen
         loser = first if first.status_code == 409 else second
         assert "is approved already" in loser.json()["detail"]
         assert (await ok(await a.get("/api/v1/purchase-requests")))["total"] == 1
+
+
+async def test_an_inactive_product_is_not_reordered(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        resin = await ok(await c.post("/api/v1/products", json={
+            "sku": "OLD-RESIN", "name": "Old resin", "unit": "KG", "product_type": "raw_material", "min_stock": "10",
+            "reorder_qty": "40"}), 201)
+        assert [x["quantity"] for x in (await ok(await c.post("/api/v1/mrp/run", json={}), 201))["proposals"]] == [
+            "50.000"]  # 0 available < 10 -> 10 + 40
+        await ok(await c.patch(f"/api/v1/products/{resin['id']}", json={"is_active": False}))
+        run = await ok(await c.post("/api/v1/mrp/run", json={}), 201)
+        assert (run["total"], run["superseded_count"]) == (0, 1)
