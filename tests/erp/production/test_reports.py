@@ -1,22 +1,21 @@
 """Floor KPIs (/reports/production, /reports/piece-rate-earnings) on a small data set, checked against figures
 computed by hand.
 
-Products, locations and stock movements go through the catalog and inventory APIs. The floor's master data
-(machines, shifts, operators, a route), the production orders, their material issues, executions and machine
-downtime are written as ORM rows, the way the floor and orders services write them: when these tests were
-written those services (erp/production/floor, erp/production/orders) were still being built beside this report.
-Each issue points at a real OUT 'production' stock movement, as the orders service's issue does.
+Everything goes through the APIs a plant uses: products and stock (catalog, inventory), machines, shifts,
+operators, piece rates, a BOM, a route and downtime (production floor), a run and orders with their issues,
+outputs, scrap and a void (production orders). Only the last test writes two execution rows directly, to
+reach a weighing case (a roll's bruto/bobin on a ROLL product) the orders service records the same way.
 
-The plant (time zone Asia/Jakarta; D1 = Monday 2 March 2026, D2 = the next day):
-- EXT-1 (rated 100 kg/h) runs order O1 (tape, route step extrusion at 120 kg/h: the step's rate wins);
-  EXT-2 (rated 50 kg/h) runs order O2 (tape, standalone: no step, so its rated 50 kg/h counts).
+The plant (time zone Asia/Jakarta; D1 = Monday 2 March 2026, D2 = the next day; piece rate Rp 100 a kg):
+- EXT-1 (rated 100 kg/h) runs order O1 (tape, a run through route step extrusion at 120 kg/h: the step's rate
+  wins); EXT-2 (rated 50 kg/h) runs order O2 (tape, standalone: no step, so its rated 50 kg/h counts).
 - Shifts PAGI 07:00-15:00 (8 h) and MALAM 23:00-07:00 (crosses midnight: 8 h).
 - D1 PAGI, EXT-1, operator A: output 756 kg in 7 recorded hours, scrap daun 30 kg and prongkol 10 kg; a voided
   output of 500 kg (never counts). Downtime EXT-1 D1 10:00-11:00 (1 h).
 - D1 MALAM, EXT-2, operator B: output 300 kg, no hours recorded; scrap off_spec 20 kg. Downtime EXT-2
   D2 05:00-07:30: 2 h inside D1's MALAM (to 07:00) and 0.5 h inside D2's PAGI, which had no execution but
   counts as planned because of the downtime.
-- Issued in the range: 800 kg resin to O1, 350 kg to O2; 100 kg to O3, which has no execution in the range.
+- Issued on D1: 800 kg resin to O1, 350 kg to O2; 100 kg to O3, which has no execution in the range.
 """
 
 from __future__ import annotations
@@ -29,96 +28,89 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.models import (
-    Execution, Machine, MachineDowntime, MaterialIssue, Operator, ProductionOrder, Route, RouteStep, Shift,
-)
+from polyflow.erp.models import Execution, ProductionOrder
 from tests.fixtures.auth import make_user
 
 WIB = ZoneInfo("Asia/Jakarta")
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 REPORT = "/api/v1/reports/production"
 EARNINGS = "/api/v1/reports/piece-rate-earnings"
+ORDERS = "/api/v1/production-orders"
 
 
-def at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), WIB)
+def at(day: date, hh: int, mm: int = 0) -> str:
+    return datetime.combine(day, time(hh, mm), WIB).isoformat()
+
+
+async def _post(c, path: str, body: dict, status: int = 201) -> dict:
+    r = await c.post(path, json=body)
+    assert r.status_code == status, (path, r.status_code, r.text)
+    return r.json()
 
 
 async def _product(c, sku: str, product_type: str, unit: str = "KG") -> dict:
-    r = await c.post("/api/v1/products", json={"sku": sku, "name": f"{sku} name", "unit": unit,
+    body = await _post(c, "/api/v1/products", {"sku": sku, "name": f"{sku} name", "unit": unit,
                                                "product_type": product_type})
-    assert r.status_code == 201, r.text
-    body = r.json()
     return {"id": uuid.UUID(body["id"]), "variant": uuid.UUID(body["variants"][0]["id"])}
 
 
-async def _movement(c, body: dict) -> uuid.UUID:
-    r = await c.post("/api/v1/stock-movements", json=body)
-    assert r.status_code == 201, r.text
-    return uuid.UUID(r.json()["id"])
-
-
-async def _plant(c, session: AsyncSession) -> dict:
+async def _plant(c) -> dict:
     """The data set of the module docstring; returns the ids the assertions need."""
-    loc = (await c.post("/api/v1/locations", json={"code": "PABRIK", "name": "Pabrik"})).json()
-    resin = await _product(c, "RESIN-PP", "raw_material")
     tape = await _product(c, "TAPE-PP", "intermediate")
-    daun = await _product(c, "SCRAP-DAUN", "scrap")
-    prongkol = await _product(c, "SCRAP-PRONGKOL", "scrap")
-    off_spec = await _product(c, "SCRAP-OFF", "scrap")
-    await _movement(c, {"kind": "IN", "variant_id": str(resin["variant"]), "quantity": "2000",
-                        "to_location": "PABRIK", "unit_cost": "15000", "posting_date": D1.isoformat()})
-    issues = {}
-    for key, qty in (("o1", "800"), ("o2", "350"), ("o3", "100")):
-        issues[key] = await _movement(c, {"kind": "OUT", "reason": "production", "variant_id": str(resin["variant"]),
-                                          "quantity": qty, "from_location": "PABRIK",
-                                          "posting_date": D1.isoformat()})
+    await _product(c, "RESIN-PP", "raw_material")
+    for sku in ("SCRAP-DAUN", "SCRAP-PRONGKOL", "SCRAP-OFF"):
+        await _product(c, sku, "scrap")
+    await _post(c, "/api/v1/stock-movements", {"kind": "IN", "sku": "RESIN-PP", "quantity": "2000",
+                                               "to_location": "RM-WH", "unit_cost": "15000",
+                                               "posting_date": D1.isoformat()})
+    ext1 = await _post(c, "/api/v1/machines", {"code": "EXT-1", "name": "Extruder 1", "machine_type": "extruder",
+                                               "rated_capacity": "100"})
+    ext2 = await _post(c, "/api/v1/machines", {"code": "EXT-2", "name": "Extruder 2", "machine_type": "extruder",
+                                               "rated_capacity": "50"})
+    pagi = await _post(c, "/api/v1/shifts", {"code": "PAGI", "name": "Pagi", "starts_at": "07:00",
+                                             "ends_at": "15:00"})
+    malam = await _post(c, "/api/v1/shifts", {"code": "MALAM", "name": "Malam", "starts_at": "23:00",
+                                              "ends_at": "07:00"})
+    op_a = await _post(c, "/api/v1/operators", {"code": "OP-A", "name": "Ani"})
+    op_b = await _post(c, "/api/v1/operators", {"code": "OP-B", "name": "Budi"})
+    await _post(c, "/api/v1/piece-rates", {"stage": "extrusion", "rate": "100", "valid_from": "2026-01-01"})
+    await _post(c, "/api/v1/boms", {"sku": "TAPE-PP", "stage": "extrusion", "lines": [{"sku": "RESIN-PP",
+                                                                                      "quantity": "1"}]})
+    await _post(c, "/api/v1/routes", {"code": "R-TAPE", "name": "Tape", "sku": "TAPE-PP", "steps": [
+        {"seq": 1, "stage": "extrusion", "sku": "TAPE-PP", "std_rate": "120", "machines": ["EXT-1"]}]})
 
-    ext1 = Machine(code="EXT-1", name="Extruder 1", machine_type="extruder", rated_capacity=D(100))
-    ext2 = Machine(code="EXT-2", name="Extruder 2", machine_type="extruder", rated_capacity=D(50))
-    pagi = Shift(code="PAGI", name="Pagi", starts_at=time(7), ends_at=time(15))
-    malam = Shift(code="MALAM", name="Malam", starts_at=time(23), ends_at=time(7))
-    op_a, op_b = Operator(code="OP-A", name="Ani"), Operator(code="OP-B", name="Budi")
-    session.add_all([ext1, ext2, pagi, malam, op_a, op_b])
-    await session.flush()
-    route = Route(code="R-TAPE", name="Tape", product_id=tape["id"], is_default=True)
-    route.steps = [RouteStep(seq=1, stage="extrusion", output_variant_id=tape["variant"], std_rate=D(120),
-                             rate_unit="kg_per_hour")]
-    session.add(route)
-    await session.flush()
-    where = {"source_location_id": uuid.UUID(loc["id"]), "output_location_id": uuid.UUID(loc["id"])}
-    o1 = ProductionOrder(number="SPK-1", stage="extrusion", variant_id=tape["variant"], quantity=D(1000),
-                         route_step_id=route.steps[0].id, machine_id=ext1.id, status="in_progress", **where)
-    o2 = ProductionOrder(number="SPK-2", stage="extrusion", variant_id=tape["variant"], quantity=D(400),
-                         machine_id=ext2.id, status="in_progress", **where)
-    o3 = ProductionOrder(number="SPK-3", stage="extrusion", variant_id=tape["variant"], quantity=D(100),
-                         machine_id=ext2.id, status="in_progress", **where)
-    session.add_all([o1, o2, o3])
-    await session.flush()
-    for order, key, qty in ((o1, "o1", 800), (o2, "o2", 350), (o3, "o3", 100)):
-        session.add(MaterialIssue(order_id=order.id, variant_id=resin["variant"], location_id=uuid.UUID(loc["id"]),
-                                  quantity=D(qty), movement_id=issues[key], issued_on=D1))
-    n = iter(range(1, 100))
+    run = await _post(c, "/api/v1/production-runs", {"sku": "TAPE-PP", "quantity": "1000"})
+    run = await _post(c, f"/api/v1/production-runs/{run['id']}/release", {}, 200)
+    [o1] = run["orders"]
+    assert o1["route_step_id"] is not None
+    o2 = await _post(c, ORDERS, {"sku": "TAPE-PP", "quantity": "400", "machine_id": ext2["id"]})
+    o3 = await _post(c, ORDERS, {"sku": "TAPE-PP", "quantity": "100", "machine_id": ext2["id"]})
+    for o in (o2, o3):
+        await _post(c, f"{ORDERS}/{o['id']}/release", {}, 200)
+    for o, qty in ((o1, "800"), (o2, "350"), (o3, "100")):
+        await _post(c, f"{ORDERS}/{o['id']}/issue", {"lines": [{"sku": "RESIN-PP", "quantity": qty}],
+                                                     "date": D1.isoformat()}, 200)
 
-    def execution(order, kind, variant, qty, machine, shift, operator, **kw):
-        return Execution(number=f"PEX/2026/{next(n):05d}", order_id=order.id, kind=kind, variant_id=variant,
-                         quantity=D(qty), machine_id=machine.id, shift_id=shift.id, operator_id=operator.id,
-                         work_date=kw.pop("day", D1), **kw)
+    def floor(machine, shift, operator) -> dict:
+        return {"machine_id": machine["id"], "shift_id": shift["id"], "operator_id": operator["id"],
+                "work_date": D1.isoformat()}
 
-    session.add_all([
-        execution(o1, "output", tape["variant"], 756, ext1, pagi, op_a, hours=D(7), labour_amount=D(75_600)),
-        execution(o1, "scrap", daun["variant"], 30, ext1, pagi, op_a, scrap_kind="daun"),
-        execution(o1, "scrap", prongkol["variant"], 10, ext1, pagi, op_a, scrap_kind="prongkol"),
-        execution(o1, "output", tape["variant"], 500, ext1, pagi, op_a, hours=D(4), labour_amount=D(50_000),
-                  status="voided", voided_at=at(D1, 16), void_reason="wrong roll"),
-        execution(o2, "output", tape["variant"], 300, ext2, malam, op_b, labour_amount=D(36_000)),
-        execution(o2, "scrap", off_spec["variant"], 20, ext2, malam, op_b, scrap_kind="off_spec"),
-        MachineDowntime(machine_id=ext1.id, started_at=at(D1, 10), ended_at=at(D1, 11), reason="breakdown"),
-        MachineDowntime(machine_id=ext2.id, started_at=at(D2, 5), ended_at=at(D2, 7, 30), reason="changeover"),
-    ])
-    await session.commit()
-    return {"ext1": str(ext1.id), "ext2": str(ext2.id), "pagi": str(pagi.id), "malam": str(malam.id),
-            "op_a": str(op_a.id), "op_b": str(op_b.id), "tape": str(tape["id"])}
+    a, b = floor(ext1, pagi, op_a), floor(ext2, malam, op_b)
+    await _post(c, f"{ORDERS}/{o1['id']}/output", {**a, "quantity": "756", "hours": "7"})
+    await _post(c, f"{ORDERS}/{o1['id']}/scrap", {**a, "scrap_sku": "SCRAP-DAUN", "scrap_kind": "daun",
+                                                  "quantity": "30"})
+    await _post(c, f"{ORDERS}/{o1['id']}/scrap", {**a, "scrap_sku": "SCRAP-PRONGKOL", "scrap_kind": "prongkol",
+                                                  "quantity": "10"})
+    wrong = await _post(c, f"{ORDERS}/{o1['id']}/output", {**a, "quantity": "500", "hours": "4"})
+    await _post(c, f"/api/v1/production-executions/{wrong['id']}/void", {"reason": "wrong roll"}, 200)
+    await _post(c, f"{ORDERS}/{o2['id']}/output", {**b, "quantity": "300"})
+    await _post(c, f"{ORDERS}/{o2['id']}/scrap", {**b, "scrap_sku": "SCRAP-OFF", "scrap_kind": "off_spec",
+                                                  "quantity": "20"})
+    await _post(c, f"/api/v1/machines/{ext1['id']}/downtimes", {"reason": "breakdown", "started_at": at(D1, 10),
+                                                                "ended_at": at(D1, 11)})
+    await _post(c, f"/api/v1/machines/{ext2['id']}/downtimes", {"reason": "changeover", "started_at": at(D2, 5),
+                                                                "ended_at": at(D2, 7, 30)})
+    return {"ext1": ext1["id"], "ext2": ext2["id"], "tape": str(tape["id"])}
 
 
 def _d(value) -> D | None:
@@ -130,10 +122,10 @@ def _scrap(group) -> dict[str, tuple[D, D | None]]:
 
 
 @pytest.fixture
-async def plant(make_tenant, live, tenant_engine):
-    tenant = await make_tenant("pt-abc")
-    async with live.tenant_client("pt-abc") as c, AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
-        return await _plant(c, session)
+async def plant(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        return await _plant(c)
 
 
 async def test_per_machine_output_scrap_yield_rate_and_oee(plant, live):
@@ -245,15 +237,16 @@ async def test_per_operator_and_product_and_piece_rate_earnings(plant, live):
     assert earnings.status_code == 200, earnings.text
     body = earnings.json()
     rows = {o["code"]: o for o in body["operators"]}
-    # A: 756 kg x Rp 100 = 75 600 (the voided 500 kg's 50 000 is excluded); B: 300 kg x Rp 120 = 36 000.
+    # A: 756 kg x Rp 100 = 75 600 (the voided 500 kg's 50 000 is excluded); B: 300 kg x Rp 100 = 30 000.
     assert D(rows["OP-A"]["earnings"]) == 75_600 and rows["OP-A"]["output"] == [{"unit": "KG", "quantity": "756.000"}]
     assert rows["OP-A"]["executions"] == 3
-    assert D(rows["OP-B"]["earnings"]) == 36_000 and D(body["total_earnings"]) == 111_600
+    assert D(rows["OP-B"]["earnings"]) == 30_000 and D(body["total_earnings"]) == 105_600
 
 
 async def test_weights_from_bruto_bobin_and_unweighed_pieces(make_tenant, live, tenant_engine):
     tenant = await make_tenant("pt-abc")
-    async with live.tenant_client("pt-abc") as c, AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
+    async with live.tenant_client("pt-abc") as c, \
+            AsyncSession(tenant_engine(tenant), expire_on_commit=False) as session:
         loc = (await c.post("/api/v1/locations", json={"code": "PABRIK", "name": "Pabrik"})).json()
         film = await _product(c, "FILM-ROLL", "intermediate", unit="ROLL")
         bag = await _product(c, "KARUNG-50", "finished_good", unit="PCS")
@@ -315,7 +308,7 @@ async def test_another_tenant_sees_none_of_the_figures(plant, make_tenant, live)
         r = await xyz.get(EARNINGS, params=params)
         assert r.json()["operators"] == [] and D(r.json()["total_earnings"]) == 0
     async with live.tenant_client("pt-abc") as abc:  # the figures are there on their own tenant
-        assert (await abc.get(EARNINGS, params=params)).json()["total_earnings"] == "111600.00"
+        assert (await abc.get(EARNINGS, params=params)).json()["total_earnings"] == "105600.00"
 
 
 async def test_roles_without_production_read_are_refused(make_tenant, live):

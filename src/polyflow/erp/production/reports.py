@@ -43,13 +43,13 @@ MAX_RANGE_DAYS = 366
 DEFAULT_ZONE = "Asia/Jakarta"
 ZERO = Decimal(0)
 
-# The group key of an execution (a text, so that every grouping reads the same way).
+# The group key of an execution (grouped as it is, written as text afterwards).
 _EXECUTION_KEYS = {
-    "machine": "machine_id::text", "shift": "shift_id::text", "day": "work_date::text",
-    "operator": "operator_id::text", "product": "order_product_id::text",
+    "machine": "ex.machine_id", "shift": "ex.shift_id", "day": "ex.work_date", "operator": "ex.operator_id",
+    "product": "ex.order_product_id",
 }
 # The key of a (machine, day, shift) for OEE; operator and product have no planned time of their own.
-_SHIFT_KEYS = {"machine": "machine_id::text", "shift": "shift_id::text", "day": "day::text"}
+_SHIFT_KEYS = {"machine": "machine_id", "shift": "shift_id", "day": "day"}
 
 # Posted executions of the range with their kg and standard hours. The machine is the one recorded, else the
 # order's planned machine.
@@ -86,30 +86,43 @@ iss AS (
     GROUP BY i.order_id
 )"""
 
-# One row per (group, kind, scrap kind, unit): everything the per-group figures are folded from.
+# One row per (group, kind, scrap kind, unit): everything the per-group figures are folded from. The executions
+# are summed once per (group, order, kind, unit); each order's issued kg is then shared among its parts by kg
+# (evenly by count when none is weighed), so a group gets the material its share of the order used.
 _FIGURES = """
 WITH {executions}, {issues},
+part AS (
+    SELECT {key} AS k, ex.order_id, ex.kind, ex.scrap_kind, ex.unit, count(*) AS n, sum(ex.quantity) AS quantity,
+           sum(ex.kg) AS kg, count(*) FILTER (WHERE ex.kg IS NULL) AS unweighed, sum(ex.hours) AS hours,
+           sum(ex.std_hours) AS std_hours, sum(ex.kg) FILTER (WHERE ex.std_hours IS NOT NULL) AS std_kg
+    FROM ex
+    GROUP BY 1, ex.order_id, ex.kind, ex.scrap_kind, ex.unit
+),
 shared AS (
-    SELECT ex.*, {key} AS k,
-           sum(coalesce(ex.kg, 0)) OVER w AS order_kg, count(*) OVER w AS order_n
-    FROM ex WINDOW w AS (PARTITION BY ex.order_id)
+    SELECT p.order_id, min(iss.kg) AS issued, coalesce(sum(p.kg), 0) AS kg, sum(p.n) AS n
+    FROM part p JOIN iss ON iss.order_id = p.order_id
+    GROUP BY p.order_id
 )
-SELECT s.k, s.kind, s.scrap_kind, s.unit, count(*) AS n, sum(s.quantity) AS quantity,
-       coalesce(sum(s.kg), 0) AS kg, count(*) FILTER (WHERE s.kg IS NULL) AS unweighed,
-       coalesce(sum(s.hours), 0) AS hours, sum(s.std_hours) AS std_hours,
-       sum(s.kg) FILTER (WHERE s.std_hours IS NOT NULL) AS std_kg,
-       coalesce(sum(iss.kg * CASE WHEN s.order_kg > 0 THEN coalesce(s.kg, 0) / s.order_kg
-                                  ELSE 1.0 / s.order_n END), 0) AS issued_kg
-FROM shared s LEFT JOIN iss ON iss.order_id = s.order_id
-GROUP BY s.k, s.kind, s.scrap_kind, s.unit
+SELECT p.k::text AS k, p.kind, p.scrap_kind, p.unit, sum(p.n)::int AS n, sum(p.quantity) AS quantity,
+       coalesce(sum(p.kg), 0) AS kg, sum(p.unweighed)::int AS unweighed, coalesce(sum(p.hours), 0) AS hours,
+       sum(p.std_hours) AS std_hours, sum(p.std_kg) AS std_kg,
+       coalesce(sum(sh.issued * CASE WHEN sh.kg > 0 THEN coalesce(p.kg, 0) / sh.kg ELSE p.n::numeric / sh.n END), 0)
+           AS issued_kg
+FROM part p LEFT JOIN shared sh ON sh.order_id = p.order_id
+GROUP BY p.k, p.kind, p.scrap_kind, p.unit
 """
 
 _ISSUED_WITHOUT_OUTPUT = """
-WITH {executions}, {issues}
-SELECT coalesce(sum(iss.kg), 0) FROM iss WHERE NOT EXISTS (SELECT 1 FROM ex WHERE ex.order_id = iss.order_id)
+WITH {issues}
+SELECT coalesce(sum(iss.kg), 0) FROM iss
+WHERE NOT EXISTS (SELECT 1 FROM production_executions e
+                  WHERE e.order_id = iss.order_id AND e.status = 'posted'
+                    AND e.work_date BETWEEN CAST(:df AS date) AND CAST(:dt AS date))
 """
 
 # Planned, down, run and standard hours per group of (machine, day, shift), and in total (GROUPING SETS).
+# Each downtime is cut into the shift windows it touches (a handful per stop, generated from its own dates),
+# so the work grows with the number of stops, not stops x shifts of the range.
 _SHIFTS = """
 WITH {executions},
 sh AS (
@@ -128,39 +141,43 @@ dt AS (
     WHERE started_at < ((CAST(:dt AS date) + 2)::timestamp AT TIME ZONE :tz)
       AND coalesce(ended_at, now()) > ((CAST(:df AS date) - 1)::timestamp AT TIME ZONE :tz)
 ),
-combos AS (
-    SELECT machine_id, shift_id, day FROM ec
-    UNION
-    SELECT dt.machine_id, s.id, d.day
+dw AS (
+    -- A stop recorded for a shift, or touching an active shift, makes that shift planned (`marks`); its overlap
+    -- counts against any planned shift it touches.
+    SELECT dt.machine_id, s.id AS shift_id, d.day, s.is_active OR s.id = dt.shift_id AS marks,
+           extract(epoch FROM least(w.w_end, dt.ended_at) - greatest(w.w_start, dt.started_at)) / 3600 AS hours
     FROM dt
-    JOIN sh s ON s.is_active OR s.id = dt.shift_id
+    CROSS JOIN sh s
     CROSS JOIN LATERAL (
         SELECT g::date AS day
         FROM generate_series(greatest(CAST(:df AS date), (dt.started_at AT TIME ZONE :tz)::date - 1)::timestamp,
                              least(CAST(:dt AS date), (dt.ended_at AT TIME ZONE :tz)::date)::timestamp,
                              interval '1 day') g
     ) d
-    WHERE ((d.day + s.starts_at) AT TIME ZONE :tz) < dt.ended_at
-      AND ((d.day + s.starts_at + s.len) AT TIME ZONE :tz) > dt.started_at
+    CROSS JOIN LATERAL (
+        SELECT (d.day + s.starts_at) AT TIME ZONE :tz AS w_start,
+               (d.day + s.starts_at + s.len) AT TIME ZONE :tz AS w_end
+    ) w
+    WHERE w.w_start < dt.ended_at AND w.w_end > dt.started_at
 ),
-cw AS (
-    SELECT c.machine_id, c.shift_id, c.day, ec.hours, ec.std_hours,
-           (c.day + s.starts_at) AT TIME ZONE :tz AS w_start,
-           (c.day + s.starts_at + s.len) AT TIME ZONE :tz AS w_end,
-           extract(epoch FROM s.len) / 3600 AS planned
+ds AS (
+    SELECT machine_id, shift_id, day, sum(hours) AS down, bool_or(marks) AS marks
+    FROM dw GROUP BY machine_id, shift_id, day
+),
+combos AS (
+    SELECT machine_id, shift_id, day FROM ec
+    UNION
+    SELECT machine_id, shift_id, day FROM ds WHERE marks
+),
+cd AS (
+    SELECT c.machine_id, c.shift_id, c.day, ec.hours, ec.std_hours, extract(epoch FROM s.len) / 3600 AS planned,
+           least(extract(epoch FROM s.len) / 3600, coalesce(ds.down, 0)) AS down
     FROM combos c
     JOIN sh s ON s.id = c.shift_id
     LEFT JOIN ec ON ec.machine_id = c.machine_id AND ec.shift_id = c.shift_id AND ec.day = c.day
-),
-cd AS (
-    SELECT cw.machine_id, cw.shift_id, cw.day, cw.planned, cw.hours, cw.std_hours,
-           least(cw.planned, coalesce(sum(extract(epoch FROM least(cw.w_end, dt.ended_at)
-                                                         - greatest(cw.w_start, dt.started_at))) / 3600, 0)) AS down
-    FROM cw
-    LEFT JOIN dt ON dt.machine_id = cw.machine_id AND dt.started_at < cw.w_end AND dt.ended_at > cw.w_start
-    GROUP BY cw.machine_id, cw.shift_id, cw.day, cw.planned, cw.hours, cw.std_hours
+    LEFT JOIN ds ON ds.machine_id = c.machine_id AND ds.shift_id = c.shift_id AND ds.day = c.day
 )
-SELECT x.k, grouping(x.k) = 1 AS total, count(*) AS n, sum(x.planned) AS planned, sum(x.down) AS down,
+SELECT x.k::text AS k, grouping(x.k) = 1 AS total, count(*) AS n, sum(x.planned) AS planned, sum(x.down) AS down,
        sum(coalesce(x.hours, x.planned - x.down)) AS run, sum(x.std_hours) AS std_hours
 FROM (SELECT {key} AS k, cd.* FROM cd) x
 GROUP BY GROUPING SETS ((x.k), ())
@@ -306,7 +323,7 @@ async def production_report(session: AsyncSession, date_from: date, date_to: dat
         elif group_by in _SHIFT_KEYS:
             groups[row.k].shifts = figures  # a shift with downtime only is a group of its own
 
-    sql = _ISSUED_WITHOUT_OUTPUT.format(executions=_EXECUTIONS, issues=_ISSUES)
+    sql = _ISSUED_WITHOUT_OUTPUT.format(issues=_ISSUES)
     issued_elsewhere = (await session.execute(text(sql), params)).scalar_one()
 
     labels = await _labels(session, group_by, groups)
