@@ -72,7 +72,8 @@ async def test_quarantine_pass_fail_and_regrind(make_tenant, live):
         assert (got["status"], got["location_code"], got["remaining"]) == ("quarantine", "KARANTINA", "1000.000")
         assert await _on_hand(c, pp["id"]) == {"RM-WH": "500.000", "KARANTINA": "1000.000"}
         # Not available any more: only the other 500 kg can leave or be reserved at the warehouse.
-        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "consumption", "variant_id": pp["id"],
+        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "consumption",
+                                                          "variant_id": pp["id"],
                                                           "quantity": "600", "from_location": "RM-WH"})
         assert r.status_code == 409 and "insufficient stock" in r.json()["detail"], r.text
         r = await c.post("/api/v1/stock/reservations", json={"variant_id": pp["id"], "location": "RM-WH",
@@ -172,7 +173,8 @@ async def test_inspection_bad_input_and_wrong_states(make_tenant, live):
         assert (await c.get(f"/api/v1/lots/{lot['id']}")).json()["status"] == "available"
         assert await _tb(c) == tb0
         # The lot's stock is no longer where the lot says (issued without naming it): a clear 409, nothing moves.
-        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "consumption", "variant_id": pp["id"],
+        r = await c.post("/api/v1/stock-movements", json={"kind": "OUT", "reason": "consumption",
+                                                          "variant_id": pp["id"],
                                                           "quantity": "30", "from_location": "RM-WH"})
         assert r.status_code == 201, r.text
         r = await c.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "quarantine"})

@@ -31,13 +31,11 @@ accounting.DOC_TYPES.setdefault(LOT_DOC, "lot (supplier or opening)")
 MAX_TRACE_DEPTH = 40
 
 
-async def next_lot_number(session: AsyncSession, on: date, prefix: str = LOT_DOC) -> str:
-    """`LT-2026-000123`: gap-free per prefix and year (the counter row stays locked until commit)."""
-    if prefix not in accounting.DOC_TYPES:
-        accounting.DOC_TYPES.setdefault(prefix, "lot")
-    # accounting writes `LT/2026/00123`; lot labels use dashes and six digits (printed on rolls and bags).
-    _, year, n = (await accounting.next_document_number(session, prefix, on)).split("/")
-    return f"{prefix}-{year}-{int(n):06d}"
+async def next_lot_number(session: AsyncSession, on: date) -> str:
+    """`LT-2026-000123`: gap-free per year (the counter row stays locked until the transaction ends)."""
+    # accounting writes `LT/2026/00123`; lot labels use dashes and six digits (printed on sacks and labels).
+    _, year, n = (await accounting.next_document_number(session, LOT_DOC, on)).split("/")
+    return f"{LOT_DOC}-{year}-{int(n):06d}"
 
 
 async def register_supplier_lots(session: AsyncSession, receipt: GoodsReceipt) -> list[Lot]:
@@ -115,7 +113,8 @@ async def list_lots(session: AsyncSession, *, location: str | None = None, limit
         if found is None:
             raise InvalidInput(f"unknown location '{location}'")
         location_id = found.id
-    if filters.get("produced_from") and filters.get("produced_to") and filters["produced_from"] > filters["produced_to"]:
+    start, end = filters.get("produced_from"), filters.get("produced_to")
+    if start and end and start > end:
         raise InvalidInput("produced_from is after produced_to")
     rows, total = await repository.list_lots(session, location_id=location_id, limit=limit, offset=offset, **filters)
     return [_lot_out(lot, sku, code) for lot, sku, code in rows], total
