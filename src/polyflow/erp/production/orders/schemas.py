@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from polyflow.erp.models.floor import STAGES
 from polyflow.erp.models.production import ORDER_STATES, PRIORITIES, SCRAP_KINDS
@@ -108,7 +108,8 @@ class _Floor(_In):
     machine_id: uuid.UUID | None = None
     operator_id: uuid.UUID | None = None
     shift_id: uuid.UUID | None = None
-    work_date: Day | None = None
+    work_date: Day | None = Field(default=None, validation_alias=AliasChoices("work_date", "date"),
+                                  description="Default today; `date` is accepted too")
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -150,7 +151,8 @@ class OutputIn(_Floor):
 
 class ScrapIn(_Floor):
     scrap_variant_id: uuid.UUID | None = None
-    scrap_sku: str | None = Field(default=None, min_length=1, max_length=64)
+    scrap_sku: str | None = Field(default=None, min_length=1, max_length=64,
+                                  validation_alias=AliasChoices("scrap_sku", "sku"))
     scrap_kind: ScrapKind
     quantity: Quantity = Field(gt=0)
     location: LocationRef | None = Field(default=None, min_length=1, max_length=64,
