@@ -42,6 +42,7 @@ class Plant:
     count_adjustments: list[tuple] = field(default_factory=list)  # (day, sku, qty lost, location)
     # Manual journals: (day, "jv", description, debit account, credit account, amount)
     journals: list[tuple] = field(default_factory=list)
+    floor: bool = False  # the woven-bag floor of erp/demo/production.py (machines, BOMs, routes, runs)
 
 
 def _journals(bank: str, wages: str, electricity: str) -> list[tuple]:
@@ -67,14 +68,28 @@ ABC = Plant(
          {"attributes": {"colour": "blue"}}),
         ("LINER-LDPE", "LDPE inner liner 60x100 cm", "packaging", "PCS", "350", None, "2000",
          {"attributes": {"material": "LDPE", "thickness_micron": 30}}),
+        # The floor's intermediates: compound (mixing), tape (extrusion), fabric rolls (weaving), loose bags
+        # (sewing) before baling; regrind from the granulator.
+        ("MIX-RAF-WH", "Compound PP/CaCO3 for white raffia (mixed)", "intermediate", "KG", None, None, "0",
+         {"attributes": {"material": "PP"}}),
         ("RAF-1200-WH", "Raffia yarn 1200 denier, white", "intermediate", "KG", None, "27500", "0",
          {"attributes": {"denier": 1200, "colour": "white"}}),
+        ("FAB-55-WH", "Woven fabric tubular 55 cm, 70 gsm, white (roll)", "intermediate", "KG", None, None, "0",
+         {"attributes": {"gsm": 70, "width_mm": 550, "mesh": 10}}),
+        ("WB-50KG-WH-LS", "Woven bag 50 kg, white, sewn (loose, not baled)", "wip", "PCS", None, None, "0",
+         {"attributes": {"size": "55x90 cm"}, "conversions": [{"unit": "KG", "factor": "13.5"}]}),
         ("WB-50KG-WH", "Woven bag 50 kg, white, 55x90 cm", "finished_good", "PCS", None, "2350", "5000",
          {"attributes": {"size": "55x90 cm", "colour": "white", "gsm": 70}, "sales_unit": "BAL",
-          "sales_unit_factor": "500"}),
-        ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {"attributes": {"material": "PP"}}),
-        # Toll manufacturing (maklon): bags woven from the customer's own resin; only the conversion is ours
-        # (stock at conversion cost) and it is invoiced as a service (PPh 23 withheld by the customer).
+          "sales_unit_factor": "500", "conversions": [{"unit": "KG", "factor": "13.5"}]}),
+        # Scrap (daun, prongkol, off-spec) at its net realisable value; regrind from the granulator.
+        ("SCRAP-PP", "PP scrap (daun, prongkol)", "scrap", "KG", None, "6500", "0",
+         {"attributes": {"material": "PP"}, "standard_cost": "5000"}),
+        ("REGRIND-PP", "PP regrind (granulated scrap)", "scrap", "KG", None, None, "0",
+         {"attributes": {"material": "PP"}}),
+        # Toll manufacturing (maklon): bags made from the customer's own resin, which is never ours (tracked by
+        # quantity on the toll order); only the fee is invoiced, as a service (PPh 23 withheld by the customer).
+        ("PP-GRN-CUST", "PP granules, customer-owned (maklon material)", "raw_material", "KG", None, None, "0",
+         {"attributes": {"material": "PP", "owner": "customer"}}),
         ("WB-50KG-MKL", "Woven bag 50 kg, toll-made (maklon) from the customer's resin", "finished_good", "PCS",
          None, "450", "0", {"attributes": {"size": "55x90 cm", "maklon": True}}),
     ],
@@ -101,14 +116,8 @@ ABC = Plant(
     opening=[("PP-GRN-NAT", 8000, "RM-WH", "21200"), ("CACO3-FILLER", 1500, "RM-WH", "6800"),
              ("MB-BLUE-01", 120, "RM-WH", "47500"), ("LINER-LDPE", 10000, "FG-WH", "340"),
              ("WB-50KG-WH", 20000, "FG-WH", "1950")],
-    # A two-day campaign every other day: 2 000 kg PP mixed, extruded to yarn, woven into 22 000 bags.
-    production=[("TRANSFER", "PP-GRN-NAT", 2000, "RM-WH", "MIXING", None, None),
-                ("OUT", "PP-GRN-NAT", 1900, "MIXING", None, None, "consumption"),
-                ("OUT", "CACO3-FILLER", 120, "RM-WH", None, None, "consumption"),
-                ("IN", "RAF-1200-WH", 1960, None, "EXTRUSION", "21400", "production"),
-                ("IN", "SCRAP-PP", 60, None, "SCRAP-WH", "5000", "production"),
-                ("OUT", "RAF-1200-WH", 1800, "EXTRUSION", None, None, "consumption"),
-                ("IN", "WB-50KG-WH", 22000, None, "FG-WH", "1980", "production")],
+    # No hand-valued production: the woven-bag floor runs through the production services (erp/demo/production.py).
+    production=[],
     events=[
         # Purchases: (day, "po", key, supplier, [(sku, qty, price)])
         (1, "po", "PO1", "SUP-RESIN", [("PP-GRN-NAT", 15000, "21500")]),
@@ -157,12 +166,15 @@ ABC = Plant(
         (16, "inv", "SI8", "SO5"),
         (18, "do", "SO5", [("WB-50KG-WH", 20000)]),
         (19, "inv", "SI10", "SO5"),
-        # Maklon: (day, "mv", kind, sku, qty, from, to, unit cost, reason, reference) is a plain stock movement;
-        # an "inv" with "B" invoices the delivered lines as services.
-        (5, "mv", "IN", "WB-50KG-MKL", 10000, None, "FG-WH", "330", "production", "Maklon batch M-01"),
-        (6, "so", "SO8", "CUS-TERIGU", "FG-WH", [("WB-50KG-MKL", 10000, "450")]),
-        (7, "do", "SO8", [("WB-50KG-MKL", 10000)]),
-        (7, "inv", "SI11", "SO8", "B"),
+        # Production: (day, "campaign") one run of woven bags through the five steps; the last one stays open.
+        *((day, "campaign", day < 19) for day in range(1, HISTORY_DAYS - 1, 2)),
+        # (day, "regrind", kg of scrap): the granulator order; the compound's BOM version 2 uses its regrind.
+        (10, "regrind", "220"),
+        # (day, "toll", invoice key, customer, material, finished, figures): a maklon order over days 5-7.
+        (5, "toll", "SI11", "CUS-TERIGU", "PP-GRN-CUST", "WB-50KG-MKL",
+         {"received": "800", "consumed": "752", "scrap": "12", "bags": "10000", "fee": "450"}),
+        # (day, "opname", location, [(sku, kg lost)]): the month's raw-material count, approved today.
+        (20, "opname", "RM-WH", [("MB-BLUE-01", "2")]),
         (19, "so", "SO6", "CUS-PUPUK", "FG-WH", [("WB-50KG-WH", 20000, "2325")]),
         (20, "do", "SO6", [("WB-50KG-WH", 10000)]),  # half delivered, half still reserved
         (20, "inv", "SI9", "SO6"),
@@ -174,8 +186,8 @@ ABC = Plant(
         # ... and a withholding slip number: PPh 23 withheld on the service invoice's DPP.
         (20, "rcv", "CUS-TERIGU", [("SI11", "1")], "1102", "0", "BP-0017/TPT/2026"),
     ],
-    count_adjustments=[(20, "MB-BLUE-01", 2, "RM-WH")],
     journals=_journals(bank="600000000", wages="20000000", electricity="30000000"),
+    floor=True,
 )
 
 XYZ = Plant(
