@@ -319,3 +319,22 @@ async def test_roles_without_production_read_are_refused(make_tenant, live):
         for path in (REPORT, EARNINGS):
             r = await c.get(path, params={"date_from": "2026-03-01", "date_to": "2026-03-02"})
             assert r.status_code == 403 and "production.read" in r.text, r.text
+
+
+async def test_an_open_downtime_runs_to_now_within_the_shift(make_tenant, live):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc", role="production") as c:
+        loom = await _post(c, "/api/v1/machines", {"code": "LOOM-1", "name": "Loom 1", "machine_type": "loom"})
+        await _post(c, "/api/v1/shifts", {"code": "PAGI", "name": "Pagi", "starts_at": "07:00", "ends_at": "15:00"})
+        # Stopped at 13:00 on D1 and never restarted: 13:00-15:00 of D1's PAGI is down (2 of 8 h), and every
+        # later PAGI in the range is planned and wholly down.
+        await _post(c, f"/api/v1/machines/{loom['id']}/downtimes", {"reason": "no_material",
+                                                                    "started_at": at(D1, 13)})
+        body = (await c.get(REPORT, params={"date_from": D1.isoformat(), "date_to": D2.isoformat(),
+                                            "group_by": "day"})).json()
+    days = {g["key"]: g["oee"] for g in body["groups"]}
+    assert D(days[D1.isoformat()]["downtime_hours"]) == 2 and D(days[D1.isoformat()]["availability"]) == D("0.75")
+    assert D(days[D2.isoformat()]["downtime_hours"]) == 8 and D(days[D2.isoformat()]["availability"]) == 0
+    # Nothing produced: no quality, hence no OEE; the run time left is 6 h (planned - down, no hours recorded).
+    assert days[D1.isoformat()]["oee"] is None and D(days[D1.isoformat()]["run_hours"]) == 6
+    assert D(body["totals"]["oee"]["availability"]) == D("0.375")  # (16 - 10) / 16
