@@ -241,6 +241,10 @@ async def test_per_operator_and_product_and_piece_rate_earnings(plant, live):
     assert D(rows["OP-A"]["earnings"]) == 75_600 and rows["OP-A"]["output"] == [{"unit": "KG", "quantity": "756.000"}]
     assert rows["OP-A"]["executions"] == 3
     assert D(rows["OP-B"]["earnings"]) == 30_000 and D(body["total_earnings"]) == 105_600
+    # The same wages the executions' journals owe on 2170 (the void's reversal takes the 50 000 back).
+    async with live.tenant_client("pt-abc") as owner:
+        tb = (await owner.get("/api/v1/reports/trial-balance")).json()
+    assert {r["code"]: D(r["balance"]) for r in tb["rows"]}["2170"] == -105_600
 
 
 async def test_weights_from_bruto_bobin_and_unweighed_pieces(make_tenant, live, tenant_engine):
