@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Bom, Lot
 from tests.erp.production.orders.helpers import (
-    ORDERS, RUNS, act, ledger_ties, ok, order, receive, released, route, small_plant, tb, wip,
+    ORDERS, RUNS, act, ledger_ties, ok, order, product, receive, released, route, small_plant, tb, wip,
 )
 
 D0 = date(2026, 11, 2)
@@ -247,6 +247,8 @@ async def test_bad_input_is_4xx_never_500(plant, live):
             ("POST", f"{ORDERS}/{oid}/output", {"quantity": "1", "started_at": "2026-11-03T08:00:00",
                                                 "ended_at": "2026-11-03T09:00:00+07:00"}, 422),
             ("POST", f"{ORDERS}/{oid}/output", {"quantity": "1", "hours": "1", "unit": "ROLL"}, 422),
+            ("POST", f"{ORDERS}/{oid}/output", {"quantity": "1", "started_at": "2026-11-03T08:00:00",
+                                                "ended_at": "2026-11-03T09:00:00"}, 422),
             ("POST", f"{ORDERS}/{oid}/output", {"quantity": "999999999999999", "hours": "1"}, 422),
             ("POST", f"{ORDERS}/{oid}/output", {"quantity": "1", "hours": "10001"}, 422),
             ("POST", ORDERS, {"sku": "TAPE", "quantity": "1", "sales_order_line_id": str(uuid.uuid4())}, 422),
@@ -270,3 +272,22 @@ async def test_bad_input_is_4xx_never_500(plant, live):
         # Nothing of the refused requests was written.
         o = await order(c, oid)
         assert o["status"] == "released" and o["executions"] == [] and D(o["costs"]["wip"]) == 0
+
+
+async def test_a_weighed_roll_of_a_product_stocked_in_rolls(plant, live):
+    async with live.tenant_client("pt-abc") as owner:
+        await product(owner, "LAMI-ROLL", "intermediate", unit="ROLL")
+    async with live.tenant_client("pt-abc", role="production") as c:
+        # No BOM: the stage is given; 5 kg tape issued (45 000), one roll of 30.5 - 2.5 = 28 kg weighed.
+        o = await released(c, "LAMI-ROLL", "2", stage="lamination")
+        await act(c, o["id"], "issue", {"date": D1.isoformat(), "lines": [{"sku": "TAPE", "quantity": "5"}]})
+        e = await act(c, o["id"], "output", {"gross_weight": "30.5", "core_weight": "2.5", "date": D1.isoformat()},
+                      201)
+        assert (e["quantity"], e["work_date"], e["lot_number"]) == ("1.000", D1.isoformat(), "RL-2026-000001")
+        async with AsyncSession(plant["engine"]) as session:
+            lot = (await session.execute(select(Lot).where(Lot.id == uuid.UUID(e["lot_id"])))).scalar_one()
+            assert (lot.kind, lot.net_weight, lot.quantity) == ("roll", D("28.000"), D("1.000"))
+        # Without a BOM nothing is a standard: the output carries its conversion only (0 here) and all 45 000
+        # issued is variance at close (yield: 5 issued - 0 standard, x 9 000).
+        o = await act(c, o["id"], "close", {"date": D1.isoformat()})
+        assert D(o["costs"]["variance"]) == D("-45000")

@@ -252,6 +252,8 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         qty = costing.qty(data.quantity * factor)
     elif product.unit == "KG":
         qty = costing.qty(net_kg)
+    elif product.unit == "ROLL":
+        qty = Decimal(1)  # one weighed roll
     else:
         raise InvalidInput(f"{variant.sku} is counted in {product.unit}: give quantity (the weights are kg)")
     if qty <= 0:

@@ -140,8 +140,8 @@ class OutputIn(_Floor):
         if self.started_at is not None:
             if self.hours is not None:
                 raise ValueError("give hours or started_at/ended_at, not both")
-            if (self.started_at.tzinfo is None) != (self.ended_at.tzinfo is None):
-                raise ValueError("started_at and ended_at: both with a time zone or both without")
+            if self.started_at.tzinfo is None or self.ended_at.tzinfo is None:
+                raise ValueError("started_at and ended_at need a time zone (e.g. 2026-11-03T07:00:00+07:00)")
             if self.ended_at <= self.started_at:
                 raise ValueError("ended_at must be after started_at")
             if (self.ended_at - self.started_at).total_seconds() > 10_000 * 3600:
