@@ -62,6 +62,9 @@ async def test_a_new_version_keeps_the_old_one_and_the_default_moves_only_when_a
         v1 = (await c.get(f"/api/v1/boms/{ids['bom_fabric']}")).json()
         # The first BOM of a product became its default without being asked.
         assert v1["version"] == 1 and v1["is_default"] and v1["is_active"]
+        assert v1["product_sku"] == "WB-FABRIC" and v1["lines"] == [{
+            "line_no": 1, "variant_id": ids["v_tape"], "sku": "WB-TAPE", "unit": "KG", "quantity": "1.000000",
+            "is_regrind": False, "note": None}]
         base = {"sku": "WB-FABRIC", "stage": "weaving", "expected_scrap_pct": "1.5",
                 "lines": [{"variant_id": ids["v_tape"], "quantity": "1.01"}]}
         v2 = await post(c, "/api/v1/boms", {**base, "name": "less scrap"})

@@ -23,6 +23,9 @@ async def test_a_valid_route_and_its_default(make_tenant, live):
         # A step without bom_id took its output's default BOM; machines given by code or id.
         assert [s["bom_id"] for s in steps] == [ids["bom_tape"], ids["bom_fabric"], ids["bom_bag"]]
         assert [s["machine_ids"] for s in steps] == [[ids["m_ext"]], [ids["m_loom"]], [ids["m_sew"]]]
+        assert [s["machine_codes"] for s in steps] == [["WB-EXT"], ["WB-LOOM"], ["WB-SEW"]]
+        assert [s["output_sku"] for s in steps] == ["WB-TAPE", "WB-FABRIC", "WB-BAG"]
+        assert route["product_sku"] == "WB-BAG"
         assert steps[0]["std_rate"] == "180.000" and steps[2]["rate_unit"] == "pcs_per_hour"
         assert (await c.get(f"/api/v1/routes/{route['id']}")).json() == route
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from polyflow.erp.identity.auth import CurrentUser, authorize
-from polyflow.erp.production.floor import equipment, service
+from polyflow.erp.production.floor import equipment, routes, service
 from polyflow.erp.production.floor.schemas import (
     BomIn, BomOut, BomPatch, DowntimeEnd, DowntimeIn, DowntimeOut, Explosion, MachineIn, MachineOut, MachinePatch,
     MachineState, MachineType, OperatorIn, OperatorOut, OperatorPatch, PieceRateIn, PieceRateOut, RouteIn, RouteOut,
@@ -29,6 +29,10 @@ def _page(out, items_total, page: PageParams, convert=None):
     items, total = items_total
     return Page[out](items=[convert(i) for i in items] if convert else items, total=total, limit=page.limit,
                      offset=page.offset)
+
+
+async def _bom(session, bom) -> dict:
+    return (await service.bom_views(session, [bom]))[0]
 
 
 # -- machines --------------------------------------------------------------------------------------------------
@@ -165,44 +169,45 @@ async def create_piece_rate(session: TenantSession, data: PieceRateIn):
 async def list_boms(session: TenantSession, page: Pg, product_id: uuid.UUID | None = None,
                     stage: Stage | None = None, active: bool | None = None, is_default: bool | None = None):
     """BOM versions by product, newest first."""
-    return _page(BomOut, await service.list_boms(session, product_id=product_id, stage=stage, active=active,
-                                                 is_default=is_default, limit=page.limit, offset=page.offset), page)
+    items, total = await service.list_boms(session, product_id=product_id, stage=stage, active=active,
+                                           is_default=is_default, limit=page.limit, offset=page.offset)
+    return _page(BomOut, (await service.bom_views(session, items), total), page)
 
 
 @router.post("/boms", response_model=BomOut, status_code=201)
 async def create_bom(session: TenantSession, data: BomIn, principal: CurrentUser):
     """A new BOM version of a product (make_default: it becomes the product's default)."""
-    return await service.create_bom(session, data, principal.id)
+    return await _bom(session, await service.create_bom(session, data, principal.id))
 
 
 @router.get("/boms/{bom_id}", response_model=BomOut)
 async def get_bom(session: TenantSession, bom_id: uuid.UUID):
     """One BOM version with its lines."""
-    return await service.get_bom(session, bom_id)
+    return await _bom(session, await service.get_bom(session, bom_id))
 
 
 @router.patch("/boms/{bom_id}", response_model=BomOut)
 async def update_bom(session: TenantSession, bom_id: uuid.UUID, data: BomPatch):
     """Rename or annotate a version (anything else: a new version)."""
-    return await service.update_bom(session, bom_id, data)
+    return await _bom(session, await service.update_bom(session, bom_id, data))
 
 
 @router.post("/boms/{bom_id}/activate", response_model=BomOut)
 async def activate_bom(session: TenantSession, bom_id: uuid.UUID):
     """archived -> active."""
-    return await service.activate_bom(session, bom_id)
+    return await _bom(session, await service.activate_bom(session, bom_id))
 
 
 @router.post("/boms/{bom_id}/archive", response_model=BomOut)
 async def archive_bom(session: TenantSession, bom_id: uuid.UUID):
     """active -> archived (no longer the default)."""
-    return await service.archive_bom(session, bom_id)
+    return await _bom(session, await service.archive_bom(session, bom_id))
 
 
 @router.post("/boms/{bom_id}/make-default", response_model=BomOut)
 async def make_default_bom(session: TenantSession, bom_id: uuid.UUID):
     """Make this version its product's default."""
-    return await service.make_default_bom(session, bom_id)
+    return await _bom(session, await service.make_default_bom(session, bom_id))
 
 
 @router.get("/boms/{bom_id}/explode", response_model=Explosion)
@@ -218,29 +223,30 @@ async def explode_bom(session: TenantSession, bom_id: uuid.UUID, quantity: Explo
 async def list_routes(session: TenantSession, page: Pg, product_id: uuid.UUID | None = None,
                       active: bool | None = None):
     """Routes by code."""
-    return _page(RouteOut, await service.list_routes(session, product_id=product_id, active=active, limit=page.limit,
-                                                     offset=page.offset), page, service.route_out)
+    items, total = await routes.list_routes(session, product_id=product_id, active=active, limit=page.limit,
+                                             offset=page.offset)
+    return _page(RouteOut, (await routes.route_views(session, items), total), page)
 
 
 @router.post("/routes", response_model=RouteOut, status_code=201)
 async def create_route(session: TenantSession, data: RouteIn):
     """A route of ordered steps (validated: outputs chain through the steps' BOMs, machines suit the stages)."""
-    return service.route_out(await service.create_route(session, data))
+    return await routes.route_view(session, await routes.create_route(session, data))
 
 
 @router.get("/routes/{route_id}", response_model=RouteOut)
 async def get_route(session: TenantSession, route_id: uuid.UUID):
     """One route with its steps."""
-    return service.route_out(await service.get_route(session, route_id))
+    return await routes.route_view(session, await routes.get_route(session, route_id))
 
 
 @router.patch("/routes/{route_id}", response_model=RouteOut)
 async def update_route(session: TenantSession, route_id: uuid.UUID, data: RoutePatch):
     """Rename, annotate or (de)activate a route."""
-    return service.route_out(await service.update_route(session, route_id, data))
+    return await routes.route_view(session, await routes.update_route(session, route_id, data))
 
 
 @router.post("/routes/{route_id}/make-default", response_model=RouteOut)
 async def make_default_route(session: TenantSession, route_id: uuid.UUID):
     """Make this route its product's default."""
-    return service.route_out(await service.make_default_route(session, route_id))
+    return await routes.route_view(session, await routes.make_default_route(session, route_id))

@@ -252,6 +252,8 @@ class BomPatch(_In):
 class BomLineOut(_Out):
     line_no: int
     variant_id: uuid.UUID
+    sku: str
+    unit: str
     quantity: Qty6
     is_regrind: bool
     note: str | None
@@ -260,6 +262,7 @@ class BomLineOut(_Out):
 class BomOut(_Out):
     id: uuid.UUID
     product_id: uuid.UUID
+    product_sku: str
     version: int
     name: str | None
     stage: str
@@ -346,10 +349,12 @@ class RouteStepOut(_Out):
     stage: str
     name: str | None
     output_variant_id: uuid.UUID
+    output_sku: str
     bom_id: uuid.UUID | None
     std_rate: Qty3
     rate_unit: str
     machine_ids: list[uuid.UUID]
+    machine_codes: list[str]
 
 
 class RouteOut(_Out):
@@ -357,6 +362,7 @@ class RouteOut(_Out):
     code: str
     name: str
     product_id: uuid.UUID
+    product_sku: str
     is_active: bool
     is_default: bool
     note: str | None

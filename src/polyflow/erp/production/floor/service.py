@@ -1,6 +1,6 @@
-"""Bills of materials and routes: versioned BOMs (never edited in place), their multi-level explosion, and
-routes whose steps chain one BOM's output into the next. Machines, shifts, operators and piece rates are in
-equipment.py (re-exported here, so other modules import one place).
+"""Bills of materials: versioned (never edited in place), one default per product, and their multi-level
+explosion. Routes are in routes.py; machines, shifts, operators and piece rates in equipment.py; what other
+modules need of them is re-exported here, so they import one place.
 
 Other modules call: `explode` (pure, explosion.py) with `load_default_specs` / `spec_of`, `default_bom`,
 `default_route`, `piece_rate_for`, `shift_window`."""
@@ -12,30 +12,20 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.models import Bom, BomLine, Machine, Product, ProductVariant, Route, RouteStep, RouteStepMachine
+from polyflow.erp.models import Bom, BomLine, Product, ProductVariant
 from polyflow.erp.production.floor import repository
 from polyflow.erp.production.floor.equipment import (  # noqa: F401  (re-exported)
-    flush_or_taken, piece_rate_for, product_ref, shift_hours, shift_window,
+    piece_rate_for, product_ref, shift_hours, shift_window,
 )
 from polyflow.erp.production.floor.explosion import (  # noqa: F401  (re-exported)
     BomCycle, BomSpec, Exploded, LineSpec, Need, explode, per_output, topological,
 )
-from polyflow.erp.production.floor.schemas import BomIn, BomPatch, RouteIn, RoutePatch
+from polyflow.erp.production.floor.routes import default_route  # noqa: F401  (re-exported)
+from polyflow.erp.production.floor.schemas import BomIn, BomPatch
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 
-# Which machines can do a stage; rework is done wherever the goods are repaired.
-STAGE_MACHINES: dict[str, tuple[str, ...]] = {
-    "mixing": ("mixer",), "extrusion": ("extruder",), "weaving": ("loom",), "lamination": ("laminator",),
-    "printing": ("printer",), "cutting_sewing": ("cutting_sewing",), "packing": ("packer",),
-    "granulating": ("granulator",),
-    "rework": ("mixer", "extruder", "loom", "laminator", "printer", "cutting_sewing", "packer", "granulator"),
-}
 BOM_LOCK = "floor:boms"  # one writer of BOMs at a time: versions, the default, and the cycle check agree
 MASS_UNIT = "KG"
-
-
-def _a(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _pct(value: Decimal) -> str:
@@ -80,6 +70,18 @@ async def _refuse_cycle(session: AsyncSession, spec: BomSpec) -> None:
 
 
 # -- BOMs ------------------------------------------------------------------------------------------------------
+BOM_FIELDS = ("id", "product_id", "version", "name", "stage", "output_quantity", "expected_scrap_pct",
+              "max_regrind_pct", "is_active", "is_default", "note", "created_by", "created_at")
+
+
+async def bom_views(session: AsyncSession, boms: list[Bom]) -> list[dict]:
+    """BOMs as answered: with the product's and each component's SKU (two queries for a whole page)."""
+    variants = await repository.variants_by_id(session, {line.variant_id for b in boms for line in b.lines})
+    skus = await repository.product_skus(session, {b.product_id for b in boms})
+    return [{**{k: getattr(b, k) for k in BOM_FIELDS}, "product_sku": skus[b.product_id],
+             "lines": [{"line_no": line.line_no, "variant_id": line.variant_id, "sku": variants[line.variant_id].sku,
+                        "unit": variants[line.variant_id].product.unit, "quantity": line.quantity,
+                        "is_regrind": line.is_regrind, "note": line.note} for line in b.lines]} for b in boms]
 
 
 async def get_bom(session: AsyncSession, bom_id: uuid.UUID) -> Bom:
@@ -260,180 +262,3 @@ async def explode_bom(session: AsyncSession, bom_id: uuid.UUID, quantity: Decima
 
     return {"bom_id": bom.id, "product_id": bom.product_id, "quantity": quantity,
             "materials": rows(result.materials), "intermediates": rows(result.intermediates)}
-
-
-# -- routes ----------------------------------------------------------------------------------------------------
-
-
-def route_out(route: Route) -> dict:
-    """A route with each step's machine ids (the response body)."""
-    return {**{k: getattr(route, k) for k in ("id", "code", "name", "product_id", "is_active", "is_default", "note",
-                                              "created_at")},
-            "steps": [{**{k: getattr(s, k) for k in ("id", "seq", "stage", "name", "output_variant_id", "bom_id",
-                                                     "std_rate", "rate_unit")},
-                       "machine_ids": sorted(m.machine_id for m in s.machines)} for s in route.steps]}
-
-
-async def get_route(session: AsyncSession, route_id: uuid.UUID) -> Route:
-    """One route with its steps, or 404."""
-    route = await session.get(Route, route_id)
-    if route is None:
-        raise NotFound("route not found")
-    return route
-
-
-async def list_routes(session: AsyncSession, *, product_id: uuid.UUID | None, active: bool | None, limit: int,
-                      offset: int) -> tuple[list[Route], int]:
-    """Routes by code."""
-    filters = []
-    if product_id is not None:
-        filters.append(Route.product_id == product_id)
-    if active is not None:
-        filters.append(Route.is_active == active)
-    return await repository.page(session, Route, filters, [Route.code], limit, offset)
-
-
-async def default_route(session: AsyncSession, product_id: uuid.UUID) -> Route | None:
-    """The product's default route (None if it has none)."""
-    return await repository.default_route(session, product_id)
-
-
-async def _step_machines(session: AsyncSession, data: RouteIn) -> dict[int, list[Machine]]:
-    ids, codes = set(), set()
-    for step in data.steps:
-        for ref in step.machines:
-            try:
-                ids.add(uuid.UUID(ref))
-            except ValueError:
-                codes.add(ref.strip().upper())
-    found = await repository.machines_by_ref(session, ids, codes)
-    by_ref = {str(m.id): m for m in found} | {m.code: m for m in found}
-    out = {}
-    for step in data.steps:
-        machines = {}
-        for ref in step.machines:
-            machine = by_ref.get(ref.strip()) or by_ref.get(ref.strip().upper())
-            label = f"step {step.seq} ({step.stage})"
-            if machine is None:
-                raise InvalidInput(f"{label}: machine {ref} not found")
-            if machine.status == "retired":
-                raise InvalidInput(f"{label}: machine {machine.code} is retired")
-            if machine.machine_type not in STAGE_MACHINES[step.stage]:
-                raise InvalidInput(f"{label}: machine {machine.code} is {_a(machine.machine_type)}; {step.stage} "
-                                   f"needs {' or '.join(_a(t) for t in STAGE_MACHINES[step.stage])}")
-            machines[machine.id] = machine
-        out[step.seq] = list(machines.values())
-    return out
-
-
-async def _step_outputs(session: AsyncSession, data: RouteIn) -> dict[int, ProductVariant]:
-    found = await repository.variants(session, {s.output_variant_id for s in data.steps if s.output_variant_id},
-                                      {s.sku for s in data.steps if s.sku})
-    by_id, by_sku = {v.id: v for v in found}, {v.sku: v for v in found}
-    out = {}
-    for step in data.steps:
-        variant = by_id.get(step.output_variant_id) if step.output_variant_id else by_sku.get(step.sku)
-        if variant is None:
-            raise InvalidInput(f"step {step.seq} ({step.stage}): output {step.sku or step.output_variant_id} not found")
-        out[step.seq] = variant
-    return out
-
-
-async def _step_boms(session: AsyncSession, data: RouteIn, outputs: dict[int, ProductVariant]) -> dict[int, Bom]:
-    given = await repository.boms_by_id(session, {s.bom_id for s in data.steps if s.bom_id})
-    out, previous = {}, None
-    for step in sorted(data.steps, key=lambda s: s.seq):
-        label, output = f"step {step.seq} ({step.stage})", outputs[step.seq]
-        if step.bom_id is not None:
-            bom = given.get(step.bom_id)
-            if bom is None:
-                raise InvalidInput(f"{label}: BOM {step.bom_id} not found")
-        else:
-            bom = await repository.default_bom(session, output.product_id)
-            if bom is None:
-                raise InvalidInput(f"{label}: {output.sku} has no default BOM: give the step's bom_id")
-        if bom.product_id != output.product_id:
-            makes = (await repository.product_skus(session, {bom.product_id}))[bom.product_id]
-            raise InvalidInput(f"{label}: BOM version {bom.version} makes {makes}, not the step's output {output.sku}")
-        if not bom.is_active:
-            raise InvalidInput(f"{label}: BOM version {bom.version} of {output.sku} is archived")
-        if bom.stage != step.stage:
-            raise InvalidInput(f"{label}: BOM version {bom.version} of {output.sku} is {_a(bom.stage)} BOM")
-        if previous is not None and previous.id not in {line.variant_id for line in bom.lines}:
-            raise InvalidInput(f"{label}: its BOM (version {bom.version} of {output.sku}) does not use the previous "
-                               f"step's output {previous.sku}")
-        out[step.seq], previous = bom, output
-    return out
-
-
-async def create_route(session: AsyncSession, data: RouteIn) -> Route:
-    """A route: ordered steps, each a stage making its output with a BOM on machines able to do it."""
-    code = data.code.upper()
-    if await repository.route_code_taken(session, code):
-        raise Conflict(f"route code '{code}' is already used")
-    product = await product_ref(session, data.product_id, data.sku)
-    if product.product_type == "service":
-        raise InvalidInput(f"{product.sku} is a service: it has no route")
-    steps = sorted(data.steps, key=lambda s: s.seq)
-    outputs = await _step_outputs(session, data)
-    last = outputs[steps[-1].seq]
-    if last.product_id != product.id:
-        raise InvalidInput(f"the last step (step {steps[-1].seq}) makes {last.sku}, not the route's product "
-                           f"{product.sku}")
-    boms = await _step_boms(session, data, outputs)
-    machines = await _step_machines(session, data)
-    await repository.lock(session, f"floor:routes:{product.id}")
-    route = Route(code=code, name=data.name, product_id=product.id, note=data.note, is_active=True, is_default=False,
-                  steps=[RouteStep(seq=s.seq, stage=s.stage, name=s.name, output_variant_id=outputs[s.seq].id,
-                                   bom_id=boms[s.seq].id, std_rate=s.std_rate, rate_unit=s.rate_unit,
-                                   machines=[RouteStepMachine(machine_id=m.id) for m in machines[s.seq]])
-                         for s in steps])
-    session.add(route)
-    await flush_or_taken(session, f"route code '{code}'")
-    if data.make_default or (data.make_default is None and await default_route(session, product.id) is None):
-        await _make_default_route(session, route)
-    await session.refresh(route)
-    return route
-
-
-async def _make_default_route(session: AsyncSession, route: Route) -> None:
-    previous = await repository.default_route(session, route.product_id)
-    if previous is not None and previous.id != route.id:
-        previous.is_default = False
-        await session.flush()
-    route.is_default = True
-    await session.flush()
-
-
-async def make_default_route(session: AsyncSession, route_id: uuid.UUID) -> Route:
-    """Make an active route its product's default (production runs take it when none is named)."""
-    found = await session.get(Route, route_id)
-    if found is None:
-        raise NotFound("route not found")
-    # The product's lock before the row's, in the order create_route takes them (the other way round, a
-    # create that moves the default off this very route would deadlock with us).
-    await repository.lock(session, f"floor:routes:{found.product_id}")
-    route = await repository.route_for_update(session, route_id)
-    if not route.is_active:
-        raise Conflict(f"route {route.code} is inactive (allowed: PATCH is_active true, then make-default)")
-    if route.is_default:
-        raise Conflict(f"route {route.code} is already the default")
-    await _make_default_route(session, route)
-    await session.refresh(route)
-    return route
-
-
-async def update_route(session: AsyncSession, route_id: uuid.UUID, patch: RoutePatch) -> Route:
-    """Rename, annotate, (de)activate a route (an inactive route is no one's default); steps never change."""
-    route = await repository.route_for_update(session, route_id)
-    if route is None:
-        raise NotFound("route not found")
-    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items()
-               if not (v is None and k in ("name", "is_active"))}
-    for key, value in changes.items():
-        setattr(route, key, value)
-    if not route.is_active:
-        route.is_default = False
-    await session.flush()
-    await session.refresh(route)
-    return route
