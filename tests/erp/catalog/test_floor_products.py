@@ -24,7 +24,7 @@ async def test_a_service_product_has_no_stock(make_tenant, live):
                          sell_price="400")
         assert svc["product_type"] == "service" and D(svc["min_stock"]) == 0
         for body in ({"kind": "IN", "sku": "JASA-CETAK", "quantity": "10", "to_location": "FG-WH",
-                      "unit_cost": "300", "reason": "production"},
+                      "unit_cost": "300", "reason": "opening"},
                      {"kind": "IN", "sku": "JASA-CETAK", "quantity": "10", "to_location": "FG-WH", "unit_cost": "1"},
                      {"kind": "OUT", "sku": "JASA-CETAK", "quantity": "1", "from_location": "FG-WH"}):
             r = await c.post(SM, json=body)

@@ -144,9 +144,6 @@ async def test_the_counter_account_follows_from_the_reason(make_tenant, live):
             (mv("ADJUSTMENT", 1, "2026-10-03", from_location="RM-WH"), "5400", "debit"),
             (mv("ADJUSTMENT", 1, "2026-10-03", to_location="RM-WH"), "5400", "credit"),
             (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="opening"), "3900", "credit"),
-            # Production (issue 12): material issued to an order and its output both go through WIP (1142).
-            (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="production"), "1142", "credit"),
-            (mv("OUT", 1, "2026-10-03", from_location="RM-WH", reason="production"), "1142", "debit"),
             # A customer return comes back into stock against cost of goods sold; a return to the supplier
             # reduces received-not-billed (not HPP).
             (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="return"), "5100", "credit"),
@@ -157,6 +154,19 @@ async def test_the_counter_account_follows_from_the_reason(make_tenant, live):
             assert r.status_code == 201, (body, r.text)
             want = ("20000.00", "0.00") if side == "debit" else ("0.00", "20000.00")
             assert (account, *want) in await _lines(owner, r.json()), body
+
+        # Production (issue 12) moves stock against WIP (1142) only on a production order, whose WIP
+        # sub-ledger holds the other side: a bare one here is refused, whoever asks; a hand-valued
+        # receipt that names another counter account is a plain valued receipt.
+        for body in (mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000", reason="production"),
+                     mv("OUT", 1, "2026-10-03", from_location="RM-WH", reason="production"),
+                     mv("OUT", 1, "2026-10-03", from_location="RM-WH", reason="production", counter_account="1142")):
+            for who in (warehouse, owner):
+                r = await who.post(SM, json=body)
+                assert r.status_code == 422 and "production order" in r.json()["detail"], (body, r.text)
+        r = await owner.post(SM, json=mv("IN", 1, "2026-10-03", to_location="RM-WH", unit_cost="20000",
+                                         reason="production", counter_account="5200"))
+        assert r.status_code == 201 and ("5200", "0.00", "20000.00") in await _lines(owner, r.json())
 
 
 async def test_only_valid_kind_and_reason_pairs(make_tenant, live):

@@ -1,8 +1,17 @@
 """Stock accounts for manufacturing (issue 12): scrap and regrind in 1144, auxiliaries in 1141, material
 issued to production (OUT production) Dr 1142 WIP, output and scrap from production (IN production) Cr 1142;
-the valuation's by_account has 1144 and equals the general ledger for every inventory account."""
+the valuation's by_account has 1144 and equals the general ledger for every inventory account.
+
+The production movements are made through inventory's service on the tenant's database: the HTTP API
+refuses them outside a production order (whose WIP sub-ledger holds the other side), and this test is
+about the accounts such a movement posts to, not about orders."""
 
 from decimal import Decimal as D
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.inventory import service as inventory
+from polyflow.erp.inventory.schemas import MovementIn
 
 SM = "/api/v1/stock-movements"
 INVENTORY = ("1141", "1142", "1143", "1144")
@@ -24,8 +33,16 @@ async def _move(c, **body):
     return r.json()
 
 
-async def test_scrap_auxiliary_and_production_accounts(make_tenant, live):
-    await make_tenant("pt-abc")
+async def _produce(engine, **body):
+    """A production movement through the service (what a production order does), committed."""
+    async with AsyncSession(engine, expire_on_commit=False) as s:
+        movement = await inventory.create_movement(s, MovementIn(**body), may_choose_account=False)
+        await s.commit()
+    return {"journal_entry_id": str(movement.journal_entry_id)}
+
+
+async def test_scrap_auxiliary_and_production_accounts(make_tenant, live, tenant_engine):
+    engine = tenant_engine(await make_tenant("pt-abc"))
     async with live.tenant_client("pt-abc") as c:
         for sku, ptype in (("PP-RAF", "raw_material"), ("OLI-1", "auxiliary"), ("SCRAP-PP", "scrap"),
                            ("RAF-1200", "intermediate")):
@@ -39,15 +56,15 @@ async def test_scrap_auxiliary_and_production_accounts(make_tenant, live):
                           posting_date="2026-11-02")
         assert await _lines(c, oil) == [("1141", D(600_000), 0), ("2120", 0, D(600_000))]
         # 500 kg issued to production at 20 000 = 10 000 000: Dr 1142 / Cr 1141.
-        issue = await _move(c, kind="OUT", sku="PP-RAF", quantity="500", from_location="RM-WH", reason="production",
+        issue = await _produce(engine, kind="OUT", sku="PP-RAF", quantity="500", from_location="RM-WH", reason="production",
                             posting_date="2026-11-03")
         assert await _lines(c, issue) == [("1141", 0, D(10_000_000)), ("1142", D(10_000_000), 0)]
         # Trim scrap from that order, 60 kg at its net realisable value 5 000 = 300 000: Dr 1144 / Cr 1142.
-        scrap = await _move(c, kind="IN", sku="SCRAP-PP", quantity="60", unit_cost="5000", to_location="SCRAP-WH",
+        scrap = await _produce(engine, kind="IN", sku="SCRAP-PP", quantity="60", unit_cost="5000", to_location="SCRAP-WH",
                             reason="production", posting_date="2026-11-04")
         assert await _lines(c, scrap) == [("1142", 0, D(300_000)), ("1144", D(300_000), 0)]
         # Yarn out of the same order, 430 kg at 22 000 = 9 460 000: its stock is 1142 as well.
-        yarn = await _move(c, kind="IN", sku="RAF-1200", quantity="430", unit_cost="22000", to_location="EXTRUSION",
+        yarn = await _produce(engine, kind="IN", sku="RAF-1200", quantity="430", unit_cost="22000", to_location="EXTRUSION",
                            reason="production", posting_date="2026-11-04")
         assert await _lines(c, yarn) == [("1142", 0, D(9_460_000)), ("1142", D(9_460_000), 0)]
         # 10 kg of scrap sold on 5 Nov at the average 5 000 = 50 000: Dr 5100 / Cr 1144.

@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.inventory import service
 from polyflow.erp.inventory.schemas import (
     History, LocationIn, LocationKind, LocationOut, LocationPatch, LowStockRow, MovementIn, MovementKind, MovementOut,
     ReservationIn, StockLevelOut, Valuation,
 )
+from polyflow.kit.errors import InvalidInput
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import CursorPage, Page, PageParams, keyset_params, page_params, report_params
 from polyflow.erp.identity.auth import CurrentUser, authorize
@@ -95,6 +97,12 @@ async def release_stock(session: TenantSession, data: ReservationIn):
 @router.post("/stock-movements", response_model=MovementOut, status_code=201)
 async def create_movement(session: TenantSession, data: MovementIn, principal: CurrentUser):
     """Record a stock movement (and its journal, in the same transaction)."""
+    if data.reason == "production" and (data.counter_account or coa.PERSEDIAAN_BDP).upper() == coa.PERSEDIAAN_BDP:
+        # Against 1142 only a production order may move stock: its WIP sub-ledger is what holds the
+        # other side (GL 1142 == intermediate stock + the orders' WIP). A bare one would break that.
+        raise InvalidInput("material issued to production and what production makes are recorded on a production "
+                           "order (POST /api/v1/production-orders/{id}/issue, /output or /scrap), which keeps its WIP; "
+                           "a hand-valued production receipt must name its counter_account")
     return await service.create_movement(session, data, user_id=principal.id,
                                          may_choose_account=principal.can("accounting.write"))
 
