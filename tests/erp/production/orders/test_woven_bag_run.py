@@ -7,10 +7,14 @@ Master data: products and stock through the API; machines, piece rates, BOMs and
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal as D
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.models import Lot, LotConsumption
 
 from tests.erp.production.orders.helpers import (
     ORDERS, RUNS, act, bom, ledger_ties, machine, ok, order, piece_rate, product, receive, route, tb, wip,
@@ -212,5 +216,12 @@ async def test_woven_bag_run_five_steps_with_scrap_and_regrind(make_tenant, live
         # prongkol 3 600, off-spec 10 000.
         assert (b["1141"], b["1142"], b["1143"], b["1144"]) == \
             (D("23595000.00"), D("764086.00"), D("957540.00"), D("204300.00"))
-        lots = [e for s in (weave,) for e in (await order(c, s))["executions"]]
-        assert all(e["lot_number"].startswith("RL-") for e in lots)
+        # The two rolls went into the sewing order by lot: consumed, and the link traceability follows.
+        rolls = {uuid.UUID(r1["lot_id"]), uuid.UUID(r2["lot_id"])}
+        lots = (await session.execute(select(Lot).where(Lot.id.in_(rolls)))).scalars().all()
+        assert {(lot.status, lot.remaining, lot.net_weight) for lot in lots} == \
+            {("consumed", D(0), D("38.000")), ("consumed", D(0), D("36.500"))}
+        used = (await session.execute(select(LotConsumption.lot_id, LotConsumption.quantity)
+                                      .where(LotConsumption.order_id == uuid.UUID(sew)))).all()
+        assert sorted(used, key=lambda u: u[1]) == [(uuid.UUID(r2["lot_id"]), D("36.500")),
+                                                    (uuid.UUID(r1["lot_id"]), D("38.000"))]
