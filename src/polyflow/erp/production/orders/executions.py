@@ -69,7 +69,7 @@ def _material(order: ProductionOrder, variant: ProductVariant) -> OrderMaterial:
 
 async def _check_regrind(session: AsyncSession, order: ProductionOrder, adding: dict[uuid.UUID, Decimal]) -> None:
     """409 when the regrind lines would pass the BOM's max_regrind_pct of the order's issued material mass
-    (after this issue)."""
+    (after this issue; the materials counted in the regrind's unit)."""
     regrind = {m.variant_id for m in order.materials if m.is_regrind}
     new = sum((q for v, q in adding.items() if v in regrind), Decimal(0))
     if not new:
@@ -78,8 +78,14 @@ async def _check_regrind(session: AsyncSession, order: ProductionOrder, adding: 
     cap = bom.max_regrind_pct if bom and bom.max_regrind_pct is not None else Decimal(0)
     if cap >= HUNDRED:
         return
-    before = sum((m.issued_qty for m in order.materials if m.is_regrind), Decimal(0))
-    total = sum((m.issued_qty for m in order.materials), Decimal(0)) + sum(adding.values(), Decimal(0))
+    # Mass: the materials counted in the regrind's own unit (KG); a bobbin counted in PCS is not mass.
+    units = {v.id: v.product.unit for v in (await repository.variants(
+        session, [*(m.variant_id for m in order.materials), *adding])).values()}
+    mass_unit = units[next(iter(regrind))]
+    issued = {m.variant_id: m.issued_qty for m in order.materials}
+    before = sum((q for v, q in issued.items() if v in regrind), Decimal(0))
+    total = sum((q for v, q in issued.items() if units[v] == mass_unit), Decimal(0)) + \
+        sum((q for v, q in adding.items() if units[v] == mass_unit), Decimal(0))
     mine = before + new
     if mine * HUNDRED > cap * total:
         # With the other materials as they are, regrind r may reach cap % of (others + r):
