@@ -130,6 +130,15 @@ async def test_void_reverses_stock_lot_and_journal(plant, live):
             lot = (await session.execute(select(Lot).where(Lot.id == uuid.UUID(e["lot_id"])))).scalar_one()
             assert (lot.status, lot.remaining) == ("voided", D(0))
 
+        # Scrap voided: 2 kg daun in at 2 000 (Dr 1144 / Cr 1142 4 000) and out again at its average 2 000.
+        sc = await act(c, o["id"], "scrap", {"sku": "DAUN", "scrap_kind": "daun", "quantity": "2",
+                                             "date": D2.isoformat()}, 201)
+        assert sc["value"] == "4000.00" and await wip(owner, D2) == D("-833.33") - D("4000")
+        await ok(await c.post(f"/api/v1/production-executions/{sc['id']}/void", json={"reason": "mis-weighed",
+                                                                                    "date": D2.isoformat()}))
+        assert (await order(c, o["id"]))["qty_scrap"] == "0.000"
+        assert await wip(owner, D2) == D("-833.33") and (await ledger_ties(owner, D2))["1144"] == before["1144"]
+
         # Output whose lot was consumed by another order cannot be voided.
         e2 = await act(c, o["id"], "output", {"quantity": "20", "hours": "0", "backflush": True,
                                               "work_date": D2.isoformat()}, 201)
