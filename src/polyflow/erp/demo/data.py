@@ -167,9 +167,9 @@ ABC = Plant(
         (18, "do", "SO5", [("WB-50KG-WH", 20000)]),
         (19, "inv", "SI10", "SO5"),
         # Production: (day, "campaign") one run of woven bags through the five steps; the last one stays open.
-        *((day, "campaign", day < 19) for day in range(1, HISTORY_DAYS - 1, 2)),
+        *((day, "campaign", day < 19) for day in range(1, HISTORY_DAYS, 3)),
         # (day, "regrind", kg of scrap): the granulator order; the compound's BOM version 2 uses its regrind.
-        (10, "regrind", "220"),
+        (8, "regrind", "220"),
         # (day, "toll", invoice key, customer, material, finished, figures): a maklon order over days 5-7.
         (5, "toll", "SI11", "CUS-TERIGU", "PP-GRN-CUST", "WB-50KG-MKL",
          {"received": "800", "consumed": "752", "scrap": "12", "bags": "10000", "fee": "450"}),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.inventory import service as inventory
-from polyflow.erp.production.floor import equipment, service as floor
+from polyflow.erp.production.floor import equipment, routes, service as floor
 from polyflow.erp.production.floor.schemas import (
     BomIn, BomLineIn, DowntimeIn, MachineIn, OperatorIn, PieceRateIn, RouteIn, RouteStepIn, ShiftIn,
 )
@@ -79,28 +79,30 @@ class Step:
     scrap: tuple[tuple[str, Decimal], ...] = ()  # (kind, share of the input)
     core: Decimal | None = None  # weighed rolls: the bobbin / core weight (bruto - bobin = net)
     operators: tuple[str, ...] = ()  # one per shift (PAGI, SIANG, MALAM)
+    shifts: tuple[str, ...] = ("PAGI", "SIANG", "MALAM")  # the shifts the step runs on a campaign day
 
 
 D = Decimal
 STEPS = (
-    Step("mixing", "MIX-RAF-WH", ("MIX-01",), "400", "kg_per_hour", D(1), D("0.002"),
-         operators=("OP-01", "OP-02", "OP-03")),
-    Step("extrusion", "RAF-1200-WH", ("EXT-01",), "80", "kg_per_hour", D(1), D("0.004"),
+    # The mixer makes the day's compound in one shift; the looms and the baling press run two.
+    Step("mixing", "MIX-RAF-WH", ("MIX-01",), "450", "kg_per_hour", D(1), D("0.002"),
+         operators=("OP-01", "OP-02", "OP-03"), shifts=("PAGI",)),
+    Step("extrusion", "RAF-1200-WH", ("EXT-01",), "110", "kg_per_hour", D(1), D("0.004"),
          (("daun", D("0.016")), ("prongkol", D("0.009"))), D("18"), ("OP-01", "OP-02", "OP-03")),
-    Step("weaving", "FAB-55-WH", ("LOOM-01", "LOOM-02", "LOOM-03", "LOOM-04"), "20", "kg_per_hour", D(1),
-         D("0.003"), (("other", D("0.009")),), D("3.5"), ("OP-04", "OP-05", "OP-06")),
-    Step("cutting_sewing", "WB-50KG-WH-LS", ("SEW-01",), "1000", "pcs_per_hour", D(1000) / D(74), D("0.002"),
+    Step("weaving", "FAB-55-WH", ("LOOM-01", "LOOM-02", "LOOM-03", "LOOM-04"), "42", "kg_per_hour", D(1),
+         D("0.003"), (("other", D("0.009")),), D("3.5"), ("OP-04", "OP-05", "OP-06"), ("PAGI", "SIANG")),
+    Step("cutting_sewing", "WB-50KG-WH-LS", ("SEW-01",), "1400", "pcs_per_hour", D(1000) / D(74), D("0.002"),
          (("daun", D("0.014")), ("off_spec", D("0.004"))), None, ("OP-07", "OP-08", "OP-09")),
-    Step("packing", "WB-50KG-WH", ("BAL-01",), "1500", "pcs_per_hour", D(1), D(0),
-         operators=("OP-07", "OP-08", "OP-09")),
+    Step("packing", "WB-50KG-WH", ("BAL-01",), "2500", "pcs_per_hour", D(1), D(0),
+         operators=("OP-07", "OP-08", "OP-09"), shifts=("PAGI", "SIANG")),
 )
 BALE = 500  # bags in a bale
 # A campaign day's run: bags to make (the plan; what is made follows from what is issued).
-RUN_BAGS = D(22000)
+RUN_BAGS = D(31000)
 # (day, machine, shift, reason, start hour offset into the shift, hours)
-DOWNTIME = [(3, "LOOM-03", "SIANG", "breakdown", 2, D("2.5")), (7, "EXT-01", "PAGI", "changeover", 0, D("1.5")),
-            (11, "SEW-01", "MALAM", "power", 3, D(1)), (15, "LOOM-02", "PAGI", "maintenance", 1, D(3)),
-            (17, "EXT-01", "SIANG", "no_material", 5, D("0.75"))]
+DOWNTIME = [(4, "LOOM-03", "SIANG", "breakdown", 2, D("2.5")), (7, "EXT-01", "PAGI", "changeover", 0, D("1.5")),
+            (10, "SEW-01", "MALAM", "power", 3, D(1)), (16, "LOOM-02", "PAGI", "maintenance", 1, D(3)),
+            (19, "EXT-01", "SIANG", "no_material", 5, D("0.75"))]
 
 
 def _kg(value: Decimal) -> Decimal:
@@ -161,7 +163,7 @@ class FloorSeeding:
             lines=[BomLineIn(sku=c, quantity=D(q), is_regrind=r) for c, q, r in lines]), None)
 
     async def _route(self, code: str, make_default: bool | None = None):
-        return await floor.create_route(self.session, RouteIn(
+        return await routes.create_route(self.session, RouteIn(
             code=code, name="Karung 50 kg putih: mixing - extrusion - weaving - sewing - baling", sku="WB-50KG-WH",
             make_default=make_default,
             steps=[RouteStepIn(seq=n * 10, stage=st.stage, sku=st.sku, std_rate=D(st.std_rate),
@@ -235,9 +237,8 @@ class FloorSeeding:
                     issued = D(int(issued) // BALE * BALE)
                 await self._issue(order.id, prev, issued, on)
             # The last campaign leaves sewing and baling open: the month ends with WIP on the floor.
-            shifts = ("PAGI", "SIANG") if not close_all and step.stage == "cutting_sewing" else \
-                ("PAGI", "SIANG", "MALAM")
-            share = D(len(shifts)) / D(3)
+            shifts = step.shifts[:-1] if not close_all and step.stage == "cutting_sewing" else step.shifts
+            share = D(len(shifts)) / D(len(step.shifts))
             await self._execute(order, step, issued * share, on, day, shifts)
             if close_all or n < 3:
                 await orders.close_order(s, order.id, CloseIn(date=on), None)
@@ -283,9 +284,14 @@ class FloorSeeding:
         for i, ((machine, shift), amount) in enumerate(zip(slots, amounts)):
             if amount <= 0:
                 continue
+            # Hours on the machine: what the standard rate needs and a little more, within the shift's
+            # time up (continuous lines fill the shift).
+            kg = amount / step.out_per_in if step.stage == "cutting_sewing" else amount
+            std = (amount if step.rate_unit == "pcs_per_hour" else kg) / D(step.std_rate)
+            hours = min(self._hours(day, machine, shift), (std * D("1.08") * 4).to_integral_value() / 4)
             body = dict(machine_id=self.machines[machine].id, shift_id=self.shifts[shift].id,
                         operator_id=self.operators[step.operators[SHIFTS_INDEX[shift]]], work_date=on,
-                        hours=self._hours(day, machine, shift))
+                        hours=hours)
             if step.core is not None:  # a weighed roll: bruto - bobin
                 body.update(gross_weight=amount + step.core, core_weight=step.core)
             elif step.stage == "packing":
@@ -297,14 +303,15 @@ class FloorSeeding:
             execution = await executions.record_output(self.session, order.id, OutputIn(**body), None)
             if step.stage == "packing":
                 self.bale_lots.append(execution.lot_id)
-        for kind, pct in step.scrap:
-            for i, shift in enumerate(shifts):
-                qty = _kg(issued * pct / len(shifts) * _wobble(day, i + 5))
-                if qty > 0:
-                    await executions.record_scrap(self.session, order.id, ScrapIn(
-                        scrap_sku="SCRAP-PP", scrap_kind=kind, quantity=qty, machine_id=self.machines[
-                            step.machines[i % len(step.machines)]].id, shift_id=self.shifts[shift].id,
-                        operator_id=self.operators[step.operators[SHIFTS_INDEX[shift]]], work_date=on), None)
+        # The day's scrap of each kind, weighed once at the end of a shift (the shift and machine rotate).
+        for i, (kind, pct) in enumerate(step.scrap):
+            shift = shifts[(day + i) % len(shifts)]
+            qty = _kg(issued * pct * _wobble(day, i + 5))
+            if qty > 0:
+                await executions.record_scrap(self.session, order.id, ScrapIn(
+                    scrap_sku="SCRAP-PP", scrap_kind=kind, quantity=qty, machine_id=self.machines[
+                        step.machines[(day + i) % len(step.machines)]].id, shift_id=self.shifts[shift].id,
+                    operator_id=self.operators[step.operators[SHIFTS_INDEX[shift]]], work_date=on), None)
 
     # -- regrind, toll, count -----------------------------------------------------------------------------
     async def _regrind(self, on: date, day: int, qty: str) -> None:
