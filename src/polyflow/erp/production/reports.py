@@ -3,6 +3,8 @@ operator or product, and piece-rate earnings per operator. Read-only, set-based:
 over the range's posted executions (voided ones never count), whatever the number of executions.
 
 Definitions (the README repeats them for the floor):
+- groups: the execution's machine (else its order's planned machine), shift, work date, operator, or the
+  product its order makes (scrap counts against the product being made).
 - kg of an execution: its quantity for a KG product, else bruto - bobin when weighed, else quantity / the
   product's KG conversion; executions with none of these are counted as `unweighed_executions`.
 - scrap ratio = scrap kg / (good kg + scrap kg), per kind and in total; quality = 1 - scrap ratio.
