@@ -42,7 +42,7 @@ class Plant:
     count_adjustments: list[tuple] = field(default_factory=list)  # (day, sku, qty lost, location)
     # Manual journals: (day, "jv", description, debit account, credit account, amount)
     journals: list[tuple] = field(default_factory=list)
-    floor: bool = False  # the woven-bag floor of erp/demo/production.py (machines, BOMs, routes, runs)
+    floor: str | None = None  # "woven" or "film": the floor of erp/demo/production.py (machines, BOMs, orders)
 
 
 def _journals(bank: str, wages: str, electricity: str) -> list[tuple]:
@@ -187,7 +187,7 @@ ABC = Plant(
         (20, "rcv", "CUS-TERIGU", [("SI11", "1")], "1102", "0", "BP-0017/TPT/2026"),
     ],
     journals=_journals(bank="600000000", wages="20000000", electricity="30000000"),
-    floor=True,
+    floor="woven",
 )
 
 XYZ = Plant(
@@ -202,7 +202,7 @@ XYZ = Plant(
          {"attributes": {"diameter_inch": 3, "length_mm": 1000}}),
         ("FLM-LDPE-40", "LDPE film roll 40 micron", "finished_good", "ROLL", None, "410000", "20",
          {"attributes": {"thickness_micron": 40, "width_mm": 1000, "material": "LDPE"}}),
-        ("SCRAP-PP", "PP scrap, regrind", "scrap", "KG", None, "6500", "0", {}),
+        ("SCRAP-PP", "PP/PE scrap (daun)", "scrap", "KG", None, "6500", "0", {"standard_cost": "5000"}),
     ],
     partners=[
         Partner("SUP-HDPE", "PT Daur Ulang Polietilena", "supplier", "Jl. Raya Manyar Km 11", "Gresik", 14,
@@ -224,12 +224,8 @@ XYZ = Plant(
     ],
     opening=[("HDPE-GRN-BLK", 6000, "RM-WH", "14500"), ("MB-BLACK-01", 40, "RM-WH", "31500"),
              ("CORE-PPR-3", 50, "RM-WH", "4400"), ("FLM-LDPE-40", 40, "FG-WH", "350000")],
-    # 140 kg HDPE + 3 kg masterbatch + 6 cores -> 6 rolls of about 23 kg, and 12 kg of trim scrap.
-    production=[("OUT", "HDPE-GRN-BLK", 140, "RM-WH", None, None, "consumption"),
-                ("OUT", "MB-BLACK-01", 3, "RM-WH", None, None, "consumption"),
-                ("OUT", "CORE-PPR-3", 6, "RM-WH", None, None, "consumption"),
-                ("IN", "FLM-LDPE-40", 6, None, "FG-WH", "358000", "production"),
-                ("IN", "SCRAP-PP", 12, None, "SCRAP-WH", "5000", "production")],
+    # No hand-valued production: the blown-film line's orders run through the production services.
+    production=[],
     events=[
         (4, "po", "PO1", "SUP-HDPE", [("HDPE-GRN-BLK", 3000, "14900")]),
         (5, "grn", "PO1", "RM-WH", [("HDPE-GRN-BLK", 2000)]),
@@ -265,11 +261,14 @@ XYZ = Plant(
         (19, "so", "SO6", "CUS-AGRO", "FG-WH", [("FLM-LDPE-40", 10, "410000")]),
         (20, "do", "SO6", [("FLM-LDPE-40", 8)]),
         (20, "inv", "SI7", "SO6"),
+        # Production: (day, "film") one order of 6 rolls on the blown-film line (erp/demo/production.py).
+        *((day, "film") for day in range(1, HISTORY_DAYS, 2)),
         (18, "rcv", "CUS-SITI", [("SI6", "1")], "1101", "0"),
         (19, "rcv", "CUS-LOG", [("SI4", "0.5")], "1102", "0"),
         (20, "rcv", "CUS-KONV", [("SI2", "1"), ("SI3", "1")], "1102", "5000"),
     ],
     journals=_journals(bank="150000000", wages="1000000", electricity="900000"),
+    floor="film",
 )
 
 PLANTS = (ABC, XYZ)

@@ -381,3 +381,47 @@ class FloorSeeding:
 
 
 SHIFTS_INDEX = {code: i for i, (code, *_rest) in enumerate(SHIFTS)}
+
+
+# -- pt-xyz: blown film, one step ---------------------------------------------------------------------------
+# Every other day one order makes 6 film rolls from 140 kg HDPE, 3 kg masterbatch and 6 paper cores on the
+# blown-film line over two shifts (three weighed rolls each, bruto - the 1.2 kg core); 12 kg of trim (daun).
+FILM = "FLM-LDPE-40"
+FILM_BOM = (FILM, "extrusion", "6", "0", None, [("HDPE-GRN-BLK", "140", False), ("MB-BLACK-01", "3", False),
+                                               ("CORE-PPR-3", "6", False)])
+FILM_CORE = D("1.2")
+
+
+class FilmSeeding:
+    """pt-xyz's film floor (mixed into erp/demo/seed.py's _Run): a blown-film line and its orders."""
+
+    async def film_setup(self) -> None:
+        s = self.session
+        self.machines = {"BLW-01": await equipment.create_machine(s, MachineIn(
+            code="BLW-01", name="Blown film line 55 mm", machine_type="extruder", overhead_rate=D("15000"),
+            overhead_basis="hour", rated_capacity=D("20")))}
+        self.shifts = {code: await equipment.create_shift(s, ShiftIn(code=code, name=name, starts_at=a, ends_at=b))
+                       for code, name, a, b in SHIFTS[:2]}
+        self.operators = {code: (await equipment.create_operator(s, OperatorIn(code=code, name=name))).id
+                          for code, name in (("OP-01", "Slamet Riyadi"), ("OP-02", "Yuli Astuti"))}
+        await equipment.create_piece_rate(s, PieceRateIn(stage="extrusion", rate=D("2500"), valid_from=self.day(0)))
+        await FloorSeeding._bom(self, FILM_BOM)
+
+    async def _film(self, on: date, day: int) -> None:
+        s = self.session
+        order = await orders.create_order(s, OrderIn(sku=FILM, quantity=D(6), machine_id=self.machines["BLW-01"].id,
+                                                     output_location="FG-WH", planned_start=on,
+                                                     note=f"Film batch {on:%d%m}"), None)
+        order = await orders.release_order(s, order.id)
+        await executions.issue_material(s, order.id, IssueIn(date=on, lines=[
+            IssueLineIn(sku=sku, quantity=D(q)) for sku, q, _r in FILM_BOM[5]]), None)
+        for i, shift in enumerate(("PAGI", "SIANG")):
+            net = D("68.4") + D((day + i) % 3) / 2  # three rolls of about 23 kg
+            await executions.record_output(s, order.id, OutputIn(
+                quantity=D(3), gross_weight=net + 3 * FILM_CORE, core_weight=3 * FILM_CORE, pieces=3,
+                machine_id=self.machines["BLW-01"].id, shift_id=self.shifts[shift].id,
+                operator_id=self.operators[("OP-01", "OP-02")[i]], work_date=on, hours=D("7.5")), None)
+        await executions.record_scrap(s, order.id, ScrapIn(
+            scrap_sku="SCRAP-PP", scrap_kind="daun", quantity=D(12), shift_id=self.shifts["SIANG"].id,
+            operator_id=self.operators["OP-02"], work_date=on), None)
+        await orders.close_order(s, order.id, CloseIn(date=on), None)

@@ -19,7 +19,7 @@ from polyflow.erp.catalog import service as catalog
 from polyflow.erp.catalog.schemas import ProductIn
 from polyflow.erp.demo import repository
 from polyflow.erp.demo.data import HISTORY_DAYS, PLANTS, Plant
-from polyflow.erp.demo.production import FloorSeeding
+from polyflow.erp.demo.production import FilmSeeding, FloorSeeding
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.partners import service as partners
@@ -40,7 +40,7 @@ from polyflow.erp.tax.schemas import CompanyTaxIn
 from polyflow.kit.money import rupiah
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
-ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "campaign": 3, "regrind": 3, "toll": 4, "so": 4,
+ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "campaign": 3, "film": 3, "regrind": 3, "toll": 4, "so": 4,
                 "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8, "jv": 8, "count": 9, "opname": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
@@ -49,7 +49,7 @@ def _whole(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal(1), rounding=ROUND_DOWN)
 
 
-class _Run(FloorSeeding):
+class _Run(FloorSeeding, FilmSeeding):
     """One plant's seeding: the ids of what it created, by the keys of erp/demo/data.py."""
 
     def __init__(self, session: AsyncSession, plant: Plant, start: date):
@@ -88,8 +88,10 @@ class _Run(FloorSeeding):
             self.partners[partner.code] = created.id
         for sku, qty, location, cost in p.opening:
             await self.move("IN", sku, qty, None, location, cost, "opening", "Saldo awal", self.day(0))
-        if p.floor:
+        if p.floor == "woven":
             await self.floor_setup()
+        elif p.floor == "film":
+            await self.film_setup()
 
     async def move(self, kind, sku, qty, src, dst, cost, reason, reference, on) -> None:
         # The demo's output is still valued by hand, outside any production order: it keeps its old counter
