@@ -139,6 +139,8 @@ async def test_demo_books_agree_with_their_documents(make_tenant, live, tenant_e
             # Material issued to production goes through WIP (1142), not the expense 5200 (it ended November at
             # -30 M on pt-abc when output was valued by hand against it).
             assert gl.get("5200", D(0)) >= 0, (sub, gl.get("5200"))
+            # Piece-rate wages earned on the floor (Cr 2170) were paid out week by week, the last on day 20.
+            assert gl.get("2170", D(0)) == 0 and gl.get("5720", D(0)) < 0, sub
             # Every production order of the history is closed but the last run's sewing and baling.
             states = {o["status"] for o in await _all(c, "/api/v1/production-orders")}
             assert states == ({"completed", "in_progress"} if sub == "pt-abc" else {"completed"}), (sub, states)

@@ -36,21 +36,19 @@ class Plant:
     products: list[tuple]
     partners: list[Partner]
     opening: list[tuple]  # (sku, qty, location, unit cost)
-    production: list[tuple]  # one run, on every odd day: (kind, sku, qty, from, to, unit cost, reason)
     # Business events: (day, action, key, args...) — see erp/demo/seed.py for each action.
     events: list[tuple] = field(default_factory=list)
-    count_adjustments: list[tuple] = field(default_factory=list)  # (day, sku, qty lost, location)
     # Manual journals: (day, "jv", description, debit account, credit account, amount)
     journals: list[tuple] = field(default_factory=list)
     floor: str | None = None  # "woven" or "film": the floor of erp/demo/production.py (machines, BOMs, orders)
 
 
 def _journals(bank: str, wages: str, electricity: str) -> list[tuple]:
-    """The bank's opening balance (against opening equity), weekly wages and the month's electricity bill
-    paid from the bank: the conversion costs that production absorbs into stock."""
+    """The bank's opening balance (against opening equity), weekly salaries, the week's piece-rate wages
+    (what the floor earned, owed on 2170) and the month's electricity bill, paid from the bank."""
     return [(0, "jv", "Saldo awal bank", "1102", "3900", bank),
-            *((day, "jv", f"Gaji dan upah minggu ke-{n}", "6100", "1102", wages)
-              for n, day in enumerate((6, 13, 20), 1)),
+            *((day, "jv", f"Gaji minggu ke-{n}", "6100", "1102", wages) for n, day in enumerate((6, 13, 20), 1)),
+            *((day, "piecepay", day - 6) for day in (6, 13, 20)),
             (19, "jv", "Tagihan listrik PLN", "6200", "1102", electricity)]
 
 
@@ -116,8 +114,6 @@ ABC = Plant(
     opening=[("PP-GRN-NAT", 8000, "RM-WH", "21200"), ("CACO3-FILLER", 1500, "RM-WH", "6800"),
              ("MB-BLUE-01", 120, "RM-WH", "47500"), ("LINER-LDPE", 10000, "FG-WH", "340"),
              ("WB-50KG-WH", 20000, "FG-WH", "1950")],
-    # No hand-valued production: the woven-bag floor runs through the production services (erp/demo/production.py).
-    production=[],
     events=[
         # Purchases: (day, "po", key, supplier, [(sku, qty, price)])
         (1, "po", "PO1", "SUP-RESIN", [("PP-GRN-NAT", 15000, "21500")]),
@@ -224,8 +220,6 @@ XYZ = Plant(
     ],
     opening=[("HDPE-GRN-BLK", 6000, "RM-WH", "14500"), ("MB-BLACK-01", 40, "RM-WH", "31500"),
              ("CORE-PPR-3", 50, "RM-WH", "4400"), ("FLM-LDPE-40", 40, "FG-WH", "350000")],
-    # No hand-valued production: the blown-film line's orders run through the production services.
-    production=[],
     events=[
         (4, "po", "PO1", "SUP-HDPE", [("HDPE-GRN-BLK", 3000, "14900")]),
         (5, "grn", "PO1", "RM-WH", [("HDPE-GRN-BLK", 2000)]),

@@ -23,6 +23,7 @@ from polyflow.erp.demo.production import FilmSeeding, FloorSeeding
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.partners import service as partners
+from polyflow.erp.production import reports as floor_reports
 from polyflow.erp.partners.schemas import PartnerIn
 from polyflow.erp.payments import service as payments
 from polyflow.erp.payments.schemas import AllocationIn, PaymentIn
@@ -40,8 +41,8 @@ from polyflow.erp.tax.schemas import CompanyTaxIn
 from polyflow.kit.money import rupiah
 
 # Within one day: orders, then goods in, then production, then deliveries, invoices and money.
-ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "make": 3, "mv": 3, "campaign": 3, "film": 3, "regrind": 3, "toll": 4, "so": 4,
-                "do": 5, "inv": 6, "ret": 7, "rcv": 8, "pay": 8, "jv": 8, "count": 9, "opname": 9}
+ORDER_IN_DAY = {"po": 0, "grn": 1, "pinv": 2, "campaign": 3, "film": 3, "regrind": 3, "toll": 4, "so": 4, "do": 5,
+                "inv": 6, "ret": 7, "rcv": 8, "pay": 8, "jv": 8, "piecepay": 9, "opname": 9}
 BY_PLANT = {plant.subdomain: plant for plant in PLANTS}
 
 
@@ -94,48 +95,35 @@ class _Run(FloorSeeding, FilmSeeding):
             await self.film_setup()
 
     async def move(self, kind, sku, qty, src, dst, cost, reason, reference, on) -> None:
-        # The demo's output is still valued by hand, outside any production order: it keeps its old counter
-        # account (5200) explicitly, since IN "production" now credits the orders' WIP (1142).
-        counter = "5200" if (kind, reason) == ("IN", "production") else None
         await inventory.create_movement(self.session, MovementIn(
             kind=kind, sku=sku, quantity=Decimal(qty), from_location=src, to_location=dst,
-            unit_cost=Decimal(cost) if cost else None, reason=reason, reference=reference, posting_date=on,
-            counter_account=counter))
+            unit_cost=Decimal(cost) if cost else None, reason=reason, reference=reference, posting_date=on))
 
     def schedule(self) -> list[tuple]:
         """Every event of the history as (day, order in day, n, action, args), in the order to replay them."""
         p, out = self.plant, []
         for n, (day, action, *args) in enumerate([*p.events, *p.journals]):
             out.append((day, ORDER_IN_DAY[action], n, action, args))
-        # Fewer, larger runs keep `polyflow dev` start-up short (each movement is a few queries).
-        for day in range(1, HISTORY_DAYS, 2) if p.production else ():
-            out.append((day, ORDER_IN_DAY["make"], 0, "make", []))
-        for day, sku, qty, location in p.count_adjustments:
-            out.append((day, ORDER_IN_DAY["count"], 0, "count", [sku, qty, location]))
         return sorted(out, key=lambda e: e[:3])
 
     async def replay(self) -> None:
         for day, _, _, action, args in self.schedule():
             await getattr(self, f"_{action}")(self.day(day), day, *args)
 
-    # -- production and counts (stock only) --------------------------------------------------------------
-    async def _make(self, on: date, day: int) -> None:
-        for kind, sku, qty, src, dst, cost, reason in self.plant.production:
-            ref = f"Batch {on:%d%m}" if kind != "TRANSFER" else f"Mixing batch {on:%d%m}"
-            await self.move(kind, sku, qty, src, dst, cost, reason or "other", ref, on)
-
-    async def _mv(self, on: date, day: int, kind, sku, qty, src, dst, cost, reason, reference) -> None:
-        await self.move(kind, sku, qty, src, dst, cost, reason, reference, on)
-
-    async def _count(self, on: date, day: int, sku: str, qty, location: str) -> None:
-        await self.move("ADJUSTMENT", sku, qty, location, None, None, "count", "Stock opname", on)
-
+    # -- money outside documents -------------------------------------------------------------------------
     async def _jv(self, on: date, day: int, description: str, debit: str, credit: str, amount: str) -> None:
         # What no document carries (the bank's opening balance, wages, the electricity bill): a manual
         # journal through accounting's service, as the accountant would enter it.
         await accounting.create_manual_journal(self.session, JournalIn(
             entry_date=on, description=description, lines=[LineIn(account=debit, debit=Decimal(amount)),
                                                             LineIn(account=credit, credit=Decimal(amount))]))
+
+    async def _piecepay(self, on: date, day: int, since: int) -> None:
+        # The week's piece-rate wages (earned on the floor, owed on 2170) paid from the bank: the amount is
+        # what the KPI service's earnings report gives for the week.
+        earned = (await floor_reports.piece_rate_earnings(self.session, self.day(since), on)).total_earnings
+        if earned > 0:
+            await self._jv(on, day, f"Upah borongan {self.day(since):%d/%m}-{on:%d/%m}", "2170", "1102", earned)
 
     # -- purchasing ------------------------------------------------------------------------------------------
     async def _po(self, on: date, day: int, key: str, supplier: str, lines: list) -> None:
