@@ -29,6 +29,7 @@ from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import (
     Execution, Lot, LotConsumption, MaterialIssue, OrderMaterial, ProductionCost, ProductionOrder, ProductVariant,
 )
+from polyflow.erp.production.floor import service as floor
 from polyflow.erp.production.orders import costing, repository
 from polyflow.erp.production.orders.schemas import IssueIn, OutputIn, ScrapIn, VoidIn
 from polyflow.erp.production.orders.service import (
@@ -307,7 +308,7 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
     for issue, cost_row in issues:
         issue.execution_id = cost_row.execution_id = execution.id
 
-    rate = await repository.piece_rate(session, order.stage, product.id, on)
+    rate = await floor.piece_rate_for(session, order.stage, product.id, on)
     labour = costing.labour(rate.rate if rate else None, qty)
     overhead = ZERO
     if machine is not None and machine.overhead_rate:

@@ -1,6 +1,6 @@
-"""All queries of production runs and orders. The floor tables (BOMs, routes, machines, piece rates) are
-read here directly (same module); stock movements are only read, for the value an issue or an output
-carries now (a backdated receipt may have re-costed it since)."""
+"""All queries of production runs and orders. The floor tables (BOMs, routes, machines) are read here
+directly (same module; the piece-rate rule is the floor's `piece_rate_for`); stock movements are only
+read, for the value an issue or an output carries now (a backdated receipt may have re-costed it since)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
-    Bom, Execution, Location, Lot, Machine, MaterialIssue, Operator, PieceRate, Product, ProductionCost,
+    Bom, Execution, Location, Lot, Machine, MaterialIssue, Operator, Product, ProductionCost,
     ProductionOrder, ProductionRun, ProductVariant, Route, SalesOrderLine, Shift, StockMovement,
 )
 
@@ -145,15 +145,6 @@ async def operator(session: AsyncSession, operator_id) -> Operator | None:
 
 async def shift(session: AsyncSession, shift_id) -> Shift | None:
     return await session.get(Shift, shift_id)
-
-
-async def piece_rate(session: AsyncSession, stage: str, product_id, on: date) -> PieceRate | None:
-    """The rate of the stage for this product, else the stage's rate for any product; the latest
-    `valid_from` on or before `on` of the more specific kind wins."""
-    stmt = (select(PieceRate).where(PieceRate.stage == stage, PieceRate.valid_from <= on,
-                                    (PieceRate.product_id == product_id) | PieceRate.product_id.is_(None))
-            .order_by(PieceRate.product_id.is_(None), PieceRate.valid_from.desc()).limit(1))
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 # -- the WIP sub-ledger --------------------------------------------------------------------------------------
