@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -372,18 +371,6 @@ async def get_movement(session: AsyncSession, movement_id: uuid.UUID) -> StockMo
     return movement
 
 
-async def movement_values(session: AsyncSession, ids) -> dict[uuid.UUID, Decimal]:
-    """Movement id -> its value now (signed: an issue is negative), after any re-costing by a backdated
-    movement; for documents that show the cost of their own movements."""
-    from sqlalchemy import select  # the one query of this read; the rest of the module goes through repository
-
-    ids = [i for i in ids if i is not None]
-    if not ids:
-        return {}
-    rows = await session.execute(select(StockMovement.id, StockMovement.value).where(StockMovement.id.in_(ids)))
-    return {mid: value for mid, value in rows.all()}
-
-
 async def list_movements(session: AsyncSession, **filters):
     accounting.check_range(filters.get("date_from"), filters.get("date_to"))
     return await repository.list_movements(session, **filters)
@@ -463,47 +450,3 @@ async def valuation(session: AsyncSession, as_of: date) -> Valuation:
                                  quantity=qty, value=value, avg_cost=avg))
     return Valuation(as_of=as_of, rows=rows, total_value=sum(by_account.values(), Decimal("0.00")),
                      by_account=by_account)
-
-
-# -- reads for stock counts (erp/stockcount asks; only inventory reads the ledger) ------------------
-
-
-@dataclass(frozen=True)
-class SnapshotRow:
-    variant_id: uuid.UUID
-    sku: str
-    on_hand: Decimal
-    unit_cost: Decimal  # the moving average, else the buy price, else 0
-
-
-async def location_snapshot(session: AsyncSession, location_id: uuid.UUID, *, variant_ids=None,
-                            product_type: str | None = None) -> tuple[int, list[SnapshotRow]]:
-    """Book stock at a location now and the highest movement seq it includes (the watermark). Waits for
-    movements under way and holds new ones until the caller's transaction ends, so no movement with a
-    lower seq can commit later. Without a filter: every variant with stock there; with one (variant ids
-    and/or a product type): the filter's variants, with or without stock there."""
-    await repository.hold_movements(session)
-    watermark = await repository.last_seq(session)
-    rows = await repository.location_stock(session, location_id, variant_ids=variant_ids, product_type=product_type)
-    out = []
-    for vid, sku, on_hand, qty_total, stock_value, buy_price in rows:
-        cost = _avg(stock_value, qty_total) if qty_total > 0 else (buy_price or Decimal(0))
-        out.append(SnapshotRow(vid, sku, on_hand, Decimal(cost).quantize(COST)))
-    return watermark, out
-
-
-async def location_changes(session: AsyncSession, location_id: uuid.UUID, variant_ids, *, after_seq: int = 0,
-                           through_seq: int | None = None) -> dict[uuid.UUID, Decimal]:
-    """Net quantity moved in (+) or out (-) of a location per variant by the movements with
-    after_seq < seq <= through_seq; lock the variants first (lock_variants) for a figure no movement
-    under way can change."""
-    if not variant_ids:
-        return {}
-    return await repository.location_changes(session, location_id, list(variant_ids), after_seq=after_seq,
-                                             through_seq=through_seq)
-
-
-async def lock_variants(session: AsyncSession, variant_ids) -> dict[uuid.UUID, ProductVariant]:
-    """Lock the variants' rows (in id order) as every movement does first: movements of them under way
-    have committed when this returns, and new ones wait for the caller's transaction."""
-    return {v.id: v for v in await repository.lock_variants(session, list(variant_ids))} if variant_ids else {}

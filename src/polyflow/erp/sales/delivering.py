@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
+from polyflow.erp.inventory import reads as stock_reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn, ReservationIn
 from polyflow.erp.models import Delivery, DeliveryLine, SalesOrder
@@ -43,7 +44,7 @@ async def with_current_cost(session: AsyncSession, deliveries: list[Delivery]) -
     """The deliveries as answered by the API, each posted line's cost read from its stock movement: a backdated
     receipt may have re-costed the issue since posting (inventory re-values it and journals the difference), and
     the stored `cost` keeps the figure at posting."""
-    values = await inventory.movement_values(session, [ln.movement_id for d in deliveries for ln in d.lines])
+    values = await stock_reads.movement_values(session, [ln.movement_id for d in deliveries for ln in d.lines])
     out = []
     for delivery in deliveries:
         doc = DeliveryOut.model_validate(delivery)

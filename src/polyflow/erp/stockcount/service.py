@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.catalog import service as catalog
+from polyflow.erp.inventory import reads as stock_reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import StockCount, StockCountEntry, StockCountLine
@@ -83,7 +84,7 @@ async def create_count(session: AsyncSession, data: StockCountIn, user_id: uuid.
         if unknown:
             raise InvalidInput(f"unknown variant(s): {', '.join(sorted(map(str, unknown))[:10])}")
     # The snapshot holds new movements until this transaction commits: keep the rest short.
-    watermark, rows = await inventory.location_snapshot(session, location.id, variant_ids=variant_ids,
+    watermark, rows = await stock_reads.location_snapshot(session, location.id, variant_ids=variant_ids,
                                                         product_type=data.product_type)
     busy = await repository.active_count_at(session, location.id)
     if busy:
@@ -140,7 +141,7 @@ async def add_entries(session: AsyncSession, count_id: uuid.UUID, entries: list[
 
 async def _found_line(session: AsyncSession, count: StockCount, variant) -> StockCountLine:
     # Its book quantity at the location as of the watermark: every movement up to it has committed.
-    booked = await inventory.location_changes(session, count.location_id, [variant.id], through_seq=count.watermark)
+    booked = await stock_reads.location_changes(session, count.location_id, [variant.id], through_seq=count.watermark)
     price = variant.buy_price if variant.buy_price is not None else variant.product.buy_price
     cost = variant.avg_cost if variant.qty_total > 0 else (price or Decimal(0))
     return StockCountLine(count_id=count.id, variant_id=variant.id, sku=variant.sku, in_snapshot=False,
@@ -202,7 +203,7 @@ async def variances(session: AsyncSession, count_id: uuid.UUID) -> Variances:
             total += line.adjustment_value or 0
     else:
         ids = [line.variant_id for line in count.lines]
-        moved = await inventory.location_changes(session, count.location_id, ids, after_seq=count.watermark)
+        moved = await stock_reads.location_changes(session, count.location_id, ids, after_seq=count.watermark)
         variants = await repository.variants_by_ids(session, ids)
         for line in count.lines:
             expected = line.snapshot_qty + moved.get(line.variant_id, Decimal(0))
@@ -232,8 +233,8 @@ async def approve_count(session: AsyncSession, count_id: uuid.UUID, data: Approv
     await accounting.ensure_postable(session, on, stock=True)
     location = await repository.location_code(session, count.location_id)
     # Locked first: movements of these variants under way have committed, new ones wait for this approval.
-    variants = await inventory.lock_variants(session, [line.variant_id for line in count.lines])
-    moved = await inventory.location_changes(session, count.location_id, list(variants), after_seq=count.watermark)
+    variants = await stock_reads.lock_variants(session, [line.variant_id for line in count.lines])
+    moved = await stock_reads.location_changes(session, count.location_id, list(variants), after_seq=count.watermark)
     for line in sorted(count.lines, key=lambda x: x.sku):
         line.expected_qty = line.snapshot_qty + moved.get(line.variant_id, Decimal(0))
         line.adjustment_qty = (line.counted_qty or Decimal(0)) - line.expected_qty

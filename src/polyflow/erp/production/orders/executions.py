@@ -24,6 +24,7 @@ from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.accounting.service import Line
 from polyflow.erp.catalog import service as catalog
+from polyflow.erp.inventory import reads as stock_reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import (
@@ -177,7 +178,7 @@ async def issue_material(session: AsyncSession, order_id: uuid.UUID, data: Issue
         adding[variant.id] = qty
         lines.append((n, variant, qty, line.lots))
     await _check_regrind(session, order, adding)
-    await inventory.lock_variants(session, adding)  # by id, before any counter (see record_output)
+    await stock_reads.lock_variants(session, adding)  # by id, before any counter (see record_output)
     for n, variant, qty, picks in lines:
         lots = await _picked_lots(session, n, variant, qty, picks, order)
         await _issue_one(session, order, variant, qty, on, user_id, lots=lots)
@@ -289,7 +290,7 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         await _check_regrind(session, order, needs)
     # Locks in one order on every path: the order (above), the variants by id, then the document counters
     # (GI before PEX before GR), so two floor actions never wait on each other crosswise.
-    await inventory.lock_variants(session, [*needs, variant.id])
+    await stock_reads.lock_variants(session, [*needs, variant.id])
 
     # Backflush first: the output's unit cost then sees what was issued for it.
     issues = []
@@ -388,7 +389,7 @@ async def record_scrap(session: AsyncSession, order_id: uuid.UUID, data: ScrapIn
         nrv = scrap.sell_price if scrap.sell_price is not None else scrap.product.sell_price
     if data.quantity * (nrv or 0) >= MAX_VALUE:
         raise InvalidInput("the scrap's value is beyond what the books can hold")
-    await inventory.lock_variants(session, [scrap.id])
+    await stock_reads.lock_variants(session, [scrap.id])
     execution = Execution(number=await accounting.next_document_number(session, "PEX", on), order_id=order.id,
                           kind="scrap", status="posted", variant_id=scrap.id, scrap_kind=data.scrap_kind,
                           machine_id=machine.id if machine else None, operator_id=data.operator_id,
@@ -430,7 +431,7 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
     if on < execution.work_date:
         raise InvalidInput(f"void date {on} is before the execution's work date {execution.work_date}")
     flushed = await repository.backflushed(session, execution.id)
-    await inventory.lock_variants(session, [execution.variant_id, *(i.variant_id for i, _ in flushed)])
+    await stock_reads.lock_variants(session, [execution.variant_id, *(i.variant_id for i, _ in flushed)])
     flushed = await repository.backflushed(session, execution.id)  # their values as of now, under the locks
     lot = await repository.lot(session, execution.lot_id, lock=True) if execution.lot_id else None
     if lot is not None and (lot.remaining != lot.quantity or lot.status not in ("available", "quarantine")):

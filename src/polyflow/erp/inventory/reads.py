@@ -1,0 +1,69 @@
+"""What other modules read (or lock) of the stock ledger without moving stock: a location's book stock
+with its movement watermark and the changes since (stock counts), variant row locks taken in the same
+order as every movement takes them (stock counts, production orders), and the current value of given
+movements (documents showing the cost of their own movements). Movements themselves are only written
+by service.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyflow.erp.inventory import repository
+from polyflow.erp.inventory.service import COST
+from polyflow.erp.models import ProductVariant, StockMovement
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    variant_id: uuid.UUID
+    sku: str
+    on_hand: Decimal
+    unit_cost: Decimal  # the moving average, else the buy price, else 0
+
+
+async def location_snapshot(session: AsyncSession, location_id: uuid.UUID, *, variant_ids=None,
+                            product_type: str | None = None) -> tuple[int, list[SnapshotRow]]:
+    """Book stock at a location now and the highest movement seq it includes (the watermark). Waits for
+    movements under way and holds new ones until the caller's transaction ends, so no movement with a
+    lower seq can commit later. Without a filter: every variant with stock there; with one (variant ids
+    and/or a product type): the filter's variants, with or without stock there."""
+    await repository.hold_movements(session)
+    watermark = await repository.last_seq(session)
+    rows = await repository.location_stock(session, location_id, variant_ids=variant_ids, product_type=product_type)
+    out = []
+    for vid, sku, on_hand, qty_total, stock_value, buy_price in rows:
+        cost = stock_value / qty_total if qty_total > 0 else (buy_price or Decimal(0))
+        out.append(SnapshotRow(vid, sku, on_hand, Decimal(cost).quantize(COST)))
+    return watermark, out
+
+
+async def location_changes(session: AsyncSession, location_id: uuid.UUID, variant_ids, *, after_seq: int = 0,
+                           through_seq: int | None = None) -> dict[uuid.UUID, Decimal]:
+    """Net quantity moved in (+) or out (-) of a location per variant by the movements with
+    after_seq < seq <= through_seq; lock the variants first (lock_variants) for a figure no movement
+    under way can change."""
+    if not variant_ids:
+        return {}
+    return await repository.location_changes(session, location_id, list(variant_ids), after_seq=after_seq,
+                                             through_seq=through_seq)
+
+
+async def lock_variants(session: AsyncSession, variant_ids) -> dict[uuid.UUID, ProductVariant]:
+    """Lock the variants' rows (in id order) as every movement does first: movements of them under way
+    have committed when this returns, and new ones wait for the caller's transaction."""
+    return {v.id: v for v in await repository.lock_variants(session, list(variant_ids))} if variant_ids else {}
+
+
+async def movement_values(session: AsyncSession, ids) -> dict[uuid.UUID, Decimal]:
+    """Movement id -> its value now (signed: an issue is negative), after any re-costing by a backdated
+    movement; for documents that show the cost of their own movements."""
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(select(StockMovement.id, StockMovement.value).where(StockMovement.id.in_(ids)))
+    return {mid: value for mid, value in rows.all()}
