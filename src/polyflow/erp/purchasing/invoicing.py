@@ -25,8 +25,8 @@ from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.accounting.service import Line
 from polyflow.erp.models import Partner, PurchaseInvoice, PurchaseInvoiceLine, PurchaseOrder
-from polyflow.erp.purchasing import orders, repository
-from polyflow.erp.purchasing.receiving import _order_lines, _qty, _residue_or
+from polyflow.erp.purchasing import common, orders, repository
+from polyflow.erp.purchasing.common import qty
 from polyflow.erp.purchasing.schemas import Aging, AgingBuckets, AgingRow, InvoiceIn, OpenItem
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import ZERO, money
@@ -46,8 +46,8 @@ async def _check_quantities(order: PurchaseOrder, data_lines, order_lines, varia
     for n, (line, ol) in enumerate(zip(data_lines, order_lines), 1):
         left = _to_invoice(ol)
         if line.quantity > left:
-            raise Conflict(f"line {n}: {_qty(line.quantity)} {ol.unit} of {variants[ol.variant_id].sku} is more than "
-                           f"received and not yet invoiced on {orders.label(order)} ({_qty(left)})")
+            raise Conflict(f"line {n}: {qty(line.quantity)} {ol.unit} of {variants[ol.variant_id].sku} is more than "
+                           f"received and not yet invoiced on {orders.label(order)} ({qty(left)})")
 
 
 async def _fill(session: AsyncSession, invoice: PurchaseInvoice, data: InvoiceIn) -> None:
@@ -58,7 +58,7 @@ async def _fill(session: AsyncSession, invoice: PurchaseInvoice, data: InvoiceIn
     on = data.invoice_date or await accounting.local_today(session)
     if on < order.order_date:
         raise InvalidInput(f"invoice_date {on} is before the order date {order.order_date}")
-    order_lines = _order_lines(order, data.lines)
+    order_lines = common.matched_lines(order, data.lines)
     variants = await repository.variants(session, {ol.variant_id for ol in order_lines})
     await _check_quantities(order, data.lines, order_lines, variants)
     prices = [line.unit_price if line.unit_price is not None else ol.unit_price
@@ -140,7 +140,7 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
     cleared = difference = ZERO
     taxes: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line, ol in zip(invoice.lines, order_lines):
-        line.cleared_value = _residue_or(ol, line.quantity, _to_invoice(ol))
+        line.cleared_value = common.received_value(ol, line.quantity, _to_invoice(ol))
         line.price_difference = line.base_amount - line.cleared_value
         cleared += line.cleared_value
         difference += line.price_difference
@@ -172,19 +172,9 @@ async def post_invoice(session: AsyncSession, invoice_id: uuid.UUID, user_id: uu
     invoice.price_difference = difference
     invoice.paid, invoice.credited, invoice.open_amount = ZERO, ZERO, invoice.total
     invoice.posted_by, invoice.posted_at = user_id, datetime.now(timezone.utc)
-    set_status(invoice)
+    common.set_invoice_status(invoice)
     await session.flush()
     return invoice
-
-
-def set_status(invoice: PurchaseInvoice) -> None:
-    """open / partially_paid / paid from the open amount (a debit note counts as settled, not as paid)."""
-    if invoice.open_amount == 0:
-        invoice.status = "paid"
-    elif invoice.paid == 0:
-        invoice.status = "open"
-    else:
-        invoice.status = "partially_paid"
 
 
 # -- for the payments module ---------------------------------------------------------------------------------
@@ -226,7 +216,7 @@ async def apply_payment(session: AsyncSession, invoice_id: uuid.UUID, amount: De
         raise Conflict(f"cannot reverse {-amount} on {invoice.number}: only {invoice.paid} was paid")
     invoice.paid += amount
     invoice.open_amount -= amount
-    set_status(invoice)
+    common.set_invoice_status(invoice)
     await session.flush()
 
 

@@ -33,7 +33,8 @@ from polyflow.erp.models import (
     GoodsReceipt, GoodsReceiptLine, LandedCost, LandedCostLine, PurchaseOrder, PurchaseReturn, PurchaseReturnLine,
 )
 from polyflow.erp.production.lots import service as supplier_lots
-from polyflow.erp.purchasing import orders, repository
+from polyflow.erp.purchasing import common, orders, repository
+from polyflow.erp.purchasing.common import qty
 from polyflow.erp.purchasing.schemas import LandedCostIn, ReceiptIn, ReturnIn
 from polyflow.erp.tax.calc import allocate
 from polyflow.kit.errors import Conflict, InvalidInput
@@ -56,24 +57,6 @@ def configure(settings) -> None:
     Tolerance.percent = Decimal(settings.receipt_tolerance_percent)
 
 
-def _order_lines(order: PurchaseOrder, lines) -> list:
-    by_id = {line.id: line for line in order.lines}
-    seen, out = set(), []
-    for n, line in enumerate(lines, 1):
-        ol = by_id.get(line.order_line_id)
-        if ol is None:
-            raise InvalidInput(f"line {n}: order_line_id is not a line of purchase order {orders.label(order)}")
-        if ol.id in seen:
-            raise InvalidInput(f"line {n}: order line {ol.line_no} appears twice; give it once with the total")
-        seen.add(ol.id)
-        out.append(ol)
-    return out
-
-
-def _qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 async def create_receipt(session: AsyncSession, data: ReceiptIn, user_id: uuid.UUID | None) -> GoodsReceipt:
     """Receive goods against an approved order into a location, posted at once (stock IN at the order's
     net price, Dr inventory / Cr 2120); more than ordered beyond the tolerance is a 409."""
@@ -85,15 +68,15 @@ async def create_receipt(session: AsyncSession, data: ReceiptIn, user_id: uuid.U
     if on < order.order_date:
         raise InvalidInput(f"receipt_date {on} is before the order date {order.order_date}")
     await accounting.ensure_postable(session, on, stock=True)
-    order_lines = _order_lines(order, data.lines)
+    order_lines = common.matched_lines(order, data.lines)
     variants = await repository.variants(session, {ol.variant_id for ol in order_lines})
     for n, (line, ol) in enumerate(zip(data.lines, order_lines), 1):
         net = ol.qty_received - ol.qty_returned_open - ol.qty_debited
         limit = ol.quantity * (1 + Tolerance.percent / HUNDRED)
         if net + line.quantity > limit:
-            raise Conflict(f"line {n}: receiving {_qty(line.quantity)} {ol.unit} of {variants[ol.variant_id].sku} "
-                           f"would make {_qty(net + line.quantity)} received against {_qty(ol.quantity)} ordered "
-                           f"(tolerance {_qty(Tolerance.percent)} %: at most {_qty(max(limit - net, ZERO))} more)")
+            raise Conflict(f"line {n}: receiving {qty(line.quantity)} {ol.unit} of {variants[ol.variant_id].sku} "
+                           f"would make {qty(net + line.quantity)} received against {qty(ol.quantity)} ordered "
+                           f"(tolerance {qty(Tolerance.percent)} %: at most {qty(max(limit - net, ZERO))} more)")
     number = await accounting.next_document_number(session, "GRN", on)
     receipt = GoodsReceipt(number=number, order_id=order.id, partner_id=order.partner_id, receipt_date=on,
                            delivery_note=data.delivery_note, created_by=user_id, value=ZERO)
@@ -117,15 +100,6 @@ async def create_receipt(session: AsyncSession, data: ReceiptIn, user_id: uuid.U
     return receipt
 
 
-def _residue_or(ol, qty: Decimal, open_qty: Decimal) -> Decimal:
-    """The 2120 value of `qty` of the line's received-not-invoiced quantity: its share at the net price,
-    or all that is left when it takes the rest (no cent stays behind on 2120)."""
-    residue = ol.received_value - ol.cleared_value
-    if qty >= open_qty:
-        return residue
-    return min(money(qty * ol.net_unit_price), residue)
-
-
 async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUID | None) -> PurchaseReturn:
     """Send received goods back to the supplier, posted at once: stock OUT, 2120 cleared for what was not
     invoiced, a debit note (Dr 2110 / Cr 1150) for what was."""
@@ -134,14 +108,14 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
         raise Conflict(f"purchase order {orders.label(order)} is {order.status}: nothing was received on it")
     on = data.return_date or await accounting.local_today(session)
     await accounting.ensure_postable(session, on, stock=True)
-    order_lines = _order_lines(order, data.lines)
+    order_lines = common.matched_lines(order, data.lines)
     variants = await repository.variants(session, {ol.variant_id for ol in order_lines})
     for n, (line, ol) in enumerate(zip(data.lines, order_lines), 1):
         open_qty = ol.qty_received - ol.qty_invoiced - ol.qty_returned_open
         returnable = open_qty + ol.qty_invoiced - ol.qty_debited
         if line.quantity > returnable:
-            raise Conflict(f"line {n}: only {_qty(returnable)} {ol.unit} of {variants[ol.variant_id].sku} received "
-                           f"on {orders.label(order)} can be returned, not {_qty(line.quantity)}")
+            raise Conflict(f"line {n}: only {qty(returnable)} {ol.unit} of {variants[ol.variant_id].sku} received "
+                           f"on {orders.label(order)} can be returned, not {qty(line.quantity)}")
     if any(line.quantity > ol.qty_received - ol.qty_invoiced - ol.qty_returned_open
            for line, ol in zip(data.lines, order_lines)):
         # A debit note reduces invoices: not before the last of them was posted.
@@ -167,7 +141,7 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
             user_id=user_id, may_choose_account=True)
         stock_value = -movement.value
         if before_invoice:
-            cleared = _residue_or(ol, before_invoice, open_qty)
+            cleared = common.received_value(ol, before_invoice, open_qty)
             ol.qty_returned_open += before_invoice
             ol.cleared_value += cleared
             cleared_total += cleared
@@ -216,8 +190,6 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
 
 async def _apply_debit_note(session: AsyncSession, order: PurchaseOrder, amount: Decimal) -> None:
     """Reduce the open amounts of the order's posted invoices, oldest first, by the debit note."""
-    from polyflow.erp.purchasing.invoicing import set_status  # the invoice's status rule lives there
-
     invoices = await repository.posted_invoices_of_order(session, order.id)
     available = sum((inv.open_amount for inv in invoices), ZERO)
     if amount > available:
@@ -227,7 +199,7 @@ async def _apply_debit_note(session: AsyncSession, order: PurchaseOrder, amount:
         take = min(amount, inv.open_amount)
         inv.credited += take
         inv.open_amount -= take
-        set_status(inv)
+        common.set_invoice_status(inv)
         amount -= take
         if not amount:
             break
