@@ -100,9 +100,14 @@ def _zone(name: str | None) -> ZoneInfo:
         return JAKARTA
 
 
+async def local_now(session: AsyncSession) -> datetime:
+    """Now in the company's time zone (tenant settings; Asia/Jakarta by default)."""
+    return datetime.now(_zone(await repository.time_zone(session)))
+
+
 async def local_today(session: AsyncSession) -> date:
     """Today in the company's time zone (tenant settings; Asia/Jakarta by default)."""
-    return datetime.now(_zone(await repository.time_zone(session))).date()
+    return (await local_now(session)).date()
 
 
 async def next_document_number(session: AsyncSession, doc_type: str, on: date) -> str:

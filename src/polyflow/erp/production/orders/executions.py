@@ -15,7 +15,7 @@ Stock moves only through inventory.create_movement, journals only through accoun
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,8 @@ from polyflow.erp.inventory import reads as stock_reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import (
-    Execution, Lot, LotConsumption, MaterialIssue, OrderMaterial, ProductionCost, ProductionOrder, ProductVariant,
+    Execution, Lot, LotConsumption, Machine, MaterialIssue, OrderMaterial, ProductionCost, ProductionOrder,
+    ProductVariant, Shift,
 )
 from polyflow.erp.production.floor import service as floor
 from polyflow.erp.production.orders import costing, repository
@@ -211,18 +212,37 @@ async def _lot_number(session: AsyncSession, kind: str, on: date, given: str | N
     return f"{prefix}-{on.year}-{int(n):06d}"
 
 
-async def _floor_refs(session: AsyncSession, data, order: ProductionOrder):
+async def _floor_refs(session: AsyncSession, data, order: ProductionOrder) -> tuple[Machine | None, Shift | None]:
     machine_id = data.machine_id or order.machine_id
-    machine = None
+    machine = shift = None
     if machine_id is not None:
         machine = await repository.machine(session, machine_id)
         if machine is None:
             raise InvalidInput(f"unknown machine_id '{machine_id}'")
     if data.operator_id is not None and await repository.operator(session, data.operator_id) is None:
         raise InvalidInput(f"unknown operator_id '{data.operator_id}'")
-    if data.shift_id is not None and await repository.shift(session, data.shift_id) is None:
-        raise InvalidInput(f"unknown shift_id '{data.shift_id}'")
-    return machine
+    if data.shift_id is not None:
+        shift = await repository.shift(session, data.shift_id)
+        if shift is None:
+            raise InvalidInput(f"unknown shift_id '{data.shift_id}'")
+    return machine, shift
+
+
+def shift_start_date(shift: Shift, now: datetime) -> date:
+    """The day the shift worked at `now` (tenant-local) started: yesterday in a night shift's hours after
+    midnight (MALAM 23:00-07:00 at 02:00), else today."""
+    yesterday = now.date() - timedelta(days=1)
+    start, end = floor.shift_window(shift, yesterday, now.tzinfo)
+    return yesterday if start <= now < end else now.date()
+
+
+async def _work_date(session: AsyncSession, data, shift: Shift | None) -> date:
+    # A night shift's record entered after midnight belongs to the shift that started the day before, not
+    # to tonight's (the piece rate, the KPIs per shift and the document dates follow the work date).
+    if data.work_date is not None:
+        return data.work_date
+    now = await accounting.local_now(session)
+    return shift_start_date(shift, now) if shift is not None else now.date()
 
 
 async def _components(session: AsyncSession, order: ProductionOrder) -> list[costing.Component]:
@@ -250,7 +270,6 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
     out of WIP into stock at its unit cost, a lot numbered; `backflush` issues the BOM materials first."""
     order = await lock_order(session, order_id)
     require(order, "output")
-    on = data.work_date or await accounting.local_today(session)
     variant = await repository.variant(session, variant_id=order.variant_id)
     product = variant.product
     weighed = data.gross_weight is not None
@@ -268,7 +287,8 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         raise InvalidInput("quantity is too small for the unit")
     if net_kg is None and product.unit == "KG":
         net_kg = qty
-    machine = await _floor_refs(session, data, order)
+    machine, shift = await _floor_refs(session, data, order)
+    on = await _work_date(session, data, shift)
     hours = data.hours
     if data.started_at is not None:
         hours = costing.qty(Decimal((data.ended_at - data.started_at).total_seconds()) / Decimal(3600))
@@ -374,11 +394,11 @@ async def record_scrap(session: AsyncSession, order_id: uuid.UUID, data: ScrapIn
     product's standard cost, else its sell price, else 0): Dr 1144 / Cr 1142."""
     order = await lock_order(session, order_id)
     require(order, "scrap")
-    on = data.work_date or await accounting.local_today(session)
     scrap = await variant_of(session, data.scrap_variant_id, data.scrap_sku, "scrap variant")
     if scrap.product.product_type != "scrap":
         raise InvalidInput(f"{scrap.sku} is a {scrap.product.product_type}, not a scrap product")
-    machine = await _floor_refs(session, data, order)
+    machine, shift = await _floor_refs(session, data, order)
+    on = await _work_date(session, data, shift)
     if data.location is not None:
         dst = await resolve_location(session, data.location, data.location, "scrap")
     else:

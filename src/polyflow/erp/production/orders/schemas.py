@@ -109,7 +109,9 @@ class _Floor(_In):
     operator_id: uuid.UUID | None = None
     shift_id: uuid.UUID | None = None
     work_date: Day | None = Field(default=None, validation_alias=AliasChoices("work_date", "date"),
-                                  description="Default today; `date` is accepted too")
+                                  description="Default today (with a shift: the day it started, so a night "
+                                              "shift's record after midnight is yesterday's); `date` is "
+                                              "accepted too")
     note: str | None = Field(default=None, max_length=500)
 
 
