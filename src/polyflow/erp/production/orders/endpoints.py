@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.identity.auth import CurrentUser, authorize
-from polyflow.erp.production.orders import executions, service
+from polyflow.erp.production.orders import executions, service, voids
 from polyflow.erp.production.orders.schemas import (
     CloseIn, ExecutionOut, IssueIn, OrderIn, OrderOut, OutputIn, Priority, RunIn, RunOut, ScrapIn, Stage, Status, VoidIn, WipOut,
 )
@@ -142,7 +142,7 @@ async def get_execution(session: TenantSession, execution_id: uuid.UUID):
 @router.post("/production-executions/{execution_id}/void", response_model=ExecutionOut)
 async def void(session: TenantSession, execution_id: uuid.UUID, data: VoidIn, principal: CurrentUser):
     """Void an execution: stock, lot and conversion journal reversed."""
-    return await _execution(session, await executions.void_execution(session, execution_id, data, principal.id))
+    return await _execution(session, await voids.void_execution(session, execution_id, data, principal.id))
 
 
 @router.get("/production-wip", response_model=WipOut)
