@@ -239,10 +239,16 @@ def apply(c: httpx.Client, op, ctx) -> bool | str:
             return "count:cancel"
         try:
             call(c, "POST", f"/api/v1/stock-counts/{cid}/submit")
-            call(c, "POST", f"/api/v1/stock-counts/{cid}/approve", {"zero_uncounted": True})
+            count = call(c, "POST", f"/api/v1/stock-counts/{cid}/approve", {"zero_uncounted": True})
         except Refused:
             call(c, "POST", f"/api/v1/stock-counts/{cid}/cancel", {"reason": "refused"})  # posts nothing
             raise
+        # Counted against the snapshot plus what moved since: once approved, the location holds what was
+        # counted (uncounted lines: zero), whatever moved there while the count was open.
+        levels = call(c, "GET", "/api/v1/stock", params={"location_id": count["location_id"], "limit": 200})
+        held = {r["variant_id"]: D(r["on_hand"]) for r in levels["items"]}
+        for line in count["lines"]:
+            assert held.get(line["variant_id"], D(0)) == D(line["counted_qty"] or 0), (count["number"], line)
         return "count:approve"
     elif kind == "toll":
         return toll_step(c, op, ctx)
@@ -360,6 +366,15 @@ def check(c: httpx.Client, ctx, today: str) -> None:
             ctx["refused_reclose"] = True
     for day in ("2026-11-03", "2026-11-10", "2026-11-17", "2026-11-24", on(28), today):
         ledger_ties(c, day)
+    # The orders' WIP adds up to the WIP the ledger check used; the stock levels to the valuation's quantities.
+    held = sum((D(call(c, "GET", f"{ORDERS}/{oid}")["costs"]["wip"]) for oid in ctx["orders"]), D(0))
+    assert held == D(call(c, "GET", "/api/v1/production-wip", params={"as_of": today})["wip"]), held
+    levels: dict[str, D] = {}
+    for row in call(c, "GET", "/api/v1/stock", params={"limit": 200})["items"]:
+        levels[row["sku"]] = levels.get(row["sku"], D(0)) + D(row["on_hand"])
+    valued = call(c, "GET", "/api/v1/stock/valuation", params={"as_of": today})["rows"]
+    assert {r["sku"]: D(r["quantity"]) for r in valued if D(r["quantity"])} == \
+        {sku: q for sku, q in levels.items() if q}, (valued, levels)
 
 
 async def test_random_production_sequences_keep_gl_equal_to_valuation_plus_wip(make_tenant, live):
