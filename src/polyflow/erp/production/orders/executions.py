@@ -264,6 +264,18 @@ async def _components(session: AsyncSession, order: ProductionOrder) -> list[cos
     return out
 
 
+def conversion_lines(labour: Decimal, overhead: Decimal, *, reverse: bool = False) -> list[Line]:
+    """An output's conversion journal: Dr 1142 / Cr 2170 (piece-rate wages), Cr 5720 (overhead absorbed);
+    `reverse` swaps the sides (a void)."""
+    wip, other = ("credit", "debit") if reverse else ("debit", "credit")
+    lines = [Line(coa.PERSEDIAAN_BDP, **{wip: labour + overhead})]
+    if labour:
+        lines.append(Line(coa.HUTANG_UPAH_BORONGAN, **{other: labour}))
+    if overhead:
+        lines.append(Line(coa.BOP_DIBEBANKAN, **{other: overhead}))
+    return lines
+
+
 async def record_output(session: AsyncSession, order_id: uuid.UUID, data: OutputIn,
                         user_id: uuid.UUID | None) -> Execution:
     """Good output of the order (a roll, a bale, a batch): conversion journaled into WIP, the output taken
@@ -338,15 +350,11 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
     if labour + overhead >= MAX_VALUE:
         raise InvalidInput("the labour and overhead of this output are beyond what the books can hold")
     if labour or overhead:
-        lines = [Line(coa.PERSEDIAAN_BDP, debit=labour + overhead)]
-        if labour:
-            lines.append(Line(coa.HUTANG_UPAH_BORONGAN, credit=labour))
-        if overhead:
-            lines.append(Line(coa.BOP_DIBEBANKAN, credit=overhead))
         entry = await accounting.post_journal(
             session, doc_type="PEX", number=execution.number, entry_date=on, source="production",
             reference=order.number, description=f"Conversion of {execution.number}: {variant.sku} {_q(qty)} "
-                                                 f"{product.unit}", lines=lines, created_by=user_id)
+                                                 f"{product.unit}", lines=conversion_lines(labour, overhead),
+            created_by=user_id)
     if product.costing_method == "standard":
         unit_cost = costing.cost(product.standard_cost or 0)
     else:

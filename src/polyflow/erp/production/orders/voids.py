@@ -11,14 +11,13 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.accounting import seeds as coa
 from polyflow.erp.accounting import service as accounting
-from polyflow.erp.accounting.service import Line
 from polyflow.erp.inventory import reads as stock_reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import Execution, MaterialIssue, ProductionCost
 from polyflow.erp.production.orders import costing, repository
+from polyflow.erp.production.orders.executions import conversion_lines
 from polyflow.erp.production.orders.schemas import VoidIn
 from polyflow.erp.production.orders.service import lock_order, require
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
@@ -58,14 +57,10 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
                                execution_id=execution.id, memo=f"void {execution.number}"))
     labour, overhead = execution.labour_amount, execution.overhead_amount
     if labour or overhead:
-        lines = [Line(coa.PERSEDIAAN_BDP, credit=labour + overhead)]
-        if labour:
-            lines.append(Line(coa.HUTANG_UPAH_BORONGAN, debit=labour))
-        if overhead:
-            lines.append(Line(coa.BOP_DIBEBANKAN, debit=overhead))
         entry = await accounting.post_journal(
             session, doc_type="PEX", entry_date=on, source="production", reference=execution.number,
-            description=f"Void of {execution.number}: {data.reason}"[:500], lines=lines, created_by=user_id)
+            description=f"Void of {execution.number}: {data.reason}"[:500],
+            lines=conversion_lines(labour, overhead, reverse=True), created_by=user_id)
         for kind, amount in (("labour", labour), ("overhead", overhead)):
             if amount:
                 session.add(ProductionCost(order_id=order.id, posting_date=on, kind=kind, amount=-amount,
