@@ -130,6 +130,34 @@ async def test_quarantine_pass_fail_and_regrind(make_tenant, live):
         assert await _on_hand(c, hd["id"]) == {"RM-WH": "300.000", "KARANTINA": "200.000"}
         assert await _tb(c) == tb1
 
+        # Only a granulating order may take from quarantine, and it may grind the rejected lot: 200 kg of HDPE
+        # at 15 500 = 3 100 000 into its WIP (Dr 1142 / Cr 1141), 190 kg of regrind out (the order has no BOM,
+        # so the regrind carries no material cost and all 3 100 000 is variance at close); the lot is consumed.
+        await product(c, "RG-HD", "scrap")
+        r = await c.post("/api/v1/production-orders", json={"sku": "RG-HD", "quantity": "190", "stage": "mixing",
+                                                           "source_location": "KARANTINA"})
+        assert r.status_code == 422 and "only a granulating order" in r.json()["detail"], r.text
+        r = await c.post("/api/v1/production-orders", json={"sku": "RG-HD", "quantity": "190",
+                                                           "stage": "granulating", "source_location": "KARANTINA",
+                                                           "output_location": "RM-WH"})
+        assert r.status_code == 201, r.text
+        grind = r.json()
+        assert (await c.post(f"/api/v1/production-orders/{grind['id']}/release")).status_code == 200
+        r = await c.post(f"/api/v1/production-orders/{grind['id']}/issue", json={"lines": [
+            {"sku": "HDPE", "quantity": "200", "lots": [{"lot_id": hd_lot["id"], "quantity": "200"}]}]})
+        assert r.status_code == 200, r.text
+        r = await c.post(f"/api/v1/production-orders/{grind['id']}/output", json={"quantity": "190"})
+        assert r.status_code == 201, r.text
+        r = await c.post(f"/api/v1/production-orders/{grind['id']}/close")
+        assert r.status_code == 200, r.text
+        got = (await c.get(f"/api/v1/lots/{hd_lot['id']}")).json()
+        assert (got["status"], got["remaining"]) == ("consumed", "0.000")
+        assert await _on_hand(c, hd["id"]) == {"RM-WH": "300.000"}
+        tb2 = await _tb(c)
+        assert tb2["1141"] - tb1["1141"] == D(-3_100_000)
+        assert tb2.get("5610", D(0)) + tb2.get("5620", D(0)) == D(3_100_000)
+        assert (await c.get("/api/v1/production-wip")).json()["wip"] in ("0", "0.00")
+
         # Lists: by lot and by result.
         r = await c.get("/api/v1/inspections", params={"result": "fail"})
         assert r.json()["total"] == 2
@@ -137,7 +165,7 @@ async def test_quarantine_pass_fail_and_regrind(make_tenant, live):
         assert r.json()["total"] == 3
         one = (await c.get(f"/api/v1/inspections/{q['id']}")).json()
         assert (one["lot_number"], one["note"], one["action"]) == (lot["number"], "wet bags", "quarantined")
-        r = await c.get("/api/v1/lots", params={"status": "rejected", "location": "KARANTINA"})
+        r = await c.get("/api/v1/lots", params={"status": "consumed"})
         assert [x["id"] for x in r.json()["items"]] == [hd_lot["id"]]
         # The ledgers agree at the end: stock accounts == valuation (no order is open, so no WIP).
         tb, val = await _tb(c), await _valuation(c)

@@ -147,7 +147,9 @@ async def _picked_lots(session: AsyncSession, n: int, variant: ProductVariant, q
             raise InvalidInput(f"line {n}: unknown lot '{p.lot_id}'")
         if lot.variant_id != variant.id:
             raise InvalidInput(f"line {n}: lot {lot.number} is not {variant.sku}")
-        if lot.status != "available":
+        # A granulator order grinds what inspection rejected (kept for regrind); nothing else takes it.
+        usable = ("available", "rejected") if order.stage == "granulating" else ("available",)
+        if lot.status not in usable:
             raise Conflict(f"line {n}: lot {lot.number} is {lot.status}, not available")
         if lot.location_id is not None and lot.location_id != order.source_location_id:
             raise InvalidInput(f"line {n}: lot {lot.number} is not at the order's source location")

@@ -78,14 +78,18 @@ async def variant_of(session: AsyncSession, variant_id, sku, what: str = "varian
     return v
 
 
-async def resolve_location(session: AsyncSession, ref: str | None, default: str, role: str) -> Location:
+async def resolve_location(session: AsyncSession, ref: str | None, default: str, role: str, *,
+                           quarantine_ok: bool = False) -> Location:
+    """A location by code or id for an order; quarantined stock is not available to production, except
+    to a granulator order (`quarantine_ok`), which is how rejected goods are ground into regrind."""
     location = await repository.location(session, ref or default)
     if location is None:
         raise InvalidInput(f"unknown {role} location '{ref or default}'" + ("" if ref else " (the default)"))
     if not location.is_active:
         raise InvalidInput(f"{role} location {location.code} is inactive")
-    if location.kind == "quarantine":
-        raise InvalidInput(f"{role} location {location.code} is a quarantine location")
+    if location.kind == "quarantine" and not quarantine_ok:
+        raise InvalidInput(f"{role} location {location.code} is a quarantine location"
+                           + (" (only a granulating order may take from it)" if role == "source" else ""))
     return location
 
 
@@ -128,7 +132,8 @@ async def create_order(session: AsyncSession, data: OrderIn, user_id: uuid.UUID 
         raise InvalidInput(f"{variant.sku} has no default BOM: give bom_id or stage")
     await _check_machine(session, data.machine_id)
     await _check_sales_line(session, data.sales_order_line_id)
-    src = await resolve_location(session, data.source_location, DEFAULT_SOURCE, "source")
+    src = await resolve_location(session, data.source_location, DEFAULT_SOURCE, "source",
+                                 quarantine_ok=stage == "granulating")
     dst = await resolve_location(session, data.output_location, DEFAULT_OUTPUT, "output")
     order = ProductionOrder(
         variant_id=variant.id, bom_id=bom.id if bom else None, stage=stage, machine_id=data.machine_id,
