@@ -250,3 +250,30 @@ async def test_another_tenant_cannot_see_or_act_on_a_count(make_tenant, live):
         r = await viewer.post(f"{url}/approve")
         assert r.status_code == 403 and "inventory.write" in r.json()["detail"]
         assert (await ok(await abc.get(url)))["status"] == "counted"
+
+
+async def test_a_count_below_what_open_orders_reserve_says_so_and_posts_nothing(make_tenant, live):
+    """Counting away stock that open orders hold would leave them counting on stock that is not there: the
+    approval is refused naming the reservation; once it is released the same count approves."""
+    await make_tenant("pt-abc")
+    on = today().isoformat()
+    async with live.tenant_client("pt-abc") as c:
+        await product(c, "SC-RES", buy_price="20000")
+        await move(c, "IN", "SC-RES", 100, to_location="RM-WH", unit_cost="20000")  # 2,000,000
+        hold = {"sku": "SC-RES", "location": "RM-WH", "quantity": "40"}
+        await ok(await c.post("/api/v1/stock/reservations", json=hold))
+        count = await ok(await c.post(SC, json={"location": "RM-WH"}), 201)
+        await ok(await c.post(f"{SC}/{count['id']}/entries", json=[{"sku": "SC-RES", "counted_qty": "30"}]))
+        await ok(await c.post(f"{SC}/{count['id']}/submit"))
+        before = await tb(c, on)
+        r = await c.post(f"{SC}/{count['id']}/approve", json={})
+        assert r.status_code == 409, r.text
+        assert "SC-RES counted 30" in r.json()["detail"] and "40 is reserved" in r.json()["detail"]
+        assert await tb(c, on) == before
+        assert (await ok(await c.get(f"{SC}/{count['id']}")))["status"] == "counted"
+        # Released: the loss of 70 kg x 20,000 = 1,400,000 posts (Dr 5400 / Cr 1141).
+        await ok(await c.post("/api/v1/stock/reservations/release", json=hold))
+        await ok(await c.post(f"{SC}/{count['id']}/approve", json={}))
+        after = await tb(c, on)
+        assert after["1141"] - before["1141"] == D(-1_400_000)
+        assert after["5400"] - before.get("5400", D(0)) == D(1_400_000)

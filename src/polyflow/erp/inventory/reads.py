@@ -67,3 +67,8 @@ async def movement_values(session: AsyncSession, ids) -> dict[uuid.UUID, Decimal
         return {}
     rows = await session.execute(select(StockMovement.id, StockMovement.value).where(StockMovement.id.in_(ids)))
     return {mid: value for mid, value in rows.all()}
+
+
+async def level_amounts(session: AsyncSession, location_id: uuid.UUID, variant_id: uuid.UUID) -> tuple[Decimal, Decimal]:
+    """(on_hand, reserved) of a variant at a location today; zeros when it never held the variant."""
+    return await repository.level_amounts(session, location_id, variant_id)

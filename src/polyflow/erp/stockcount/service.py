@@ -47,6 +47,10 @@ ALLOWED = {"open": ["entries", "submit", "cancel"], "counted": ["approve", "canc
            "cancelled": []}
 
 
+def _q(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -246,6 +250,16 @@ async def approve_count(session: AsyncSession, count_id: uuid.UUID, data: Approv
         if up and variant.qty_total <= 0 and variant.buy_price is None and variant.product.buy_price is None:
             raise Conflict(f"{variant.sku} has no stock to take a moving average from and no buy price: set its buy "
                            f"price before approving {count.number}")
+        if not up:
+            # Stock held for open orders cannot be counted away: the orders would still count on it.
+            on_hand, reserved = await stock_reads.level_amounts(session, count.location_id, variant.id)
+            left = on_hand + line.adjustment_qty
+            if left < reserved:
+                raise Conflict(
+                    f"approving {count.number}: {variant.sku} counted {_q(line.counted_qty or Decimal(0))} at "
+                    f"{location} leaves {_q(max(left, Decimal(0)))}, but {_q(reserved)} is reserved there for open "
+                    "production or sales orders; release or issue those reservations (or cancel the orders) "
+                    "first, then approve")
         try:
             movement = await inventory.create_movement(session, MovementIn(
                 kind="ADJUSTMENT", variant_id=variant.id, quantity=abs(line.adjustment_qty), reason="count",
