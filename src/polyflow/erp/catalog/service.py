@@ -53,10 +53,11 @@ async def create_product(session: AsyncSession, data: ProductIn) -> Product:
                                        buy_price=data.buy_price)]
     session.add(product)
     await _flush_or_sku_taken(session, data.sku)
-    product = await repository.get(session, product.id)  # amounts as stored ("21500.00"), as a later read shows
     for variant in product.variants:
         await session.refresh(variant)
-    return product
+    # Last: refreshing a variant re-reads its product (joined) and resets the product's unloaded collections,
+    # so the conversions (lazy="raise") are loaded after it, never before (the answer read them: a 500).
+    return await repository.get(session, product.id)  # amounts as stored ("21500.00"), as a later read shows
 
 
 async def unit_factor(session: AsyncSession, product: Product, unit: str | None, *,
