@@ -115,15 +115,8 @@ def _wobble(day: int, i: int) -> Decimal:
 
 
 class FloorSeeding:
-    """The production half of a plant's seeding (mixed into erp/demo/seed.py's _Run)."""
-
-    session: object
-    variants: dict
-    partners: dict
-    invoices: dict
-
-    def day(self, n: int) -> date:  # pragma: no cover - provided by _Run
-        raise NotImplementedError
+    """The production half of a plant's seeding, mixed into erp/demo/seed.py's _Run, which provides the
+    session, the plant, the ids by key (variants, partners, invoices) and `day(n)`."""
 
     # -- master data ------------------------------------------------------------------------------------
     async def floor_setup(self) -> None:
@@ -245,7 +238,7 @@ class FloorSeeding:
 
     async def _issue_mixing(self, order, on: date) -> Decimal:
         """The compound's BOM quantities; regrind as far as there is some (resin for the rest)."""
-        materials = await self._skus([m.variant_id for m in order.materials])
+        materials = self._skus([m.variant_id for m in order.materials])
         plan = {materials[m.variant_id]: m for m in order.materials}
         regrind = [sku for sku, m in plan.items() if m.is_regrind]
         short, wanted = D(0), {}
@@ -263,7 +256,7 @@ class FloorSeeding:
             total += _kg(qty)
         return total
 
-    async def _skus(self, variant_ids) -> dict:
+    def _skus(self, variant_ids) -> dict:
         by_id = {v: k for k, v in self.variants.items()}
         return {vid: by_id[vid] for vid in variant_ids}
 
@@ -405,7 +398,7 @@ class FilmSeeding:
         self.operators = {code: (await equipment.create_operator(s, OperatorIn(code=code, name=name))).id
                           for code, name in (("OP-01", "Slamet Riyadi"), ("OP-02", "Yuli Astuti"))}
         await equipment.create_piece_rate(s, PieceRateIn(stage="extrusion", rate=D("2500"), valid_from=self.day(0)))
-        await FloorSeeding._bom(self, FILM_BOM)
+        await self._bom(FILM_BOM)
 
     async def _film(self, on: date, day: int) -> None:
         s = self.session
