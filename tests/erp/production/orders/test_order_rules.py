@@ -47,7 +47,7 @@ async def test_wrong_transitions_are_409_naming_the_allowed_actions(plant, live)
         await act(c, o["id"], "issue", {"date": D1.isoformat(), "lines": [{"sku": "RESIN", "quantity": "8"}]})
         assert (await order(c, o["id"]))["status"] == "in_progress"
         r = await c.post(f"{ORDERS}/{o['id']}/cancel")
-        assert r.status_code == 409 and "(allowed: issue, output, scrap, void, close)" in r.json()["detail"]
+        assert r.status_code == 409 and "(allowed: issue, return, output, scrap, void, close)" in r.json()["detail"]
         await act(c, o["id"], "output", {"quantity": "10", "work_date": D1.isoformat(), "machine_id": plant["ext"],
                                          "hours": "0"}, 201)
         await act(c, o["id"], "close", {"date": D1.isoformat()})

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 
 from polyflow.erp.accounting import service as accounting
 from polyflow.erp.identity.auth import CurrentUser, authorize
-from polyflow.erp.production.orders import executions, service, voids
+from polyflow.erp.production.orders import executions, returns, service, voids
 from polyflow.erp.production.orders.schemas import (
-    CloseIn, ExecutionOut, IssueIn, OrderIn, OrderOut, OutputIn, Priority, RunIn, RunOut, ScrapIn, Stage, Status, VoidIn, WipOut,
+    CloseIn, ExecutionOut, IssueIn, OrderIn, OrderOut, OutputIn, Priority, ReturnIn, RunIn, RunOut, ScrapIn, Stage, Status, VoidIn, WipOut,
 )
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
@@ -103,6 +103,13 @@ async def release_order(session: TenantSession, production_order_id: uuid.UUID):
 async def issue(session: TenantSession, production_order_id: uuid.UUID, data: IssueIn, principal: CurrentUser):
     """Issue materials into the order's WIP."""
     return await _order(session, await executions.issue_material(session, production_order_id, data, principal.id))
+
+
+@router.post("/production-orders/{production_order_id}/return", response_model=OrderOut)
+async def return_material(session: TenantSession, production_order_id: uuid.UUID, data: ReturnIn,
+                          principal: CurrentUser):
+    """Return unused material from the order to its source location at the order's average issued cost."""
+    return await _order(session, await returns.return_material(session, production_order_id, data, principal.id))
 
 
 @router.post("/production-orders/{production_order_id}/output", response_model=ExecutionOut, status_code=201)

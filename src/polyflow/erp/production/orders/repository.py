@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
-    Bom, Execution, Location, Lot, Machine, MaterialIssue, Operator, Product, ProductionCost,
+    Bom, Execution, Location, Lot, LotConsumption, Machine, MaterialIssue, Operator, Product, ProductionCost,
     ProductionOrder, ProductionRun, ProductVariant, Route, SalesOrderLine, Shift, StockMovement,
 )
 
@@ -187,6 +187,24 @@ async def issued(session: AsyncSession, order_id) -> dict[uuid.UUID, tuple[Decim
         .join(StockMovement, StockMovement.id == MaterialIssue.movement_id)
         .where(MaterialIssue.order_id == order_id).group_by(MaterialIssue.variant_id))
     return {vid: (qty, value) for vid, qty, value in rows.all()}
+
+
+async def issued_by_day(session: AsyncSession, order_id, variant_id) -> list[tuple[date, Decimal]]:
+    """(day, net quantity issued that day) of one material of the order, by day (returns negative)."""
+    rows = await session.execute(
+        select(MaterialIssue.issued_on, func.sum(MaterialIssue.quantity))
+        .where(MaterialIssue.order_id == order_id, MaterialIssue.variant_id == variant_id)
+        .group_by(MaterialIssue.issued_on).order_by(MaterialIssue.issued_on))
+    return [(day, qty) for day, qty in rows.all()]
+
+
+async def lots_given(session: AsyncSession, order_id, lot_ids) -> dict[uuid.UUID, Decimal]:
+    """Lot -> net quantity it gave the order (consumptions less what came back)."""
+    rows = await session.execute(
+        select(LotConsumption.lot_id, func.sum(LotConsumption.quantity))
+        .where(LotConsumption.order_id == order_id, LotConsumption.lot_id.in_(list(lot_ids)))
+        .group_by(LotConsumption.lot_id))
+    return {lot_id: qty for lot_id, qty in rows.all()}
 
 
 async def has_activity(session: AsyncSession, order_id) -> bool:

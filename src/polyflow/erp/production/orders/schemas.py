@@ -104,6 +104,15 @@ class IssueIn(_In):
     date: Day | None = None
 
 
+class ReturnIn(_In):
+    """Unused material back from the floor to the order's source location; `lots` name the lots it goes
+    back to (each at most what it gave this order)."""
+
+    lines: list[IssueLineIn] = Field(min_length=1, max_length=100)
+    date: Day | None = None
+    note: str | None = Field(default=None, max_length=200)
+
+
 class _Floor(_In):
     machine_id: uuid.UUID | None = None
     operator_id: uuid.UUID | None = None

@@ -5,7 +5,8 @@ WIP cleared to the yield and price variances), cancel, the detail views and `wip
 State flow of an order: draft -> released -> in_progress (first issue or execution) -> completed, or
 cancelled from draft/released while nothing was issued or produced. Every action locks the order row
 (after its run's row: run first, then its orders in step order, on every path) for the whole request.
-Issues and executions are in executions.py; the arithmetic in costing.py."""
+Issues and executions are in executions.py, returns of unused material in returns.py; the arithmetic
+in costing.py."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ DEFAULT_SOURCE, DEFAULT_OUTPUT = "RM-WH", "FG-WH"
 ACTIONS = {
     "draft": ("release", "cancel"),
     "released": ("issue", "output", "scrap", "cancel"),
-    "in_progress": ("issue", "output", "scrap", "void", "close"),
+    "in_progress": ("issue", "return", "output", "scrap", "void", "close"),
     "completed": ("close",),  # again: clears what a later re-costing left in WIP
     "cancelled": (),
 }
