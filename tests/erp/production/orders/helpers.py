@@ -177,6 +177,7 @@ def orders_bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
         ("POST", RUNS): {"sku": f"{tag}-OUT", "quantity": "1", **where},
         ("POST", ORDERS): {"sku": f"{tag}-OUT", "quantity": "1", "stage": "extrusion", **where},
         ("POST", ORDERS + "/{production_order_id}/issue"): {"lines": [{"sku": f"{tag}-RES", "quantity": "0.5"}]},
+        ("POST", ORDERS + "/{production_order_id}/return"): {"lines": [{"sku": f"{tag}-RES", "quantity": "0.1"}]},
         ("POST", ORDERS + "/{production_order_id}/output"): {"quantity": "0.5"},
         ("POST", ORDERS + "/{production_order_id}/scrap"): {"scrap_sku": f"{tag}-SCRAP", "scrap_kind": "daun",
                                                            "quantity": "0.1"},
@@ -186,6 +187,7 @@ def orders_bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
 
 ORDERS_IDOR_BODIES = {
     ("POST", ORDERS + "/{production_order_id}/issue"): {"lines": [{"sku": "HIJACK", "quantity": "1"}]},
+    ("POST", ORDERS + "/{production_order_id}/return"): {"lines": [{"sku": "HIJACK", "quantity": "1"}]},
     ("POST", ORDERS + "/{production_order_id}/output"): {"quantity": "1"},
     ("POST", ORDERS + "/{production_order_id}/scrap"): {"scrap_sku": "HIJACK", "scrap_kind": "daun",
                                                        "quantity": "1"},
