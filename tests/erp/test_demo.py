@@ -56,8 +56,10 @@ async def _floor(c, today: date) -> None:
     detail = (await c.get(f"/api/v1/production-orders/{late_mix['id']}")).json()
     used = {m["sku"]: D(m["issued_qty"]) for m in detail["materials"]}
     assert 0 < used["REGRIND-PP"] <= sum(used.values()) * D("0.08"), used
-    closed = (await c.get(f"/api/v1/production-orders/{orders[0]['id']}")).json()
-    assert closed["status"] == "completed" and D(closed["costs"]["wip"]) == 0
+    # The first run's orders are closed: no WIP left, their variance posted.
+    first = min(orders, key=lambda o: (o["planned_start"] or "", o["step_seq"]))
+    closed = (await c.get(f"/api/v1/production-orders/{first['id']}")).json()
+    assert closed["status"] == "completed" and D(closed["costs"]["wip"]) == 0, closed["costs"]
 
     start = today - timedelta(days=HISTORY_DAYS)
     r = await c.get("/api/v1/reports/production", params={"date_from": start.isoformat(), "date_to":
@@ -74,8 +76,9 @@ async def _floor(c, today: date) -> None:
         oee = machines[code]["oee"]
         assert oee is not None and 0 < D(oee["oee"]) < 1 and D(oee["planned_hours"]) > 0, (code, oee)
     assert D(machines["LOOM-02"]["oee"]["downtime_hours"]) == 3  # a 3-hour maintenance stop
-    print("pt-abc floor: output", totals["output_kg"], "kg, scrap", totals["scrap_ratio"], "OEE EXT-01",
-          machines["EXT-01"]["oee"]["oee"])
+    print("pt-abc floor: output", totals["output_kg"], "kg, scrap", totals["scrap_ratio"],
+          {k: v["ratio"] for k, v in kinds.items()}, "OEE", {code: g["oee"]["oee"] for code, g in machines.items()
+                                                            if g["oee"]})
 
     # A bale lot traces back through sewing, weaving, extrusion and mixing to the resin's supplier lots.
     bales = (await c.get("/api/v1/lots", params={"sku": "WB-50KG-WH", "limit": 1})).json()["items"]
@@ -103,6 +106,8 @@ async def _floor(c, today: date) -> None:
     lost = [row for row in variances["rows"] if D(row["variance_qty"])]
     assert [(row["sku"], D(row["variance_qty"])) for row in lost] == [("MB-BLUE-01", D(-2))]
     assert D(variances["total_value"]) == D(lost[0]["variance_value"]) < 0
+    print("pt-abc toll order", tolls[0]["number"], "fee", invoice["base"], "PPh 23", tolls[0]["pph23_expected"],
+          "; stock count", counts[0]["number"], "loss", variances["total_value"])
 
 
 async def test_demo_books_agree_with_their_documents(make_tenant, live, tenant_engine):
@@ -139,6 +144,9 @@ async def test_demo_books_agree_with_their_documents(make_tenant, live, tenant_e
             # Material issued to production goes through WIP (1142), not the expense 5200 (it ended November at
             # -30 M on pt-abc when output was valued by hand against it).
             assert gl.get("5200", D(0)) >= 0, (sub, gl.get("5200"))
+            wip = D((await c.get("/api/v1/production-wip")).json()["wip"])
+            print(f"{sub}: " + ", ".join(f"{k} {gl.get(k, D(0))}" for k in (*INVENTORY, "5200", "5610", "5620", "5720"))
+                  + f", open WIP {wip}")
             # Piece-rate wages earned on the floor (Cr 2170) were paid out week by week, the last on day 20.
             assert gl.get("2170", D(0)) == 0 and gl.get("5720", D(0)) < 0, sub
             # Every production order of the history is closed but the last run's sewing and baling.

@@ -321,7 +321,7 @@ class FloorSeeding:
         for i, shift in enumerate(("PAGI", "SIANG")):
             await executions.record_output(s, order.id, OutputIn(
                 quantity=_kg(qty * D("0.48")), machine_id=self.machines["GRN-01"].id, shift_id=self.shifts[shift].id,
-                operator_id=self.operators[("OP-05", "OP-06")[i]], work_date=on, hours=D(4)), None)
+                operator_id=self.operators[("OP-05", "OP-06")[i]], work_date=on, hours=D("0.4")), None)
         await executions.record_scrap(s, order.id, ScrapIn(
             scrap_sku="SCRAP-PP", scrap_kind="prongkol", quantity=_kg(qty * D("0.02")), location="SCRAP-WH",
             machine_id=self.machines["GRN-01"].id, shift_id=self.shifts["SIANG"].id, work_date=on), None)
