@@ -156,6 +156,24 @@ async def test_a_return_to_a_consumed_lot_restores_it(plant, live):
         await ledger_ties(owner, D2)
 
 
+async def test_a_backdated_return_re_costs_a_later_issue(plant, live):
+    async with live.tenant_client("pt-abc", role="production") as c, live.tenant_client("pt-abc") as owner:
+        o = await released(c, "FILM", "200")
+        # D1: 100 kg at 10 000 = 1 000 000 (900 kg / 9 000 000 left). D2: 100 kg received at 19 000: 1 000 kg /
+        # 10 900 000 (10 900). D3: 100 kg at 10 900 = 1 090 000. The order's average: 2 090 000 / 200 = 10 450.
+        await act(c, o["id"], "issue", {"date": D1.isoformat(), "lines": [{"sku": "RESIN", "quantity": "100"}]})
+        await receive(owner, plant["res"], "100", "19000", D2)
+        await act(c, o["id"], "issue", {"date": D3.isoformat(), "lines": [{"sku": "RESIN", "quantity": "100"}]})
+        # 50 kg back dated D2 (before the D3 issue) at 10 450 = 522 500: D2 stock 1 050 kg / 11 422 500, so
+        # the D3 issue is re-costed to 100 x 11 422 500 / 1 050 = 1 087 857.14.
+        o = await act(c, o["id"], "return", {"date": D2.isoformat(), "lines": [{"sku": "RESIN", "quantity": "50"}]})
+        # WIP D2: 1 000 000 - 522 500 = 477 500; D3: + 1 087 857.14 = 1 565 357.14.
+        assert await wip(owner, D2) == D("477500") and await wip(owner, D3) == D("1565357.14")
+        assert (_resin(o)["issued_qty"], D(_resin(o)["issued_value"])) == ("150.000", D("1565357.14"))
+        for day in (D1, D2, D3):
+            await ledger_ties(owner, day)
+
+
 def test_returnable_is_the_least_net_from_the_date_on():
     # Issued 100 on D1, 100 back on D2, 100 issued on D3: on D1 or D2 nothing may come back (D2 would owe).
     days = [(D1, D(100)), (D2, D(-100)), (D3, D(100))]
