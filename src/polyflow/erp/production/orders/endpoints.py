@@ -12,7 +12,8 @@ from polyflow.erp.accounting import service as accounting
 from polyflow.erp.identity.auth import CurrentUser, authorize
 from polyflow.erp.production.orders import executions, returns, service, voids
 from polyflow.erp.production.orders.schemas import (
-    CloseIn, ExecutionOut, IssueIn, OrderIn, OrderOut, OutputIn, Priority, ReturnIn, RunIn, RunOut, ScrapIn, Stage, Status, VoidIn, WipOut,
+    CloseIn, ExecutionOut, IssueIn, OrderIn, OrderOut, OutputIn, Priority, ReturnIn, RunIn, RunOut, ScrapIn, Stage,
+    Status, VoidIn, WipOut,
 )
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
