@@ -40,10 +40,10 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.partners import endpoints as partners
     from polyflow.erp.payments import endpoints as payments
     from polyflow.erp.production.floor import endpoints as production_floor
+    from polyflow.erp.planning import endpoints as planning
     from polyflow.erp.production import report_endpoints as production_reports
     from polyflow.erp.production.lots import endpoints as production_lots
     from polyflow.erp.production.orders import endpoints as production_orders
-    from polyflow.erp.planning import endpoints as planning
     from polyflow.erp.stockcount import endpoints as stockcount
     from polyflow.erp.purchasing import endpoints as purchasing
     from polyflow.erp.purchasing import service as purchasing_service
@@ -75,13 +75,13 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(payments.supplier_payments)
     app.include_router(payments.router)
     app.include_router(production_floor.router)
+    app.include_router(planning.router)
     app.include_router(production_reports.router)
     app.include_router(production_lots.router)
     app.include_router(production_orders.router)
-    app.include_router(planning.router)
+    app.include_router(stockcount.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
     app.include_router(pages.router)
-    app.include_router(stockcount.router)
     app.include_router(identity_pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(inventory_pages.router)
