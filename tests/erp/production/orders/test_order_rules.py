@@ -300,3 +300,20 @@ async def test_a_weighed_roll_of_a_product_stocked_in_rolls(plant, live):
         # issued is variance at close (yield: 5 issued - 0 standard, x 9 000).
         o = await act(c, o["id"], "close", {"date": D1.isoformat()})
         assert D(o["costs"]["variance"]) == D("-45000")
+
+
+async def test_output_given_in_bales_is_a_bale_lot(plant, live):
+    """Bags stocked in PCS and baled 500 to a BAL: an output given in BAL is a bale (BL-), whatever the
+    stock unit; the same product given in PCS is a batch (BT-)."""
+    async with live.tenant_client("pt-abc") as owner:
+        await product(owner, "BAG-PCS", "finished_good", unit="PCS", sales_unit="BAL", sales_unit_factor="500")
+    async with live.tenant_client("pt-abc", role="production") as c:
+        o = await released(c, "BAG-PCS", "1500", stage="packing")
+        await act(c, o["id"], "issue", {"date": D1.isoformat(), "lines": [{"sku": "TAPE", "quantity": "1"}]})
+        bale = await act(c, o["id"], "output", {"quantity": "2", "unit": "BAL", "date": D1.isoformat()}, 201)
+        loose = await act(c, o["id"], "output", {"quantity": "100", "date": D1.isoformat()}, 201)
+        assert (bale["quantity"], bale["lot_number"]) == ("1000.000", "BL-2026-000001")
+        assert loose["lot_number"] == "BT-2026-000001"
+        async with AsyncSession(plant["engine"]) as session:
+            kinds = {lot.number: lot.kind for lot in (await session.execute(select(Lot))).scalars()}
+        assert kinds["BL-2026-000001"] == "bale" and kinds["BT-2026-000001"] == "batch"

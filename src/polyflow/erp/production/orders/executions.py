@@ -193,11 +193,13 @@ async def issue_material(session: AsyncSession, order_id: uuid.UUID, data: Issue
 # -- output --------------------------------------------------------------------------------------------------
 
 
-def _lot_kind(variant: ProductVariant, weighed: bool) -> str:
+def _lot_kind(variant: ProductVariant, weighed: bool, unit: str | None = None) -> str:
+    """What the floor calls the lot: a bale when the product is stocked in BAL or the output was given in
+    BAL (bags stocked in PCS, baled 500 to a BAL), a roll when stocked in ROLL or weighed, else a batch."""
     product = variant.product
     if product.product_type == "scrap":
         return "regrind"
-    if product.unit == "BAL":
+    if product.unit == "BAL" or (unit or "").upper() == "BAL":
         return "bale"
     if product.unit == "ROLL" or weighed:
         return "roll"
@@ -371,7 +373,7 @@ async def record_output(session: AsyncSession, order_id: uuid.UUID, data: Output
         kind="IN", variant_id=variant.id, quantity=qty, to_location=str(dst.id), unit_cost=unit_cost,
         reason="production", reference=order.number, posting_date=on, note=f"output {execution.number}"),
         user_id=user_id, may_choose_account=False)
-    kind = _lot_kind(variant, weighed)
+    kind = _lot_kind(variant, weighed, data.unit if data.quantity is not None else None)
     lot = Lot(number=await _lot_number(session, kind, on, data.lot_number), kind=kind, status="available",
               variant_id=variant.id, location_id=dst.id, quantity=qty, remaining=qty,
               gross_weight=data.gross_weight, core_weight=data.core_weight, net_weight=net_kg, pieces=data.pieces,
