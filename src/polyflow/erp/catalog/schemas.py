@@ -17,6 +17,9 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 Price = Field(default=None, ge=0, max_digits=18, decimal_places=2)
 StandardCost = Field(default=None, ge=0, max_digits=18, decimal_places=4)  # per primary unit
 Quantity = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=3)
+# A year at most: a longer lead time is a planning question, not a date MRP should compute.
+MAX_LEAD_TIME_DAYS = 365
+LeadTimeDays = Field(default=0, ge=0, le=MAX_LEAD_TIME_DAYS)
 MAX_CONVERSIONS = 20
 
 # The specs converters weigh and price by. Numeric ones must be positive numbers when given: production
@@ -94,6 +97,7 @@ class ProductIn(BaseModel):
     attributes: SpecAttributes = Field(default_factory=dict)
     min_stock: Decimal = Quantity  # the reorder point (MRP)
     reorder_qty: Decimal = Quantity
+    lead_time_days: int = LeadTimeDays  # purchase lead time if bought, production lead time if made (MRP)
     costing_method: CostingMethod = "actual"
     standard_cost: Decimal | None = StandardCost
     conversions: Conversions = Field(default_factory=list)
@@ -122,6 +126,7 @@ class ProductPatch(BaseModel):
     attributes: SpecAttributes | None = None
     min_stock: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=3)
     reorder_qty: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=3)
+    lead_time_days: int | None = Field(default=None, ge=0, le=MAX_LEAD_TIME_DAYS)
     costing_method: CostingMethod | None = None
     standard_cost: Decimal | None = StandardCost
     conversions: Conversions | None = None  # replaces the product's list
@@ -186,6 +191,7 @@ class ProductOut(BaseModel):
     attributes: dict[str, Any]
     min_stock: Decimal
     reorder_qty: Decimal
+    lead_time_days: int
     costing_method: str
     standard_cost: Decimal | None
     conversions: list[ConversionOut]

@@ -103,7 +103,7 @@ async def update_product(session: AsyncSession, product_id: uuid.UUID, patch: Pr
                        "(quantities are kept in it); create a new product instead")
     for key, value in changes.items():
         if value is None and key in ("unit", "is_active", "product_type", "sales_unit_factor", "attributes",
-                                     "min_stock", "name", "reorder_qty", "costing_method"):
+                                     "min_stock", "name", "reorder_qty", "lead_time_days", "costing_method"):
             continue  # not nullable: null means "leave as is"
         setattr(product, key, value)
     if conversions is None:

@@ -82,6 +82,10 @@ class MrpProposal(UUIDPk, TenantBase):
     bom_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("boms.id"))  # production: the BOM exploded
     quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
     needed_by: Mapped[date] = mapped_column(Date)
+    # needed_by - the product's lead time, not before the run date: when to start making it or order it by.
+    # `late`: that start fell before the run date (NULL / false on proposals made before lead times existed).
+    start_by: Mapped[date | None] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # The netting, as computed: gross = sales + orders + dependent; projected = available + supply - gross.
     sales_demand: Mapped[Decimal] = mapped_column(Numeric(18, 3))
     order_demand: Mapped[Decimal] = mapped_column(Numeric(18, 3))  # open production orders' materials

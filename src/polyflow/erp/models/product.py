@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +33,7 @@ class Product(UUIDPk, Timestamps, TenantBase):
         CheckConstraint("standard_cost >= 0", name="standard_cost"),
         CheckConstraint("costing_method <> 'standard' OR standard_cost IS NOT NULL", name="standard_cost_given"),
         CheckConstraint("reorder_qty >= 0", name="reorder_qty"),
+        CheckConstraint("lead_time_days >= 0 AND lead_time_days <= 365", name="lead_time_days"),
         # A service is never stocked, so it has nothing to reorder.
         CheckConstraint("product_type <> 'service' OR (min_stock = 0 AND reorder_qty = 0)", name="service_unstocked"),
     )
@@ -51,6 +52,8 @@ class Product(UUIDPk, Timestamps, TenantBase):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     min_stock: Mapped[Decimal] = mapped_column(Numeric(18, 3), default=Decimal(0), server_default="0")  # reorder point
     reorder_qty: Mapped[Decimal] = mapped_column(Numeric(18, 3), default=Decimal(0), server_default="0")
+    # Days from ordering (bought) or starting (made) to having it: MRP starts a proposal this much earlier.
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     costing_method: Mapped[str] = mapped_column(String(10), default="actual", server_default="actual")
     # Per primary unit; also the net realisable value a scrap product is taken into stock at.
     standard_cost: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))

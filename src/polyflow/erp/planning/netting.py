@@ -13,14 +13,19 @@ at several levels is netted once, after all its parents have exploded into it):
 
 rounded up to 0.001 (never plan short). A variant whose product has a default BOM is produced, and its need
 explodes into the next level: need / BOM output x line quantity x (1 + expected scrap %). Any other variant is
-bought. Scrap and service products are never planned."""
+bought. Scrap and service products are never planned.
+
+Dates: needed_by = the earliest date of its demand (never before today); start_by = needed_by - the product's
+lead time (when to start making it, or order it by), never before today: a start that would fall in the past
+is today and the proposal is `late`. A made item's components are needed on its start_by, so lead times stack
+down the BOM levels."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from polyflow.kit.errors import Conflict
@@ -39,6 +44,7 @@ class Item:
     reorder_point: Decimal
     reorder_qty: Decimal
     sku: str
+    lead_time_days: int = 0  # purchase lead time if bought, production lead time if made
 
 
 @dataclass(frozen=True)
@@ -145,12 +151,15 @@ def plan(*, items: dict[uuid.UUID, Item], boms: dict[uuid.UUID, BomPlan], availa
             if by_reorder and have + coming < item.reorder_point:
                 dates.append(today)  # below the reorder point already, whatever the demand's dates
             needed_by = min(dates) if dates else today
+            earliest_start = needed_by - timedelta(days=item.lead_time_days)
+            start_by = max(earliest_start, today)
             bom = boms.get(item.product_id)
             proposal_id = uuid.uuid4()
             proposals.append({
                 "id": proposal_id, "kind": "production" if bom else "purchase", "status": "proposed",
                 "variant_id": variant, "level": lvl, "bom_id": bom.bom_id if bom else None, "quantity": need,
-                "needed_by": needed_by, "sales_demand": _q(d.sales), "order_demand": _q(d.orders),
+                "needed_by": needed_by, "start_by": start_by, "late": earliest_start < today,
+                "sales_demand": _q(d.sales), "order_demand": _q(d.orders),
                 "dependent_demand": _q(d.dependent), "available": _q(have), "open_supply": _q(coming),
                 "reorder_point": item.reorder_point, "reorder_qty": item.reorder_qty, "by_reorder": by_reorder,
                 "sales_order_line_ids": d.sales_lines, "parent_proposal_ids": d.parents,
@@ -163,7 +172,7 @@ def plan(*, items: dict[uuid.UUID, Item], boms: dict[uuid.UUID, BomPlan], availa
                     child.dependent += per_output * qty
                     if proposal_id not in child.parents:
                         child.parents.append(proposal_id)
-                    child.dates.append(needed_by)  # no lead times are kept: due when the parent starts
+                    child.dates.append(start_by)  # the materials must be there when the parent starts
     return proposals, deepest + 1
 
 

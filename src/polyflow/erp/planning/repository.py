@@ -45,12 +45,12 @@ async def location(session: AsyncSession, ref: str) -> Location | None:
 
 
 async def planning_items(session: AsyncSession) -> dict[uuid.UUID, tuple]:
-    """variant -> (product_id, product_type, reorder point, reorder qty, sku) of every variant. An inactive
-    product or variant is not reordered (its open demand is still planned)."""
+    """variant -> (product_id, product_type, reorder point, reorder qty, sku, lead time days) of every
+    variant. An inactive product or variant is not reordered (its open demand is still planned)."""
     rows = await session.execute(text("""
         SELECT v.id, v.product_id, p.product_type,
                CASE WHEN v.is_active AND p.is_active THEN coalesce(v.min_stock, p.min_stock) ELSE 0 END,
-               p.reorder_qty, v.sku
+               p.reorder_qty, v.sku, p.lead_time_days
         FROM product_variants v JOIN products p ON p.id = v.product_id"""))
     return {r[0]: tuple(r[1:]) for r in rows}
 

@@ -64,6 +64,10 @@ class ProposalOut(BaseModel):
     bom_id: uuid.UUID | None
     quantity: Quantity
     needed_by: date
+    # Start making it (production) / order it by (purchase): needed_by - lead time, not before the run date;
+    # late: that start was already past on the run date. None on proposals made before lead times existed.
+    start_by: date | None
+    late: bool
     sales_demand: Quantity
     order_demand: Quantity
     dependent_demand: Quantity

@@ -119,6 +119,8 @@ async def _approve(session: AsyncSession, rows: list[tuple[MrpProposal, str]], u
     buys = [p for p, _sku in sorted(rows, key=lambda r: (r[0].level, r[1])) if p.kind == "purchase"]
     for start in range(0, len(buys), REQUEST_LINES):
         chunk = buys[start:start + REQUEST_LINES]
+        # The request line carries when the goods must be in (needed_by); when to order them by is the
+        # proposal's start_by, which a buyer reads on the proposal.
         request = await create_request(session, RequestIn(
             note="from MRP run " + ", ".join(sorted({run_numbers[p.run_id] for p in chunk})),
             lines=[RequestLineIn(variant_id=p.variant_id, quantity=p.quantity, needed_by=p.needed_by)
@@ -140,7 +142,7 @@ async def _production_order(session: AsyncSession, proposal: MrpProposal, run_nu
     only_line = lines[0] if len(lines) == 1 and not proposal.order_demand and not proposal.dependent_demand else None
     order = await orders.create_order(session, OrderIn(
         variant_id=proposal.variant_id, quantity=proposal.quantity, bom_id=proposal.bom_id,
-        due_date=proposal.needed_by, sales_order_line_id=only_line, note=f"from MRP run {run_number}"), user_id)
+        planned_start=proposal.start_by, due_date=proposal.needed_by, sales_order_line_id=only_line, note=f"from MRP run {run_number}"), user_id)
     return order.id
 
 
