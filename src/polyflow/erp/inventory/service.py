@@ -2,8 +2,8 @@
 moving-average cost, low stock, valuation and history.
 
 How a movement posts (all in the caller's one transaction):
-  lock the variant row  ->  reason/kind and counter account  ->  posting date open? (window, lock date,
-  month)  ->  number (GR/GI/TRF/ADJ per year)  ->  no location's balance may go negative from the
+  lock the variant row  ->  reason/kind and counter account  ->  out of quarantine? (409 unless the caller
+  may: inspections, granulating orders, voids)  ->  posting date open? (window, lock date, month)  ->  number (GR/GI/TRF/ADJ per year)  ->  no location's balance may go negative from the
   movement's date on  ->  cost at the moving average *as of its date*  ->  conditional stock update
   ->  journal  ->  movement row  ->  when backdated: every later outflow of the variant re-costed, the
   differences journaled (RCS) on each outflow's own date.
@@ -154,11 +154,29 @@ def counter_account_for(kind: str, reason: str) -> str | None:
                            f"{', '.join(fits)})") from None
 
 
+def _check_quarantine(variant: ProductVariant, src: Location | None, dst: Location | None, kind: str,
+                      from_quarantine: bool) -> None:
+    """409 when a movement would take stock out of quarantine without inspection. Refused: an OUT, or a
+    TRANSFER to a location that is not itself a quarantine, from a location of kind quarantine. Allowed: a
+    TRANSFER into quarantine (how goods are put aside), an ADJUSTMENT there (a count states what is held; it
+    makes nothing available), and the callers that pass `from_quarantine` (an inspection's pass or fail, a
+    granulating order grinding rejected goods, a void undoing a quarantined output)."""
+    if src is None or src.kind != "quarantine" or from_quarantine or kind == "ADJUSTMENT":
+        return
+    if kind == "TRANSFER" and dst is not None and dst.kind == "quarantine":
+        return
+    raise Conflict(f"{variant.sku} at {src.code} is in quarantine: it must pass inspection first (POST "
+                   "/api/v1/inspections with result pass moves a lot back to its location; fail scraps it or "
+                   "keeps it for a granulating order)")
+
+
 async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: uuid.UUID | None = None,
-                          may_choose_account: bool = True) -> StockMovement:
+                          may_choose_account: bool = True, from_quarantine: bool = False) -> StockMovement:
     """Record one stock movement and post its journal, in the caller's single transaction. A backdated
     movement is costed as of its date and re-costs the variant's later outflows. `may_choose_account`:
-    whether the caller may post against another counter account than the reason's (accounting.write)."""
+    whether the caller may post against another counter account than the reason's (accounting.write).
+    `from_quarantine`: the caller may take stock out of a quarantine location (inspections, granulating
+    orders, voids); anyone else gets a 409."""
     variant = await repository.variant_for_update(session, variant_id=data.variant_id, sku=data.sku)
     if variant is None:
         raise InvalidInput(f"unknown variant '{data.variant_id or data.sku}'")
@@ -183,6 +201,7 @@ async def create_movement(session: AsyncSession, data: MovementIn, *, user_id: u
     dst = await _resolve_location(session, data.to_location, "destination") if data.to_location else None
     if src is not None and dst is not None and src.id == dst.id:
         raise InvalidInput("TRANSFER needs two different locations")
+    _check_quarantine(variant, src, dst, data.kind, from_quarantine)
     factor = await _unit_factor(session, variant, data.unit)
     qty = (data.quantity * factor).quantize(QTY)  # always in the product's primary unit from here on
     if qty <= 0:
@@ -405,9 +424,15 @@ async def _level_target(session: AsyncSession, data: ReservationIn):
     return variant, await _resolve_location(session, data.location, "stock")
 
 
-async def reserve(session: AsyncSession, data: ReservationIn) -> StockLevelOut:
-    """Hold stock for an order: reserved += qty, only if that much is available."""
+async def reserve(session: AsyncSession, data: ReservationIn, *, from_quarantine: bool = False) -> StockLevelOut:
+    """Hold stock for an order: reserved += qty, only if that much is available. Stock in a quarantine
+    location is not available (409) unless the caller may take from there (`from_quarantine`: a granulating
+    order)."""
     variant, location = await _level_target(session, data)
+    if location.kind == "quarantine" and not from_quarantine:
+        raise Conflict(f"{variant.sku} at {location.code} is in quarantine and cannot be reserved: it must pass "
+                       "inspection first (POST /api/v1/inspections with result pass moves a lot back to its "
+                       "location)")
     qty = data.quantity.quantize(QTY)
     if not await repository.reserve(session, location.id, variant.id, qty):
         have = await repository.available(session, location.id, variant.id)

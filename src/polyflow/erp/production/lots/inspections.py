@@ -65,7 +65,9 @@ async def _move(session: AsyncSession, lot: Lot, data: InspectionIn, on, user_id
     else:
         body.update(reason="scrap")
     try:
-        return await inventory.create_movement(session, MovementIn(**body), user_id=user_id, may_choose_account=False)
+        # An inspection is what may take stock out of quarantine (pass: back; fail: scrapped).
+        return await inventory.create_movement(session, MovementIn(**body), user_id=user_id, may_choose_account=False,
+                                               from_quarantine=True)
     except Conflict as exc:
         hint = " (stock reserved for orders does not move: issue it or cancel the reservation first)" \
             if "insufficient stock" in exc.message else ""

@@ -112,7 +112,7 @@ async def _issue_one(session: AsyncSession, order: ProductionOrder, variant: Pro
     movement = await inventory.create_movement(session, MovementIn(
         kind="OUT", variant_id=variant.id, quantity=qty, from_location=str(src.id), reason="production",
         reference=order.number, posting_date=on, note=f"issue to {label(order)}"), user_id=user_id,
-        may_choose_account=False)
+        may_choose_account=False, from_quarantine=order.stage == "granulating")  # grinds rejected goods
     issue = MaterialIssue(order_id=order.id, variant_id=variant.id, location_id=src.id, quantity=qty,
                           movement_id=movement.id, execution_id=execution_id, issued_on=on, created_by=user_id,
                           lot_id=lots[0][0].id if lots and len(lots) == 1 else None)

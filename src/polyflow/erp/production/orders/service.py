@@ -245,7 +245,8 @@ async def _release(session: AsyncSession, order: ProductionOrder, on: date, *, r
                 take = min(planned, await _available(session, src.id, line.variant_id))
                 if take > 0:
                     await inventory.reserve(session, ReservationIn(variant_id=line.variant_id, location=str(src.id),
-                                                                   quantity=take))
+                                                                   quantity=take),
+                                            from_quarantine=order.stage == "granulating")
                     material.reserved_qty = take
     order.status = "released"
     order.released_at = datetime.now(timezone.utc)

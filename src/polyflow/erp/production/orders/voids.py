@@ -52,7 +52,7 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
     movement = await inventory.create_movement(session, MovementIn(
         kind="OUT", variant_id=execution.variant_id, quantity=execution.quantity, from_location=str(where),
         reason="production", reference=order.number, posting_date=on, note=f"void {execution.number}"),
-        user_id=user_id, may_choose_account=False)
+        user_id=user_id, may_choose_account=False, from_quarantine=True)  # undoes the output, quarantined or not
     session.add(ProductionCost(order_id=order.id, posting_date=on, kind=execution.kind, movement_id=movement.id,
                                execution_id=execution.id, memo=f"void {execution.number}"))
     labour, overhead = execution.labour_amount, execution.overhead_amount
