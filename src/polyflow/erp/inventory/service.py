@@ -3,8 +3,9 @@ moving-average cost, low stock, valuation and history.
 
 How a movement posts (all in the caller's one transaction):
   lock the variant row  ->  reason/kind and counter account  ->  out of quarantine? (409 unless the caller
-  may: inspections, granulating orders, voids)  ->  posting date open? (window, lock date, month)  ->  number (GR/GI/TRF/ADJ per year)  ->  no location's balance may go negative from the
-  movement's date on  ->  cost at the moving average *as of its date*  ->  conditional stock update
+  may: inspections, granulating orders, voids)  ->  posting date open? (window, lock date, month)
+  ->  number (GR/GI/TRF/ADJ per year)  ->  no location's balance may go negative from the movement's
+  date on  ->  cost at the moving average *as of its date*  ->  conditional stock update
   ->  journal  ->  movement row  ->  when backdated: every later outflow of the variant re-costed, the
   differences journaled (RCS) on each outflow's own date.
 Ledger order is (posting_date, seq): a backdated movement counts after those already on its date.
