@@ -201,3 +201,25 @@ async def _ledgers_tie(c) -> None:
     expected = {code: D(val["by_account"].get(code, "0")) for code in INVENTORY}
     expected["1142"] += D((await _ok(await c.get("/api/v1/production-wip")))["wip"])
     assert {code: tb.get(code, D(0)) for code in INVENTORY} == expected
+
+
+async def test_failed_supplier_goods_go_back_to_the_supplier_from_quarantine(make_tenant, live):
+    """A resin lot quarantined at receipt is returned to the supplier straight from KARANTINA (a purchase
+    return may take from quarantine: the goods leave the books); 300 kg x 20 000 = 6 000 000 off 1141."""
+    from tests.erp.production.lots.helpers import lot_of_line, product, receive_with_lots
+
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        pp = await product(c, "PP-Q", "raw_material")
+        gr = await receive_with_lots(c, [(pp["id"], "300", "20000", "SUP-Q")], "Q")
+        lot = await lot_of_line(c, gr["lines"][0]["id"])
+        await _ok(await c.post("/api/v1/inspections", json={"lot_id": lot["id"], "result": "quarantine"}), 201)
+        before = await _tb(c)
+        order_id = gr["order_id"]
+        order = await _ok(await c.get(f"/api/v1/purchase-orders/{order_id}"))
+        await _ok(await c.post("/api/v1/purchase-returns", json={
+            "order_id": order_id, "location": "KARANTINA", "reason": "failed incoming inspection",
+            "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": "300"}]}), 201)
+        after = await _tb(c)
+        assert after["1141"] - before["1141"] == D(-6_000_000)
+        assert after["2120"] - before["2120"] == D(6_000_000)  # received-not-billed cleared

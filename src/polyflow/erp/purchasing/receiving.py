@@ -138,7 +138,9 @@ async def create_return(session: AsyncSession, data: ReturnIn, user_id: uuid.UUI
         movement = await inventory.create_movement(session, MovementIn(
             kind="OUT", variant_id=ol.variant_id, quantity=line.quantity, from_location=data.location,
             reason="return", counter_account=coa.SELISIH_HARGA_PEMBELIAN, reference=number, posting_date=on),
-            user_id=user_id, may_choose_account=True)
+            # Goods that failed incoming inspection go back to the supplier straight from quarantine: they
+            # leave the books, nothing becomes available.
+            user_id=user_id, may_choose_account=True, from_quarantine=True)
         stock_value = -movement.value
         if before_invoice:
             cleared = common.received_value(ol, before_invoice, open_qty)
