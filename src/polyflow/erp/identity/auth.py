@@ -31,7 +31,7 @@ from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module
 from polyflow.erp.models import ApiToken, SignInPolicy, User, UserSession
 from polyflow.kit.errors import Forbidden, NotAuthenticated
 from polyflow.kit.web import split_token, token_hash
-from polyflow.platform.entitlements import denial
+from polyflow.platform.entitlement_rules import denial
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
 from polyflow.web import request_ip

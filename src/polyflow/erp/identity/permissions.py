@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from polyflow.erp.models.user import ROLES
-from polyflow.platform.entitlements import MODULES
+from polyflow.platform.entitlement_rules import MODULES
 
 ACTIONS = ("read", "write")
 ADMIN_PERMISSIONS = ("users.manage", "audit.read")

@@ -28,7 +28,7 @@ from polyflow.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Too
 from polyflow.kit.passwords import hash_password
 from polyflow.kit.ratelimit import RateLimiter
 from polyflow.kit.web import new_token, token_hash
-from polyflow.platform.entitlements import check_user_limit
+from polyflow.platform.entitlement_rules import check_user_limit
 from polyflow.platform.tenancy.route import TenantRoute
 
 

@@ -26,7 +26,7 @@ from polyflow.erp.payments.schemas import (
 from polyflow.erp.payments.service import RECEIPT, SUPPLIER_PAYMENT
 from polyflow.kit.limits import Day
 from polyflow.kit.pagination import Page, PageParams, page_params
-from polyflow.platform.entitlements import denial
+from polyflow.platform.entitlement_rules import denial
 from polyflow.platform.tenancy.deps import TenantSession
 
 Pg = Annotated[PageParams, Depends(page_params)]

@@ -21,9 +21,9 @@ from typing import Callable
 from sqlalchemy import text
 
 from polyflow.platform import migrate
-from polyflow.platform.fleet.runner import (
-    Progress, RunOptions, RunReport, default_concurrency, make_plan, refresh_templates, run,
-)
+from polyflow.platform.fleet.refresh import refresh_templates
+from polyflow.platform.fleet.runner import default_concurrency, make_plan, run
+from polyflow.platform.fleet.state import Progress, RunOptions, RunReport
 from polyflow.platform.fleet.selection import Plan, TenantTarget
 from polyflow.platform.fleet.status import status
 from polyflow.platform.fleet.tenant import LEASE_SECONDS, Outcome

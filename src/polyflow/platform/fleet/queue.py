@@ -35,7 +35,7 @@ from polyflow.platform.fleet.tenant import Outcome, migrate_tenant
 from polyflow.platform.models import MigrationRunTenant
 
 if TYPE_CHECKING:
-    from polyflow.platform.fleet.runner import Progress, RunOptions, RunReport, _State
+    from polyflow.platform.fleet.state import Progress, RolloutState, RunOptions, RunReport
     from polyflow.platform.runtime import Platform
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _outcome(row) -> Outcome:
     return Outcome(row.subdomain, row.status, row.from_revision, row.to_revision, row.seconds or 0.0, row.error)
 
 
-async def follow(platform: "Platform", run_id: int, tenant_ids: set[uuid.UUID], state: "_State",
+async def follow(platform: "Platform", run_id: int, tenant_ids: set[uuid.UUID], state: "RolloutState",
                  progress: "Progress", seen: set[uuid.UUID]) -> None:
     """Poll the run's rows until these tenants are finished, reporting each once."""
     while True:
@@ -87,7 +87,7 @@ async def follow(platform: "Platform", run_id: int, tenant_ids: set[uuid.UUID], 
 
 
 async def rollout(platform: "Platform", report: "RunReport", work: list[TenantTarget], canaries: list[TenantTarget],
-                  options: "RunOptions", state: "_State", progress: "Progress") -> None:
+                  options: "RunOptions", state: "RolloutState", progress: "Progress") -> None:
     seen: set[uuid.UUID] = set()
     rest = [t for t in work if t not in canaries]
     if canaries:
@@ -119,7 +119,7 @@ async def _close_if_done(platform: "Platform", run_id: int) -> None:
         return
     summary = {**(run_row.summary or {}), **{k: counts.get(k, 0) for k in FINISHED}}
     await records.finish(platform.main_engine, run_id, summary)
-    from polyflow.platform.fleet.runner import refresh_templates
+    from polyflow.platform.fleet.refresh import refresh_templates
 
     await refresh_templates(platform)
 

@@ -8,18 +8,15 @@ import os
 import time
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from polyflow.kit.errors import InvalidInput
-from polyflow.platform import migrate, onboarding, templates
+from polyflow.platform import migrate
 from polyflow.platform.fleet import records, selection
+from polyflow.platform.fleet.refresh import refresh_templates
 from polyflow.platform.fleet.selection import Plan, TenantTarget
+from polyflow.platform.fleet.state import Progress, RolloutState, RunOptions, RunReport
 from polyflow.platform.fleet.tenant import Outcome, describe
-from polyflow.platform.models import DatabaseServer
 
 if TYPE_CHECKING:
     from polyflow.platform.runtime import Platform
@@ -41,81 +38,6 @@ def default_concurrency(settings) -> int:
     """
     cores = os.cpu_count() or 1
     return max(2, min(2 * cores, settings.tenant_connection_budget // 2, 16))
-
-
-@dataclass
-class RunOptions:
-    concurrency: int | None = None  # None: default_concurrency
-    canary: int | list[str] | None = None  # first N tenants to work on, or these subdomains
-    max_failures: int | None = None  # halt after this many failures
-    only: list[str] | None = None  # just these subdomains
-    retry_failed: bool = False  # resume: failed or still-behind tenants only, no canary phase
-    verify: bool = False  # read alembic_version everywhere first, repair the registry
-    via_jobs: bool = False  # one durable job per tenant instead of local worker processes
-    wait: bool = True  # with via_jobs: follow the jobs until every tenant is done
-    refresh_templates: bool = True  # rebuild the onboarding template + spares for the head
-    actor: str = "cli"
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, False, [], "") and k != "actor"}
-
-
-class Progress:
-    """Callbacks for a run's progress (the CLI draws a bar; the default does nothing)."""
-
-    def start(self, *, work: int, skipped: int, run_id: int | None) -> None:
-        pass
-
-    def tenant_done(self, outcome: Outcome) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-    def finished(self) -> None:
-        """Every tenant is done (the template rebuild follows)."""
-
-
-@dataclass
-class RunReport:
-    run_id: int | None
-    target: str
-    status: str  # completed | failed | halted | queued
-    tenants: int  # tenants with a schema in scope
-    at_target: int  # skipped from the registry, no connection
-    ahead: int  # at a revision only newer code knows, no connection
-    outcomes: list[Outcome] = field(default_factory=list)
-    left_behind: list[str] = field(default_factory=list)
-    halt_reason: str | None = None
-    repaired: list[tuple[str, str | None, str | None]] = field(default_factory=list)
-    concurrency: int = 1  # worker processes; 0: via jobs
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    main_revision: str | None = None
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.left_behind and self.status != "halted"
-
-    def summary(self) -> dict:
-        return {"tenants": self.tenants, "at_target": self.at_target, "ahead": self.ahead,
-                "migrated": self.count("migrated"), "skipped": self.count("skipped"),
-                "failed": len(self.failed), "left_behind": len(self.left_behind),
-                "seconds": round(self.seconds, 3), "concurrency": self.concurrency}
-
-    def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "main": self.main_revision, "target": self.target, "status": self.status,
-                **self.summary(), "halt_reason": self.halt_reason,
-                "repaired": [{"subdomain": s, "registry": a, "actual": b} for s, a, b in self.repaired],
-                "left_behind_tenants": self.left_behind, "warnings": self.warnings,
-                "tenants_attempted": [o.as_dict() for o in self.outcomes]}
 
 
 async def make_plan(platform: "Platform", options: RunOptions, *, repair: bool) -> Plan:
@@ -150,25 +72,8 @@ def pick_canaries(work: list[TenantTarget], canary: int | list[str] | None) -> l
     return [t for t in work if t.subdomain in wanted]
 
 
-@dataclass
-class _State:
-    max_failures: int | None
-    outcomes: list[Outcome] = field(default_factory=list)
-    halt_reason: str | None = None
-
-    @property
-    def failures(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "failed")
-
-    def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-        if (outcome.status == "failed" and self.max_failures and self.failures >= self.max_failures
-                and self.halt_reason is None):
-            self.halt_reason = f"halted after {self.failures} failed tenant(s) (--max-failures {self.max_failures})"
-
-
 async def _drive(platform: "Platform", executor, tenants: list[TenantTarget], *, goal: str, run_id: int,
-                 concurrency: int, state: _State, progress: Progress) -> None:
+                 concurrency: int, state: RolloutState, progress: Progress) -> None:
     """Keep ``concurrency`` tenants in flight; stop starting new ones once the run halts."""
     todo = deque(tenants)
     inflight: dict[asyncio.Future, TenantTarget] = {}
@@ -183,7 +88,7 @@ async def _drive(platform: "Platform", executor, tenants: list[TenantTarget], *,
 
 
 async def _drive_loop(platform: "Platform", executor, todo: deque, inflight: dict, *, goal: str, run_id: int,
-                      concurrency: int, state: _State, progress: Progress) -> None:
+                      concurrency: int, state: RolloutState, progress: Progress) -> None:
     while todo or inflight:
         while todo and len(inflight) < concurrency and state.halt_reason is None:
             t = todo.popleft()
@@ -206,7 +111,7 @@ async def _drive_loop(platform: "Platform", executor, todo: deque, inflight: dic
 
 
 async def _rollout(platform: "Platform", executor, work: list[TenantTarget], canaries: list[TenantTarget], *,
-                   goal: str, run_id: int, state: _State, progress: Progress) -> None:
+                   goal: str, run_id: int, state: RolloutState, progress: Progress) -> None:
     """Canaries first (stop if one fails), then everyone else."""
     if canaries:
         progress.note(f"canary: {', '.join(t.subdomain for t in canaries)}")
@@ -220,18 +125,6 @@ async def _rollout(platform: "Platform", executor, work: list[TenantTarget], can
         rest = [t for t in work if t not in canaries]
         await _drive(platform, executor, rest, goal=goal, run_id=run_id, concurrency=executor.size,
                      state=state, progress=progress)
-
-
-async def refresh_templates(platform: "Platform") -> list[str]:
-    """The onboarding template and warm spares follow the head (built once per head, then cheap)."""
-    warnings = []
-    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
-        servers = (await session.execute(select(DatabaseServer).where(DatabaseServer.is_active))).scalars().all()
-    for server in servers:
-        if await templates.ensure_template(server, platform.secrets) is None:
-            warnings.append(f"the onboarding template on server '{server.name}' could not be rebuilt (see the log)")
-    await onboarding.refill_spares(platform)
-    return warnings
 
 
 async def run(platform: "Platform", options: RunOptions | None = None, progress: Progress | None = None, *,
@@ -258,7 +151,7 @@ async def run(platform: "Platform", options: RunOptions | None = None, progress:
         size = min(concurrency, len(work))
         # Created before the bookkeeping below, so the worker processes start meanwhile.
         executor = InProcess(platform) if size == 1 else WorkerPool(platform.settings, size)
-    state = _State(options.max_failures)
+    state = RolloutState(options.max_failures)
     try:
         report.run_id = await records.create_run(
             engine, target=plan.target, main_revision=main_revision, actor=options.actor,

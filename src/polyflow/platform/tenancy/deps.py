@@ -9,7 +9,7 @@ from typing import Annotated, AsyncIterator
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.platform.entitlements import check_user_limit
+from polyflow.platform.entitlement_rules import check_user_limit
 from polyflow.platform.tenancy.route import TenantRoute
 
 # check_user_limit is re-exported: ERP services (identity) import their tenant checks from here.

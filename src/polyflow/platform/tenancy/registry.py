@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from polyflow.platform.entitlements import compute_entitlements
+from polyflow.platform.entitlement_rules import compute_entitlements
 from polyflow.platform.models import DatabaseServer, Plan, Tenant, TenantDomain, TenantModule
 from polyflow.platform.tenancy.route import TenantRoute
 
