@@ -120,3 +120,15 @@ async def test_only_production_may_act_and_a_service_invoice_takes_no_return(mak
             "invoice_id": order["sales_invoice_id"], "return_date": "2026-11-11", "location": "WH",
             "lines": [{"delivery_line_id": str(uuid.uuid4()), "quantity": "1"}]})
         assert r.status_code == 422 and "not a posted delivery line" in r.text
+
+
+async def test_a_toll_order_without_a_fee_is_refused_before_it_can_get_stuck(make_tenant, live):
+    """A zero fee gives an invoice of 0 with no journal to post: such an order, once completed, could
+    neither be invoiced nor cancelled. It is refused when written."""
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as c:
+        resin = await product(c, "PP-FREE", "Customer resin", "KG")
+        cust = await customer(c, "C-FREE")
+        r = await c.post("/api/v1/toll-orders", json=order_body(cust, resin, resin, "2026-11-09", fee_price="0"))
+        assert r.status_code == 422 and "fee_price" in r.text, r.text
+        assert (await ok(await c.get("/api/v1/toll-orders")))["items"] == []

@@ -45,7 +45,9 @@ class TollOrderIn(_In):
     order_date: Day
     service_description: str = Field(min_length=1, max_length=200, examples=["Jasa maklon karung plastik"])
     fee_basis: Literal["KG", "PCS"] = "KG"
-    fee_price: Amount = Field(ge=0)
+    # A zero fee would give an invoice with no journal to post: the completed order could then be neither
+    # invoiced nor cancelled.
+    fee_price: Amount = Field(gt=0)
     tax_code: str = Field(default="PPN", min_length=1, max_length=20, description="PPN on the fee")
     pph23_code: str = Field(default="PPH23", min_length=1, max_length=20,
                             description="PPh 23 the customer withholds when it pays")
