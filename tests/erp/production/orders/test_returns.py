@@ -237,3 +237,21 @@ async def test_another_tenant_cannot_return_on_the_order(plant, live, make_tenan
         assert _resin(await order(c, o["id"]))["issued_qty"] == "10.000"
         assert await tb(owner, D1) == before and await wip(owner, D1) == D("100000")
         await ledger_ties(owner, D1)
+
+
+async def test_a_void_cannot_bring_back_backflushed_material_already_returned(plant, live):
+    async with live.tenant_client("pt-abc", role="production") as c, live.tenant_client("pt-abc") as owner:
+        o = await released(c, "FILM", "10")
+        # D1: 10 kg FILM backflushed: 10 kg resin issued at 10 000 = 100 000 (990 kg left).
+        e = await act(c, o["id"], "output", {"quantity": "10", "backflush": True, "work_date": D1.isoformat()},
+                      201)
+        # D2: the 10 kg come back unused (net issued 0; 1 000 kg in stock).
+        await act(c, o["id"], "return", {"date": D2.isoformat(), "lines": [{"sku": "RESIN", "quantity": "10"}]})
+        # Voiding the output would bring the same 10 kg back a second time (1 010 kg, net issued -10): 409.
+        r = await c.post(f"/api/v1/production-executions/{e['id']}/void",
+                         json={"reason": "wrong", "date": D2.isoformat()})
+        assert r.status_code == 409 and "RESIN" in r.json()["detail"], r.text
+        stock = await ok(await owner.get("/api/v1/stock", params={"variant_id": str(plant["res"]["variant"])}))
+        assert [row["on_hand"] for row in stock["items"]] == ["1000.000"]
+        assert _resin(await order(c, o["id"]))["issued_qty"] == "0.000"
+        await ledger_ties(owner, D2)

@@ -18,6 +18,7 @@ from polyflow.erp.inventory.schemas import MovementIn
 from polyflow.erp.models import Execution, MaterialIssue, ProductionCost
 from polyflow.erp.production.orders import costing, repository
 from polyflow.erp.production.orders.executions import conversion_lines
+from polyflow.erp.production.orders.returns import returnable
 from polyflow.erp.production.orders.schemas import VoidIn
 from polyflow.erp.production.orders.service import lock_order, require
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
@@ -43,6 +44,14 @@ async def void_execution(session: AsyncSession, execution_id: uuid.UUID, data: V
     flushed = await repository.backflushed(session, execution.id)
     await stock_reads.lock_variants(session, [execution.variant_id, *(i.variant_id for i, _ in flushed)])
     flushed = await repository.backflushed(session, execution.id)  # their values as of now, under the locks
+    for issue, _value in flushed:
+        # Material returned since is no longer in the order: bringing it back again would create stock.
+        have = returnable(await repository.issued_by_day(session, order.id, issue.variant_id), on)
+        if have < issue.quantity:
+            sku = (await repository.variants(session, [issue.variant_id]))[issue.variant_id].sku
+            raise Conflict(f"{execution.number} backflushed {issue.quantity.normalize():f} of {sku} but production "
+                           f"order {order.number} has {max(have, Decimal(0)).normalize():f} net issued as of {on} "
+                           f"and after (returned since): issue it again before voiding")
     lot = await repository.lot(session, execution.lot_id, lock=True) if execution.lot_id else None
     if lot is not None and (lot.remaining != lot.quantity or lot.status not in ("available", "quarantine")):
         raise Conflict(f"lot {lot.number} of {execution.number} is {lot.status} with {lot.remaining.normalize():f} "
