@@ -317,3 +317,25 @@ async def test_output_given_in_bales_is_a_bale_lot(plant, live):
         async with AsyncSession(plant["engine"]) as session:
             kinds = {lot.number: lot.kind for lot in (await session.execute(select(Lot))).scalars()}
         assert kinds["BL-2026-000001"] == "bale" and kinds["BT-2026-000001"] == "batch"
+
+
+async def test_a_run_follows_its_orders_when_they_are_cancelled_one_by_one(plant, live):
+    sack = plant["sack"]
+    async with AsyncSession(plant["engine"], expire_on_commit=False) as session:
+        by_stage = {b.stage: b for b in (await session.execute(select(Bom))).scalars().all()}
+        route(session, "R-SACK", sack, [("extrusion", plant["tape"], by_stage["extrusion"], None),
+                                        ("cutting_sewing", sack, by_stage["cutting_sewing"], None)])
+        await session.commit()
+    async with live.tenant_client("pt-abc", role="production") as c:
+        # A draft run's step cancelled on its own would leave a run that can never be released: refused.
+        draft = await ok(await c.post(RUNS, json={"sku": "SACK", "quantity": "20"}), 201)
+        r = await c.post(f"{ORDERS}/{draft['orders'][0]['id']}/cancel")
+        assert r.status_code == 409 and "cancel the run" in r.json()["detail"], r.text
+        assert (await ok(await c.post(f"{RUNS}/{draft['id']}/release")))["status"] == "released"
+        # Released: every order cancelled one by one (reservations given back) -> the run is cancelled too.
+        for o in draft["orders"]:
+            assert (await act(c, o["id"], "cancel"))["status"] == "cancelled"
+        run = await ok(await c.get(f"{RUNS}/{draft['id']}"))
+        assert run["status"] == "cancelled", run["status"]
+        stock = await ok(await c.get("/api/v1/stock", params={"variant_id": str(plant["res"]["variant"])}))
+        assert [row["reserved"] for row in stock["items"]] == ["0.000"]

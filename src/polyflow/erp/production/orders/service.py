@@ -303,7 +303,10 @@ async def refresh_run(session: AsyncSession, order: ProductionOrder) -> None:
     run = await repository.run(session, order.run_id)
     statuses = [o.status for o in await repository.run_orders(session, run.id)]
     live = [s for s in statuses if s != "cancelled"]
-    if live and all(s == "completed" for s in live):
+    if not live:
+        # Every order cancelled on its own: nothing is left to run.
+        run.status = "cancelled"
+    elif all(s == "completed" for s in live):
         if run.status != "completed":
             run.status, run.completed_at = "completed", datetime.now(timezone.utc)
     elif any(s in ("in_progress", "completed") for s in live) and run.status == "released":
@@ -397,6 +400,9 @@ async def _cancel(session: AsyncSession, order: ProductionOrder) -> None:
 async def cancel_order(session: AsyncSession, order_id: uuid.UUID) -> ProductionOrder:
     """draft/released -> cancelled, only with nothing issued or produced; reservations are given back."""
     order = await lock_order(session, order_id)
+    if order.run_id is not None and order.status == "draft":
+        # A draft run releases all its steps together: one step gone would leave it unreleasable.
+        raise Conflict(f"production order step {order.step_seq} belongs to a draft run: cancel the run")
     await _cancel(session, order)
     await session.flush()
     await refresh_run(session, order)
