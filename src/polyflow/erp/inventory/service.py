@@ -90,6 +90,12 @@ async def update_location(session: AsyncSession, location_id: uuid.UUID, patch: 
         if held:
             raise Conflict(f"location {location.code} still holds stock of {held} variant(s); move it out or "
                            "adjust it to zero before deactivating the location")
+    if location.kind == "quarantine" and changes.get("kind") not in (None, "quarantine"):
+        # Re-kinding would make the goods held there available without an inspection.
+        held = await repository.stock_held_at(session, location.id)
+        if held:
+            raise Conflict(f"location {location.code} is a quarantine holding stock of {held} variant(s): it must "
+                           "pass inspection (or leave by a count adjustment) before the location changes kind")
     for key, value in changes.items():
         if value is not None:
             setattr(location, key, value)
