@@ -101,6 +101,11 @@ async def test_opening_lots_and_list_filters(make_tenant, live):
             r = await c.post("/api/v1/lots", json=body)
             assert r.status_code == status, (body, r.status_code, r.text)
         assert "RM-WH holds 300 of PP-RAF" in (await c.post("/api/v1/lots", json=bad[0][0])).json()["detail"]
+        # OLD-LOT-1 already claims 250 of RM-WH's 300 kg: a second lot may claim the other 50, not 51 (two lots
+        # each claiming the whole stock would trace 500 kg out of 300).
+        r = await c.post("/api/v1/lots", json={"sku": "PP-RAF", "location": "RM-WH", "quantity": "51"})
+        assert r.status_code == 409 and "250 of it already in lots" in r.json()["detail"], r.text
+        assert (await c.get("/api/v1/lots", params={"sku": "PP-RAF"})).json()["total"] == 1
 
         async def numbers(**params):
             r = await c.get("/api/v1/lots", params=params)

@@ -27,6 +27,18 @@ async def lot_number_taken(session: AsyncSession, number: str) -> bool:
     return (await session.execute(select(Lot.id).where(Lot.number == number))).first() is not None
 
 
+async def claimed_in_lots(session: AsyncSession, variant_id: uuid.UUID, location_id: uuid.UUID):
+    """What the variant's live lots at the location still claim (sum of remaining). Two opening lots of
+    one variant and location queue here (until commit), so the second sees the first's claim."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                          {"key": f"lots:opening:{variant_id}:{location_id}"})
+    return (await session.execute(
+        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
+            Lot.variant_id == variant_id, Lot.location_id == location_id,
+            Lot.status.in_(("available", "quarantine", "rejected")))
+    )).scalar_one()
+
+
 async def variant(session: AsyncSession, *, variant_id: uuid.UUID | None = None,
                   sku: str | None = None) -> ProductVariant | None:
     stmt = select(ProductVariant)

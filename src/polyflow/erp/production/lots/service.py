@@ -73,6 +73,12 @@ async def create_opening_lot(session: AsyncSession, data: OpeningLotIn) -> LotDe
     if data.quantity > on_hand:
         raise Conflict(f"{location.code} holds {_qty(on_hand)} of {variant.sku}, less than the lot's "
                        f"{_qty(data.quantity)}: receive or count the stock first")
+    # Lots already there (received, produced or taken on) claim part of that stock: a new lot may claim only
+    # the rest, or a trace would follow more kilos than the location ever held.
+    claimed = await repository.claimed_in_lots(session, variant.id, location.id)
+    if data.quantity > on_hand - claimed:
+        raise Conflict(f"{location.code} holds {_qty(on_hand)} of {variant.sku}, {_qty(claimed)} of it already in "
+                       f"lots: a new lot may claim at most {_qty(max(on_hand - claimed, Decimal(0)))}")
     on = data.produced_on or await accounting.local_today(session)
     number = data.number.upper() if data.number else await next_lot_number(session, on)
     if data.number and await repository.lot_number_taken(session, number):
