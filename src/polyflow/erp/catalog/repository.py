@@ -24,7 +24,14 @@ WITH_CONVERSIONS = selectinload(Product.conversions)
 async def get(session: AsyncSession, product_id: uuid.UUID) -> Product | None:
     """The product as stored now (amounts as the database rounds them), with its conversions."""
     stmt = select(Product).where(Product.id == product_id).options(WITH_CONVERSIONS)
-    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    product = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    if product is not None:
+        # The variants' own eager load of their product (joined) re-populates this same product, and with
+        # populate_existing that resets its not-yet-loaded collections; whether it ran before or after the
+        # conversions' load depended on the order the loaders ran in (a 500 on POST /products in some test
+        # orders). Loading the conversions last, by name, does not depend on it.
+        await session.refresh(product, attribute_names=["conversions"])
+    return product
 
 
 async def conversion_factor(session: AsyncSession, product_id: uuid.UUID, unit: str) -> Decimal | None:
