@@ -423,3 +423,21 @@ def start_services(stack: contextlib.ExitStack, *, prefix: str, load_kind: str,
     redis = start_redis(stack)
     say(f"PostgreSQL and Redis started ({time.perf_counter() - t:.1f} s)")
     return workdir, load, admin, redis
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min), for the header and footer of a bench's table."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_bench(script: str, out, run, args) -> None:
+    """The start of a bench that measures the code in-process: print what runs where, start a PostgreSQL
+    cluster and a Redis for it, and run `run(args, admin, settings)` to the end."""
+    out.print(f"command: python bench/{script} {' '.join(sys.argv[1:])}".rstrip())
+    out.print(f"machine: {machine_line()}")
+    out.print(f"code: {git_state()}; load average at start: {load()}")
+    with contextlib.ExitStack() as stack:
+        _cluster, admin = start_postgres(stack)
+        redis = start_redis(stack)
+        settings = bench_settings(admin.with_database(MAIN_DB).url("postgresql"), redis.url)
+        run_async(run(args, admin, settings))

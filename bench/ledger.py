@@ -27,8 +27,6 @@ Everything it starts is stopped, and its temp folders removed, also on error or 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
 import time
@@ -72,8 +70,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+load = harness.load
 
 
 # -- the reports, as the endpoints call them ------------------------------------------------------
@@ -216,15 +213,7 @@ async def run(args, admin, settings) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    out.print(f"command: python bench/ledger.py {' '.join(sys.argv[1:])}".rstrip())
-    out.print(f"machine: {harness.machine_line()}")
-    out.print(f"code: {harness.git_state()}; load average at start: {load()}")
-    with contextlib.ExitStack() as stack:
-        _cluster, admin = harness.start_postgres(stack)
-        redis = harness.start_redis(stack)
-        settings = harness.bench_settings(admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url)
-        harness.run_async(run(args, admin, settings))
+    harness.run_bench("ledger.py", out, run, parse_args())
 
 
 if __name__ == "__main__":

@@ -29,8 +29,6 @@ wait for (a few seconds). Everything it starts is stopped, and its temp folders 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
 import time
@@ -72,8 +70,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+load = harness.load
 
 
 def level_sizes(products: int) -> list[int]:
@@ -325,15 +322,7 @@ async def run(args, admin, settings) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    out.print(f"command: python bench/mrp.py {' '.join(sys.argv[1:])}".rstrip())
-    out.print(f"machine: {harness.machine_line()}")
-    out.print(f"code: {harness.git_state()}; load average at start: {load()}")
-    with contextlib.ExitStack() as stack:
-        _cluster, admin = harness.start_postgres(stack)
-        redis = harness.start_redis(stack)
-        settings = harness.bench_settings(admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url)
-        harness.run_async(run(args, admin, settings))
+    harness.run_bench("mrp.py", out, run, parse_args())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def quantity_text(value) -> str:
+    """A quantity as people read it in a message: "1000", "2.5", never "1E+3" or "2.500"."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def rupiah(value) -> Decimal:
     """An amount in whole rupiah, half up (still written with two decimals)."""
     return Decimal(value).quantize(RUPIAH, rounding=ROUND_HALF_UP).quantize(CENT)

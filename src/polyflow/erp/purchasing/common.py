@@ -9,10 +9,7 @@ from polyflow.erp.models import PurchaseInvoice, PurchaseOrder
 from polyflow.erp.purchasing import orders
 from polyflow.kit.errors import InvalidInput
 from polyflow.kit.money import money
-
-
-def qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+from polyflow.kit.money import quantity_text as qty  # noqa: F401  (used here and by the module's siblings)
 
 
 def matched_lines(order: PurchaseOrder, lines) -> list:

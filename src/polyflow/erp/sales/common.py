@@ -17,6 +17,7 @@ from polyflow.erp.sales.schemas import PricedLineIn
 from polyflow.erp.tax import service as tax
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
+from polyflow.kit.money import quantity_text as qty  # noqa: F401  (used here and by the module's siblings)
 
 QTY = Decimal("0.001")
 # Amounts are NUMERIC(18, 2): at most 16 digits before the point.
@@ -27,10 +28,6 @@ SALES_TAX_KINDS = ("ppn_output", "zero_rated", "exempt", "not_collected")
 # Coretax transaction code of a tax invoice, by the kind and base rule of its tax code.
 TRX_CODES = {("ppn_output", "dpp_11_12"): "04", ("ppn_output", "full"): "01", ("zero_rated", "full"): "01",
              ("not_collected", "full"): "07", ("exempt", "full"): "08"}
-
-
-def qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 async def get_doc(session: AsyncSession, model, doc_id: uuid.UUID, what: str, *, lock: bool = False):

@@ -36,6 +36,7 @@ from polyflow.erp.stockcount.schemas import (
 )
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import money
+from polyflow.kit.money import quantity_text as _q
 
 QTY = Decimal("0.001")
 COST = Decimal("0.0001")
@@ -45,10 +46,6 @@ accounting.DOC_TYPES.setdefault(DOC_TYPE, "stock count (stock opname)")
 # What each state allows; approved and cancelled are final.
 ALLOWED = {"open": ["entries", "submit", "cancel"], "counted": ["approve", "cancel"], "approved": [],
            "cancelled": []}
-
-
-def _q(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def _now() -> datetime:

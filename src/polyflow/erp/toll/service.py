@@ -37,6 +37,7 @@ from polyflow.erp.toll.schemas import (
 )
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
 from polyflow.kit.money import rupiah
+from polyflow.kit.money import quantity_text as _qty
 
 accounting.DOC_TYPES.setdefault("MKL", "toll manufacturing order (maklon)")
 
@@ -51,10 +52,6 @@ MOVABLE = ("confirmed", "in_progress")
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _qty(value: Decimal) -> str:
-    return f"{Decimal(value).normalize():f}"
 
 
 def _name(order: TollOrder) -> str:

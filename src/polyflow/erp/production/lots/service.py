@@ -24,6 +24,7 @@ from polyflow.erp.production.lots.schemas import (
     TraceNode, TraceOrder, TraceOut,
 )
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
+from polyflow.kit.money import quantity_text as _qty
 
 LOT_DOC = "LT"
 accounting.DOC_TYPES.setdefault(LOT_DOC, "lot (supplier or opening)")
@@ -96,10 +97,6 @@ async def create_opening_lot(session: AsyncSession, data: OpeningLotIn) -> LotDe
     except IntegrityError:
         raise Conflict(f"lot number {number} is already used") from None
     return await get_lot(session, lot.id)
-
-
-def _qty(value: Decimal) -> str:
-    return f"{Decimal(value).normalize():f}"
 
 
 # -- reads -----------------------------------------------------------------------------------------------

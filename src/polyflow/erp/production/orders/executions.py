@@ -38,6 +38,7 @@ from polyflow.erp.production.orders.service import (
     label, lock_order, require, resolve_location, start, unreserve, variant_of,
 )
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound
+from polyflow.kit.money import quantity_text as _q
 
 accounting.DOC_TYPES.setdefault("RL", "roll (lot)")
 accounting.DOC_TYPES.setdefault("BL", "bale (lot)")
@@ -48,10 +49,6 @@ HUNDRED = Decimal(100)
 # Amounts are NUMERIC(18, 2): a value from here on would not fit.
 MAX_VALUE = Decimal(10) ** 15
 LOT_PREFIX = {"roll": "RL", "bale": "BL", "batch": "BT", "regrind": "BT"}
-
-
-def _q(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 # -- issues --------------------------------------------------------------------------------------------------

@@ -29,10 +29,7 @@ from polyflow.erp.production.orders import costing, repository
 from polyflow.erp.production.orders.schemas import ReturnIn
 from polyflow.erp.production.orders.service import label, lock_order, require, variant_of
 from polyflow.kit.errors import Conflict, InvalidInput
-
-
-def _q(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+from polyflow.kit.money import quantity_text as _q
 
 
 def returnable(days: list[tuple[date, Decimal]], on: date) -> Decimal:
