@@ -22,6 +22,8 @@ from polyflow.kit.web import SecurityHeadersMiddleware
 from polyflow.platform import health
 from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
+from polyflow.web import add_favicon, static_files
+from polyflow.web.errors import HtmlErrorsMiddleware
 
 
 def _tenant_app(platform: Platform) -> FastAPI:
@@ -50,7 +52,6 @@ def _tenant_app(platform: Platform) -> FastAPI:
     from polyflow.erp.sales import endpoints as sales
     from polyflow.erp.tax import endpoints as tax
     from polyflow.erp.toll import endpoints as toll
-    from polyflow.web import static_files
 
     audit.install()
     accounting_service.configure_posting(platform.settings)  # the posting window (POLYFLOW_POSTING_*)
@@ -86,6 +87,7 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(catalog_pages.router)
     app.include_router(inventory_pages.router)
     app.include_router(accounting_pages.router)
+    add_favicon(app)
     return app
 
 
@@ -96,7 +98,6 @@ def _admin_app(platform: Platform) -> FastAPI:
     from polyflow.platform.admin import lifecycle as admin_lifecycle
     from polyflow.platform.admin import pages as admin_pages
     from polyflow.platform.admin import tenants as admin_tenants
-    from polyflow.web import static_files
 
     from polyflow.platform.admin import guard as admin_guard
 
@@ -110,6 +111,7 @@ def _admin_app(platform: Platform) -> FastAPI:
     for router in (admin.router, admin_tenants.router, admin_billing.router, admin_lifecycle.router):
         app.include_router(router)
     app.mount("/static", static_files(), name="static")
+    add_favicon(app)
     return app
 
 
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.platform = platform
     handlers.install(app)
     app.include_router(health.router)
+    add_favicon(app)
+    app.mount("/static", static_files(), name="static")  # the landing page's stylesheet
     tenant_app, admin_app = _tenant_app(platform), _admin_app(platform)
     app.add_middleware(TenancyMiddleware, platform=platform, tenant_app=tenant_app, admin_app=admin_app)
     # Before tenancy, authentication and any parser, on every host: the body's size (routes flagged
@@ -144,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        route_sources=(tenant_app, admin_app, app))
     # Every response (a 413 included) carries X-Request-ID; an error nobody handled is logged here once.
     app.add_middleware(RequestIdMiddleware)
+    # Browsers get error pages in HTML (the API keeps JSON): around everything that can refuse a request.
+    app.add_middleware(HtmlErrorsMiddleware)
     # Outermost, so that every response (errors from the tenancy middleware included) carries them.
     app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks,
                        production=settings.env == "production")

@@ -3,7 +3,8 @@ signed-in user, or a permission), a role without the permission gets a 403 page 
 demands it (and a role with it does not), a module outside the plan is 403 even for the owner, and
 ids of another tenant's records are 404 on the pages that take an id.
 
-A new page that is not listed in PAGES fails the first test until somebody decides what it demands.
+A new page that is not listed in PAGES (tests/security/page_classes/) fails the first test until somebody
+decides what it demands.
 """
 
 from __future__ import annotations
@@ -23,36 +24,11 @@ from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
 from tests.fixtures.auth import make_user
 
-PUBLIC, SIGNED_IN = "public", "signed in"
-# (method, path) -> what it demands. Forms that change something are POSTs with a csrf_token.
-PAGES = {
-    ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/login/mfa"): PUBLIC,
-    ("GET", "/reset"): PUBLIC, ("POST", "/reset"): PUBLIC,
-    ("GET", "/reset/confirm"): PUBLIC, ("POST", "/reset/confirm"): PUBLIC,
-    ("GET", "/invite"): PUBLIC, ("POST", "/invite"): PUBLIC,
-    ("POST", "/logout"): SIGNED_IN,
-    ("GET", "/"): SIGNED_IN,
-    ("GET", "/account"): SIGNED_IN, ("POST", "/account/password"): SIGNED_IN,
-    ("POST", "/account/logout-all"): SIGNED_IN, ("POST", "/account/tokens"): SIGNED_IN,
-    ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN, ("POST", "/account/step-up"): SIGNED_IN,
-    ("POST", "/account/mfa/setup"): SIGNED_IN, ("POST", "/account/mfa/confirm"): SIGNED_IN,
-    ("POST", "/account/mfa/disable"): SIGNED_IN, ("POST", "/account/mfa/recovery-codes"): SIGNED_IN,
-    ("GET", "/products"): "catalog.read", ("GET", "/products/new"): "catalog.write",
-    ("POST", "/products"): "catalog.write",
-    ("GET", "/stock"): "inventory.read",
-    ("GET", "/accounts"): "accounting.read", ("GET", "/journal"): "accounting.read",
-    ("GET", "/users"): "users.manage", ("POST", "/users/invite"): "users.manage",
-    ("POST", "/users/{user_id}/active"): "users.manage", ("POST", "/users/policy"): "users.manage",
-    ("GET", "/audit"): "audit.read",
-}
+# Every page's class lives in tests/security/page_classes/<area>.py (one file per area of the app, merged).
+from tests.security.page_classes import FORMS, PAGES, PUBLIC, SIGNED_IN  # noqa: E402
+
 GUARDED = {key: permission for key, permission in PAGES.items() if permission not in (PUBLIC, SIGNED_IN)}
-# A valid-looking form per guarded POST (reaching the service proves the permission check passed).
-FORMS = {
-    "/products": {"sku": "PAGE-1", "name": "Page product", "unit": "KG", "product_type": "raw_material"},
-    "/users/invite": {"email": "new-{n}@example.test", "name": "New", "roles": "viewer", "language": "id"},
-    "/users/{user_id}/active": {"active": "0"},
-    "/users/policy": {"require_mfa": "0"},
-}
+
 
 
 def _page_routes(tenant_app) -> set[tuple[str, str]]:

@@ -12,31 +12,81 @@ import functools
 import time
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from polyflow.erp.identity.auth import Principal, check_permission, optional_principal
 from polyflow.erp.identity.permissions import module_of
+from polyflow.erp.models.settings import TenantSettings
 from polyflow.kit.errors import InvalidInput, NotAuthenticated, PolyflowError
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
 from polyflow.web import render
 from polyflow.web.csrf import check_form_token
+from polyflow.web.fmt import use_zone
+from polyflow.web.i18n import DEFAULT_LANGUAGE, _, current_lang, use_lang
 
-# The site's navigation: a link is shown only to users who may open it (role and plan).
-NAV = (
-    ("Products", "/products", "catalog.read"),
-    ("Stock", "/stock", "inventory.read"),
-    ("Accounts", "/accounts", "accounting.read"),
-    ("Journal", "/journal", "accounting.read"),
-    ("Users", "/users", "users.manage"),
-    ("Audit log", "/audit", "audit.read"),
+# The site's navigation, grouped as the menu shows it: a link is shown only to users who may open it (role and
+# plan). A permission may be a tuple: any one of them opens the page. Labels are English msgids, translated when
+# shown. Every page of the URL plan has its place here.
+NAV: tuple[tuple[str, tuple[tuple[str, str, str | tuple[str, ...]], ...]], ...] = (
+    ("Sales", (
+        ("Sales orders", "/sales-orders", "sales.read"),
+        ("Deliveries", "/deliveries", "sales.read"),
+        ("Invoices", "/invoices", "sales.read"),
+        ("Customer receipts", "/receipts", ("sales.read", "accounting.read")),
+        ("Partners", "/partners", ("sales.read", "purchasing.read")),
+    )),
+    ("Purchasing", (
+        ("Purchase requests", "/purchase-requests", "purchasing.read"),
+        ("Purchase orders", "/purchase-orders", "purchasing.read"),
+        ("Goods receipts", "/purchase-receipts", "purchasing.read"),
+        ("Supplier invoices", "/purchase-invoices", "purchasing.read"),
+        ("Supplier payments", "/supplier-payments", ("purchasing.read", "accounting.read")),
+    )),
+    ("Inventory", (
+        ("Products", "/products", "catalog.read"),
+        ("Stock", "/stock", "inventory.read"),
+        ("Stock movements", "/stock/moves", "inventory.read"),
+        ("Valuation", "/stock/valuation", "inventory.read"),
+        ("Low stock", "/stock/low", "inventory.read"),
+        ("Stock counts", "/stock-counts", "inventory.read"),
+        ("Locations", "/locations", "inventory.read"),
+    )),
+    ("Production", (
+        ("Shop floor", "/production/floor", "production.read"),
+        ("Production orders", "/production/orders", "production.read"),
+        ("Production runs", "/production/runs", "production.read"),
+        ("Planning (MRP)", "/planning", "production.read"),
+        ("Toll manufacturing", "/toll-orders", "production.read"),
+        ("Machines", "/production/machines", "production.read"),
+        ("Bills of materials", "/production/boms", "production.read"),
+        ("Production KPIs", "/production/kpi", "production.read"),
+    )),
+    ("Accounting", (
+        ("Journal", "/journal", "accounting.read"),
+        ("Chart of accounts", "/accounts", "accounting.read"),
+        ("Trial balance", "/reports/trial-balance", "accounting.read"),
+        ("General ledger", "/reports/general-ledger", "accounting.read"),
+        ("Profit and loss", "/reports/profit-loss", "accounting.read"),
+        ("Balance sheet", "/reports/balance-sheet", "accounting.read"),
+        ("Receivables aging", "/reports/ar-aging", "accounting.read"),
+        ("Payables aging", "/reports/ap-aging", "accounting.read"),
+        ("PPN summary", "/reports/ppn", "accounting.read"),
+        ("Periods and lock date", "/periods", "accounting.read"),
+    )),
+    ("Settings", (
+        ("Company", "/settings", "accounting.read"),
+        ("Tax codes", "/settings/tax-codes", "accounting.read"),
+        ("Users", "/users", "users.manage"),
+        ("Audit log", "/audit", "audit.read"),
+    )),
 )
 PAGE_SIZE = 50
 
@@ -54,20 +104,62 @@ class Viewer:
     csrf_token: str | None  # None when signed in with an API token (it cannot post forms)
     tenant: str
     modules: tuple[str, ...]  # the plan's modules usable now
+    lang: str = DEFAULT_LANGUAGE
+    company: str = ""  # the company's name from its settings ('' before it is set: the tenant's name is shown)
 
     @classmethod
-    def of(cls, principal: Principal, route: TenantRoute) -> "Viewer":
+    def of(cls, principal: Principal, route: TenantRoute, workspace: "Workspace | None" = None) -> "Viewer":
         return cls(principal.user.id, principal.user.email, principal.user.name, tuple(sorted(principal.roles)),
-                   principal.permissions, principal.csrf_token, route.name, route.modules(time.time()))
+                   principal.permissions, principal.csrf_token, route.name, route.modules(time.time()),
+                   current_lang(), workspace.company if workspace else "")
 
-    def may(self, permission: str) -> bool:
-        """The role grants it and its module is in the plan (what `check_permission` enforces)."""
+    def may(self, permission: str | tuple[str, ...]) -> bool:
+        """The role grants it (any one of a tuple) and its module is in the plan (what `check_permission` enforces)."""
+        if isinstance(permission, tuple):
+            return any(self.may(p) for p in permission)
         module = module_of(permission)
         return permission in self.permissions and (module is None or module in self.modules)
 
     @property
-    def nav(self) -> list[tuple[str, str]]:
-        return [(label, href) for label, href, permission in NAV if self.may(permission)]
+    def brand(self) -> str:
+        return self.company or self.tenant
+
+    @property
+    def nav(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The menu: (group, [(label, href)]) with only the pages this user may open, labels translated."""
+        out = []
+        for group, items in NAV:
+            links = [(_(label), href) for label, href, permission in items if self.may(permission)]
+            if links:
+                out.append((_(group), links))
+        return out
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The tenant's own facts the pages need on every request (one small read of tenant_settings)."""
+
+    company: str
+    language: str
+    time_zone: str
+
+
+async def workspace(session: AsyncSession) -> Workspace:
+    """The company's name, default language and time zone; also makes them this request's zone."""
+    row = (await session.execute(
+        select(TenantSettings.company_name, TenantSettings.language, TenantSettings.time_zone)
+        .where(TenantSettings.id == 1))).first()
+    ws = Workspace(row.company_name or "", row.language or DEFAULT_LANGUAGE, row.time_zone) if row \
+        else Workspace("", DEFAULT_LANGUAGE, "Asia/Jakarta")
+    use_zone(ws.time_zone)
+    return ws
+
+
+async def visitor_language(request: Request, session: AsyncSession) -> Workspace:
+    """Before sign-in: the workspace's language (a ?lang=id|en on the page wins) and zone."""
+    ws = await workspace(session)
+    use_lang(request.query_params.get("lang") or ws.language)
+    return ws
 
 
 class SignInFirst(Exception):
@@ -87,7 +179,9 @@ async def signed_in(request: Request, session: AsyncSession, permission: str | N
     principal = await optional_principal(request, session)  # a cross-site POST is refused in there (403)
     if principal is None:
         raise SignInFirst(current_path(request) if request.method in ("GET", "HEAD") else None)
-    request.state.viewer = Viewer.of(principal, tenant_of(request))
+    ws = await workspace(session)
+    use_lang(principal.user.language or ws.language)
+    request.state.viewer = Viewer.of(principal, tenant_of(request), ws)
     if permission is not None:
         check_permission(request, principal, permission)
     return principal
@@ -148,23 +242,9 @@ def validation_message(exc: Exception) -> str:
 
 
 # -- rendering -------------------------------------------------------------------------------------------
-def fmt_qty(value: Decimal | None) -> str:
-    """1,250.5 — a quantity without trailing zeros."""
-    if value is None:
-        return ""
-    out = format(value, ",f")
-    return out.rstrip("0").rstrip(".") if "." in out else out
-
-
-def fmt_money(value: Decimal | None) -> str:
-    return "" if value is None else format(value, ",.2f")
-
-
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a tenant page (with the signed-in user's header when there is one); never cached."""
     context.setdefault("viewer", getattr(request.state, "viewer", None))
-    context.setdefault("qty", fmt_qty)
-    context.setdefault("money", fmt_money)
     response = render(request, template, status_code, **context)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -172,7 +252,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
 
 def error_page(request: Request, exc: PolyflowError) -> HTMLResponse:
     response = page(request, "tenant/message.html", exc.status_code, message=exc.message,
-                    title="Not allowed" if exc.status_code == 403 else "Something is not right")
+                    title=_("Not allowed") if exc.status_code == 403 else _("Something is not right"))
     for key, value in (exc.headers or {}).items():
         if key.lower() != "www-authenticate":
             response.headers[key] = value

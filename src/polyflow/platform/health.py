@@ -44,11 +44,7 @@ async def readyz(request: Request):
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def landing(request: Request):
-    """The bare root domain: what Polyflow is and where to go."""
-    root = request.app.state.platform.settings.root_domain
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Polyflow</title></head>"
-        "<body style='font-family:sans-serif;margin:3rem;max-width:40rem'>"
-        "<h1>Polyflow</h1><p>ERP for plastic converters. Your company's workspace lives at "
-        f"<code>your-company.{root}</code>.</p><p><a href='/healthz'>health</a></p></body></html>"
-    )
+    """The bare root domain: what Polyflow is and where to go (styled by the site's stylesheet: CSP-clean)."""
+    from polyflow.web import render
+
+    return render(request, "landing.html", root=request.app.state.platform.settings.root_domain)

@@ -8,20 +8,39 @@ from pathlib import Path
 from fastapi import Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse
 
 from polyflow.kit.web import client_ip, is_https
+from polyflow.web import fmt, i18n
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
+templates.env.add_extension("jinja2.ext.i18n")
+# `_()` and {% trans %} in every template (newstyle: `_("%(n)s rows", n=3)`, a literal % is written %%), and the
+# formatters (rupiah, num, qty, date, datetime ...) in the reader's language and the workspace's time zone.
+templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+templates.env.globals.update(fmt.GLOBALS)
+templates.env.globals["current_lang"] = i18n.current_lang
+templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
 
 
 def static_files() -> StaticFiles:
     return StaticFiles(directory=str(HERE / "static"))
 
 
+def add_favicon(app) -> None:
+    """`/favicon.ico` on every host (browsers ask for it on their own): the site's SVG icon, cached a day."""
+
+    async def favicon() -> Response:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     """Render a page; `request.state` may carry `principal` (the signed-in user) and `csrf_token`."""
+    context.setdefault("lang", i18n.current_lang())
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

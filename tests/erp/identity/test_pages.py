@@ -223,11 +223,11 @@ async def test_stock_accounts_and_journal_pages_show_the_services_data(live, mak
         assert r.status_code == 201, r.text
         number = r.json()["number"]
         stock = await api.get("/stock")
-        assert stock.status_code == 200 and "RM-WH" in stock.text and "1,250.5" in stock.text
+        assert stock.status_code == 200 and "RM-WH" in stock.text and "1.250,5" in stock.text  # Bahasa Indonesia
         accounts = await api.get("/accounts")
         assert accounts.status_code == 200 and "1141" in accounts.text
         journal = await api.get("/journal")
-        assert number in journal.text and "25,010,000.00" in journal.text and "PO-7" in journal.text
+        assert number in journal.text and "Rp 25.010.000" in journal.text and "PO-7" in journal.text
 
 
 async def test_api_token_page_shows_the_token_once_and_it_works(live, make_tenant):

@@ -125,6 +125,7 @@ class SettingsOut(BaseModel):
     ppn_rate: Decimal
     books_closed_through: date | None = None
     time_zone: str = "Asia/Jakarta"
+    language: str = "id"
 
 
 class SettingsPatch(BaseModel):
@@ -137,6 +138,7 @@ class SettingsPatch(BaseModel):
     email: str | None = Field(default=None, max_length=254)
     ppn_rate: Decimal | None = Field(default=None, ge=0, le=100, max_digits=5, decimal_places=2)
     time_zone: str | None = Field(default=None, max_length=64, description="IANA name, e.g. Asia/Makassar")
+    language: Literal["id", "en"] | None = Field(default=None, description="pages before sign-in, new users")
 
     @field_validator("time_zone")
     @classmethod

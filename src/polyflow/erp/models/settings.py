@@ -16,6 +16,7 @@ class TenantSettings(Timestamps, TenantBase):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("ppn_rate >= 0 AND ppn_rate <= 100", name="ppn_rate"),
+        CheckConstraint("language IN ('id', 'en')", name="language"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
@@ -31,3 +32,5 @@ class TenantSettings(Timestamps, TenantBase):
     books_closed_through: Mapped[date | None] = mapped_column(Date)
     # The company's local time zone: "today" for future-dated postings and default dates.
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta", server_default="Asia/Jakarta")
+    # The pages' language before sign-in and the default for new users ("id" Bahasa Indonesia, or "en").
+    language: Mapped[str] = mapped_column(String(5), default="id", server_default="id")

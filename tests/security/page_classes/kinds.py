@@ -1,0 +1,1 @@
+PUBLIC, SIGNED_IN = "public", "signed in"
