@@ -27,7 +27,7 @@ from polyflow.web.errors import HtmlErrorsMiddleware
 
 
 def _tenant_app(platform: Platform) -> FastAPI:
-    from polyflow.erp import pages
+    from polyflow.erp.dashboard import pages as dashboard_pages
     from polyflow.erp import tenant_info
     from polyflow.erp.accounting import endpoints as accounting
     from polyflow.erp.accounting import pages as accounting_pages
@@ -82,11 +82,24 @@ def _tenant_app(platform: Platform) -> FastAPI:
     app.include_router(production_orders.router)
     app.include_router(stockcount.router)
     # Server-rendered pages (HTML; same services and permissions as the API above).
-    app.include_router(pages.router)
+    app.include_router(dashboard_pages.router)
     app.include_router(identity_pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(inventory_pages.router)
     app.include_router(accounting_pages.router)
+    from polyflow.erp.partners import pages as partners_pages
+    from polyflow.erp.payments import pages as payments_pages
+    from polyflow.erp.planning import pages as planning_pages
+    from polyflow.erp.production import pages as production_pages
+    from polyflow.erp.purchasing import pages as purchasing_pages
+    from polyflow.erp.sales import pages as sales_pages
+    from polyflow.erp.stockcount import pages as stockcount_pages
+    from polyflow.erp.tax import pages as tax_pages
+    from polyflow.erp.toll import pages as toll_pages
+
+    for module in (partners_pages, purchasing_pages, sales_pages, payments_pages, tax_pages, production_pages,
+                   planning_pages, stockcount_pages, toll_pages):
+        app.include_router(module.router)
     add_favicon(app)
     return app
 

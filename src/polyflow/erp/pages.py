@@ -278,17 +278,3 @@ def html_page(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable
             return error_page(request, exc)
 
     return run
-
-
-# -- the dashboard ---------------------------------------------------------------------------------------
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-
-@router.get("/")
-@html_page
-async def dashboard(request: Request, session: TenantSession):
-    """Who you are, this workspace, and the pages you may open."""
-    principal = await signed_in(request, session)
-    route = tenant_of(request)
-    return page(request, "tenant/dashboard.html", plan=route.plan, must_change=principal.user.must_change_password,
-                last_login=principal.user.last_login_at)
