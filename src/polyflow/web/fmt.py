@@ -173,3 +173,8 @@ def status_label(value: Any) -> str:
 
 GLOBALS = {"status_label": status_label, "rupiah": rupiah, "money": money, "num": num, "qty": qty, "pct": pct, "ratio_pct": ratio_pct,
            "date": date, "datetime": datetime, "input_num": input_num, "iso": iso, "zone_name": zone_name}
+
+
+def today() -> date_type:
+    """Today's date in the workspace's time zone (the default date of a new document)."""
+    return datetime_type.now(zone()).date()
