@@ -16,21 +16,25 @@ owner is mailed an invitation to choose one (``admin_email``).
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from polyflow.kit.errors import Conflict, InvalidInput, NotFound
+from polyflow.kit.errors import Conflict, InvalidInput, NotFound, Unavailable
 from polyflow.kit.pagination import Page, PageParams, page_params
 from polyflow.platform import jobs, onboarding
 from polyflow.platform.admin.auth import Operator, require_operator
-from polyflow.platform.models import TENANT_STATUSES, PlatformEvent, Tenant
+from polyflow.platform.models import TENANT_STATUSES, DatabaseServer, PlatformEvent, Tenant
 from polyflow.platform.runtime import Platform
+from polyflow.platform.servers import admin_connect
 
 router = APIRouter(prefix="/admin/api/tenants", tags=["admin: tenants"], dependencies=[Depends(require_operator)])
 
@@ -169,6 +173,108 @@ async def list_tenants(session: AsyncSession, *, status: str | None, limit: int,
     return [TenantOut(**_out(t)) for t in rows], total or 0
 
 
+# --- the console's tenants table ------------------------------------------------------------------
+
+
+@dataclass
+class TenantRow:
+    """One line of the console's tenants table: the registry's facts and the database's live ones."""
+
+    subdomain: str
+    name: str
+    status: str
+    plan: str
+    server: str
+    schema_revision: str | None
+    created_at: datetime
+    db_size: int | None = None  # bytes; None: no database (archived) or its server did not answer
+    connections: int | None = None  # open sessions on the tenant's database (the app's pool included)
+    last_activity: datetime | None = None  # newest of: a session's last state change, a platform event
+
+
+# Sorts the registry can do in SQL; the live figures are sorted after they were read.
+TABLE_SORTS = {"subdomain": Tenant.subdomain, "name": Tenant.name, "status": Tenant.status, "plan": Tenant.plan,
+               "server": DatabaseServer.name, "revision": Tenant.schema_revision, "created": Tenant.created_at}
+LIVE_SORTS = ("size", "connections", "activity")
+_LIVE_KEY = {"size": "db_size", "connections": "connections", "activity": "last_activity"}
+_DB_STATS = """
+SELECT d.datname, pg_database_size(d.oid) AS size, count(a.pid) AS connections, max(a.state_change) AS active_at
+FROM pg_database d LEFT JOIN pg_stat_activity a ON a.datid = d.oid
+WHERE d.datname = ANY($1::text[])
+GROUP BY d.datname, d.oid
+"""
+
+
+async def database_stats(platform: Platform, wanted: dict[uuid.UUID, tuple[DatabaseServer, list[str]]]
+                         ) -> tuple[dict[tuple[uuid.UUID, str], tuple[int, int, datetime | None]], list[str]]:
+    """Size, open connections and last activity of these databases: one query per server (never one per
+    tenant). A server that does not answer is a warning, and its tenants' figures stay unknown."""
+    stats: dict[tuple[uuid.UUID, str], tuple[int, int, datetime | None]] = {}
+    warnings: list[str] = []
+    for server_id, (server, names) in wanted.items():
+        try:
+            conn = await admin_connect(server, platform.secrets)
+        except Unavailable as exc:
+            warnings.append(exc.message)
+            continue
+        try:
+            for row in await conn.fetch(_DB_STATS, names):
+                stats[(server_id, row["datname"])] = (row["size"], row["connections"], row["active_at"])
+        except asyncpg.PostgresError as exc:
+            warnings.append(f"database server '{server.name}' could not report its databases: {exc}")
+        finally:
+            await conn.close()
+    return stats, warnings
+
+
+def _search(q: str):
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(Tenant.subdomain.ilike(pattern), Tenant.name.ilike(pattern), Tenant.admin_email.ilike(pattern))
+
+
+async def tenant_table(platform: Platform, *, q: str = "", status: str = "", plan: str = "", server: str = "",
+                       sort: str = "subdomain", desc: bool = False, limit: int = 50, offset: int = 0,
+                       ) -> tuple[list[TenantRow], int, list[str]]:
+    """One page of the tenants table (filters, search, sort), with each database's size, connections and
+    last activity read from its server; returns (rows, total, warnings). Deleted tenants only by status."""
+    where = [Tenant.status == status] if status else [Tenant.status != "deleted"]
+    if plan:
+        where.append(Tenant.plan == plan)
+    if server:
+        where.append(DatabaseServer.name == server)
+    if q:
+        where.append(_search(q))
+    live = sort in LIVE_SORTS
+    async with AsyncSession(platform.main_engine) as session:
+        base = select(Tenant).join(DatabaseServer, DatabaseServer.id == Tenant.server_id).where(*where)
+        total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        column = TABLE_SORTS.get(sort, Tenant.subdomain)
+        query = base.order_by(column.desc().nulls_last() if desc else column.asc().nulls_last(), Tenant.subdomain)
+        if not live:  # the live figures are not in the registry: those sorts read every matching tenant
+            query = query.limit(limit).offset(offset)
+        tenants = (await session.execute(query)).scalars().all()
+        ids = [t.id for t in tenants]
+        events = dict((await session.execute(
+            select(PlatformEvent.tenant_id, func.max(PlatformEvent.created_at))
+            .where(PlatformEvent.tenant_id.in_(ids)).group_by(PlatformEvent.tenant_id))).all()) if ids else {}
+    wanted: dict[uuid.UUID, tuple[DatabaseServer, list[str]]] = {}
+    for t in tenants:
+        if t.status not in ("archived", "deleted"):
+            wanted.setdefault(t.server_id, (t.server, []))[1].append(t.db_name)
+    stats, warnings = await database_stats(platform, wanted)
+    rows = []
+    for t in tenants:
+        size, connections, active_at = stats.get((t.server_id, t.db_name), (None, None, None))
+        moments = [m for m in (active_at, events.get(t.id)) if m is not None]
+        rows.append(TenantRow(t.subdomain, t.name, t.status, t.plan, t.server.name, t.schema_revision, t.created_at,
+                              size, connections, max(moments) if moments else None))
+    if live:
+        key = _LIVE_KEY[sort]
+        known = sorted((r for r in rows if getattr(r, key) is not None), key=lambda r: getattr(r, key), reverse=desc)
+        rows = (known + [r for r in rows if getattr(r, key) is None])[offset:offset + limit]
+    return rows, total, warnings
+
+
 async def record_event(platform: Platform, tenant_id, action: str, actor: str, **detail) -> None:
     """One line of the platform audit log, in its own transaction (after the action succeeded)."""
     async with AsyncSession(platform.main_engine) as session:
@@ -209,11 +315,16 @@ def _platform(request: Request) -> Platform:
     return request.app.state.platform
 
 
-async def _queue(request: Request, response: Response, tenant: Tenant, actor: str) -> Accepted:
-    platform = _platform(request)
+async def queue_onboarding(platform: Platform, tenant: Tenant, actor: str) -> int:
+    """Queue a reserved tenant's onboarding job (or find the one already queued); the event when queued now."""
     job_id, queued = await jobs.defer_onboarding(platform.settings, tenant.subdomain, requested_by=actor)
     if queued:
         await record_event(platform, tenant.id, "tenant.onboarding_queued", actor, job_id=job_id)
+    return job_id
+
+
+async def _queue(request: Request, response: Response, tenant: Tenant, actor: str) -> Accepted:
+    job_id = await queue_onboarding(_platform(request), tenant, actor)
     url = str(request.url_for("get_tenant_status", subdomain=tenant.subdomain))
     response.headers["Location"] = url
     return Accepted(subdomain=tenant.subdomain, status=tenant.status, job_id=job_id, status_url=url)

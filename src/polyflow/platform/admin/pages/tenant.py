@@ -1,62 +1,63 @@
-"""The admin console's tenant pages (admin host, signed-in super-admins only): one tenant's state, its
-recent platform events and backups, and the forms that change it.
+"""One tenant's console page (admin host, signed-in super-admins only): its state, recent platform events,
+backups, modules, and the forms that change it.
 
-    GET  /tenants/{subdomain}            status, plan, server, database, owner, onboarding, events, backups
-    POST /tenants/{subdomain}/suspend    reason (optional, at most 200 characters)
+    GET  /tenants/{subdomain}                     status, plan, server, database, owner, onboarding, events,
+                                                  backups, modules
+    POST /tenants/{subdomain}/suspend             reason (optional, at most 200 characters)
     POST /tenants/{subdomain}/resume
-    POST /tenants/{subdomain}/backup     back up now
-    POST /tenants/{subdomain}/plan       plan (one of the active plans)
+    POST /tenants/{subdomain}/backup              back up now
+    POST /tenants/{subdomain}/plan                plan (one of the active plans)
+    POST /tenants/{subdomain}/archive             back up, drop the database (the row stays)
+    POST /tenants/{subdomain}/delete              confirm = the subdomain typed again
+    POST /tenants/{subdomain}/restore             backup_id (one of this tenant's completed backups)
+    POST /tenants/{subdomain}/move                server (another active server)
+    POST /tenants/{subdomain}/modules             module, until (optional day): grant beyond the plan
+    POST /tenants/{subdomain}/modules/{module}/revoke
 
-Pages are for people: only the ``pf_admin`` session cookie opens them (no session: 303 to /login, and
-nothing is done); the operator token and any tenant credential mean nothing here. Every form carries
-the session's CSRF token and must come from this site (403 page otherwise, before the body is acted
-on). A successful form redirects (303) back to the page with a fixed notice code, never user text;
-an error the admin can cause re-renders the page with its message and 4xx status.
-
-The work is the admin JSON API's own (the same services, the same audit events with the actor
-``admin:<email>``); only the short read of a tenant's recent events is new, because the API has none.
+A successful form redirects (303) back to the page with a fixed notice code, never user text; an error
+the admin can cause re-renders the page with its message and 4xx status. The work is the admin JSON
+API's own (the same services, the same audit events with the actor ``admin:<email>``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from polyflow.kit.errors import Forbidden, InvalidInput, NotFound, PolyflowError
-from polyflow.platform import backups, entitlements
+from polyflow.platform import backups, entitlements, lifecycle
 from polyflow.platform.admin import identity
 from polyflow.platform.admin import tenants as admin_tenants
-from polyflow.platform.admin.auth import optional_admin
+from polyflow.platform.admin.pages.common import MaybeAdmin, field, message, notice, page, see_other, signed_form, to_login
 from polyflow.platform.models import PlatformEvent
 from polyflow.platform.runtime import Platform
-from polyflow.web import render
-from polyflow.web.csrf import check_form_token, check_same_origin
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-MaybeAdmin = Annotated[identity.SignedIn | None, Depends(optional_admin)]
 
 EVENTS_SHOWN = 20
 BACKUPS_SHOWN = 20
 MAX_REASON = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What the page says after a successful form (the redirect names one of these; no free text is reflected).
 NOTICES = {
     "suspended": "The tenant is suspended: its host refuses every request.",
     "resumed": "The tenant is active again.",
     "backed-up": "A backup was taken.",
     "plan": "The plan was changed.",
+    "archived": "The tenant is archived: its database was backed up and dropped.",
+    "restored": "The backup was restored over the tenant's database.",
+    "moved": "The tenant's database was moved to the other server.",
+    "granted": "The module was granted.",
+    "revoked": "The module grant was removed.",
 }
 
 
@@ -79,6 +80,9 @@ class TenantView:
     backups: list[backups.BackupInfo]  # newest first, at most BACKUPS_SHOWN
     backups_total: int
     plans: list[entitlements.PlanInfo]  # the ones that can be chosen
+    entitlements: entitlements.Entitlements
+    modules: tuple[str, ...]  # every module there is (for the grant form)
+    servers: list[str]  # active servers other than the tenant's (move targets)
 
 
 async def recent_events(session: AsyncSession, tenant_id: uuid.UUID, limit: int = EVENTS_SHOWN) -> list[EventRow]:
@@ -101,89 +105,40 @@ async def tenant_view(platform: Platform, subdomain: str) -> TenantView:
         db_name = tenant.db_name
     taken = await backups.list_backups(platform, subdomain)
     plans = [p for p in await entitlements.list_plans(platform.main_engine) if p.is_active]
-    return TenantView(detail, db_name, events, list(reversed(taken))[:BACKUPS_SHOWN], len(taken), plans)
+    granted = await entitlements.get_entitlements(platform, subdomain)
+    servers = [s.name for s in await lifecycle.list_servers(platform) if s.is_active and s.name != detail.server]
+    return TenantView(detail, db_name, events, list(reversed(taken))[:BACKUPS_SHOWN], len(taken), plans, granted,
+                      entitlements.MODULES, servers)
 
 
-# --- rendering helpers ---------------------------------------------------------------------------------
+# --- helpers -------------------------------------------------------------------------------------------
 
 
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def tenant_url(subdomain: str, done: str | None = None) -> str:
+    url = f"/tenants/{quote(subdomain, safe='')}"
+    return f"{url}?done={done}" if done else url
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "—"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # not reached
-
-
-def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    response = render(request, template, status_code, when=_when, size=_size, **context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _message(request: Request, admin: identity.SignedIn, exc: PolyflowError) -> HTMLResponse:
-    response = _page(request, "admin/message.html", exc.status_code, admin=admin, error=exc.message)
-    if exc.headers and "Retry-After" in exc.headers:
-        response.headers["Retry-After"] = exc.headers["Retry-After"]
-    return response
-
-
-async def _tenant_page(request: Request, admin: identity.SignedIn, subdomain: str, status_code: int = 200,
-                       **context: Any) -> HTMLResponse:
+async def tenant_page(request: Request, admin: identity.SignedIn, subdomain: str, status_code: int = 200,
+                      **context: Any) -> HTMLResponse:
     """The tenant page; the 404 page when there is no such tenant (any more)."""
     try:
         view = await tenant_view(request.app.state.platform, subdomain)
     except NotFound as exc:
-        return _message(request, admin, exc)
-    return _page(request, "admin/tenant.html", status_code, admin=admin, view=view, t=view.detail, **context)
+        return message(request, admin, exc)
+    return page(request, "admin/tenant.html", status_code, admin=admin, view=view, t=view.detail, **context)
 
 
-def _to_login() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
-
-
-def _field(form: FormData, name: str, max_length: int) -> str:
-    """A single-line text field ('' when absent), trimmed; too long or with control characters is a 422."""
-    value = form.get(name)
-    if not isinstance(value, str):
-        return ""
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(f"the {name} is too long (at most {max_length} characters)")
-    if _CONTROL.search(value):
-        raise InvalidInput(f"the {name} must not contain control characters")
-    return value
-
-
-async def _signed_form(request: Request, admin: identity.SignedIn) -> FormData:
-    """The posted form, once it is known to come from this site with the session's CSRF token (else 403)."""
-    check_same_origin(request)  # before the body is even read
-    form = await request.form()
-    token = form.get("csrf_token")
-    check_form_token(admin.csrf_token, token if isinstance(token, str) else None)
-    return form
-
-
-async def _act(request: Request, admin: identity.SignedIn | None, subdomain: str, action) -> HTMLResponse:
+async def act(request: Request, admin: identity.SignedIn | None, subdomain: str, action) -> HTMLResponse:
     """Run one form's action: 303 to /login without a session; 403 page for a forged form; on success 303
-    back to the tenant page with the action's notice code; an error the admin caused re-renders the page."""
+    to what the action returns (a notice code for the tenant page, or a full path); an error the admin
+    caused re-renders the tenant page with its message and status."""
     if admin is None:
-        return _to_login()
+        return to_login()
     try:
-        form = await _signed_form(request, admin)
+        form = await signed_form(request, admin)
     except Forbidden as exc:
-        return _message(request, admin, exc)
+        return message(request, admin, exc)
     platform = request.app.state.platform
     try:
         # An unknown (or malformed) name is the 404 page, whatever the form; checked before any service runs.
@@ -192,21 +147,32 @@ async def _act(request: Request, admin: identity.SignedIn | None, subdomain: str
         done = await action(platform, form, admin.actor)
     except PolyflowError as exc:
         if isinstance(exc, NotFound) and exc.message.startswith("no tenant"):
-            return _message(request, admin, exc)  # unknown, or gone meanwhile
-        return await _tenant_page(request, admin, subdomain, exc.status_code, error=exc.message)
+            return message(request, admin, exc)  # unknown, or gone meanwhile
+        return await tenant_page(request, admin, subdomain, exc.status_code, error=exc.message,
+                                 typed={k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"})
     # The action found the tenant, so the subdomain is a valid name; quoted all the same.
-    return RedirectResponse(f"/tenants/{quote(subdomain, safe='')}?done={done}", status_code=303)
+    return see_other(done if done.startswith("/") else tenant_url(subdomain, done))
+
+
+def _day(form: FormData, name: str) -> date | None:
+    text = field(form, name, 10)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"the {name} must be a day like 2026-12-31") from None
 
 
 # --- routes --------------------------------------------------------------------------------------------
 
 
 @router.get("/tenants/{subdomain}")
-async def tenant_page(request: Request, admin: MaybeAdmin, subdomain: str, done: str | None = None):
-    """One tenant: its state, recent events and backups, and the forms that change it."""
+async def tenant_get(request: Request, admin: MaybeAdmin, subdomain: str, done: str | None = None):
+    """One tenant: its state, recent events, backups and modules, and the forms that change it."""
     if admin is None:
-        return _to_login()
-    return await _tenant_page(request, admin, subdomain, notice=NOTICES.get((done or "")[:20]))
+        return to_login()
+    return await tenant_page(request, admin, subdomain, notice=notice(NOTICES, done))
 
 
 @router.post("/tenants/{subdomain}/suspend")
@@ -214,12 +180,12 @@ async def suspend_form(request: Request, admin: MaybeAdmin, subdomain: str):
     """Suspend an active tenant (optional reason)."""
 
     async def suspend(platform: Platform, form: FormData, actor: str) -> str:
-        reason = _field(form, "reason", MAX_REASON) or None
+        reason = field(form, "reason", MAX_REASON) or None
         # The JSON API's own route: one definition of the rule, the default reason and the event.
         await admin_tenants.suspend_tenant(request, subdomain, actor, admin_tenants.StatusChange(reason=reason))
         return "suspended"
 
-    return await _act(request, admin, subdomain, suspend)
+    return await act(request, admin, subdomain, suspend)
 
 
 @router.post("/tenants/{subdomain}/resume")
@@ -230,7 +196,7 @@ async def resume_form(request: Request, admin: MaybeAdmin, subdomain: str):
         await admin_tenants.resume_tenant(request, subdomain, actor)
         return "resumed"
 
-    return await _act(request, admin, subdomain, resume)
+    return await act(request, admin, subdomain, resume)
 
 
 @router.post("/tenants/{subdomain}/backup")
@@ -241,7 +207,7 @@ async def backup_form(request: Request, admin: MaybeAdmin, subdomain: str):
         await backups.backup(platform, subdomain, actor=actor)
         return "backed-up"
 
-    return await _act(request, admin, subdomain, back_up)
+    return await act(request, admin, subdomain, back_up)
 
 
 @router.post("/tenants/{subdomain}/plan")
@@ -249,10 +215,105 @@ async def plan_form(request: Request, admin: MaybeAdmin, subdomain: str):
     """Move the tenant to another (active) plan."""
 
     async def change_plan(platform: Platform, form: FormData, actor: str) -> str:
-        code = _field(form, "plan", 40)
+        code = field(form, "plan", 40)
         if not code:
             raise InvalidInput("choose a plan")
         await entitlements.set_plan(platform, subdomain, code, actor=actor)
         return "plan"
 
-    return await _act(request, admin, subdomain, change_plan)
+    return await act(request, admin, subdomain, change_plan)
+
+
+@router.post("/tenants/{subdomain}/archive")
+async def archive_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Back up the tenant, then drop its database and role (the tenant answers 403 from then on)."""
+
+    async def archive(platform: Platform, form: FormData, actor: str) -> str:
+        await lifecycle.archive(platform, subdomain, actor=actor)
+        return "archived"
+
+    return await act(request, admin, subdomain, archive)
+
+
+@router.post("/tenants/{subdomain}/delete")
+async def delete_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Delete the tenant (backed up first); the subdomain must be typed again to confirm."""
+
+    async def delete(platform: Platform, form: FormData, actor: str) -> str:
+        typed = field(form, "confirm", 100)
+        if typed != subdomain:
+            # The service refuses too; this says it in the console's words, before anything is touched.
+            raise InvalidInput(f"type the subdomain {subdomain} exactly to confirm the deletion")
+        await lifecycle.delete(platform, subdomain, confirm=typed, actor=actor)
+        return "/tenants?done=deleted"
+
+    return await act(request, admin, subdomain, delete)
+
+
+@router.post("/tenants/{subdomain}/restore")
+async def restore_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Restore one of the tenant's completed backups over its database (the live one is backed up first)."""
+
+    async def restore(platform: Platform, form: FormData, actor: str) -> str:
+        raw = field(form, "backup_id", 40)
+        try:
+            backup_id = uuid.UUID(raw)
+        except ValueError:
+            raise InvalidInput("choose a backup to restore") from None
+        found = await backups.find_backup(platform, backup_id)
+        if found is None or found[1] != subdomain:  # another tenant's backup is not this page's to restore
+            raise InvalidInput(f"no backup {backup_id} of '{subdomain}'")
+        backup, _ = found
+        if backup.status != "completed":
+            raise InvalidInput(f"backup {backup_id} is {backup.status}, not a completed backup")
+        await backups.restore(platform, subdomain, backup.path, actor=actor)
+        return "restored"
+
+    return await act(request, admin, subdomain, restore)
+
+
+@router.post("/tenants/{subdomain}/move")
+async def move_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Move the tenant's database to another database server."""
+
+    async def move(platform: Platform, form: FormData, actor: str) -> str:
+        target = field(form, "server", 63)
+        if not target:
+            raise InvalidInput("choose the server to move to")
+        try:
+            await lifecycle.move(platform, subdomain, to=target, actor=actor)
+        except NotFound as exc:  # an unknown server is a mistake in the form, not a missing page
+            raise InvalidInput(exc.message) from None
+        return "moved"
+
+    return await act(request, admin, subdomain, move)
+
+
+@router.post("/tenants/{subdomain}/modules")
+async def grant_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Grant a module beyond the plan, optionally until the end of a day (UTC)."""
+
+    async def grant(platform: Platform, form: FormData, actor: str) -> str:
+        module = field(form, "module", 40)
+        if not module:
+            raise InvalidInput("choose a module")
+        until = _day(form, "until")
+        await entitlements.grant_module(platform, subdomain, module,
+                                        until=entitlements.end_of_day(until) if until else None, actor=actor)
+        return "granted"
+
+    return await act(request, admin, subdomain, grant)
+
+
+@router.post("/tenants/{subdomain}/modules/{module}/revoke")
+async def revoke_form(request: Request, admin: MaybeAdmin, subdomain: str, module: str):
+    """Remove a module grant (modules of the plan change with the plan)."""
+
+    async def revoke(platform: Platform, form: FormData, actor: str) -> str:
+        try:
+            await entitlements.revoke_module(platform, subdomain, module, actor=actor)
+        except NotFound as exc:  # nothing to revoke: the form's mistake, the page stays
+            raise InvalidInput(exc.message) from None
+        return "revoked"
+
+    return await act(request, admin, subdomain, revoke)
