@@ -24,6 +24,7 @@ from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
 from polyflow.web import add_favicon, static_files
 from polyflow.web.errors import HtmlErrorsMiddleware
+from polyflow.web.i18n import use_lang
 
 
 def _tenant_app(platform: Platform) -> FastAPI:
@@ -118,6 +119,12 @@ def _admin_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Polyflow admin", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.platform = platform
     handlers.install(app)
+
+    @app.middleware("http")
+    async def english(request, call_next):  # the operators' console is in English (numbers "1,250.5")
+        use_lang("en")
+        return await call_next(request)
+
     admin_guard.install(app, platform.settings)  # IP allow-list before anything else; private /openapi.json
     app.include_router(admin_auth.router)  # first: its GET / (dashboard for browsers) wins over admin.router's
     app.include_router(admin_pages.router)  # the console's tenant pages (cookie sessions only)

@@ -30,7 +30,8 @@ def parse_number(text: str, lang: str | None = None) -> Decimal:
     raw = (text or "").strip()
     cleaned = re.sub(r"(?i)^rp\.?", "", raw.replace("\u00a0", " ").strip()).replace(" ", "")
     negative = cleaned.startswith("-")
-    cleaned = cleaned.lstrip("+-")
+    if cleaned[:1] in ("+", "-"):
+        cleaned = cleaned[1:]  # one sign; "--1" stays wrong
     if not cleaned:
         raise ValueError(_("Enter a number"))
     if not re.fullmatch(r"[0-9.,]+", cleaned) or not re.search(r"\d", cleaned):

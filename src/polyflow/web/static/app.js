@@ -9,7 +9,7 @@
   function parse(text) {
     var s = (text || "").replace(/\u00a0/g, " ").trim().replace(/^rp\.?/i, "").replace(/ /g, "");
     var neg = s.charAt(0) === "-";
-    s = s.replace(/^[+-]+/, "");
+    s = s.replace(/^[+-]/, "");
     if (!s || !/^[0-9.,]+$/.test(s) || !/\d/.test(s)) return null;
     var grouped = function (t) { return new RegExp("^\\d{1,3}(\\" + group + "\\d{3})+$").test(t); };
     var digits;
