@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import Partner, Payment, PaymentAllocation, SalesInvoice
+from polyflow.kit.db import escape_like
 
 # Sales invoice states that are in the books (drafts and cancelled drafts never were).
 POSTED_SALES = ("open", "partially_paid", "paid")
@@ -26,9 +27,14 @@ async def get(session: AsyncSession, payment_id: uuid.UUID, *, lock: bool = Fals
 
 async def list_page(session: AsyncSession, *, directions: tuple[str, ...], partner_id: uuid.UUID | None,
                     status: str | None, date_from: date | None, date_to: date | None, limit: int,
-                    offset: int) -> tuple[list[Payment], int]:
-    """A page of payments, newest first, and the total."""
+                    offset: int, q: str | None = None) -> tuple[list[Payment], int]:
+    """A page of payments, newest first, and the total; `q` searches the number, the reference and the
+    partner's code and name."""
     filters = [Payment.direction.in_(directions)]
+    if q:
+        like = "%" + escape_like(q) + "%"
+        partners = select(Partner.id).where(Partner.code.ilike(like) | Partner.name.ilike(like))
+        filters.append(Payment.number.ilike(like) | Payment.reference.ilike(like) | Payment.partner_id.in_(partners))
     if partner_id is not None:
         filters.append(Payment.partner_id == partner_id)
     if status is not None:

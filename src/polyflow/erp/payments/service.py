@@ -66,11 +66,11 @@ async def get_payment(session: AsyncSession, direction: str, payment_id: uuid.UU
 
 async def list_payments(session: AsyncSession, *, directions: tuple[str, ...], partner_id: uuid.UUID | None = None,
                         status: str | None = None, date_from: date | None = None, date_to: date | None = None,
-                        limit: int, offset: int) -> tuple[list[Payment], int]:
-    """A page of payments of the given directions, newest first."""
+                        limit: int, offset: int, q: str | None = None) -> tuple[list[Payment], int]:
+    """A page of payments of the given directions, newest first (`q`: number, reference or partner)."""
     accounting.check_range(date_from, date_to)
     return await repository.list_page(session, directions=directions, partner_id=partner_id, status=status,
-                                      date_from=date_from, date_to=date_to, limit=limit, offset=offset)
+                                      date_from=date_from, date_to=date_to, limit=limit, offset=offset, q=q)
 
 
 async def open_items(session: AsyncSession, direction: str, partner_id: uuid.UUID) -> list:

@@ -32,12 +32,18 @@ async def get_delivery(session: AsyncSession, delivery_id: uuid.UUID, *, lock: b
     return await get_doc(session, Delivery, delivery_id, "delivery", lock=lock)
 
 
-async def list_deliveries(session: AsyncSession, *, customer_id, status, order_id, limit: int, offset: int):
-    """A page of deliveries, newest first."""
+DELIVERY_SORTS = {"date": Delivery.delivery_date, "number": Delivery.number, "status": Delivery.status}
+
+
+async def list_deliveries(session: AsyncSession, *, customer_id, status, order_id, limit: int, offset: int,
+                          q: str | None = None, date_from=None, date_to=None, sort: str | None = None):
+    """A page of deliveries, newest first (or by `sort`, a key of DELIVERY_SORTS)."""
     extra = [Delivery.order_id == order_id] if order_id else []
+    extra += repository.search_filters(Delivery, Delivery.delivery_date, q=q, date_from=date_from, date_to=date_to)
     filters = repository.document_filters(Delivery, customer_id=customer_id, status=status, extra=extra)
     return await repository.list_page(session, Delivery, filters=filters, limit=limit, offset=offset,
-                                      order=(Delivery.delivery_date.desc(), Delivery.created_at.desc()))
+                                      order=repository.sort_order(Delivery, Delivery.delivery_date, sort,
+                                                                  DELIVERY_SORTS))
 
 
 async def with_current_cost(session: AsyncSession, deliveries: list[Delivery]) -> list[DeliveryOut]:

@@ -66,11 +66,27 @@ async def get_credit_note(session: AsyncSession, note_id: uuid.UUID) -> SalesInv
     return note
 
 
-async def _list(session, kind, *, customer_id, status, order_id, limit, offset):
+INVOICE_SORTS = {"date": SalesInvoice.invoice_date, "number": SalesInvoice.number, "due": SalesInvoice.due_date,
+                 "total": SalesInvoice.total, "open": SalesInvoice.open_amount, "status": SalesInvoice.status}
+# Payment filters of the invoice list: not yet settled, settled, or not settled and past due on `today`.
+PAYMENT_STATES = ("unpaid", "paid", "overdue")
+
+
+async def _list(session, kind, *, customer_id, status, order_id, limit, offset, q=None, date_from=None,
+                date_to=None, sort=None, payment=None, today=None):
     extra = [SalesInvoice.kind == kind] + ([SalesInvoice.order_id == order_id] if order_id else [])
+    extra += repository.search_filters(SalesInvoice, SalesInvoice.invoice_date, q=q, date_from=date_from,
+                                       date_to=date_to)
+    if payment in ("unpaid", "overdue"):
+        extra.append(SalesInvoice.status.in_(("open", "partially_paid")))
+        if payment == "overdue":
+            extra.append(SalesInvoice.due_date < (today or date.today()))
+    elif payment == "paid":
+        extra.append(SalesInvoice.status == "paid")
     filters = repository.document_filters(SalesInvoice, customer_id=customer_id, status=status, extra=extra)
     return await repository.list_page(session, SalesInvoice, filters=filters, limit=limit, offset=offset,
-                                      order=(SalesInvoice.invoice_date.desc(), SalesInvoice.created_at.desc()))
+                                      order=repository.sort_order(SalesInvoice, SalesInvoice.invoice_date, sort,
+                                                                  INVOICE_SORTS))
 
 
 async def list_invoices(session: AsyncSession, **filters):

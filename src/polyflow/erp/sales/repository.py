@@ -13,6 +13,7 @@ from polyflow.erp.models import (
     Delivery, DeliveryLine, Partner, ProductVariant, Quotation, SalesInvoice, SalesInvoiceLine, SalesOrder,
     SalesOrderLine, SalesReturn,
 )
+from polyflow.kit.db import escape_like
 
 POSTED_INVOICE = ("open", "partially_paid", "paid")
 # Orders whose value counts against the credit limit until it is invoiced.
@@ -55,6 +56,30 @@ def document_filters(model, *, customer_id: uuid.UUID | None, status: str | None
     if status is not None:
         filters.append(model.status == status)
     return filters
+
+
+def search_filters(model, date_column, *, q: str | None = None, date_from: date | None = None,
+                   date_to: date | None = None) -> list:
+    """A list page's search (`q` over the number and the customer's code and name) and date range."""
+    filters = []
+    if q:
+        like = "%" + escape_like(q) + "%"
+        customers = select(Partner.id).where(Partner.code.ilike(like) | Partner.name.ilike(like))
+        filters.append(model.number.ilike(like) | model.customer_id.in_(customers))
+    if date_from is not None:
+        filters.append(date_column >= date_from)
+    if date_to is not None:
+        filters.append(date_column <= date_to)
+    return filters
+
+
+def sort_order(model, date_column, sort: str | None, sorts: dict) -> tuple:
+    """ORDER BY of a list page: "-date" (newest first, the default), "number", "total" ... (a name in
+    `sorts`, minus for descending); ties newest first."""
+    key = (sort or "-date").lstrip("-")
+    column = sorts.get(key, date_column)
+    descending = (sort or "-date").startswith("-") or key not in sorts
+    return (column.desc().nulls_last() if descending else column.asc().nulls_last(), model.created_at.desc())
 
 
 async def variant(session: AsyncSession, variant_id: uuid.UUID) -> ProductVariant | None:

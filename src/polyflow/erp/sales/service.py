@@ -146,11 +146,23 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID, *, lock: bool = 
     return await get_doc(session, SalesOrder, order_id, "sales order", lock=lock)
 
 
-async def list_orders(session: AsyncSession, *, customer_id, status, limit: int, offset: int):
-    """A page of sales orders, newest first."""
-    filters = repository.document_filters(SalesOrder, customer_id=customer_id, status=status)
+ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number, "total": SalesOrder.total,
+               "status": SalesOrder.status}
+
+
+async def list_orders(session: AsyncSession, *, customer_id, status, limit: int, offset: int, q: str | None = None,
+                      date_from=None, date_to=None, sort: str | None = None):
+    """A page of sales orders, newest first (or by `sort`, a key of ORDER_SORTS, "-" for descending)."""
+    filters = repository.document_filters(SalesOrder, customer_id=customer_id, status=status, extra=(
+        repository.search_filters(SalesOrder, SalesOrder.order_date, q=q, date_from=date_from, date_to=date_to)))
     return await repository.list_page(session, SalesOrder, filters=filters, limit=limit, offset=offset,
-                                      order=(SalesOrder.order_date.desc(), SalesOrder.created_at.desc()))
+                                      order=repository.sort_order(SalesOrder, SalesOrder.order_date, sort,
+                                                                  ORDER_SORTS))
+
+
+async def partners_by_id(session: AsyncSession, ids) -> dict:
+    """Partner id -> partner, for the documents a page lists (their customers' names)."""
+    return await repository.partners_by_id(session, set(ids))
 
 
 async def _fill_order(session: AsyncSession, order: SalesOrder, data: SalesOrderIn) -> None:
