@@ -72,9 +72,10 @@ class HtmlErrorsMiddleware:
         start: Message | None = None
         chunks: list[bytes] = []
         size = 0
+        sent = False
 
         async def capture(message: Message) -> None:
-            nonlocal start, size
+            nonlocal start, size, sent
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if message["status"] >= 400 and headers.get("content-type", "").startswith("application/json"):
@@ -85,9 +86,12 @@ class HtmlErrorsMiddleware:
             if start is None:
                 await send(message)
                 return
+            if sent:
+                return  # the page went out already; the rest of a long JSON body is dropped
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > MAX_ERROR_BODY or not message.get("more_body", False):
+                sent = True
                 await self._send_page(scope, start, b"".join(chunks), send)
 
         await self.app(scope, receive, capture)
