@@ -86,3 +86,13 @@ async def allocations_after(session: AsyncSession, direction: str, day: date) ->
                    (Payment.payment_date > day) | (Payment.cancel_date > day))
             .group_by(column))
     return {invoice_id: Decimal(amount) for invoice_id, amount in (await session.execute(stmt)).all() if amount}
+
+
+async def allocations_to(session: AsyncSession, direction: str, invoice_id: uuid.UUID) -> list[tuple[Payment, Decimal]]:
+    """(payment, amount allocated) of every payment (cancelled ones too) allocated to one invoice, by date."""
+    column = PaymentAllocation.sales_invoice_id if direction == "in" else PaymentAllocation.purchase_invoice_id
+    stmt = (select(Payment, PaymentAllocation.amount)
+            .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+            .where(Payment.direction == direction, column == invoice_id)
+            .order_by(Payment.payment_date, Payment.number))
+    return [(p, Decimal(a)) for p, a in (await session.execute(stmt)).all()]

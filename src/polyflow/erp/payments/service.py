@@ -73,6 +73,11 @@ async def list_payments(session: AsyncSession, *, directions: tuple[str, ...], p
                                       date_from=date_from, date_to=date_to, limit=limit, offset=offset, q=q)
 
 
+async def payments_of(session: AsyncSession, direction: str, invoice_id: uuid.UUID) -> list[tuple[Payment, Decimal]]:
+    """The payments allocated to one invoice, with the amount each settled (cancelled ones included)."""
+    return await repository.allocations_to(session, direction, invoice_id)
+
+
 async def open_items(session: AsyncSession, direction: str, partner_id: uuid.UUID) -> list:
     """The partner's open items a payment of `direction` can be allocated to, by due date."""
     await partners.get_partner(session, partner_id)
