@@ -114,7 +114,7 @@ async def invoice(request: Request, session: TenantSession, invoice_id: str):
                    (_("Delete draft"), f"/invoices/{doc.id}/delete", "danger")] + actions
     if doc.status in ("open", "partially_paid") and doc.open_amount > 0 \
             and viewer.may(("sales.write", "accounting.write")):
-        actions.insert(0, (_("Record payment"), f"/receipts/new?customer={doc.customer_id}&invoice={doc.id}"))
+        actions.insert(0, (_("Record payment"), f"/receipts/new?partner={doc.customer_id}&invoice={doc.id}"))
     paid_by = await payments.payments_of(session, payments.RECEIPT, doc.id) if doc.status != "draft" else []
     rates = sorted({ln.tax_rate for ln in doc.lines})
     return page(request, "tenant/sales/invoice.html", title=doc.number or _("Draft invoice"), doc=doc, order=order,
