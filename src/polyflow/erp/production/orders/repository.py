@@ -15,6 +15,7 @@ from polyflow.erp.models import (
     Bom, Execution, Location, Lot, LotConsumption, Machine, MaterialIssue, Operator, Product, ProductionCost,
     ProductionOrder, ProductionRun, ProductVariant, Route, SalesOrderLine, Shift, StockMovement,
 )
+from polyflow.kit.db import escape_like
 
 ZERO = Decimal("0.00")
 
@@ -42,9 +43,10 @@ async def run_orders(session: AsyncSession, run_id: uuid.UUID, *, lock: bool = F
     return list((await session.execute(stmt)).scalars())
 
 
-async def _page(session: AsyncSession, model, filters: list, limit: int, offset: int):
+async def _page(session: AsyncSession, model, filters: list, limit: int, offset: int, order_by=None):
+    order_by = order_by or (model.created_at.desc(),)
     rows = (await session.execute(select(model, func.count().over()).where(*filters)
-                                  .order_by(model.created_at.desc(), model.id).limit(limit).offset(offset))).all()
+                                  .order_by(*order_by, model.id).limit(limit).offset(offset))).all()
     if rows:
         return [r[0] for r in rows], rows[0][1]
     if offset == 0:
@@ -70,17 +72,39 @@ async def list_runs(session: AsyncSession, *, status=None, priority=None, produc
     return await _page(session, ProductionRun, filters, limit, offset)
 
 
+# Sorts of the order list (the pages'): "-priority" puts urgent first; ties newest first.
+_PRIORITY_RANK = case({"urgent": 4, "high": 3, "normal": 2, "low": 1}, value=ProductionOrder.priority, else_=0)
+ORDER_SORTS = {"created": ProductionOrder.created_at, "number": ProductionOrder.number,
+               "due": ProductionOrder.due_date, "priority": _PRIORITY_RANK, "status": ProductionOrder.status}
+
+
 async def list_orders(session: AsyncSession, *, status=None, priority=None, stage=None, run_id=None,
-                      product_id=None, variant_id=None, limit: int, offset: int):
+                      product_id=None, variant_id=None, machine_id=None, due_from=None, due_to=None, q=None,
+                      sort=None, limit: int, offset: int):
     filters = []
     for column, value in ((ProductionOrder.status, status), (ProductionOrder.priority, priority),
                           (ProductionOrder.stage, stage), (ProductionOrder.run_id, run_id),
-                          (ProductionOrder.variant_id, variant_id)):
+                          (ProductionOrder.variant_id, variant_id), (ProductionOrder.machine_id, machine_id)):
         if value:
             filters.append(column == value)
     if product_id:
         filters.append(_product_filter(ProductionOrder, product_id))
-    return await _page(session, ProductionOrder, filters, limit, offset)
+    if due_from:
+        filters.append(ProductionOrder.due_date >= due_from)
+    if due_to:
+        filters.append(ProductionOrder.due_date <= due_to)
+    if q:
+        # The SPK number or the SKU / name of what the order makes.
+        like = "%" + escape_like(q) + "%"
+        filters.append(ProductionOrder.number.ilike(like) | ProductionOrder.variant_id.in_(
+            select(ProductVariant.id).join(Product, Product.id == ProductVariant.product_id)
+            .where(ProductVariant.sku.ilike(like) | Product.name.ilike(like))))
+    order_by = None
+    if sort and sort.lstrip("-") in ORDER_SORTS:
+        column = ORDER_SORTS[sort.lstrip("-")]
+        order_by = (column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last(),
+                    ProductionOrder.created_at.desc())
+    return await _page(session, ProductionOrder, filters, limit, offset, order_by)
 
 
 # -- master data ---------------------------------------------------------------------------------------------
