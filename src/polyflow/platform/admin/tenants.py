@@ -275,6 +275,41 @@ async def tenant_table(platform: Platform, *, q: str = "", status: str = "", pla
     return rows, total, warnings
 
 
+@dataclass
+class EventRow:
+    """One line of the platform audit log, as the console lists it."""
+
+    at: datetime
+    actor: str
+    action: str
+    tenant: str | None  # the tenant's subdomain (None: a platform-wide event, or the tenant row is gone)
+    detail: dict
+
+
+async def audit_log(session: AsyncSession, *, actor: str = "", action: str = "", tenant: str = "",
+                    since: datetime | None = None, until: datetime | None = None, desc: bool = True,
+                    limit: int = 50, offset: int = 0) -> tuple[list[EventRow], int]:
+    """Platform events, newest first (or oldest with ``desc=False``), filtered by actor and action (prefixes,
+    e.g. ``admin:`` or ``tenant.``), tenant subdomain and a time range; returns (rows, total)."""
+    where = []
+    if actor:
+        where.append(PlatformEvent.actor.startswith(actor, autoescape=True))
+    if action:
+        where.append(PlatformEvent.action.startswith(action, autoescape=True))
+    if tenant:
+        where.append(Tenant.subdomain == tenant)
+    if since is not None:
+        where.append(PlatformEvent.created_at >= since)
+    if until is not None:
+        where.append(PlatformEvent.created_at < until)
+    base = select(PlatformEvent, Tenant.subdomain).outerjoin(Tenant, Tenant.id == PlatformEvent.tenant_id).where(*where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    order = (PlatformEvent.created_at.desc(), PlatformEvent.id.desc()) if desc else \
+        (PlatformEvent.created_at, PlatformEvent.id)
+    rows = (await session.execute(base.order_by(*order).limit(limit).offset(offset))).all()
+    return [EventRow(e.created_at, e.actor, e.action, sub, e.detail or {}) for e, sub in rows], total
+
+
 async def record_event(platform: Platform, tenant_id, action: str, actor: str, **detail) -> None:
     """One line of the platform audit log, in its own transaction (after the action succeeded)."""
     async with AsyncSession(platform.main_engine) as session:
