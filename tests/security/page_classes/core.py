@@ -1,4 +1,4 @@
-"""The classes of the identity, dashboard and first catalog / stock / accounting pages."""
+"""The classes of the identity, dashboard and first accounting pages (catalog / stock / partners: stock.py)."""
 
 from tests.security.page_classes.kinds import PUBLIC, SIGNED_IN
 
@@ -15,9 +15,6 @@ PAGES = {
     ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN, ("POST", "/account/step-up"): SIGNED_IN,
     ("POST", "/account/mfa/setup"): SIGNED_IN, ("POST", "/account/mfa/confirm"): SIGNED_IN,
     ("POST", "/account/mfa/disable"): SIGNED_IN, ("POST", "/account/mfa/recovery-codes"): SIGNED_IN,
-    ("GET", "/products"): "catalog.read", ("GET", "/products/new"): "catalog.write",
-    ("POST", "/products"): "catalog.write",
-    ("GET", "/stock"): "inventory.read",
     ("GET", "/accounts"): "accounting.read", ("GET", "/journal"): "accounting.read",
     ("GET", "/users"): "users.manage", ("POST", "/users/invite"): "users.manage",
     ("POST", "/users/{user_id}/active"): "users.manage", ("POST", "/users/policy"): "users.manage",
@@ -27,7 +24,6 @@ PAGES = {
 
 # A valid-looking form per guarded POST (reaching the service proves the permission check passed).
 FORMS = {
-    "/products": {"sku": "PAGE-1", "name": "Page product", "unit": "KG", "product_type": "raw_material"},
     "/users/invite": {"email": "new-{n}@example.test", "name": "New", "roles": "viewer", "language": "id"},
     "/users/{user_id}/active": {"active": "0"},
     "/users/policy": {"require_mfa": "0"},

@@ -10,12 +10,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.inventory import repository
 from polyflow.erp.inventory.service import COST
-from polyflow.erp.models import ProductVariant, StockMovement
+from polyflow.erp.models import Location, Product, ProductVariant, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,78 @@ async def movement_values(session: AsyncSession, ids) -> dict[uuid.UUID, Decimal
 async def level_amounts(session: AsyncSession, location_id: uuid.UUID, variant_id: uuid.UUID) -> tuple[Decimal, Decimal]:
     """(on_hand, reserved) of a variant at a location today; zeros when it never held the variant."""
     return await repository.level_amounts(session, location_id, variant_id)
+
+
+# -- reads for the stock pages (erp/inventory/pages, erp/catalog/pages) ------------------------------------
+
+
+async def location_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
+    """Every location's code by id (movements name their locations by id)."""
+    return {lid: code for lid, code in (await session.execute(select(Location.id, Location.code))).all()}
+
+
+async def variant_labels(session: AsyncSession, variant_ids) -> dict[uuid.UUID, tuple[str, str, str]]:
+    """(sku, name, the product's unit) of the given variants, by id."""
+    ids = list({i for i in variant_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.execute(select(ProductVariant.id, ProductVariant.sku, ProductVariant.name, Product.unit)
+                                 .join(Product, Product.id == ProductVariant.product_id)
+                                 .where(ProductVariant.id.in_(ids)))
+    return {vid: (sku, name, unit) for vid, sku, name, unit in rows.all()}
+
+
+async def movable_variants(session: AsyncSession, limit: int = 2000) -> list[tuple[str, str, str]]:
+    """(sku, name, unit) of the active stock-keeping variants, by SKU: what the stock forms offer."""
+    rows = await session.execute(select(ProductVariant.sku, ProductVariant.name, Product.unit)
+                                 .join(Product, Product.id == ProductVariant.product_id)
+                                 .where(ProductVariant.is_active, Product.is_active,
+                                        Product.product_type != "service")
+                                 .order_by(ProductVariant.sku).limit(limit))
+    return [tuple(r) for r in rows.all()]
+
+
+async def location_quantities(session: AsyncSession, as_of, *, location_id: uuid.UUID | None = None):
+    """(variant id, location id, quantity) held at the end of `as_of`, for every pair that is not zero then:
+    today's level less the movements dated after the date (recent dates read few movements)."""
+    parts = union_all(
+        select(StockLevel.variant_id.label("variant_id"), StockLevel.location_id.label("location_id"),
+               StockLevel.on_hand.label("qty")),
+        select(StockMovement.variant_id, StockMovement.to_location_id, -StockMovement.quantity)
+        .where(StockMovement.posting_date > as_of, StockMovement.to_location_id.is_not(None)),
+        select(StockMovement.variant_id, StockMovement.from_location_id, StockMovement.quantity)
+        .where(StockMovement.posting_date > as_of, StockMovement.from_location_id.is_not(None)),
+    ).subquery()
+    qty = func.sum(parts.c.qty)
+    stmt = select(parts.c.variant_id, parts.c.location_id, qty).group_by(parts.c.variant_id, parts.c.location_id) \
+        .having(qty != literal(0))
+    if location_id is not None:
+        stmt = stmt.where(parts.c.location_id == location_id)
+    return (await session.execute(stmt)).all()
+
+
+async def reorder_quantities(session: AsyncSession, variant_ids) -> dict[uuid.UUID, Decimal]:
+    """The product's reorder quantity of each given variant (what to buy or make when it runs low)."""
+    ids = list(variant_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(ProductVariant.id, Product.reorder_qty)
+                                 .join(Product, Product.id == ProductVariant.product_id)
+                                 .where(ProductVariant.id.in_(ids)))
+    return {vid: qty for vid, qty in rows.all()}
+
+
+async def variant_by_sku(session: AsyncSession, sku: str) -> ProductVariant | None:
+    """The variant with this SKU (any letter case), or None."""
+    return (await session.execute(select(ProductVariant).where(func.upper(ProductVariant.sku) == sku.upper())
+                                  .limit(1))).unique().scalar_one_or_none()
+
+
+async def product_ids(session: AsyncSession, variant_ids) -> dict[uuid.UUID, uuid.UUID]:
+    """The product of each given variant (pages link a variant's row to its product)."""
+    ids = list(variant_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(ProductVariant.id, ProductVariant.product_id)
+                                 .where(ProductVariant.id.in_(ids)))
+    return {vid: pid for vid, pid in rows.all()}

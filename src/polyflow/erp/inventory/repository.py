@@ -109,8 +109,11 @@ def _levels_query():
             .join(Product, Product.id == ProductVariant.product_id))
 
 
-async def list_levels(session: AsyncSession, *, variant_id, location_id, product_id, q, nonzero, sort, limit, offset):
+async def list_levels(session: AsyncSession, *, variant_id, location_id, product_id, q, nonzero, sort, limit, offset,
+                      product_type: str | None = None):
     filters = []
+    if product_type:
+        filters.append(Product.product_type == product_type)
     if variant_id:
         filters.append(StockLevel.variant_id == variant_id)
     if location_id:
