@@ -15,7 +15,6 @@ PAGES = {
     ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN, ("POST", "/account/step-up"): SIGNED_IN,
     ("POST", "/account/mfa/setup"): SIGNED_IN, ("POST", "/account/mfa/confirm"): SIGNED_IN,
     ("POST", "/account/mfa/disable"): SIGNED_IN, ("POST", "/account/mfa/recovery-codes"): SIGNED_IN,
-    ("GET", "/accounts"): "accounting.read", ("GET", "/journal"): "accounting.read",
     ("GET", "/users"): "users.manage", ("POST", "/users/invite"): "users.manage",
     ("POST", "/users/{user_id}/active"): "users.manage", ("POST", "/users/policy"): "users.manage",
     ("GET", "/audit"): "audit.read",
