@@ -9,9 +9,16 @@ PAGES = {
     ("POST", "/stock-counts/{count_id}/submit"): "inventory.write",
     ("POST", "/stock-counts/{count_id}/approve"): "inventory.write",
     ("POST", "/stock-counts/{count_id}/cancel"): "inventory.write",
+    ("GET", "/toll-orders"): "production.read", ("GET", "/toll-orders/new"): "production.write",
+    ("POST", "/toll-orders"): "production.write", ("GET", "/toll-orders/material"): "production.read",
+    ("GET", "/toll-orders/{order_id}"): "production.read",
+    **{("POST", f"/toll-orders/{{order_id}}/{action}"): "production.write"
+       for action in ("confirm", "receive", "consume", "deliver", "return-leftover", "complete", "invoice", "cancel")},
 }
 
 # A valid-looking form per guarded POST (reaching the service proves the permission check passed).
 FORMS = {
     "/stock-counts": {"location": "RM-WH", "note": "by a role"},
+    "/toll-orders": {"customer_id": "00000000-0000-4000-8000-000000000000", "order_date": "2026-11-02",
+                     "service_description": "Jasa maklon", "fee_price": "1.250", "fee_basis": "KG"},
 }
