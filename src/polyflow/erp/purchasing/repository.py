@@ -6,12 +6,13 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models import (
     GoodsReceipt, LandedCost, Partner, ProductVariant, PurchaseInvoice, PurchaseOrder, PurchaseRequest, PurchaseReturn,
 )
+from polyflow.kit.db import escape_like
 
 POSTED_INVOICE = ("open", "partially_paid", "paid")
 
@@ -142,3 +143,68 @@ async def monthly_input_tax(session: AsyncSession, before: date) -> dict[date, D
 
 MODELS = {"request": PurchaseRequest, "order": PurchaseOrder, "receipt": GoodsReceipt, "invoice": PurchaseInvoice,
           "return": PurchaseReturn, "landed_cost": LandedCost}
+
+
+# -- browsing (the pages' lists) -------------------------------------------------------------------------
+
+DATE_COLUMNS = {"request": "request_date", "order": "order_date", "receipt": "receipt_date",
+                "invoice": "invoice_date"}
+# Columns a free-text search looks in, beyond the number and the supplier's code and name.
+SEARCHED = {"request": ("note",), "order": ("note",), "receipt": ("delivery_note",),
+            "invoice": ("supplier_invoice_no", "tax_invoice_no", "note")}
+UNPAID = ("open", "partially_paid")
+
+
+async def browse(session: AsyncSession, kind: str, *, q: str | None = None, status: str | None = None,
+                 partner_id: uuid.UUID | None = None, order_id: uuid.UUID | None = None,
+                 date_from: date | None = None, date_to: date | None = None, sort: str = "-date",
+                 limit: int, offset: int):
+    """([(document, supplier code, supplier name)], total) of one kind, searched, filtered and sorted
+    ("date", "number", "supplier", "total", "status", "due"; "-" in front: descending). status "unpaid" is
+    an invoice open or partially paid."""
+    model = MODELS[kind]
+    day = getattr(model, DATE_COLUMNS[kind])
+    has_partner = hasattr(model, "partner_id")
+    code = Partner.code if has_partner else None
+    name = Partner.name if has_partner else None
+    filters = []
+    if status == "unpaid":
+        filters.append(model.status.in_(UNPAID))
+    elif status:
+        filters.append(model.status == status)
+    if partner_id is not None and has_partner:
+        filters.append(model.partner_id == partner_id)
+    if order_id is not None and hasattr(model, "order_id"):
+        filters.append(model.order_id == order_id)
+    if date_from is not None:
+        filters.append(day >= date_from)
+    if date_to is not None:
+        filters.append(day <= date_to)
+    if q:
+        like = "%" + escape_like(q) + "%"
+        columns = [model.number] + [getattr(model, c) for c in SEARCHED[kind]]
+        if has_partner:
+            columns += [Partner.code, Partner.name]
+        filters.append(or_(*(c.ilike(like) for c in columns)))
+    amount = getattr(model, "total", None) if kind != "receipt" else model.value
+    keys = {"date": day, "number": model.number, "status": getattr(model, "status", None), "supplier": name,
+            "total": amount,
+            "due": getattr(model, "due_date", None)}
+    desc = sort.startswith("-")
+    key = keys.get(sort.lstrip("-")) if keys.get(sort.lstrip("-")) is not None else day
+    ordering = [key.desc().nulls_last() if desc else key.asc().nulls_last(),
+                model.created_at.desc() if desc else model.created_at, model.id]
+    stmt = select(model, code, name, func.count().over()) if has_partner \
+        else select(model, func.count().over())
+    if has_partner:
+        stmt = stmt.join(Partner, Partner.id == model.partner_id)
+    rows = (await session.execute(stmt.where(*filters).order_by(*ordering).limit(limit).offset(offset))).all()
+    out = [(r[0], r[1], r[2]) if has_partner else (r[0], None, None) for r in rows]
+    if rows:
+        return out, rows[0][-1]
+    if offset == 0:
+        return [], 0
+    count = select(func.count()).select_from(model)
+    if has_partner:
+        count = count.join(Partner, Partner.id == model.partner_id)
+    return [], (await session.execute(count.where(*filters))).scalar_one()

@@ -29,3 +29,14 @@ async def input_tax_documents(session, date_from, date_to):
 async def monthly_input_tax(session, before):
     """Month -> creditable PPN Masukan (invoices less debit notes) of every month before `before`."""
     return await repository.monthly_input_tax(session, before)
+
+
+async def browse(session, kind: str, **filters):
+    """A page of one kind of document for the lists: ([(document, supplier code, supplier name)], total),
+    searched (number, supplier, notes), filtered (status, "unpaid", supplier, order, dates) and sorted."""
+    return await repository.browse(session, kind, **filters)
+
+
+async def variants_by_id(session, ids):
+    """Variant id -> variant (with its product) for showing document lines."""
+    return await repository.variants(session, set(ids))
