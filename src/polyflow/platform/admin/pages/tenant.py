@@ -13,6 +13,8 @@ backups, modules, and the forms that change it.
     POST /tenants/{subdomain}/move                server (another active server)
     POST /tenants/{subdomain}/modules             module, until (optional day): grant beyond the plan
     POST /tenants/{subdomain}/modules/{module}/revoke
+    POST /tenants/{subdomain}/domains             domain: route a custom domain to the tenant
+    POST /tenants/{subdomain}/domains/{action}    domain; action = check (does DNS point here?), primary, remove
 
 A successful form redirects (303) back to the page with a fixed notice code, never user text; an error
 the admin can cause re-renders the page with its message and 4xx status. The work is the admin JSON
@@ -36,6 +38,7 @@ from starlette.datastructures import FormData
 
 from polyflow.kit.errors import Forbidden, InvalidInput, NotFound, PolyflowError
 from polyflow.platform import backups, entitlements, lifecycle
+from polyflow.platform.admin import domains as tenant_domains
 from polyflow.platform.admin import identity
 from polyflow.platform.admin import tenants as admin_tenants
 from polyflow.platform.admin.pages.common import MaybeAdmin, field, message, notice, page, see_other, signed_form, to_login
@@ -58,6 +61,11 @@ NOTICES = {
     "moved": "The tenant's database was moved to the other server.",
     "granted": "The module was granted.",
     "revoked": "The module grant was removed.",
+    "domain-added": "The domain was added: it is routed to this tenant once its DNS points here.",
+    "domain-primary": "The primary domain was changed.",
+    "domain-removed": "The domain is no longer routed to this tenant.",
+    "domain-points-here": "DNS check: the domain reaches the same addresses as the tenant's subdomain.",
+    "domain-not-here": "DNS check: the domain does not reach this platform yet (its CNAME or A record is missing).",
 }
 
 
@@ -83,6 +91,7 @@ class TenantView:
     entitlements: entitlements.Entitlements
     modules: tuple[str, ...]  # every module there is (for the grant form)
     servers: list[str]  # active servers other than the tenant's (move targets)
+    domains: list[tuple[str, bool]]  # (custom domain, is primary), by name
 
 
 async def recent_events(session: AsyncSession, tenant_id: uuid.UUID, limit: int = EVENTS_SHOWN) -> list[EventRow]:
@@ -103,12 +112,13 @@ async def tenant_view(platform: Platform, subdomain: str) -> TenantView:
         tenant = await admin_tenants.get_tenant(session, subdomain)  # db_name and id: not in TenantDetail
         events = await recent_events(session, tenant.id)
         db_name = tenant.db_name
+        domains = sorted((d.domain, d.is_primary) for d in tenant.domains)
     taken = await backups.list_backups(platform, subdomain)
     plans = [p for p in await entitlements.list_plans(platform.main_engine) if p.is_active]
     granted = await entitlements.get_entitlements(platform, subdomain)
     servers = [s.name for s in await lifecycle.list_servers(platform) if s.is_active and s.name != detail.server]
     return TenantView(detail, db_name, events, list(reversed(taken))[:BACKUPS_SHOWN], len(taken), plans, granted,
-                      entitlements.MODULES, servers)
+                      entitlements.MODULES, servers, domains)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -126,7 +136,8 @@ async def tenant_page(request: Request, admin: identity.SignedIn, subdomain: str
         view = await tenant_view(request.app.state.platform, subdomain)
     except NotFound as exc:
         return message(request, admin, exc)
-    return page(request, "admin/tenant.html", status_code, admin=admin, view=view, t=view.detail, **context)
+    return page(request, "admin/tenant.html", status_code, admin=admin, view=view, t=view.detail,
+                root=request.app.state.platform.settings.root_domain, **context)
 
 
 async def act(request: Request, admin: identity.SignedIn | None, subdomain: str, action) -> HTMLResponse:
@@ -317,3 +328,36 @@ async def revoke_form(request: Request, admin: MaybeAdmin, subdomain: str, modul
         return "revoked"
 
     return await act(request, admin, subdomain, revoke)
+
+
+@router.post("/tenants/{subdomain}/domains")
+async def add_domain_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Route a custom domain (e.g. erp.customer.co.id) to the tenant."""
+
+    async def add(platform: Platform, form: FormData, actor: str) -> str:
+        await tenant_domains.add_domain(platform, subdomain, field(form, "domain", 260), actor=actor)
+        return "domain-added"
+
+    return await act(request, admin, subdomain, add)
+
+
+@router.post("/tenants/{subdomain}/domains/{action}")
+async def domain_form(request: Request, admin: MaybeAdmin, subdomain: str, action: str):
+    """Check a custom domain's DNS, make it the primary domain, or stop routing it."""
+
+    async def change(platform: Platform, form: FormData, actor: str) -> str:
+        domain = field(form, "domain", 260)
+        if action == "check":
+            found = await tenant_domains.check(platform, subdomain, domain)
+            return "domain-points-here" if found.points_here else "domain-not-here"
+        if action == "primary":
+            await tenant_domains.make_primary(platform, subdomain, domain, actor=actor)
+            return "domain-primary"
+        if action == "remove":
+            await tenant_domains.remove_domain(platform, subdomain, domain, actor=actor)
+            return "domain-removed"
+        raise NotFound("no such domain action")
+
+    if action not in ("check", "primary", "remove"):
+        return message(request, admin, NotFound("no such domain action")) if admin else to_login()
+    return await act(request, admin, subdomain, change)
