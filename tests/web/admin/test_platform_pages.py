@@ -74,7 +74,8 @@ async def test_a_payment_recorded_in_the_form_marks_the_invoice_paid(platform, a
             invoice.number, "pt-abc", "1500000", "paid", "BCA 123-456")
     async with AsyncSession(platform.main_engine) as session:
         paid = (await session.execute(select(Invoice))).scalar_one()
-        event = (await session.execute(select(PlatformEvent).where(PlatformEvent.action == "invoice.paid"))).scalar_one()
+        event = (await session.execute(
+            select(PlatformEvent).where(PlatformEvent.action == "invoice.paid"))).scalar_one()
     assert paid.status == "paid" and paid.payment_reference == "BCA 123-456"
     assert event.actor == f"admin:{EMAIL}"
 
@@ -114,6 +115,8 @@ async def test_the_audit_log_filters_and_exports(platform, abc, console):
         assert "No events match." in r.text
         r = await c.get("/audit?from=yesterday")
         assert r.status_code == 422 and "must be a day" in r.text
+        r = await c.get("/audit?to=9999-12-31")  # a day past what the code can add a day to
+        assert r.status_code == 422 and "must lie between" in r.text
 
 
 async def test_inviting_an_admin_shows_a_one_time_password_once(platform, console):

@@ -69,7 +69,8 @@ async def test_a_module_grant_changes_what_the_tenant_allows(platform, abc, cons
         assert "Revoke the grant" not in page.text
         for bad, message in (({"module": "payroll"}, "unknown module"), ({"module": ""}, "choose a module"),
                              ({"module": "production", "until": "2020-01-01"}, "in the past"),
-                             ({"module": "production", "until": "soon"}, "must be a day")):
+                             ({"module": "production", "until": "soon"}, "must be a day"),
+                             ({"module": "production", "until": "9999-12-31"}, "must lie between")):
             r = await c.post("/tenants/pt-abc/modules", data={"csrf_token": token, **bad})
             assert r.status_code == 422 and message in r.text, (bad, r.text)
         assert (await t.get("/api/v1/mrp/runs")).status_code == 403

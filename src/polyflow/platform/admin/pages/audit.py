@@ -8,15 +8,15 @@ CSV/Excel export of the same rows.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.kit.errors import InvalidInput, PolyflowError
+from polyflow.kit.errors import PolyflowError
 from polyflow.platform.admin import tenants as admin_tenants
-from polyflow.platform.admin.pages.common import MaybeAdmin, console, message, to_login
+from polyflow.platform.admin.pages.common import MaybeAdmin, console, message, parse_day, to_login
 from polyflow.platform.admin.pages.tenant import tenant_url
 from polyflow.web.lists import Column, Filter, ListParams, list_response
 
@@ -33,14 +33,8 @@ COLUMNS = (
 
 
 def _day(p: ListParams, name: str) -> datetime | None:
-    text = p.filter(name)
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be a day like 2026-11-29") from None
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    day = parse_day(p.filter(name), f"'{name}' day")
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 @router.get("/audit")

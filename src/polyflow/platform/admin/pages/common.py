@@ -9,7 +9,7 @@ actor ``admin:<email>``, so the audit log reads the same whichever way an operat
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from polyflow.kit.errors import InvalidInput, PolyflowError
+from polyflow.kit.limits import EARLIEST_DAY, LATEST_DAY
 from polyflow.platform.admin import identity
 from polyflow.platform.admin.auth import optional_admin
 from polyflow.web import fmt, i18n, render
@@ -100,6 +101,19 @@ def field(form: FormData, name: str, max_length: int = 200) -> str:
     if _CONTROL.search(value):
         raise InvalidInput(f"the {name.replace('_', ' ')} must not contain control characters")
     return value
+
+
+def parse_day(text: str, name: str) -> date | None:
+    """A day typed as YYYY-MM-DD ('' -> None) within the dates the code can compute with, else a 422."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"the {name} must be a day like 2026-12-31") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(f"the {name} must lie between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
+    return day
 
 
 async def signed_form(request: Request, admin: identity.SignedIn) -> FormData:

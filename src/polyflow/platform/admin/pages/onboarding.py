@@ -40,8 +40,8 @@ STOPPED = ("failed", "cancelled", "aborted")
 def field_of(message_text: str) -> str:
     """Which form field a service's message is about (onboarding.validate / reserve / pick_server)."""
     text = message_text.lower()
-    for needle, name in (("subdomain", "subdomain"), ("tenant name", "name"), ("the name ", "name"), ("email", "admin_email"),
-                         ("plan", "plan"), ("server", "server")):
+    for needle, name in (("subdomain", "subdomain"), ("tenant name", "name"), ("the name ", "name"),
+                         ("email", "admin_email"), ("plan", "plan"), ("server", "server")):
         if needle in text:
             return name
     return ""

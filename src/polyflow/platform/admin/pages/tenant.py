@@ -41,7 +41,9 @@ from polyflow.platform import backups, entitlements, lifecycle
 from polyflow.platform.admin import domains as tenant_domains
 from polyflow.platform.admin import identity
 from polyflow.platform.admin import tenants as admin_tenants
-from polyflow.platform.admin.pages.common import MaybeAdmin, field, message, notice, page, see_other, signed_form, to_login
+from polyflow.platform.admin.pages.common import (
+    MaybeAdmin, field, message, notice, page, parse_day, see_other, signed_form, to_login,
+)
 from polyflow.platform.models import PlatformEvent
 from polyflow.platform.runtime import Platform
 
@@ -166,13 +168,7 @@ async def act(request: Request, admin: identity.SignedIn | None, subdomain: str,
 
 
 def _day(form: FormData, name: str) -> date | None:
-    text = field(form, name, 10)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"the {name} must be a day like 2026-12-31") from None
+    return parse_day(field(form, name, 10), name)
 
 
 # --- routes --------------------------------------------------------------------------------------------
