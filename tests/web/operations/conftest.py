@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from tests.erp.conftest import tenant_engine  # noqa: F401  (the MRP test writes a BOM as the ERP tests do)
 from tests.fixtures.auth import TEST_PASSWORD, make_user
 
 
@@ -22,8 +23,10 @@ class Browser:
         return await self.client.get(path, **kw)
 
     async def post(self, path: str, data: dict | list | None = None, **kw):
-        if isinstance(data, list):
-            body = data + [("csrf_token", self.csrf)]
+        if isinstance(data, list):  # (name, value) pairs, a name may repeat (ticked checkboxes)
+            body: dict = {}
+            for name, value in data + [("csrf_token", self.csrf)]:
+                body.setdefault(name, []).append(value)
         else:
             body = {**(data or {}), "csrf_token": self.csrf}
         return await self.client.post(path, data=body, follow_redirects=False, **kw)
