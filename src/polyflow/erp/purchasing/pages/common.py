@@ -20,6 +20,7 @@ from polyflow.web.pdf import Company
 
 # Enough for a plant's supplier list / product list in one select; more would need a search box.
 MAX_CHOICES = 1000
+MAX_PICK = 200  # orders offered on a 'pick the order' page, per status
 PURCHASE_TAX_KINDS = ("ppn_input", "exempt", "zero_rated", "not_collected")
 
 # ?done=<code> after a successful post -> the notice shown (never the user's own text).
@@ -139,3 +140,14 @@ def service_error(form, message: str) -> None:
 
 async def location_of(session: AsyncSession, location_id: uuid.UUID):
     return await inventory.get_location(session, location_id)
+
+
+async def orders_waiting(session: AsyncSession, statuses: tuple[str, ...], keep=lambda order: True) -> list[dict]:
+    """The orders in `statuses` (oldest first, up to MAX_PICK each) that `keep` accepts, as rows to pick from."""
+    out = []
+    for status in statuses:
+        rows, _total = await service.browse(session, "order", status=status, sort="date", limit=MAX_PICK, offset=0)
+        out += [{"id": o.id, "number": o.number, "order_date": o.order_date, "status": o.status,
+                 "supplier": supplier_label(code, name), "total": o.total}
+                for o, code, name in rows if keep(o)]
+    return sorted(out, key=lambda row: (row["order_date"], row["number"] or ""))

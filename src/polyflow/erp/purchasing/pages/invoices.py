@@ -60,8 +60,10 @@ async def list_invoices(request: Request, session: TenantSession):
     filters = [Filter("status", "Status", STATUSES),
                Filter("supplier", "Supplier", await common.supplier_choices(session, active_only=False)),
                Filter("from", "From", kind="date"), Filter("to", "To", kind="date")]
+    actions = [(_("Record supplier invoice"), "/purchase-invoices/new")] \
+        if request.state.viewer.may("purchasing.write") else []
     return list_response(request, p, title=_("Supplier invoices"), columns=columns, rows=items, total=total,
-                         filters=filters, filename="supplier-invoices",
+                         filters=filters, actions=actions, filename="supplier-invoices",
                          placeholder=_("Number, supplier or faktur"))
 
 
@@ -86,6 +88,12 @@ async def new_invoice(request: Request, session: TenantSession):
     """Record a supplier invoice against a purchase order (?order=<id>): what was received and not yet
     invoiced filled in, at the order's prices."""
     await signed_in(request, session, "purchasing.write")
+    if not request.query_params.get("order"):
+        return page(request, "tenant/purchasing/pick_order.html", title=_("Record supplier invoice"),
+                    intro=_("Pick the purchase order the supplier invoices (goods received and not yet invoiced)."),
+                    target="/purchase-invoices/new", orders=await common.orders_waiting(
+                        session, ("partially_received", "received", "closed"),
+                        lambda o: any(to_invoice(line) > 0 for line in o.lines)))
     form = Form({"order_id": request.query_params.get("order", ""), "invoice_date": fmt.today().isoformat()})
     order = await _order_for(session, form)
     for line in order.lines:

@@ -48,7 +48,7 @@ async def list_orders(request: Request, session: TenantSession):
         Column("number", _("Number"), sort="number", href=lambda r: f"/purchase-orders/{r['id']}"),
         Column("order_date", _("Date"), "date", sort="date"),
         Column("supplier", _("Supplier"), sort="supplier"),
-        Column("expected_date", _("Expected"), "date"),
+        Column("expected_date", _("Expected delivery"), "date"),
         Column("status", _("Status"), "status", sort="status"),
         Column("subtotal", _("DPP"), "money"),
         Column("tax_amount", _("PPN"), "money"),

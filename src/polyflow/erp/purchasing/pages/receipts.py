@@ -46,8 +46,10 @@ async def list_receipts(request: Request, session: TenantSession):
     ]
     filters = [Filter("supplier", "Supplier", await common.supplier_choices(session, active_only=False)),
                Filter("from", "From", kind="date"), Filter("to", "To", kind="date")]
+    actions = [(_("Receive goods"), "/purchase-receipts/new")] if request.state.viewer.may("purchasing.write") \
+        else []
     return list_response(request, p, title=_("Goods receipts"), columns=columns, rows=items, total=total,
-                         filters=filters, filename="goods-receipts", placeholder=_("Number, supplier or delivery note"))
+                         filters=filters, actions=actions, filename="goods-receipts", placeholder=_("Number, supplier or delivery note"))
 
 
 def open_qty(line):
@@ -73,6 +75,10 @@ async def _form_page(request: Request, session, form: Form, order, status_code: 
 async def new_receipt(request: Request, session: TenantSession):
     """Receive goods against a purchase order (?order=<id>): each line's open quantity filled in."""
     await signed_in(request, session, "purchasing.write")
+    if not request.query_params.get("order"):
+        return page(request, "tenant/purchasing/pick_order.html", title=_("Receive goods"),
+                    intro=_("Pick the approved purchase order the goods came on."), target="/purchase-receipts/new",
+                    orders=await common.orders_waiting(session, ("approved", "partially_received")))
     form = Form({"order_id": request.query_params.get("order", ""), "receipt_date": fmt.today().isoformat()})
     order = await _order_for(session, form)
     for line in order.lines:
