@@ -73,6 +73,9 @@ async def _run_through_the_pages(live, plant) -> dict:
         assert D(out["quantity"]) == 1238 and D(o["qty_output"]) == 1238
         assert "Output tercatat" in done.text and out["lot_number"] in done.text and "1.238 kg" in done.text
         assert f'action="/production/floor/{oid}/output"' in done.text  # back on the same order
+        # ... with the operator still picked for the next roll.
+        assert r.headers["location"].endswith(f"&op={plant['op']}")
+        assert f'<option value="{plant["op"]}" selected>' in done.text
 
         # 20 kg of daun scrap: the kind alone picks SCRAP-DAUN (the scrap product named after it).
         r = await post_form(b, f"/production/floor?order={oid}", f"/production/floor/{oid}/scrap",
@@ -144,7 +147,18 @@ async def test_ticket_text_and_order_list_exports(plant, live, monkeypatch):
         assert len(values) == 2 and values[1][header.index("Nomor SPK")] == o["number"]
         assert D(str(values[1][header.index("Hasil")])) == 1238
 
-        # The list page itself: filters and priority sort work, the order shows, translated.
+        # Priority sort puts an urgent order first; the machine filter keeps the orders planned on EXT-1.
+        async with live.tenant_client("pt-abc") as api:
+            r = await api.post(ORDERS, json={"sku": "FILM-ROLL", "quantity": "10", "priority": "urgent"})
+            assert r.status_code == 201, r.text
+            urgent = r.json()["id"]
+        page = (await b.get("/production/orders", params={"sort": "-priority"})).text
+        assert page.index(f"/production/orders/{urgent}") < page.index(f"/production/orders/{o['id']}")
+        page = (await b.get("/production/orders", params={"sort": "priority"})).text
+        assert page.index(f"/production/orders/{urgent}") > page.index(f"/production/orders/{o['id']}")
+        page = (await b.get("/production/orders", params={"machine": str(plant["ext"])})).text
+        assert f"/production/orders/{o['id']}" in page and f"/production/orders/{urgent}" not in page
+        # The list page itself: filters and search work, the order shows, translated.
         page = await b.get("/production/orders", params={"sort": "-priority", "stage": "extrusion",
                                                          "q": "FILM"})
         assert page.status_code == 200 and o["number"] in page.text and "Perintah Produksi (SPK)" in page.text

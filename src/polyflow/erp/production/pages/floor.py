@@ -70,6 +70,8 @@ async def floor_page(request: Request, session: AsyncSession, *, order_id: uuid.
     choices = await _choices(session)
     context.setdefault("which", None)
     context.setdefault("form", None)
+    context.setdefault("keep_operator", "")
+    context.setdefault("keep_shift", "")
     if order_id is None:
         return page(request, "tenant/production/floor.html", status_code, title=_("Shop floor"),
                     orders=await _open_orders(session, machine_id), machine_id=machine_id, **choices, **context)
@@ -99,7 +101,9 @@ async def floor(request: Request, session: TenantSession):
                 recorded = await service.execution_out(session, execution)
         except PolyflowError:
             recorded = None
+    op, shift = maybe_uuid(qp.get("op")), maybe_uuid(qp.get("shift"))
     return await floor_page(request, session, order_id=order_id, machine_id=maybe_uuid(qp.get("machine")),
+                            keep_operator=str(op) if op else "", keep_shift=str(shift) if shift else "",
                             recorded=recorded, recorded_label=label(SCRAP_LABELS, recorded.scrap_kind)
                             if recorded and recorded.scrap_kind else None)
 
@@ -132,7 +136,9 @@ async def _post(request: Request, session: AsyncSession, order_id: str, which: s
         await session.rollback()
         f.fail("__all__", exc.message)
         return await floor_page(request, session, order_id=oid, status_code=exc.status_code, form=f, which=which)
-    return see_other(f"/production/floor?order={oid}&done={which}&ex={out.id}")
+    # The operator and shift stay picked for the next roll (ids only: nothing typed is echoed back).
+    keep = "".join(f"&{key}={value}" for key, value in (("op", out.operator_id), ("shift", out.shift_id)) if value)
+    return see_other(f"/production/floor?order={oid}&done={which}&ex={out.id}{keep}")
 
 
 @router.post("/production/floor/{order_id}/output")
