@@ -34,21 +34,21 @@ async def test_sign_in_create_a_product_and_log_out_in_chromium(live, make_tenan
 
     await page.locator("header.top nav summary", has_text="Inventory").click()  # the menu's groups fold
     async with page.expect_navigation():
-        await page.locator("header.top nav").get_by_role("link", name="Products").click()
+        await page.locator("header.top nav").get_by_role("link", name="Produk").click()
     assert page.url == f"{base}/products"
     async with page.expect_navigation():
-        await page.get_by_role("link", name="New product").click()
-    await page.fill("#sku", "PE-FILM-40")
-    await page.fill("#name", "PE film 40 micron")
-    await page.select_option("#product_type", "finished_good")
-    await page.fill("#unit", "ROLL")
-    await page.fill("#sell_price", "185000")
+        await page.get_by_role("link", name="Produk baru").click()
+    await page.fill("#f-sku", "PE-FILM-40")
+    await page.fill("#f-name", "PE film 40 micron")
+    await page.select_option("#f-product_type", "finished_good")
+    await page.fill("#f-unit", "ROLL")
+    await page.fill("#f-sell_price", "185.000")  # Indonesian thousands: 185 000
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Create the product").click()
-    assert page.url == f"{base}/products?q=PE-FILM-40"
+        await page.get_by_role("button", name="Simpan").click()
+    assert page.url.startswith(f"{base}/products/") and page.url.endswith("?done=created")  # the product's page
+    assert "PE film 40 micron" in await page.inner_text("h1")
     row = page.locator("table tbody tr", has_text="PE-FILM-40")
-    assert await row.count() == 1
-    assert "PE film 40 micron" in await row.inner_text() and "ROLL" in await row.inner_text()
+    assert await row.count() == 1 and "Rp 185.000" in await row.inner_text()
 
     async with page.expect_navigation():
         await page.get_by_role("button", name="Log out").click()

@@ -45,7 +45,7 @@ def browser(live):
             r = await client.post("/login", data={"email": user["email"], "password": TEST_PASSWORD, "next": "",
                                                   "csrf_token": csrf_of(form.text)})
             assert r.status_code == 303, r.text
-            home = await client.get("/")
-            yield Browser(client, csrf_of(home.text))
+            account = await client.get("/account")  # any signed-in user's page with the session's token
+            yield Browser(client, csrf_of(account.text))
 
     return open_
