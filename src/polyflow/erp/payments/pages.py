@@ -49,16 +49,18 @@ class Kind:
     title: str  # English msgids, translated when shown
     one: str
     partner_label: str
+    new_title: str
     customers: bool
     invoice_base: str
 
 
 KINDS = {
     RECEIPT: Kind(RECEIPT, "/receipts", ("sales.read", "accounting.read"), ("sales.write", "accounting.write"),
-                  "Customer receipts", "Customer receipt", "Customer", True, "/invoices"),
+                  "Customer receipts", "Customer receipt", "Customer", "New customer receipt", True,
+                  "/invoices"),
     SUPPLIER_PAYMENT: Kind(SUPPLIER_PAYMENT, "/supplier-payments", ("purchasing.read", "accounting.read"),
                            ("purchasing.write", "accounting.write"), "Supplier payments", "Supplier payment",
-                           "Supplier", False, "/purchase-invoices"),
+                           "Supplier", "New supplier payment", False, "/purchase-invoices"),
 }
 
 
@@ -107,8 +109,8 @@ async def _form_page(request: Request, session: AsyncSession, kind: Kind, form: 
             items = await service.open_items(session, kind.direction, partner_id)
         except NotFound:
             partner = None
-    return page(request, "tenant/payments/payment_form.html", status_code, title=_("New %(what)s",
-                what=_(kind.one).lower()), kind=kind, form=form, partner=partner, items=items or [],
+    return page(request, "tenant/payments/payment_form.html", status_code, title=_(kind.new_title), kind=kind,
+                form=form, partner=partner, items=items or [],
                 partners=await partner_choices(session, customers=kind.customers),
                 accounts=await cash_accounts(session))
 

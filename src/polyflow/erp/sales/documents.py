@@ -36,7 +36,7 @@ def surat_jalan(company: Company, delivery, order, customer, lines: list[dict]) 
         (_("Deliver to"), _partner_lines(customer)),
         (_("Vehicle (plate number)"), delivery.vehicle or "-"),
     ])
-    doc.table([_("No"), _("Code"), _("Product"), _("Quantity"), _("Unit")],
+    doc.table([_("No."), _("Code"), _("Product"), _("Qty"), _("Unit")],
               [[ln["no"], ln["sku"], ln["description"], fmt.qty(ln["quantity"]), ln["unit"]] for ln in lines],
               widths=[12, 38, 80, 30, 20], aligns=["C", "L", "L", "R", "L"])
     if delivery.note:
@@ -61,7 +61,7 @@ def faktur(company: Company, invoice, order, customer) -> Document:
         (_("Buyer NPWP / NIK"), buyer_npwp or "-"),
         (_("Seller NPWP"), company.npwp or "-"),
     ])
-    doc.table([_("No"), _("Code"), _("Product"), _("Quantity"), _("Unit"), _("Unit price"), _("Amount")],
+    doc.table([_("No."), _("Code"), _("Product"), _("Qty"), _("Unit"), _("Unit price"), _("Amount")],
               [[ln.line_no, ln.item_code, ln.description, fmt.qty(ln.quantity), ln.unit_code,
                 fmt.rupiah(ln.unit_price), fmt.rupiah(ln.amount)] for ln in invoice.lines],
               widths=[10, 28, 52, 20, 14, 26, 30], aligns=["C", "L", "L", "R", "L", "R", "R"])

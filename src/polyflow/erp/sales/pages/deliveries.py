@@ -14,6 +14,7 @@ from polyflow.erp.sales import documents, service
 from polyflow.erp.sales.pages.common import (
     date_param, location_choices, notice, partner_choices, partner_names, path_id, uuid_param, variants,
 )
+from polyflow.erp.sales.delivering import DELIVERY_SORTS
 from polyflow.erp.sales.schemas import DeliveryIn, DeliveryLineIn
 from polyflow.kit.errors import PolyflowError
 from polyflow.platform.tenancy.deps import TenantSession
@@ -35,7 +36,7 @@ DONE = {"created": "The delivery was saved as a draft: check it and post it.",
 async def deliveries(request: Request, session: TenantSession):
     """Deliveries: search, status, customer and date filters, sort, export."""
     await signed_in(request, session, "sales.read")
-    p = ListParams.from_request(request, sorts=tuple(service.DELIVERY_SORTS), default_sort="-date")
+    p = ListParams.from_request(request, sorts=tuple(DELIVERY_SORTS), default_sort="-date")
     status = p.filter("status")
     items, total = await service.list_deliveries(
         session, customer_id=uuid_param(p.filter("customer")), status=status if status in DOC_STATES else None,
@@ -70,12 +71,26 @@ async def _form_page(request: Request, session: AsyncSession, order, form: Form,
                 locations=await location_choices(session))
 
 
+async def _choose_order(request: Request, session: AsyncSession) -> HTMLResponse:
+    """Without ?order=: the orders there is something to deliver on, oldest first, to pick one."""
+    orders = []
+    for status in ("confirmed", "partially_delivered"):
+        found, _total = await service.list_orders(session, customer_id=None, status=status, limit=200, offset=0,
+                                                  sort="date")
+        orders += found
+    orders.sort(key=lambda o: (o.order_date, o.number or ""))
+    names = await partner_names(session, orders)
+    return page(request, "tenant/sales/delivery_pick.html", title=_("New delivery"), orders=orders, names=names)
+
+
 @router.get("/deliveries/new")
 @html_page
 async def new_delivery(request: Request, session: TenantSession):
     """A new delivery of the order in ?order=: each line's quantity defaults to what remains to deliver."""
     await signed_in(request, session, "sales.write")
-    order = await service.get_order(session, path_id(request.query_params.get("order", ""), "sales order"))
+    if not request.query_params.get("order"):
+        return await _choose_order(request, session)
+    order = await service.get_order(session, path_id(request.query_params["order"], "sales order"))
     values = {"delivery_date": fmt.today().isoformat(), "location": str(order.location_id)}
     values |= {f"qty_{ln.id}": fmt.input_num(ln.quantity - ln.qty_delivered) for ln in order.lines
                if ln.quantity > ln.qty_delivered}

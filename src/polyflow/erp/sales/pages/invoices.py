@@ -13,7 +13,7 @@ from polyflow.erp.models.sales import INVOICE_STATES
 from polyflow.erp.pages import html_page, page, see_other, signed_form, signed_in, validation_message
 from polyflow.erp.payments import service as payments
 from polyflow.erp.sales import documents, service
-from polyflow.erp.sales.invoicing import PAYMENT_STATES
+from polyflow.erp.sales.invoicing import INVOICE_SORTS, PAYMENT_STATES
 from polyflow.erp.sales.pages.common import date_param, notice, partner_choices, partner_names, path_id, uuid_param
 from polyflow.erp.sales.schemas import InvoiceIn
 from polyflow.kit.errors import InvalidInput
@@ -42,7 +42,7 @@ TRX_LABELS = {"01": "01 · to a buyer that is not a PPN collector", "04": "04 ·
 async def invoices(request: Request, session: TenantSession):
     """Sales invoices: search, status, paid / unpaid / overdue, customer and date filters, sort, export."""
     await signed_in(request, session, "sales.read")
-    p = ListParams.from_request(request, sorts=tuple(service.INVOICE_SORTS), default_sort="-date")
+    p = ListParams.from_request(request, sorts=tuple(INVOICE_SORTS), default_sort="-date")
     status = p.filter("status")
     payment = p.filter("payment")
     items, total = await service.list_invoices(
@@ -119,7 +119,8 @@ async def invoice(request: Request, session: TenantSession, invoice_id: str):
     rates = sorted({ln.tax_rate for ln in doc.lines})
     return page(request, "tenant/sales/invoice.html", title=doc.number or _("Draft invoice"), doc=doc, order=order,
                 customer=customer, actions=actions, flow=_flow(doc.status), paid_by=paid_by, rates=rates,
-                trx=TRX_LABELS.get(doc.trx_code or "", doc.trx_code), notice=notice(request, DONE))
+                trx=_(TRX_LABELS[doc.trx_code]) if doc.trx_code in TRX_LABELS else doc.trx_code,
+                notice=notice(request, DONE))
 
 
 @router.post("/invoices/{invoice_id}/post")
