@@ -120,3 +120,52 @@ async def test_an_archived_tenant_has_no_size_and_the_table_still_renders(platfo
             ("pt-abc", "archived", "", "")]
         r = await c.get("/tenants")
         assert r.status_code == 200 and "archived" in r.text
+
+
+async def test_an_unreachable_server_is_a_warning_not_an_error(platform, abc, console):
+    xyz = await provisioning.create_tenant(platform, name="PT XYZ", subdomain="pt-xyz")
+    async with platform.main_engine.begin() as conn:  # pt-xyz's server stops answering (nothing listens on port 1)
+        await conn.exec_driver_sql(
+            "INSERT INTO database_servers (id, name, host, port, admin_user, admin_database, is_active, created_at,"
+            " updated_at) VALUES (gen_random_uuid(), 'gone', '127.0.0.1', 1, 'postgres', 'postgres', true, now(), now())")
+        await conn.exec_driver_sql("UPDATE tenants SET server_id = (SELECT id FROM database_servers WHERE name = 'gone')"
+                                   f" WHERE id = '{xyz.id}'")
+    async with console() as c:
+        r = await c.get("/tenants")
+        assert r.status_code == 200 and "database server &#39;gone&#39;" in r.text and 'class="warning"' in r.text
+        r = await c.get("/tenants?export=csv")
+        rows = {x["Subdomain"]: x for x in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+        assert rows["pt-xyz"]["Database size"] == "" and rows["pt-xyz"]["Server"] == "gone"
+        assert int(rows["pt-abc"]["Database size"]) > 0  # the reachable server still reports
+
+
+async def test_one_query_per_server_not_per_tenant(platform, abc, console, monkeypatch):
+    from polyflow.platform.admin import tenants as admin_tenants
+
+    for sub in ("pt-b", "pt-c", "pt-d"):
+        await provisioning.create_tenant(platform, name=sub.upper(), subdomain=sub)
+    opened, queries = [], []
+    real_connect = admin_tenants.admin_connect
+
+    class Counted:
+        """The real connection, its queries counted."""
+
+        def __init__(self, conn):
+            self.conn = conn
+
+        async def fetch(self, query, *args):
+            queries.append(query)
+            return await self.conn.fetch(query, *args)
+
+        async def close(self):
+            await self.conn.close()
+
+    async def counting_connect(server, secrets, database=None):
+        opened.append(server.name)
+        return Counted(await real_connect(server, secrets, database))
+
+    monkeypatch.setattr(admin_tenants, "admin_connect", counting_connect)
+    async with console() as c:
+        r = await c.get("/tenants")
+        assert r.status_code == 200 and all(f"/tenants/{s}" in r.text for s in ("pt-abc", "pt-b", "pt-c", "pt-d"))
+    assert opened == ["default"] and len(queries) == 1  # four tenants, one server: one query
