@@ -39,7 +39,8 @@ async def _run_through_the_pages(live, plant) -> dict:
         [o] = run["orders"]
         oid = o["id"]
         listed = await b.get(r.headers["location"])
-        assert listed.status_code == 200 and "Rencana dibuat" in listed.text and f"/production/orders/{oid}" in listed.text
+        assert listed.status_code == 200 and "Rencana dibuat" in listed.text
+        assert f"/production/orders/{oid}" in listed.text
 
         # Release (the run's order releases its run), then issue 1 300 kg of resin.
         r = await post_form(b, f"/production/orders/{oid}", f"/production/orders/{oid}/release", {})
