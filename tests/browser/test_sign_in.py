@@ -24,15 +24,17 @@ async def test_sign_in_create_a_product_and_log_out_in_chromium(live, make_tenan
     # Not signed in: the dashboard sends the browser to the sign-in form.
     await page.goto(f"{base}/")
     assert page.url == f"{base}/login"
+    # The sign-in form says which company it signs in to, in the workspace's language.
+    assert await page.inner_text("h1") == "Masuk ke PT Plastik Abadi"
     await page.fill("#email", user["email"])
     await page.fill("#password", TEST_PASSWORD)
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("button", name="Masuk").click()
     assert page.url == f"{base}/"
     assert await page.inner_text("h1") == "PT Plastik Abadi"
     assert user["email"] in await page.inner_text("main")
 
-    await page.locator("header.top nav summary", has_text="Inventory").click()  # the menu's groups fold
+    await page.locator("header.top nav summary", has_text="Persediaan").click()  # the menu's groups fold
     async with page.expect_navigation():
         await page.locator("header.top nav").get_by_role("link", name="Produk").click()
     assert page.url == f"{base}/products"
@@ -51,9 +53,9 @@ async def test_sign_in_create_a_product_and_log_out_in_chromium(live, make_tenan
     assert await row.count() == 1 and "Rp 185.000" in await row.inner_text()
 
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Log out").click()
+        await page.get_by_role("button", name="Keluar").click()
     assert page.url == f"{base}/login?done=out"
-    assert "You are signed out." in await page.inner_text("main")
+    assert "Anda sudah keluar." in await page.inner_text("main")
     await page.goto(f"{base}/products")
     assert page.url == f"{base}/login?next=/products"  # really signed out
 

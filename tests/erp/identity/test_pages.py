@@ -5,12 +5,15 @@ and the "confirm it is you" step-up."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
+import io
 import re
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import httpx
+import openpyxl
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +81,7 @@ async def test_sign_in_through_the_form_lands_on_the_dashboard_and_logs_out(live
 
         home = await client.get("/")
         assert home.status_code == 200 and home.headers["cache-control"] == "no-store"
-        assert user["email"] in home.text and "PT Plastik Abadi" in home.text and "sales" in home.text
+        assert user["email"] in home.text and "PT Plastik Abadi" in home.text and "Penjualan" in home.text
         # Links only to what a salesperson may read.
         assert 'href="/products"' in home.text and 'href="/stock"' in home.text
         assert 'href="/accounts"' not in home.text and 'href="/users"' not in home.text
@@ -87,7 +90,7 @@ async def test_sign_in_through_the_form_lands_on_the_dashboard_and_logs_out(live
         r = await client.post("/logout", data={"csrf_token": csrf_of(home.text)})
         assert r.status_code == 303 and r.headers["location"] == "/login?done=out"
         assert (await client.get("/")).status_code == 303
-        assert "You are signed out." in (await client.get("/login?done=out")).text
+        assert "Anda sudah keluar." in (await client.get("/login?done=out")).text
 
 
 async def test_wrong_password_is_a_401_page_and_next_never_leaves_the_site(live, make_tenant):
@@ -242,7 +245,7 @@ async def test_api_token_page_shows_the_token_once_and_it_works(live, make_tenan
         assert r.status_code == 403 and '<p class="error" role="alert">' in r.text
         assert 'name="current_password"' in r.text
         r = await client.post("/account/tokens", data={"csrf_token": token, "name": "x", "expires_days": "soon"})
-        assert r.status_code == 422 and "whole number" in r.text
+        assert r.status_code == 422 and "bilangan bulat" in r.text
         # No role ticked: refused (a token gets no role by default).
         r = await client.post("/account/tokens", data={"csrf_token": token, "name": "nightly export",
                                                        "expires_days": "30"})
@@ -274,7 +277,7 @@ async def test_change_password_and_log_out_everywhere(live, make_tenant):
         base = {"csrf_token": token, "current_password": TEST_PASSWORD}
         r = await client.post("/account/password", data={**base, "new_password": NEW_PASSWORD,
                                                           "new_password2": "something-else-1"})
-        assert r.status_code == 422 and "differ" in r.text
+        assert r.status_code == 422 and "Kedua kata sandi baru berbeda" in r.text
         r = await client.post("/account/password", data={**base, "current_password": "wrong-password",
                                                           "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
         assert r.status_code == 403 and "current password is wrong" in r.text
@@ -308,7 +311,7 @@ async def test_invited_user_accepts_through_the_pages_and_signs_in(live, make_te
         r = await client.post("/users/invite", data=invite)
         assert r.status_code == 409 and "already exists" in r.text
         listing = await client.get("/users?done=invited")
-        assert "Rina@example.test" in listing.text and "invited" in listing.text
+        assert "Rina@example.test" in listing.text and ">diundang<" in listing.text
 
     [link] = outbox_tokens(live.settings, "/invite")
     async with live.tenant_client(SUB, role=None) as rina:
@@ -316,7 +319,7 @@ async def test_invited_user_accepts_through_the_pages_and_signs_in(live, make_te
         assert form.status_code == 200 and f'value="{link}"' in form.text
         data = {"csrf_token": csrf_of(form.text), "token": link, "name": "Rina Wijaya", "password": NEW_PASSWORD}
         r = await rina.post("/invite", data={**data, "password2": "not-the-same-one"})
-        assert r.status_code == 422 and "differ" in r.text
+        assert r.status_code == 422 and "Kedua kata sandi berbeda" in r.text
         r = await rina.post("/invite", data={**data, "csrf_token": "z" * 43, "password2": NEW_PASSWORD})
         assert r.status_code == 403
         r = await rina.post("/invite", data={**data, "password2": NEW_PASSWORD})
@@ -325,7 +328,7 @@ async def test_invited_user_accepts_through_the_pages_and_signs_in(live, make_te
         assert r.status_code == 422 and "already used" in r.text
         assert (await sign_in(rina, "rina@example.test", NEW_PASSWORD)).status_code == 303
         home = await rina.get("/")
-        assert "Rina Wijaya" in home.text and "sales, warehouse" in home.text
+        assert "Rina Wijaya" in home.text and "Penjualan, Gudang" in home.text
 
 
 async def test_password_reset_through_the_pages(live, make_tenant):
@@ -339,7 +342,7 @@ async def test_password_reset_through_the_pages(live, make_tenant):
             r = await client.post("/reset", data={"email": email, "csrf_token": csrf_of(form.text)})
             answers.append((r.status_code, r.headers["location"]))
         assert answers == [(303, "/reset?done=sent")] * 2  # the same answer either way
-        assert "a reset link is on its way" in (await client.get("/reset?done=sent")).text
+        assert "tautan atur ulang sedang dikirim" in (await client.get("/reset?done=sent")).text
         assert (await client.post("/reset", data={"email": user["email"]})).status_code == 403
 
         [link] = outbox_tokens(live.settings, "/reset/confirm")
@@ -351,7 +354,7 @@ async def test_password_reset_through_the_pages(live, make_tenant):
         assert r.status_code == 422 and "invalid, already used or expired" in r.text
         r = await client.post("/reset/confirm", data={**data, "password2": NEW_PASSWORD})
         assert r.status_code == 303 and r.headers["location"] == "/login?done=reset"
-        assert "Sign in with the new one" in (await client.get("/login?done=reset")).text
+        assert "Masuk dengan kata sandi baru" in (await client.get("/login?done=reset")).text
         assert (await sign_in(client, user["email"])).status_code == 401
         assert (await sign_in(client, user["email"], NEW_PASSWORD)).status_code == 303
     assert sql(live.settings, "SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
@@ -369,7 +372,7 @@ async def test_users_page_deactivates_and_audit_page_shows_it(live, make_tenant)
         assert f'action="/users/{owner["id"]}/active"' not in users.text  # not yourself
         r = await client.post(action, data={"csrf_token": token, "active": "0"})
         assert r.status_code == 303 and r.headers["location"] == "/users?done=deactivated"
-        assert "deactivated" in (await client.get("/users")).text
+        assert ">nonaktif<" in (await client.get("/users")).text
         async with live.tenant_client(SUB, role=None) as gone:
             assert (await sign_in(gone, target["email"])).status_code == 401
         assert (await client.post(action, data={"csrf_token": token, "active": "maybe"})).status_code == 422
@@ -377,8 +380,34 @@ async def test_users_page_deactivates_and_audit_page_shows_it(live, make_tenant)
         assert r.status_code == 404 and "no such user" in r.text
 
         audit = await client.get("/audit")
-        assert audit.status_code == 200 and "login" in audit.text and owner["email"] in audit.text
-        assert "is_active" in audit.text and "password_hash" not in audit.text
+        assert audit.status_code == 200 and "is_active" in audit.text and "password_hash" not in audit.text
+        # People by name, not by id or address; the action in Bahasa; the time in the workspace's zone (WIB).
+        owner_name, target_name = owner["email"].split("@")[0], target["email"].split("@")[0]
+        cells = re.findall(r'<td class="" data-label="Siapa">\s*([^<]*?)\s*</td>', audit.text)
+        assert set(cells) == {owner_name, target_name}, cells  # the target's refused sign-in is theirs
+        assert f"user · {target_name}" in audit.text and f"user {target['id']}" not in audit.text
+        assert "masuk" in re.findall(r'data-label="Aksi">\s*([^<]*?)\s*<', audit.text)
+        assert re.search(r"\d{1,2} \w{3} \d{4} \d{2}\.\d{2} WIB", audit.text)
+
+        # Filters and the export of the same columns: only the deactivation, by its author, about the target.
+        r = await client.get("/audit", params={"action": "update", "entity": "users", "export": "csv"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert rows[0] == ["Kapan", "Siapa", "Aksi", "Apa", "Perubahan", "Alamat IP"], rows[0]
+        assert [row[1:4] for row in rows[1:]] == [[owner_name, "diubah", f"users · {target_name}"]], rows
+        assert '"is_active": false' in rows[1][4]
+        r = await client.get("/audit", params={"user": str(owner["id"]), "action": "login"})
+        assert r.status_code == 200
+        assert re.findall(r'data-label="Aksi">\s*([^<]*?)\s*<', r.text) == ["masuk"]  # the one sign-in
+        assert (await client.get("/audit", params={"user": "not-a-user"})).status_code == 422
+
+        # The users list exports too (the same columns as the page).
+        r = await client.get("/users", params={"export": "xlsx", "status": "inactive"})
+        assert r.status_code == 200 and r.content[:2] == b"PK"
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        values = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert values[0][:4] == ["Email", "Nama", "Peran", "Status"], values[0]
+        assert [v[0] for v in values[1:]] == [target["email"]] and values[1][2:4] == ["Penjualan", "nonaktif"]
 
 
 async def test_throttled_sign_in_is_a_429_page(settings, make_tenant, make_live):
@@ -411,7 +440,7 @@ async def test_two_factor_and_step_up_through_the_pages(live, make_tenant):
         assert r.status_code == 200
         codes = re.findall(r"<li><code>([a-z0-9-]{14})</code></li>", r.text)
         assert len(codes) == 10
-        assert "Recovery codes left: 10" in (await client.get("/account")).text
+        assert "Sisa kode pemulihan: 10" in (await client.get("/account")).text
 
         # Step-up: an old confirmation closes token creation until the password is given again.
         sql(live.settings, "UPDATE user_sessions SET step_up_at = now() - interval '1 hour'")
@@ -439,10 +468,55 @@ async def test_two_factor_and_step_up_through_the_pages(live, make_tenant):
         r = await client.post("/login/mfa", data={**second, "code": codes[0]})
         assert r.status_code == 303 and r.headers["location"] == "/products"
         assert (await client.get("/account")).status_code == 200
-        assert "Recovery codes left: 9" in (await client.get("/account")).text
+        assert "Sisa kode pemulihan: 9" in (await client.get("/account")).text
         # Log out everywhere, revoking the API tokens too (the box ticked).
         token = csrf_of((await client.get("/account")).text)
         r = await client.post("/account/logout-all", data={"csrf_token": token, "revoke_tokens": "1"})
         assert r.status_code == 303
     assert sql(live.settings, "SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
                user["id"]) == [(0,)]
+
+
+async def test_login_names_the_company_and_switches_language(live, make_tenant):
+    await make_tenant(SUB, "PT Plastik Abadi")
+    user = make_user(live.settings, SUB, ["viewer"])
+    async with live.tenant_client(SUB, role=None) as client:
+        form = await client.get("/login", params={"next": "/account"})
+        # The workspace's language (Bahasa Indonesia by default) and the company it signs in to.
+        assert form.status_code == 200 and '<html lang="id">' in form.text
+        assert "Masuk ke PT Plastik Abadi" in form.text and "Lupa kata sandi?" in form.text
+        assert 'href="?next=%2Faccount&amp;lang=en"' in form.text  # the switch keeps where to go next
+        english = await client.get("/login", params={"next": "/account", "lang": "en"})
+        assert '<html lang="en">' in english.text and "Sign in to PT Plastik Abadi" in english.text
+        assert 'action="/login?lang=en"' in english.text and 'href="/reset?lang=en"' in english.text
+        # A failed sign-in re-renders in the language the visitor chose.
+        r = await client.post("/login?lang=en", data={"email": user["email"], "password": "wrong-password-1",
+                                                      "next": "", "csrf_token": csrf_of(english.text)})
+        assert r.status_code == 401 and "Sign in to PT Plastik Abadi" in r.text
+        assert "Reset your password" in (await client.get("/reset", params={"lang": "en"})).text
+        assert "Atur ulang kata sandi" in (await client.get("/reset", params={"lang": "xx"})).text  # unknown: default
+
+    # The company's name from its settings wins over the tenant's name.
+    sql(live.settings, "UPDATE tenant_settings SET company_name = 'PT Plastik Abadi Sejahtera Tbk' WHERE id = 1")
+    async with live.tenant_client(SUB, role=None) as client:
+        assert "Masuk ke PT Plastik Abadi Sejahtera Tbk" in (await client.get("/login")).text
+
+
+async def test_a_user_picks_their_language_and_the_pages_follow(live, make_tenant):
+    await make_tenant(SUB)
+    async with signed_in_client(live, ["owner"]) as (client, user):
+        account = await client.get("/account")
+        assert "Akun Anda" in account.text and '<option value="id" selected>' in account.text
+        token = csrf_of(account.text)
+        r = await client.post("/account/language", data={"csrf_token": token, "language": "xx"})
+        assert r.status_code == 422 and "Pilih bahasa dari daftar." in r.text
+        assert (await client.post("/account/language", data={"language": "en"})).status_code == 403  # no token
+        r = await client.post("/account/language", data={"csrf_token": token, "language": "en"})
+        assert r.status_code == 303 and r.headers["location"] == "/account?done=language"
+        account = await client.get(r.headers["location"])
+        assert '<html lang="en">' in account.text and "Your account" in account.text
+        assert "Your language was saved." in account.text and '<option value="en" selected>' in account.text
+        assert "Users" in (await client.get("/users")).text and "Pengguna" not in (await client.get("/users")).text
+        assert sql(live.settings, "SELECT language FROM users WHERE id = %s", user["id"]) == [("en",)]
+        r = await client.post("/account/language", data={"csrf_token": token, "language": "id"})
+        assert "Bahasa Anda sudah disimpan." in (await client.get(r.headers["location"])).text

@@ -339,3 +339,12 @@ async def list_audit(session: AsyncSession, *, entity: str | None = None, entity
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).all()
     return list(rows), total or 0
+
+
+async def user_names(session: AsyncSession, ids) -> dict[uuid.UUID, str]:
+    """The names of the users with these ids (one query; unknown ids are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row.id: row.name for row in rows}

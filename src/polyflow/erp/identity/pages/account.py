@@ -18,6 +18,7 @@ from polyflow.erp.pages import html_page, local_path, page, see_other, signed_fo
 from polyflow.kit.errors import InvalidInput, PolyflowError
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.web import request_ip
+from polyflow.web.i18n import LANGUAGES, _
 
 
 # -- your account ------------------------------------------------------------------------------------------
@@ -62,12 +63,28 @@ async def change_password(request: Request, session: TenantSession):
     async def act(form):
         new = text(form, "new_password", 1024, strip=False)
         if new != text(form, "new_password2", 1024, strip=False):
-            raise InvalidInput("the two new passwords differ")
+            raise InvalidInput(_("The two new passwords differ."))
         platform = request.app.state.platform
         await signin.change_password(session, tenant_of(request), platform.settings, platform.limiter, principal,
                                      text(form, "current_password", 1024, strip=False), new, ip=request_ip(request))
 
     return await _account_action(request, session, principal, act) or see_other("/account?done=password")
+
+
+@router.post("/account/language")
+@html_page
+async def set_language(request: Request, session: TenantSession):
+    """Choose the language of your pages (Bahasa Indonesia or English); the next page speaks it."""
+    principal = await signed_in(request, session)
+
+    async def act(form):
+        language = text(form, "language", 5)
+        if language not in LANGUAGES:
+            raise InvalidInput(_("Choose a language from the list."))
+        await service.update_user(session, tenant_of(request), request.app.state.platform.settings, principal,
+                                  principal.id, language=language)
+
+    return await _account_action(request, session, principal, act) or see_other("/account?done=language")
 
 
 @router.post("/account/logout-all")
@@ -92,10 +109,10 @@ async def create_token(request: Request, session: TenantSession, background: Bac
     async def act(form):
         name = text(form, "name", 100)
         if not name:
-            raise InvalidInput("give the token a name")
+            raise InvalidInput(_("Give the token a name."))
         days = text(form, "expires_days", 10)
         if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
-            raise InvalidInput("expires in days: a whole number, or empty for the default")
+            raise InvalidInput(_("Expires after: a whole number of days, or empty for the default."))
         roles = [r for r in form.getlist("roles") if isinstance(r, str)][:len(ROLES)]
         created.append(await service.create_token(session, tenant_of(request), request.app.state.platform.settings,
                                                   principal, name=name, roles=roles,

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from polyflow.erp.pages import page, text
+from polyflow.erp.pages import page, tenant_of, text, visitor_language
 from polyflow.kit.errors import NotFound
+from polyflow.web import templates
 from polyflow.web.csrf import check_pre_auth, check_same_origin, pre_auth_token
+from polyflow.web.i18n import LANGUAGES, _, current_lang
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 LinkToken = Annotated[str, Query(max_length=200)]
-LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 # What a page says after a successful post (the redirect names one of these; no free text is reflected).
+# English msgids, translated when shown.
 NOTICES = {
     "out": "You are signed out.",
     "out-all": "You are signed out on every browser.",
@@ -33,12 +37,32 @@ NOTICES = {
     "confirmed": "Thank you: for the next few minutes you can create tokens, invite users and change 2FA.",
     "mfa-off": "Two-factor sign-in is off.",
     "policy": "The workspace's sign-in rules were saved.",
+    "language": "Your language was saved.",
 }
 Done = Annotated[str | None, Query(max_length=20)]
+# The roles as people read them (the codes stay what the API and the audit log carry).
+ROLE_LABELS = {"owner": "Owner", "admin": "Administrator", "finance": "Finance", "sales": "Sales",
+               "purchasing": "Purchasing", "warehouse": "Warehouse", "production": "Production", "viewer": "Viewer"}
+
+
+def role_names(roles) -> str:
+    """The roles in the reader's language, comma separated."""
+    return ", ".join(_(ROLE_LABELS[r]) if r in ROLE_LABELS else r for r in roles or ())
+
+
+templates.env.globals["role_names"] = role_names
 
 
 def notice(done: str | None) -> str | None:
-    return NOTICES.get(done or "")
+    english = NOTICES.get(done or "")
+    return _(english) if english else None
+
+
+async def visitor(request: Request, session: AsyncSession) -> None:
+    """Before sign-in: the page's language (the visitor's ?lang=id|en, else the workspace's) and the company
+    the form signs in to (its name from the settings, else the tenant's name), kept for `pre_auth_page`."""
+    ws = await visitor_language(request, session)
+    request.state.company = ws.company or tenant_of(request).name
 
 
 # -- forms shown before sign-in ----------------------------------------------------------------------------
@@ -47,6 +71,12 @@ def pre_auth_page(request: Request, template: str, status_code: int = 200, *,
     """A form for visitors: its csrf_token repeats the pf_csrf cookie set here (double submit)."""
     carrier = Response()  # pre_auth_token sets its cookie on a response; the page is rendered after
     context["csrf_token"] = pre_auth_token(request, carrier)
+    context.setdefault("company", getattr(request.state, "company", None) or tenant_of(request).name)
+    # The visitor's explicit choice rides along on the forms' actions and links (a POST has no ?lang of its own).
+    chosen = request.query_params.get("lang")
+    context["lang_query"] = f"?lang={current_lang()}" if chosen in LANGUAGES else ""
+    kept = {k: v for k, v in request.query_params.items() if k in ("next", "token", "done")}
+    context["lang_links"] = {code: urlencode({**kept, "lang": code}) for code in LANGUAGES}
     response = page(request, template, status_code, **context)
     for value in carrier.headers.getlist("set-cookie"):
         response.headers.append("set-cookie", value)
@@ -54,6 +84,14 @@ def pre_auth_page(request: Request, template: str, status_code: int = 200, *,
         if key.lower() != "www-authenticate":
             response.headers[key] = value
     return response
+
+
+def keep_lang(request: Request, url: str) -> str:
+    """`url` with the visitor's explicit ?lang= of this request, so the next page speaks the same language."""
+    chosen = request.query_params.get("lang")
+    if chosen not in LANGUAGES:
+        return url
+    return url + ("&" if "?" in url else "?") + f"lang={chosen}"
 
 
 async def visitor_form(request: Request):

@@ -1,0 +1,109 @@
+"""The dashboard over real HTTP: its tiles carry the figures of the books (hand-computed here), each only for a
+role that may read its module, each linking to its page; sales per day are an inline SVG without style
+attributes; an empty workspace shows zeros, not an error."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tests.erp.identity.test_pages import signed_in_client
+from tests.erp.sales.helpers import customer, ok, receive
+
+SUB = "pt-abc"
+
+
+def tile(page: str, href: str) -> str:
+    """The text of the tile linking to `href` ('' when there is none)."""
+    found = re.search(rf'<li class="kpi[^"]*">\s*<a href="{re.escape(href)}">(.*?)</li>', page, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))).strip() if found else ""
+
+
+async def test_tiles_show_the_books_figures_to_the_roles_that_may_read_them(live, make_tenant):
+    await make_tenant(SUB, "PT Plastik Abadi")
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()  # the workspace's day (WIB)
+    async with live.tenant_client(SUB, role="owner") as api:
+        product = await ok(await api.post("/api/v1/products", json={
+            "sku": "PP-BAG", "name": "PP woven bag", "unit": "PCS", "sell_price": "3000", "min_stock": "100"}), 201)
+        variant = product["variants"][0]["id"]
+        await receive(api, variant, "40", "2000", today, "FG-WH")  # 40 x 2.000 = 80.000 in stock, below the 100 minimum
+        buyer = await customer(api, "C-DASH")
+        so = await ok(await api.post("/api/v1/sales-orders", json={
+            "customer_id": buyer, "order_date": today, "location": "FG-WH",
+            "lines": [{"variant_id": variant, "quantity": "10", "unit_price": "3000"}]}), 201)
+        so = await ok(await api.post(f"/api/v1/sales-orders/{so['id']}/confirm"))
+        d = await ok(await api.post("/api/v1/deliveries", json={
+            "order_id": so["id"], "delivery_date": today,
+            "lines": [{"order_line_id": so["lines"][0]["id"], "quantity": "10"}]}), 201)
+        await ok(await api.post(f"/api/v1/deliveries/{d['id']}/post"))
+        inv = await ok(await api.post("/api/v1/sales-invoices", json={"order_id": so["id"], "invoice_date": today}),
+                       201)
+        inv = await ok(await api.post(f"/api/v1/sales-invoices/{inv['id']}/post"))
+        # A second order, confirmed and not delivered: the one open sales order.
+        open_so = await ok(await api.post("/api/v1/sales-orders", json={
+            "customer_id": buyer, "order_date": today, "location": "FG-WH",
+            "lines": [{"variant_id": variant, "quantity": "5", "unit_price": "3000"}]}), 201)
+        open_so = await ok(await api.post(f"/api/v1/sales-orders/{open_so['id']}/confirm"))
+    # 10 x 3.000 = 30.000 DPP invoiced today; PPN 12 % of 11/12 of it = 3.300; the invoice is due in 30 days.
+    assert Decimal(inv["base"]) == 30000 and Decimal(inv["total"]) == 33300, inv
+    assert Decimal(open_so["total"]) == 16650  # 15.000 + 1.650
+
+    async with signed_in_client(live, ["owner"]) as (client, _user):
+        home = await client.get("/")
+        assert home.status_code == 200 and "PT Plastik Abadi" in home.text
+        # 30 left x 2.000 = 60.000 (the 10 delivered left the stock at their average cost).
+        assert tile(home.text, "/stock/valuation") == "Nilai stok Rp 60.000 produk ada stok: 1", \
+            tile(home.text, "/stock/valuation")
+        assert tile(home.text, "/stock/low") == "Stok Menipis 1 produk di bawah stok minimum"
+        assert tile(home.text, "/sales-orders") == "Pesanan penjualan terbuka 1 senilai Rp 16.650"
+        assert tile(home.text, "/purchase-orders") == "Pesanan pembelian terbuka 0 senilai Rp 0"
+        ar = tile(home.text, "/reports/ar-aging")
+        assert ar.startswith("Piutang (AR) Rp 33.300 tidak ada yang lewat jatuh tempo"), ar
+        assert "Belum jatuh tempo Rp 33.300 1-30 hari Rp 0" in ar and "Lebih dari 90 hari Rp 0" in ar
+        assert tile(home.text, "/reports/ap-aging").startswith("Hutang (AP) Rp 0")
+        assert tile(home.text, "/production/kpi") == "Produksi hari ini 0 kg belum ada output yang dicatat"
+
+        # The chart: 30 bars, today's the tallest (120 units) with the day's DPP, nothing on the other days.
+        svg = re.search(r'<svg class="chart".*?</svg>', home.text, re.S).group(0)
+        bars = re.findall(r'<rect class="bar" x="\d+" y="(\d+)" width="16" height="(\d+)" data-day="([\d-]+)" '
+                          r'data-amount="([\d.-]+)"', svg)
+        assert len(bars) == 30 and bars[-1] == ("10", "120", today, "30000.00"), bars[-1]
+        assert all(height == "0" for _y, height, _d, _a in bars[:-1])
+        assert "style=" not in home.text and "<script>" not in home.text  # CSP: no inline style or script
+        assert "Total Rp 30.000" in home.text
+
+        # English follows the user's language.
+        token = re.search(r'name="csrf_token" value="([^"]*)"', (await client.get("/account")).text).group(1)
+        await client.post("/account/language", data={"csrf_token": token, "language": "en"})
+        home = await client.get("/")
+        assert tile(home.text, "/stock/valuation") == "Stock value Rp 60,000 products in stock: 1"
+        assert "Sales per day, last 30 days" in home.text
+
+    # A salesperson: stock and sales, no purchasing, receivables, payables or production.
+    async with signed_in_client(live, ["sales"]) as (client, _user):
+        home = await client.get("/")
+        assert tile(home.text, "/stock/valuation") and tile(home.text, "/sales-orders")
+        for href in ("/purchase-orders", "/reports/ar-aging", "/reports/ap-aging", "/production/kpi"):
+            assert tile(home.text, href) == "", href
+        assert '<svg class="chart"' in home.text
+    # Production sees only its floor and the stock; finance reads every module.
+    async with signed_in_client(live, ["production"]) as (client, _user):
+        home = await client.get("/")
+        assert tile(home.text, "/production/kpi") and tile(home.text, "/stock/low")
+        assert not tile(home.text, "/sales-orders") and '<svg class="chart"' not in home.text
+    async with signed_in_client(live, ["finance"]) as (client, _user):
+        home = await client.get("/")
+        assert all(tile(home.text, href) for href in ("/stock/valuation", "/sales-orders", "/purchase-orders",
+                                                      "/reports/ar-aging", "/reports/ap-aging", "/production/kpi"))
+
+
+async def test_an_empty_workspace_shows_zeros(live, make_tenant):
+    await make_tenant(SUB)
+    async with signed_in_client(live, ["viewer"]) as (client, _user):
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert tile(home.text, "/stock/valuation") == "Nilai stok Rp 0 produk ada stok: 0"
+        assert tile(home.text, "/stock/low") == "Stok Menipis 0 semua produk di atas stok minimum"
+        assert len(re.findall(r'<rect class="bar"[^>]* height="0"', home.text)) == 30
