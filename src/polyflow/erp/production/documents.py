@@ -40,7 +40,7 @@ def order_ticket(d: dict, settings, brand: str) -> Document:
         rows = [(m.line_no, m.sku, fmt.qty(m.qty_per_unit), fmt.qty(m.planned_qty), fmt.qty(m.issued_qty),
                  d["variants"][m.variant_id].product.unit if m.variant_id in d["variants"] else "")
                 for m in o.materials]
-        doc.table([_("No"), _("SKU"), _("Per unit"), _("Planned"), _("Issued"), _("Unit")], rows,
+        doc.table([_("No."), _("SKU"), _("Per unit"), _("Planned"), _("Issued"), _("Unit")], rows,
                   [12, 66, 26, 28, 28, 20], ["C", "L", "R", "R", "R", "C"])
     if o.note:
         doc.paragraph(f"{_('Note')}: {o.note}", italic=True)
