@@ -48,6 +48,7 @@ async def test_a_count_through_the_pages_blind_screen_indonesian_quantity_varian
         count_id = await _open_count(b)
         page = await b.get(f"/stock-counts/{count_id}?done=created")
         assert page.status_code == 200 and "Stok opname dibuka" in page.text and "Buka layar penghitungan" in page.text
+        assert "1.200" not in text_of(page.text)  # the count's own page is blind while open too
 
         # The counting screen is blind: the book 1.200 (1,200 kg) appears nowhere on it.
         screen = await b.get(f"/stock-counts/{count_id}/count")
@@ -124,6 +125,14 @@ async def test_list_filters_exports_and_a_service_refusal_on_the_new_form(make_t
         values = list(sheet.values)
         assert values[1][0] == number and values[1][4] == 1
         assert (await b.get("/stock-counts?status=bogus")).status_code == 422
+
+        # Counted in sacks: 2 ZAK of 25 kg are 50 kg.
+        variant = (await ok(await api.get(f"{SC}/{count_id}")))["lines"][0]["variant_id"]
+        r = await b.post(f"/stock-counts/{count_id}/count", {f"qty-{variant}": "2", f"unit-{variant}": "ZAK"})
+        assert r.status_code == 303
+        assert D((await ok(await api.get(f"{SC}/{count_id}")))["lines"][0]["counted_qty"]) == 50
+        r = await b.post(f"/stock-counts/{count_id}/count", {f"qty-{variant}": "2", f"unit-{variant}": "BAL"})
+        assert r.status_code == 422 and "Tidak ada dalam pilihan" in r.text and 'value="2"' in r.text
 
         r = await b.post(f"/stock-counts/{count_id}/cancel", {"reason": "salah lokasi"})
         assert r.status_code == 303
