@@ -172,7 +172,8 @@ def _aging(request, p, aging, *, title: str, filename: str):
     columns = ([Column("partner_code", _("Code"), href=lambda r: f"/partners/{r.partner_id}"),
                 Column("partner_name", _("Partner"))]
                + [Column(key, _(label), "money") for key, label in BUCKETS] + [Column("total", _("Total"), "money")])
-    totals = aging.totals if isinstance(aging.totals, dict) else aging.totals.model_dump()
+    # Sales gives its totals as a dict, purchasing as a model: read both the same way.
+    totals = aging.totals if isinstance(aging.totals, dict) else {k: getattr(aging.totals, k) for k, _l in BUCKETS}
     grand = sum((totals.get(k, ZERO) for k, _l in BUCKETS), ZERO)
     return _report(request, p, title=title, columns=columns, rows=aging.rows, filename=filename,
                    filters=[Filter("as_of", "As of", kind="date")],
