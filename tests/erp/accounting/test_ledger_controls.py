@@ -28,7 +28,7 @@ async def test_drafts_are_posted_later_and_posted_entries_are_only_reversed(make
         assert [(l["account_code"], l["debit"]) for l in draft["lines"]] == [("6100", "1500000.00"), ("1101", "0.00")]
         assert "6100" not in await _tb(c, "2026-11-30")  # a draft is in no report
         page = await c.get("/journal")
-        assert page.status_code == 200 and draft["number"] in page.text and "1,500,000" in page.text
+        assert page.status_code == 200 and draft["number"] in page.text and "Rp 1.500.000" in page.text
         r = await c.patch(f"{JV}/{draft['id']}", json=jv("2026-11-04", ("6100", 1_750_000, 0), ("1101", 0, 1_750_000),
                                                          status="draft", description="Upah lembur"))
         assert r.status_code == 200 and r.json()["lines"][0]["debit"] == "1750000.00"
