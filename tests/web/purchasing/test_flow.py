@@ -53,6 +53,7 @@ async def test_order_approve_receive_invoice_through_the_pages(shop, browser, li
         # Receive 1.500 of the 2.000 into RM-WH with the supplier's lot.
         r = await b.get(f"/purchase-receipts/new?order={order_id}")
         assert r.status_code == 200 and 'value="2000"' in r.text  # the open quantity filled in
+        assert '<option value="RM-WH" selected>' in r.text  # the raw-material warehouse, not the first by name
         [(line_id,)] = tenant_sql(live.settings, "SELECT id FROM purchase_order_lines")
         r = await b.post("/purchase-receipts", data={
             "csrf_token": b.csrf, "order_id": order_id, "location": "RM-WH", "delivery_note": "SJ-77",

@@ -20,6 +20,7 @@ from polyflow.web.pdf import Company
 
 # Enough for a plant's supplier list / product list in one select; more would need a search box.
 MAX_CHOICES = 1000
+DEFAULT_RECEIPT_LOCATION = "RM-WH"  # the seeded raw-material warehouse
 MAX_PICK = 200  # orders offered on a 'pick the order' page, per status
 PURCHASE_TAX_KINDS = ("ppn_input", "exempt", "zero_rated", "not_collected")
 
@@ -102,6 +103,15 @@ async def location_choices(session: AsyncSession) -> list[tuple[str, str]]:
     items, _total = await inventory.list_locations(session, q=None, kind=None, active=True, sort="code",
                                                    limit=MAX_CHOICES, offset=0)
     return [(loc.code, f"{loc.code} · {loc.name}") for loc in items]
+
+
+async def default_location(session: AsyncSession) -> str:
+    """Where a receipt goes unless told otherwise: the raw-material warehouse, else the first warehouse (the
+    select must never fall on a production or quarantine location by the alphabet)."""
+    items, _total = await inventory.list_locations(session, q=None, kind="warehouse", active=True, sort="code",
+                                                   limit=MAX_CHOICES, offset=0)
+    codes = [loc.code for loc in items]
+    return DEFAULT_RECEIPT_LOCATION if DEFAULT_RECEIPT_LOCATION in codes else (codes[0] if codes else "")
 
 
 async def tax_choices(session: AsyncSession, on: date) -> list[tuple[str, str]]:

@@ -79,7 +79,8 @@ async def new_receipt(request: Request, session: TenantSession):
         return page(request, "tenant/purchasing/pick_order.html", title=_("Receive goods"),
                     intro=_("Pick the approved purchase order the goods came on."), target="/purchase-receipts/new",
                     orders=await common.orders_waiting(session, ("approved", "partially_received")))
-    form = Form({"order_id": request.query_params.get("order", ""), "receipt_date": fmt.today().isoformat()})
+    form = Form({"order_id": request.query_params.get("order", ""), "receipt_date": fmt.today().isoformat(),
+                 "location": await common.default_location(session)})
     order = await _order_for(session, form)
     for line in order.lines:
         form.data[f"qty_{line.id}"] = fmt.input_num(open_qty(line)) if open_qty(line) else ""
