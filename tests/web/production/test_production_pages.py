@@ -140,7 +140,7 @@ async def test_ticket_text_and_order_list_exports(plant, live, monkeypatch):
         assert r.status_code == 200 and "text/csv" in r.headers["content-type"]
         rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
         assert len(rows) == 1 and rows[0]["Nomor SPK"] == o["number"]
-        assert D(rows[0]["Hasil"]) == 1238 and D(rows[0]["Scrap"]) == 20 and D(rows[0]["Jumlah"]) == 1500
+        assert D(rows[0]["Hasil"]) == 1238 and D(rows[0]["Jumlah scrap"]) == 20 and D(rows[0]["Jumlah"]) == 1500
         r = await b.get("/production/orders", params={"export": "xlsx", "status": "in_progress"})
         sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
         values = list(sheet.values)

@@ -77,7 +77,7 @@ async def order_list(request: Request, session: TenantSession):
         Column("number", _("SPK number"), sort="number", href=lambda r: f"/production/orders/{r['id']}"),
         Column("sku", _("SKU")), Column("product", _("Product")), Column("stage", _("Stage")),
         Column("machine", _("Machine")), Column("quantity", _("Quantity"), "qty"),
-        Column("qty_output", _("Output"), "qty"), Column("qty_scrap", _("Scrap"), "qty"),
+        Column("qty_output", _("Output"), "qty"), Column("qty_scrap", _("Scrap quantity"), "qty"),
         Column("priority", _("Priority"), sort="priority"), Column("due_date", _("Due date"), "date", sort="due"),
         Column("status", _("Status"), "status", sort="status"),
     ]

@@ -43,11 +43,11 @@ async def _machines_page(request: Request, session: AsyncSession, form: Form | N
              "status": label(MACHINE_STATE_LABELS, m.status), "overhead_rate": m.overhead_rate,
              "basis": _("per hour") if m.overhead_basis == "hour" else _("per kg"),
              "capacity": m.rated_capacity, "down": any(x[0].id == m.id for x in open_downtimes)} for m in items]
-    columns = [Column("code", _("Code")), Column("name", _("Name")), Column("type", _("Type")),
+    columns = [Column("code", _("Code")), Column("name", _("Name")), Column("type", _("Machine type")),
                Column("status", _("Status")), Column("down", _("Stopped now"), "bool"),
                Column("overhead_rate", _("Overhead rate"), "money"), Column("basis", _("Overhead basis")),
                Column("capacity", _("Rated capacity per hour"), "qty")]
-    filters = [Filter("type", "Type", list(MACHINE_TYPE_LABELS.items())),
+    filters = [Filter("type", "Machine type", list(MACHINE_TYPE_LABELS.items())),
                Filter("status", "Status", list(MACHINE_STATE_LABELS.items()))]
     if p.export:
         return list_response(request, p, title=_("Machines"), filename="machines", columns=columns, rows=rows,
