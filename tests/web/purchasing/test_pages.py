@@ -127,6 +127,19 @@ async def test_the_order_list_exports_as_csv_and_excel(shop, browser, live):
         assert sorted(D(str(row[7])) for row in cells[1:]) == [D(11_100), D(41_070_000)]
         assert sum(D(str(row[5])) for row in cells[1:]) == D(37_010_000)
 
+    # The same list for a user who reads English: English words and the English number format.
+    async with browser("purchasing") as e:
+        tenant_sql(live.settings, "UPDATE users SET language = 'en'")
+        r = await e.get("/purchase-orders")
+        assert r.status_code == 200 and "Purchase orders" in r.text and "Rp 41,070,000" in r.text
+        assert "Pesanan" not in r.text and "Rp 41.070.000" not in r.text
+        r = await e.post("/purchase-orders", data={"csrf_token": e.csrf, "partner_id": shop.supplier_id,
+                                                   "variant_1": shop.variant_id, "qty_1": "1,250.5",
+                                                   "price_1": "1.750"})
+        assert r.status_code == 303, r.text[:1000]  # English: "1,250.5" is 1250.5 and "1.750" is 1.75
+    assert tenant_sql(live.settings, "SELECT quantity, unit_price FROM purchase_order_lines ORDER BY unit_price") == [
+        (D("1250.5"), D("1.75")), (D("10"), D("1000")), (D("2000"), D("18500"))]
+
 
 async def test_the_purchase_order_pdf(shop, browser, live, monkeypatch):
     order = await _order(live, shop)
