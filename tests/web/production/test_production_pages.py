@@ -49,11 +49,23 @@ async def _run_through_the_pages(live, plant) -> dict:
         assert o["status"] == "released" and o["number"].startswith("SPK/")
         resin = o["materials"][0]
         assert resin["sku"] == "PP-RESIN" and D(resin["planned_qty"]) == 1500
+        # The resin on hand is supplier lot RESIN-L1: the issue form offers it and the issue names it.
+        async with live.tenant_client("pt-abc") as api:
+            r = await api.post("/api/v1/lots", json={"sku": "PP-RESIN", "number": "RESIN-L1", "location": "RM-WH",
+                                                     "quantity": "2000"})
+            assert r.status_code == 201, r.text
+            lot_id = r.json()["id"]
+        page = await b.get(f"/production/orders/{oid}")
+        assert f'<option value="{lot_id}">RESIN-L1 · 2.000</option>' in page.text
         r = await post_form(b, f"/production/orders/{oid}", f"/production/orders/{oid}/issue",
-                            {f"issue_{resin['variant_id']}": "1.300", "date": ""})
+                            {f"issue_{resin['variant_id']}": "1.300", f"lot_{resin['variant_id']}": lot_id,
+                             "date": ""})
         assert r.status_code == 303, r.text[:2000]
         o = await _api_order(live, oid)
         assert o["status"] == "in_progress" and D(o["materials"][0]["issued_qty"]) == 1300
+        async with live.tenant_client("pt-abc") as api:
+            lot = (await api.get(f"/api/v1/lots/{lot_id}")).json()
+        assert D(lot["remaining"]) == 700  # 2 000 - 1 300
 
         # The tablet screen: the order is a big button; output weighed with Indonesian numbers.
         floor = await b.get("/production/floor")

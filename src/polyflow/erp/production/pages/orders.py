@@ -18,6 +18,7 @@ from polyflow.erp.pages import html_page, page, see_other, signed_form, signed_i
 from polyflow.erp.production import documents
 from polyflow.erp.production.floor import equipment
 from polyflow.erp.production.floor import repository as floor_repository
+from polyflow.erp.production.lots import service as lots_service
 from polyflow.erp.production.orders import executions, repository, returns, service, voids
 from polyflow.erp.production.orders.schemas import CloseIn, IssueIn, IssueLineIn, OrderOut, ReturnIn, VoidIn
 from polyflow.erp.production.pages.common import (
@@ -121,8 +122,17 @@ async def _detail(session: AsyncSession, order_id: uuid.UUID) -> dict:
     if order.route_step_id is not None and run is not None:
         route = await repository.route(session, run.route_id)
         step = next((s for s in route.steps if s.id == order.route_step_id), None) if route else None
+    lots = {}
+    if "issue" in order.allowed_actions:
+        # The available lots of each material at the source: the issue form may name the one it comes from.
+        for m in order.materials:
+            found, _n = await lots_service.list_lots(
+                session, location=str(order.source_location_id), variant_id=m.variant_id, sku=None, kind=None,
+                status="available", supplier_lot_no=None, produced_from=None, produced_to=None, q=None, limit=50,
+                offset=0)
+            lots[m.variant_id] = [(str(x["id"]), f"{x['number']} · {fmt.qty(x['remaining'])}") for x in found]
     return {"order": order, "variants": variants, "machines": machines, "operators": operators, "shifts": shifts,
-            "source": source, "output": output, "run": run, "route_step": step,
+            "source": source, "output": output, "run": run, "route_step": step, "lots": lots,
             "remaining": {m.variant_id: max(m.planned_qty - m.issued_qty, Decimal(0)) for m in order.materials}}
 
 
@@ -210,8 +220,11 @@ def _material_lines(form: Form, order: OrderOut, prefix: str) -> list[dict]:
     lines = []
     for m in order.materials:
         qty = form.number(f"{prefix}_{m.variant_id}", positive=True, places=3, max=Decimal("1e12"))
+        lot = form.uuid(f"lot_{m.variant_id}") if prefix == "issue" else None
         if qty is not None and form.error(f"{prefix}_{m.variant_id}") is None:
-            lines.append({"variant_id": m.variant_id, "quantity": qty})
+            # A lot picked: the whole line comes from it (the service checks it is this material's, here).
+            picks = [{"lot_id": lot, "quantity": qty}] if lot else None
+            lines.append({"variant_id": m.variant_id, "quantity": qty, "lots": picks})
     if not lines and form.ok:
         form.fail("__all__", _("Type a quantity for at least one material"))
     return lines
