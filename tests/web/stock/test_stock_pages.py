@@ -81,6 +81,12 @@ async def test_a_receipt_typed_the_indonesian_way_lands_as_1750_kg_worth_21_875_
             before = await wh.get("/stock/valuation", params={"as_of": "2000-01-01"})
             assert 'id="total-value">Rp 0<' in before.text
 
+            # In English the same figures read the English way.
+            tenant_sql(live.settings, "UPDATE users SET language = 'en'")
+            english = await wh.get("/stock/valuation")
+            assert "Stock valuation" in english.text and 'id="total-value">Rp 21,875,000<' in english.text
+            assert "1,750" in english.text
+
 
 async def test_a_transfer_moves_stock_and_the_valuation_splits_it_by_location(live, make_tenant, browser):
     await make_tenant(SUB)
