@@ -23,7 +23,7 @@ async def test_order_approve_receive_invoice_through_the_pages(shop, browser, li
         assert r.status_code == 200 and "Pesanan Pembelian Baru" in r.text, r.text[:500]
         r = await b.post("/purchase-orders", data={
             "csrf_token": b.csrf, "partner_id": shop.supplier_id, "expected_date": "",
-            "variant_1": shop.variant_id, "qty_1": "2.000", "unit_1": "KG", "price_1": "18.500", "tax_1": "",
+            "variant_1": "pp-raf", "qty_1": "2.000", "unit_1": "KG", "price_1": "18.500", "tax_1": "",
             "variant_2": "", "qty_2": "", "price_2": ""}, follow_redirects=False)
         assert r.status_code == 303, r.text[:2000]
         order_url = r.headers["location"].split("?")[0]

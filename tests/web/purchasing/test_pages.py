@@ -77,13 +77,15 @@ async def test_a_refused_order_form_comes_back_with_what_was_typed(shop, browser
             "csrf_token": b.csrf, "partner_id": shop.supplier_id, "order_date": "2026-11-20",
             "expected_date": "2026-11-10",
             "variant_1": shop.variant_id, "qty_1": "2.000", "price_1": "18.500",
-            "variant_2": shop.variant_id, "qty_2": "dua ribu", "price_2": "1.250,50"})
+            "variant_2": shop.variant_id, "qty_2": "dua ribu", "price_2": "1.250,50",
+            "variant_3": "NOPE-1", "qty_3": "5"})
         assert r.status_code == 422
         html = r.text
         for typed in ('value="2.000"', 'value="18.500"', 'value="dua ribu"', 'value="1.250,50"', 'value="2026-11-20"'):
             assert typed in html, typed
         assert "“dua ribu” bukan angka" in html  # the message, next to the field
         assert "Perkiraan tanggal tiba sebelum tanggal pesanan" in html
+        assert "Tidak ada produk aktif dengan SKU “NOPE-1”" in html and 'value="NOPE-1"' in html
         assert re.search(r'name="qty_2"[^>]*aria-invalid="true"', html)
         assert "dibaca 1.250,5" not in html and "read as" not in html  # "1.250,50" was read, in Bahasa
         assert "1.250,5" in html

@@ -86,7 +86,7 @@ async def supplier_choices(session: AsyncSession, *, active_only: bool = True) -
 
 
 async def variant_choices(session: AsyncSession) -> list[tuple[str, str, str]]:
-    """(variant id, "SKU · name", stock unit) of the active products' active variants, by SKU."""
+    """(variant id, SKU, "name (stock unit)") of the active products' active variants, by SKU."""
     from polyflow.erp.catalog import service as catalog
 
     products, _total = await catalog.list_products(session, q=None, active=True, limit=MAX_CHOICES, offset=0)
@@ -94,7 +94,7 @@ async def variant_choices(session: AsyncSession) -> list[tuple[str, str, str]]:
     for product in products:
         for variant in product.variants:
             if variant.is_active:
-                out.append((str(variant.id), f"{variant.sku} · {variant.name}", product.unit))
+                out.append((str(variant.id), variant.sku, f"{variant.name} ({product.unit})"))
     return sorted(out, key=lambda row: row[1])
 
 
@@ -161,3 +161,18 @@ async def orders_waiting(session: AsyncSession, statuses: tuple[str, ...], keep=
                  "supplier": supplier_label(code, name), "total": o.total}
                 for o, code, name in rows if keep(o)]
     return sorted(out, key=lambda row: (row["order_date"], row["number"] or ""))
+
+
+def variant_from(form, name: str, choices: list[tuple[str, str, str]]) -> uuid.UUID | None:
+    """The variant typed in a product field: its SKU (any case, as the datalist offers it) or its id; a problem
+    on the field otherwise."""
+    typed = form.raw(name).strip()
+    if not typed:
+        form.fail(name, _("Choose a product"))
+        return None
+    key = typed.split(" · ")[0].strip().upper()
+    for variant_id, sku, _label in choices:
+        if sku.upper() == key or variant_id == typed.lower():
+            return uuid.UUID(variant_id)
+    form.fail(name, _("No active product has the SKU “%(sku)s”", sku=typed[:64]))
+    return None

@@ -67,10 +67,14 @@ async def list_orders(request: Request, session: TenantSession):
 # -- new order ---------------------------------------------------------------------------------------------
 
 
-async def _form_page(request: Request, session, form: Form, rows: int, status_code: int = 200) -> HTMLResponse:
+async def _form_page(request: Request, session, form: Form, rows: int, status_code: int = 200,
+                     variants=None) -> HTMLResponse:
     on = fmt.today()
+    # The products are one <datalist> shared by every row (not a <select> per row: a catalog of a thousand
+    # products would make the form megabytes).
     return page(request, "tenant/purchasing/order_form.html", status_code, form=form, rows=range(1, rows + 1),
-                suppliers=await common.supplier_choices(session), variants=await common.variant_choices(session),
+                suppliers=await common.supplier_choices(session),
+                variants=variants if variants is not None else await common.variant_choices(session),
                 taxes=await common.tax_choices(session, on), title=_("New purchase order"))
 
 
@@ -90,8 +94,8 @@ def posted_rows(form: Form) -> int:
     return min(MAX_ROWS, max([ROWS, *numbers]))
 
 
-def read_order(form: Form, rows: int) -> OrderIn | None:
-    """The order the form describes, or None with the problems on their fields."""
+def read_order(form: Form, rows: int, variants) -> OrderIn | None:
+    """The order the form describes, or None with the problems on their fields (`variants`: the choices)."""
     partner_id = form.uuid("partner_id", required=True)
     order_date = form.date("order_date")
     expected = form.date("expected_date")
@@ -104,7 +108,7 @@ def read_order(form: Form, rows: int) -> OrderIn | None:
         typed = [form.raw(f"{k}_{i}").strip() for k in ("variant", "qty", "price")]
         if not any(typed):
             continue  # an empty row (the unit and tax code have defaults, so they alone do not make a line)
-        variant = form.uuid(f"variant_{i}", required=True)
+        variant = common.variant_from(form, f"variant_{i}", variants)
         quantity = form.number(f"qty_{i}", required=True, positive=True, places=3)
         price = form.number(f"price_{i}", min=0, places=2)
         unit = form.text(f"unit_{i}", max_length=16) or None
@@ -131,9 +135,10 @@ async def create_order(request: Request, session: TenantSession):
     principal = await signed_in(request, session, "purchasing.write")
     form = Form(await signed_form(request, principal))
     rows = posted_rows(form)
-    data = read_order(form, rows)
+    variants = await common.variant_choices(session)
+    data = read_order(form, rows, variants)
     if data is None:
-        return await _form_page(request, session, form, rows, 422)
+        return await _form_page(request, session, form, rows, 422, variants)
     try:
         order = await service.create_order(session, data, principal.id)
     except PolyflowError as exc:
