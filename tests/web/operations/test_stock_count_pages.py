@@ -158,3 +158,26 @@ async def test_roles_and_another_tenants_count(make_tenant, live, browser):
         for path in (f"/stock-counts/{count_id}", f"/stock-counts/{count_id}/count", "/stock-counts/not-an-id"):
             assert (await other.get(path)).status_code == 404, path
         assert (await other.post(f"/stock-counts/{count_id}/cancel")).status_code == 404
+
+
+async def test_the_counting_screen_pages_and_searches_a_large_location(make_tenant, live, browser):
+    await make_tenant("pt-abc")
+    async with live.tenant_client("pt-abc") as api, browser("pt-abc", ["warehouse"]) as b:
+        for i in range(55):
+            await ok(await api.post("/api/v1/products", json={"sku": f"BIG-{i:02}", "name": f"Barang {i}", "unit": "KG"}),
+                     201)
+            await ok(await api.post("/api/v1/stock-movements", json={
+                "kind": "IN", "sku": f"BIG-{i:02}", "quantity": "10", "unit_cost": "1000", "to_location": "FG-WH"}), 201)
+        r = await b.post("/stock-counts", {"location": "FG-WH"})
+        count_id = r.headers["location"].split("/")[2].split("?")[0]
+        first = (await b.get(f"/stock-counts/{count_id}/count")).text
+        assert first.count('name="qty-') == 50 and "BIG-49" in first and "BIG-50" not in first
+        second = (await b.get(f"/stock-counts/{count_id}/count?page=2")).text
+        assert second.count('name="qty-') == 5 and "BIG-54" in second and "Halaman 2 dari 2" in second
+        found = (await b.get(f"/stock-counts/{count_id}/count?q=barang 53")).text
+        assert found.count('name="qty-') == 1 and "BIG-53" in found
+        lines = {x["sku"]: x["variant_id"] for x in (await ok(await api.get(f"{SC}/{count_id}")))["lines"]}
+        r = await b.post(f"/stock-counts/{count_id}/count", {f"qty-{lines['BIG-54']}": "9,75", "page": "2"})
+        assert r.status_code == 303 and r.headers["location"] == f"/stock-counts/{count_id}/count?page=2&done=saved"
+        counted = {x["sku"]: x["counted_qty"] for x in (await ok(await api.get(f"{SC}/{count_id}")))["lines"]}
+        assert D(counted["BIG-54"]) == D("9.75") and counted["BIG-00"] is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -283,25 +284,58 @@ async def _units(session: AsyncSession, variants: dict[uuid.UUID, Any]) -> dict[
     return out
 
 
+SCREEN_LINES = 50  # lines per counting screen: a tablet page stays light, and a search finds the rest
+
+
+def _screen_params(q: str, page_no: str) -> tuple[str, int]:
+    """The counting screen's search and page (bad values fall back: this is a tablet, not an API)."""
+    q = q.strip()[:100]
+    try:
+        number = max(1, min(int(page_no or 1), 100_000))
+    except ValueError:
+        number = 1
+    return q, number
+
+
+def _screen_lines(lines, variants: dict, q: str, number: int) -> tuple[list, int]:
+    """The lines of screen page `number` matching `q` (SKU or name), by SKU; and how many pages there are."""
+    wanted = q.casefold()
+    found = [line for line in sorted(lines, key=lambda x: x.sku)
+             if not wanted or wanted in line.sku.casefold()
+             or (line.variant_id in variants and wanted in variants[line.variant_id].name.casefold())]
+    pages = max(1, -(-len(found) // SCREEN_LINES))
+    number = min(number, pages)
+    return found[(number - 1) * SCREEN_LINES:number * SCREEN_LINES], pages
+
+
+def _screen_url(count_id: uuid.UUID, q: str, number: int, **extra: str) -> str:
+    params = {**({"q": q} if q else {}), **({"page": str(number)} if number > 1 else {}), **extra}
+    return f"/stock-counts/{count_id}/count" + ("?" + urlencode(params) if params else "")
+
+
 async def _counting_page(request: Request, session: AsyncSession, count_id: uuid.UUID, form: Form | None = None,
-                         status_code: int = 200) -> HTMLResponse:
+                         status_code: int = 200, *, q: str = "", number: int = 1) -> HTMLResponse:
     count = await service.get_count(session, count_id)
     out = await service.count_out(session, count)  # blind while open: no book figures in it
     variants = await _names(session, [line.variant_id for line in out.lines])
-    units = await _units(session, variants)
-    lines = sorted(out.lines, key=lambda line: line.sku)
+    lines, pages = _screen_lines(out.lines, variants, q, number)
+    number = min(number, pages)
+    units = await _units(session, {line.variant_id: variants[line.variant_id] for line in lines})
     notice = _notice(request) if form is None else None
     return page(request, "tenant/stockcount/count.html", status_code, count=out, lines=lines, variants=variants,
-                units=units, form=form or Form({}), notice=notice, status_text=status_text,
-                title=f"{_('Counting')} {out.number}")
+                units=units, form=form or Form({}), notice=notice, status_text=status_text, q=q, number=number,
+                pages=pages, total_lines=len(out.lines), title=f"{_('Counting')} {out.number}",
+                prev_url=_screen_url(out.id, q, number - 1) if number > 1 else None,
+                next_url=_screen_url(out.id, q, number + 1) if number < pages else None)
 
 
 @router.get("/stock-counts/{count_id}/count")
 @html_page
 async def counting_screen(request: Request, session: TenantSession, count_id: str):
-    """The tablet screen: one line per item, the quantity counted in any of its units (blind)."""
+    """The tablet screen: one line per item, the quantity counted in any of its units (blind); 50 a page."""
     await signed_in(request, session, "inventory.write")
-    return await _counting_page(request, session, count_id_of(count_id))
+    q, number = _screen_params(request.query_params.get("q", ""), request.query_params.get("page", ""))
+    return await _counting_page(request, session, count_id_of(count_id), q=q, number=number)
 
 
 @router.post("/stock-counts/{count_id}/count")
@@ -311,13 +345,15 @@ async def save_counts(request: Request, session: TenantSession, count_id: str):
     principal = await signed_in(request, session, "inventory.write")
     ident = count_id_of(count_id)
     f = Form(await signed_form(request, principal))
+    q, number = _screen_params(f.raw("q"), f.raw("page"))
     count = await service.get_count(session, ident)
     counted_by = f.text("counted_by", max_length=100) or None
     note = f.text("note", max_length=500) or None
-    variants = await _names(session, [line.variant_id for line in count.lines])
-    units = await _units(session, variants)
+    # Units are looked up only for the lines something was typed on (a screen shows 50 of maybe hundreds).
+    typed = [line for line in count.lines if f.raw(f"qty-{line.variant_id}").strip()]
+    units = await _units(session, await _names(session, [line.variant_id for line in typed]))
     try:
-        entries = _entries(f, count, units, counted_by, note)
+        entries = _entries(f, typed, units, counted_by, note)
     except ValidationError as exc:
         f.fail("__all__", validation_message(exc))
         entries = []
@@ -326,22 +362,22 @@ async def save_counts(request: Request, session: TenantSession, count_id: str):
     if f.ok and len(entries) > MAX_ENTRIES:
         f.fail("__all__", _("At most %(n)s lines at once", n=MAX_ENTRIES))
     if not f.ok:
-        return await _counting_page(request, session, ident, f, 422)
+        return await _counting_page(request, session, ident, f, 422, q=q, number=number)
     try:
         await service.add_entries(session, ident, entries, principal.id)
     except PolyflowError as exc:
         await session.rollback()
         found_sku = f.raw("found_sku").strip().upper()
         f.fail("found_sku" if found_sku and found_sku in exc.message else "__all__", exc.message)
-        return await _counting_page(request, session, ident, f, exc.status_code)
-    return see_other(f"/stock-counts/{ident}/count?done=saved")
+        return await _counting_page(request, session, ident, f, exc.status_code, q=q, number=number)
+    return see_other(_screen_url(ident, q, number, done="saved"))
 
 
-def _entries(f: Form, count, units: dict[uuid.UUID, list[str]], counted_by: str | None,
+def _entries(f: Form, lines, units: dict[uuid.UUID, list[str]], counted_by: str | None,
              note: str | None) -> list[EntryIn]:
     """The entries typed on the counting screen (problems collected on the form)."""
     entries: list[EntryIn] = []
-    for line in count.lines:
+    for line in lines:
         key = str(line.variant_id)
         qty = f.number(f"qty-{key}", min=0, places=3)
         if qty is None or f"qty-{key}" in f.errors:
