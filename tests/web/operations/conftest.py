@@ -37,8 +37,10 @@ def browser(live):
     """browser(sub, roles=["owner"]) -> async context of a signed-in Browser (Accept: text/html)."""
 
     @asynccontextmanager
-    async def open_(sub: str, roles: list[str] | None = None):
+    async def open_(sub: str, roles: list[str] | None = None, language: str = "id"):
         user = make_user(live.settings, sub, roles or ["owner"])
+        if language != "id":
+            set_language(live.settings, sub, user["email"], language)
         host = f"{sub}.{live.settings.root_domain}"
         async with live.client(host) as c:
             r = await c.post("/api/v1/auth/login", json={"email": user["email"], "password": TEST_PASSWORD})
@@ -55,3 +57,10 @@ def browser(live):
 def text_of(html: str) -> str:
     """The page's visible text, tags dropped and whitespace folded (for assertions on figures)."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def set_language(settings, sub: str, email: str, language: str) -> None:
+    """Switch a test user's page language (users created by tests read Bahasa Indonesia)."""
+    from tests.fixtures.auth import tenant_sql
+
+    tenant_sql(settings, "UPDATE users SET language = %s WHERE email = %s", language, email, sub=sub)
