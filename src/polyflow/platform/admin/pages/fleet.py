@@ -15,6 +15,7 @@ restart marks the run interrupted, as Ctrl-C does for the CLI) and the jobs are 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
 from fastapi import APIRouter, Request
@@ -31,6 +32,14 @@ _SUBDOMAINS = re.compile(r"^[a-z0-9-]{1,63}(,[a-z0-9-]{1,63})*$")
 # How long the form waits for the run to be recorded before it gives up on showing it.
 RECORD_WAIT = 30.0
 _tasks: set[asyncio.Task] = set()  # rollouts following their canary phase (kept referenced until done)
+log = logging.getLogger(__name__)
+
+
+def _finished(task: asyncio.Task) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        # After the redirect nobody awaits the task: its failure is logged (the run's records say the rest).
+        log.error("a rollout started from the console failed", exc_info=task.exception())
 
 
 class _RunStarted(fleet.Progress):
@@ -100,7 +109,7 @@ async def start_rollout(request: Request, admin: MaybeAdmin):
     started = _RunStarted()
     task = asyncio.create_task(fleet.run(platform, options, started))
     _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task.add_done_callback(_finished)
     recorded = asyncio.create_task(started.recorded.wait())
     await asyncio.wait({task, recorded}, timeout=RECORD_WAIT, return_when=asyncio.FIRST_COMPLETED)
     recorded.cancel()
