@@ -96,6 +96,9 @@ async def _run_through_the_pages(live, plant) -> dict:
         assert r.status_code == 303, r.text[:2000]
         done = await b.get(r.headers["location"])
         assert "Scrap tercatat" in done.text
+        # The screen lists the order's latest records, newest first: the scrap, then the roll.
+        latest = done.text.split("Catatan terakhir SPK ini", 1)[1]
+        assert latest.index("Daun (sisa pinggir)") < latest.index(out["lot_number"])
         o = await _api_order(live, oid)
         scrap = o["executions"][1]
         assert scrap["kind"] == "scrap" and scrap["scrap_kind"] == "daun" and D(scrap["quantity"]) == 20

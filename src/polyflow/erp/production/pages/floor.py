@@ -75,12 +75,14 @@ async def floor_page(request: Request, session: AsyncSession, *, order_id: uuid.
     if order_id is None:
         return page(request, "tenant/production/floor.html", status_code, title=_("Shop floor"),
                     orders=await _open_orders(session, machine_id), machine_id=machine_id, **choices, **context)
-    order = await service.order_out(session, await service.get_order(session, order_id), detail=False)
+    order = await service.order_out(session, await service.get_order(session, order_id))
     variant = (await repository.variants(session, [order.variant_id])).get(order.variant_id)
     machine = await repository.machine(session, order.machine_id) if order.machine_id else None
     return page(request, "tenant/production/floor_order.html", status_code, title=order.number or _("(draft)"),
                 order=order, variant=variant, machine=machine, stage=label(STAGE_LABELS, order.stage),
-                scrap_kinds=options(SCRAP_LABELS), may_record="output" in order.allowed_actions, **choices,
+                scrap_kinds=options(SCRAP_LABELS), may_record="output" in order.allowed_actions,
+                latest=list(reversed(order.executions[-8:])), scrap_label=lambda kind: label(SCRAP_LABELS, kind),
+                **choices,
                 **context)
 
 
