@@ -241,3 +241,34 @@ def test_every_purchasing_string_has_its_indonesian_translation():
               for _key, label in getattr(module, name, ())}
     missing = sorted(m for m in found if isinstance(m, str) and m not in catalog("id"))
     assert len(found) > 100 and not missing, missing
+
+
+async def test_a_draft_supplier_invoice_is_posted_or_cancelled_from_its_page(shop, browser, live):
+    order = await _order(live, shop, receive="500")
+    line = order["lines"][0]["id"]
+    async with browser("purchasing") as b:
+        r = await b.get("/purchase-invoices/new")  # no order given: the orders with something to invoice
+        assert r.status_code == 200 and f"/purchase-invoices/new?order={order['id']}" in r.text
+        form = {"csrf_token": b.csrf, "order_id": order["id"], "tax_invoice_no": "010.000-26.00000777",
+                f"qty_{line}": "200", f"price_{line}": "18.500", "then": "draft"}
+        r = await b.post("/purchase-invoices", data=form, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?done=invoice_created")
+        first = r.headers["location"].split("?")[0]
+        r = await b.get(first)
+        # 200 x 18 500 = 3 700 000; PPN 3 700 000 x 11/12 x 12 % = 407 000.
+        assert "Draf" in r.text and "Rp 3.700.000" in r.text and "Rp 407.000" in r.text and "Posting" in r.text
+        r = await b.post("/purchase-invoices", data={**form, f"qty_{line}": "300"}, follow_redirects=False)
+        second = r.headers["location"].split("?")[0]
+        r = await b.post(f"{second}/cancel", data={"csrf_token": b.csrf}, follow_redirects=False)
+        assert r.status_code == 303
+        r = await b.post(f"{first}/post", data={"csrf_token": b.csrf}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?done=posted")
+        r = await b.get(r.headers["location"])
+        assert "PINV/2026/00001" in r.text and "Faktur pemasok sudah diposting." in r.text
+        assert 'action="' + first + '/post"' not in r.text  # posted: no more actions
+        r = await b.post(f"{first}/post", data={"csrf_token": b.csrf})
+        assert r.status_code == 409 and "a posted invoice is never edited" in r.text
+        r = await b.post("/purchase-invoices", data={**form, f"qty_{line}": "301"})
+        assert r.status_code == 409 and "more than received and not yet invoiced" in r.text and 'value="301"' in r.text
+    assert sorted(tenant_sql(live.settings, "SELECT status, total FROM purchase_invoices")) == [
+        ("cancelled", D("6160500.00")), ("open", D("4107000.00"))]  # 5 550 000 + 610 500; 3 700 000 + 407 000
