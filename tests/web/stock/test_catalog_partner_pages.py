@@ -15,6 +15,9 @@ async def test_product_created_and_edited_through_the_forms_round_trips(live, ma
     async with live.tenant_client(SUB, role="owner") as api, browser(SUB, ["owner"]) as owner:
         new = await owner.get("/products/new")
         assert new.status_code == 200 and "Produk baru" in new.text
+        r = await owner.post("/products", {"sku": "PP-STD", "name": "Standard", "product_type": "raw_material",
+                                           "unit": "KG", "costing_method": "standard", "standard_cost": ""})
+        assert r.status_code == 422 and 'id="e-standard_cost"' in r.text and 'value="PP-STD"' in r.text
         r = await owner.post("/products", {"sku": "PP-RAF", "name": "PP raffia", "product_type": "raw_material",
                                            "unit": "kg", "buy_price": "1.750", "sell_price": "2.100,50",
                                            "min_stock": "500", "reorder_qty": "1.000", "costing_method": "actual",

@@ -172,8 +172,11 @@ def _schema_errors(f: Form, exc: ValidationError) -> None:
     """Pydantic's refusals next to the fields they concern."""
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ())]
-        name = loc[0] if loc and loc[0] in f.data else "__all__"
-        f.fail(name, error.get("msg", "invalid").removeprefix("Value error, "))
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        if loc and loc[0] in f.data:
+            f.fail(loc[0], message)
+        else:  # a rule over several fields: placed by the words of its message
+            _service_error(f, message)
 
 
 def _service_error(f: Form, message: str) -> None:

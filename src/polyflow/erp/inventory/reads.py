@@ -93,7 +93,7 @@ async def variant_labels(session: AsyncSession, variant_ids) -> dict[uuid.UUID, 
     return {vid: (sku, name, unit) for vid, sku, name, unit in rows.all()}
 
 
-async def movable_variants(session: AsyncSession, limit: int = 2000) -> list[tuple[str, str, str]]:
+async def movable_variants(session: AsyncSession, limit: int = 1000) -> list[tuple[str, str, str]]:
     """(sku, name, unit) of the active stock-keeping variants, by SKU: what the stock forms offer."""
     rows = await session.execute(select(ProductVariant.sku, ProductVariant.name, Product.unit)
                                  .join(Product, Product.id == ProductVariant.product_id)
