@@ -122,7 +122,7 @@ async def test_back_up_then_restore_a_backup_over_the_live_database(platform, se
     assert (await tenant_row(platform, "pt-xyz")).db_name == xyz.db_name  # the other tenant untouched
 
 
-async def test_move_to_another_server_and_archive(platform, settings, pg_admin, abc, console, live):
+async def test_move_to_another_server_archive_and_restore_the_archive(platform, settings, pg_admin, abc, console, live):
     # The same cluster under a second name: a real second database and role are made, copied and switched to.
     await lifecycle.add_server(platform, "second", pg_admin.url("postgresql"))
     async with console() as c:
@@ -147,8 +147,17 @@ async def test_move_to_another_server_and_archive(platform, settings, pg_admin, 
         assert t.status == "archived" and not database_exists(settings, t.db_name)
         page = await c.get("/tenants/pt-abc?done=archived")
         assert "The tenant is archived" in page.text and 'action="/tenants/pt-abc/archive"' not in page.text
-    assert await actions(platform, "tenant.moved", "tenant.archived") == [
-        ("tenant.moved", ACTOR), ("tenant.archived", ACTOR)]
+
+        # Brought back from its archive backup (the newest one, listed first).
+        archive_backup = re.findall(r'name="backup_id" value="([0-9a-f-]{36})"', page.text)[0]
+        r = await c.post("/tenants/pt-abc/restore", data={"csrf_token": token, "backup_id": archive_backup})
+        assert r.status_code == 303 and r.headers["location"] == "/tenants/pt-abc?done=restored", r.text
+        t = await tenant_row(platform, "pt-abc")
+        assert t.status == "active" and database_exists(settings, t.db_name)
+        async with live.tenant_client("pt-abc") as tenant_host:
+            await wait_status(tenant_host, "/api/v1/tenant", 200)
+    assert await actions(platform, "tenant.moved", "tenant.archived", "tenant.restored") == [
+        ("tenant.moved", ACTOR), ("tenant.archived", ACTOR), ("tenant.restored", ACTOR)]
 
 
 async def test_the_new_forms_need_a_session_and_a_csrf_token(platform, abc, console, anonymous):
