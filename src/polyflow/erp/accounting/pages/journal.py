@@ -29,7 +29,7 @@ ZERO = Decimal("0.00")
 # Document types a user filters by (the ones that reach the books), English labels translated when shown.
 SOURCES = (("JV", "Manual journal"), ("GR", "Goods receipt"), ("GI", "Goods issue"), ("TRF", "Stock transfer"),
            ("ADJ", "Stock adjustment"), ("RCS", "Stock re-costing"), ("RVL", "Stock revaluation"),
-           ("OPN", "Stock count"), ("SI", "Sales invoice"), ("CN", "Credit note"), ("PINV", "Supplier invoice"),
+           ("OPN", "Stock count (opname)"), ("SI", "Sales invoice"), ("CN", "Credit note"), ("PINV", "Supplier invoice"),
            ("PRET", "Purchase return"), ("RCV", "Customer receipt"), ("PAY", "Supplier payment"),
            ("PEX", "Production"), ("PVR", "Production variance"), ("MKL", "Toll manufacturing"),
            ("CLS", "Year-end close"))
