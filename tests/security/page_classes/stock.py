@@ -10,6 +10,7 @@ PAGES = {
     ("GET", "/products/{product_id}/edit"): "catalog.write", ("POST", "/products/{product_id}/edit"): "catalog.write",
     ("POST", "/products/{product_id}/deactivate"): "catalog.write",
     ("POST", "/products/{product_id}/activate"): "catalog.write",
+    ("POST", "/products/{product_id}/prices"): "catalog.write",
     ("GET", "/stock"): "inventory.read", ("GET", "/stock/moves"): "inventory.read",
     ("GET", "/stock/valuation"): "inventory.read", ("GET", "/stock/low"): "inventory.read",
     ("GET", "/locations"): "inventory.read", ("POST", "/locations"): "inventory.write",

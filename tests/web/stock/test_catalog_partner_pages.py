@@ -74,8 +74,16 @@ async def test_product_created_and_edited_through_the_forms_round_trips(live, ma
         assert (await owner.post(f"{product_url}/activate", {})).status_code == 303
         assert (await api.get(f"/api/v1{product_url}")).json()["is_active"] is True
 
+        # The prices form on the product's page: Indonesian figures, an empty field clears that price.
+        r = await owner.post(f"{product_url}/prices", {"buy_price": "1.850", "sell_price": ""})
+        assert r.status_code == 303 and r.headers["location"] == f"{product_url}?done=prices"
+        saved = (await api.get(f"/api/v1{product_url}")).json()
+        assert Decimal(saved["buy_price"]) == 1850 and saved["sell_price"] is None
+        r = await owner.post(f"{product_url}/prices", {"buy_price": "-5", "sell_price": "2.000"})
+        assert r.status_code == 422 and 'id="e-buy_price"' in r.text and 'value="2.000"' in r.text
+
         listing = await owner.get("/products", params={"type": "raw_material", "active": "1", "export": "csv"})
-        assert "PP-RAF" in listing.text and "1800" in listing.text
+        assert "PP-RAF" in listing.text and "1850" in listing.text
 
 
 async def test_partner_forms_keep_the_tax_identity(live, make_tenant, browser):

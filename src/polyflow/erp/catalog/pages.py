@@ -34,7 +34,8 @@ COSTING = (("actual", "Moving average"), ("standard", "Standard cost"))
 ACTIVE = (("1", "Active"), ("0", "Inactive"))
 # ?done=<code> after a successful form: the notice shown (user text is never reflected).
 DONE = {"created": "The product was created.", "saved": "The changes were saved.",
-        "deactivated": "The product was deactivated.", "activated": "The product was reactivated."}
+        "deactivated": "The product was deactivated.", "activated": "The product was reactivated.",
+        "prices": "The prices were saved."}
 
 
 def type_label(key: str) -> str:
@@ -262,6 +263,25 @@ async def activate_product(request: Request, session: TenantSession, product_id:
     return await _set_active(request, session, product_id, True)
 
 
+@router.post("/products/{product_id}/prices")
+@html_page
+async def save_prices(request: Request, session: TenantSession, product_id: str):
+    """Change a product's list prices from the small form on its page (an empty field clears that price)."""
+    principal = await signed_in(request, session, "catalog.write")
+    pid = product_id_of(product_id)
+    await service.get_product(session, pid)
+    f = Form(await signed_form(request, principal))
+    prices = {"buy_price": f.number("buy_price", min=0, places=2), "sell_price": f.number("sell_price", min=0,
+                                                                                          places=2)}
+    if f.ok:
+        try:
+            await service.update_product(session, pid, ProductPatch(**prices))
+            return see_other(f"/products/{pid}?done=prices")
+        except ValidationError as exc:
+            _schema_errors(f, exc)
+    return await _detail(request, session, pid, f, 422)
+
+
 async def _set_active(request: Request, session, product_id: str, active: bool):
     principal = await signed_in(request, session, "catalog.write")
     pid = product_id_of(product_id)
@@ -276,7 +296,11 @@ async def _set_active(request: Request, session, product_id: str, active: bool):
 async def product_detail(request: Request, session: TenantSession, product_id: str):
     """A product: its facts, units, prices per variant, stock per location and its latest movements."""
     await signed_in(request, session, "catalog.read")
-    product = await service.get_product(session, product_id_of(product_id))
+    return await _detail(request, session, product_id_of(product_id))
+
+
+async def _detail(request: Request, session, pid: uuid.UUID, prices: Form | None = None, status_code: int = 200):
+    product = await service.get_product(session, pid)
     viewer = request.state.viewer
     levels, moves, locations = [], [], {}
     if viewer.may("inventory.read") and product.product_type != "service":
@@ -293,7 +317,9 @@ async def product_detail(request: Request, session: TenantSession, product_id: s
         locations = await stock_reads.location_codes(session)
     skus = {v.id: v.sku for v in product.variants}
     notice = _(DONE[request.query_params["done"]]) if request.query_params.get("done") in DONE else None
-    return page(request, "tenant/catalog/product.html", product=product, type_label=type_label(product.product_type),
+    prices = prices or Form({"buy_price": product.buy_price, "sell_price": product.sell_price})
+    return page(request, "tenant/catalog/product.html", status_code, product=product, prices=prices,
+                type_label=type_label(product.product_type),
                 costing=_(dict(COSTING).get(product.costing_method, product.costing_method)), levels=levels,
                 moves=moves, locations=locations, skus=skus, notice=notice,
                 kinds=KIND_LABELS)
