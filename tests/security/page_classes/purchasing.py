@@ -12,6 +12,8 @@ PAGES = {
     ("POST", "/purchase-orders"): "purchasing.write",
     ("GET", "/purchase-orders/{order_id}"): "purchasing.read",
     ("GET", "/purchase-orders/{order_id}/pdf"): "purchasing.read",
+    ("GET", "/purchase-orders/{order_id}/edit"): "purchasing.write",
+    ("POST", "/purchase-orders/{order_id}/edit"): "purchasing.write",
     ("POST", "/purchase-orders/{order_id}/approve"): "purchasing.write",
     ("POST", "/purchase-orders/{order_id}/cancel"): "purchasing.write",
     ("POST", "/purchase-orders/{order_id}/close"): "purchasing.write",

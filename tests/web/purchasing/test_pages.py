@@ -216,6 +216,22 @@ async def test_a_request_is_submitted_approved_and_becomes_an_order(shop, browse
         r = await b.get(r.headers["location"])
         # 750 x 20 000 (the supplier's price list) = 15 000 000; PPN 15 000 000 x 11/12 x 12 % = 1 650 000.
         assert "Draf" in r.text and "Rp 15.000.000" in r.text and "Rp 1.650.000" in r.text
+        # The draft is edited before approval: the supplier agreed 21.000 a kilo.
+        order_url = str(r.url).split("?")[0]
+        r = await b.get(f"{order_url}/edit")
+        assert r.status_code == 200 and 'value="PP-RAF"' in r.text and 'value="750"' in r.text
+        assert 'value="20000"' in r.text
+        r = await b.post(f"{order_url}/edit", data={
+            "csrf_token": b.csrf, "partner_id": shop.supplier_id, "expected_date": "2099-01-15",
+            "variant_1": "PP-RAF", "qty_1": "750", "unit_1": "KG", "price_1": "21.000", "tax_1": "PPN-IN"},
+            follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?done=updated")
+        r = await b.get(order_url)
+        # 750 x 21 000 = 15 750 000; PPN 15 750 000 x 11/12 x 12 % = 1 732 500.
+        assert "Rp 15.750.000" in r.text and "Rp 1.732.500" in r.text and "15 Jan 2099" in r.text
+        assert (await b.post(f"{order_url}/approve", data={"csrf_token": b.csrf})).status_code == 303
+        r = await b.get(f"{order_url}/edit")
+        assert r.status_code == 409 and "hanya draf yang dapat diubah" in r.text
         r = await b.get("/purchase-requests", params={"status": "converted"})
         assert "PR/2026/00001" in r.text and "Dijadikan PO" in r.text
 

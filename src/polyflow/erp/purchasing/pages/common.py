@@ -27,6 +27,7 @@ PURCHASE_TAX_KINDS = ("ppn_input", "exempt", "zero_rated", "not_collected")
 # ?done=<code> after a successful post -> the notice shown (never the user's own text).
 NOTICES = {
     "created": "The purchase order was saved as a draft.",
+    "updated": "The draft purchase order was saved.",
     "approved": "Approved.",
     "cancelled": "Cancelled.",
     "closed": "The order was closed: no more receipts.",

@@ -12,7 +12,7 @@ from polyflow.erp.pages import html_page, page, see_other, signed_form, signed_i
 from polyflow.erp.purchasing import documents, service
 from polyflow.erp.purchasing.pages import common
 from polyflow.erp.purchasing.schemas import OrderIn, OrderLineIn
-from polyflow.kit.errors import PolyflowError
+from polyflow.kit.errors import Conflict, PolyflowError
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.web import fmt
 from polyflow.web.forms import Form
@@ -68,14 +68,18 @@ async def list_orders(request: Request, session: TenantSession):
 
 
 async def _form_page(request: Request, session, form: Form, rows: int, status_code: int = 200,
-                     variants=None) -> HTMLResponse:
+                     variants=None, order=None) -> HTMLResponse:
+    """The order form: a new order, or a draft's edit when `order` is given."""
     on = fmt.today()
     # The products are one <datalist> shared by every row (not a <select> per row: a catalog of a thousand
     # products would make the form megabytes).
     return page(request, "tenant/purchasing/order_form.html", status_code, form=form, rows=range(1, rows + 1),
                 suppliers=await common.supplier_choices(session),
                 variants=variants if variants is not None else await common.variant_choices(session),
-                taxes=await common.tax_choices(session, on), title=_("New purchase order"))
+                taxes=await common.tax_choices(session, on),
+                title=_("Edit the draft purchase order") if order else _("New purchase order"),
+                form_action=f"/purchase-orders/{order.id}/edit" if order else "/purchase-orders",
+                back=f"/purchase-orders/{order.id}" if order else "/purchase-orders")
 
 
 @router.get("/purchase-orders/new")
@@ -151,6 +155,55 @@ async def create_order(request: Request, session: TenantSession):
 # -- one order ---------------------------------------------------------------------------------------------
 
 
+async def _draft(session, order_id: str):
+    order = await service.get_doc(session, "order", common.doc_id(order_id, MISSING))
+    if order.status != "draft":
+        raise Conflict(_("Purchase order %(number)s is %(status)s: only a draft can be edited",
+                         number=order.number or "", status=fmt.status_label(order.status)))
+    return order
+
+
+@router.get("/purchase-orders/{order_id}/edit")
+@html_page
+async def edit_order(request: Request, session: TenantSession, order_id: str):
+    """A draft order in the order form (what a converted request or MRP proposal needs before approval)."""
+    await signed_in(request, session, "purchasing.write")
+    order = await _draft(session, order_id)
+    variants = await common.lines_info(session, order.lines)
+    values = {"partner_id": str(order.partner_id), "order_date": order.order_date.isoformat(),
+              "expected_date": order.expected_date.isoformat() if order.expected_date else "",
+              "prices_include_tax": "1" if order.prices_include_tax else "", "note": order.note or ""}
+    for i, line in enumerate(order.lines, 1):
+        variant = variants.get(line.variant_id)
+        values.update({f"variant_{i}": variant.sku if variant else str(line.variant_id),
+                       f"qty_{i}": fmt.input_num(line.quantity), f"unit_{i}": line.unit,
+                       f"price_{i}": fmt.input_num(line.unit_price), f"tax_{i}": line.tax_code})
+    rows = min(MAX_ROWS, max(ROWS, len(order.lines) + 2))
+    return await _form_page(request, session, Form(values), rows, order=order)
+
+
+@router.post("/purchase-orders/{order_id}/edit")
+@html_page
+async def update_order(request: Request, session: TenantSession, order_id: str):
+    """Replace a draft order's supplier, dates and lines from the form; the form again when refused."""
+    principal = await signed_in(request, session, "purchasing.write")
+    form = Form(await signed_form(request, principal))
+    order = await _draft(session, order_id)
+    rows = posted_rows(form)
+    variants = await common.variant_choices(session)
+    data = read_order(form, rows, variants)
+    if data is None:
+        return await _form_page(request, session, form, rows, 422, variants, order)
+    try:
+        await service.update_order(session, order.id, data)
+    except PolyflowError as exc:
+        await session.rollback()
+        common.service_error(form, exc.message)
+        return await _form_page(request, session, form, rows, exc.status_code, variants,
+                                await service.get_doc(session, "order", common.doc_id(order_id, MISSING)))
+    return see_other(f"/purchase-orders/{order.id}?done=updated")
+
+
 FLOW = (("draft", "Draft"), ("approved", "Approved"), ("partially_received", "Partially received"),
         ("received", "Received"), ("closed", "Closed"))
 
@@ -173,6 +226,7 @@ def order_actions(order, viewer) -> list[tuple]:
     out: list[tuple] = []
     if order.status == "draft":
         out.append((_("Approve"), f"{base}/approve", "primary"))
+        out.append((_("Edit"), f"{base}/edit"))
     if order.status in ("approved", "partially_received"):
         out.append((_("Receive goods"), f"/purchase-receipts/new?order={order.id}"))
     if order.status not in ("draft", "cancelled") and any(to_invoice(line) > 0 for line in order.lines):
