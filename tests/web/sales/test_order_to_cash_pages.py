@@ -80,9 +80,10 @@ async def test_order_deliver_invoice_receipt_through_the_pages(shop, live, monke
         assert b"Jl. Industri 1, Tangerang" in text and b"1.000" in text and b"PCS" in text
         assert b"2.500" not in text and b"Rp" not in text  # a delivery note shows no prices
 
-        # -- the invoice of what was delivered, posted.
-        r = await post_form(b, f"/sales-orders/{order_id}", "/invoices", {"order_id": order_id,
-                                                                          "invoice_date": TODAY})
+        # -- the invoice of what was delivered (offered on the posted delivery), posted.
+        assert 'action="/invoices"' in (await b.get(f"/deliveries/{delivery_id}")).text
+        r = await post_form(b, f"/deliveries/{delivery_id}", "/invoices", {"order_id": order_id,
+                                                                           "invoice_date": TODAY})
         invoice_id = created_id(r, "/invoices")
         r = await post_form(b, f"/invoices/{invoice_id}", f"/invoices/{invoice_id}/post", {})
         assert r.status_code == 303

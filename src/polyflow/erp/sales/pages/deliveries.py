@@ -155,8 +155,13 @@ async def delivery(request: Request, session: TenantSession, delivery_id: str):
         actions = [(_("Post delivery"), f"/deliveries/{doc.id}/post", ""),
                    (_("Delete draft"), f"/deliveries/{doc.id}/delete", "danger")] + actions
     steps = ("draft", "cancelled") if doc.status == "cancelled" else ("draft", "posted")
+    # Invoicing takes everything the order delivered and has not invoiced yet (this delivery included).
+    may_invoice = request.state.viewer.may("sales.write") and doc.status == "posted" \
+        and order.status in ("partially_delivered", "delivered", "closed") \
+        and any(ln.qty_delivered > ln.qty_invoiced for ln in order.lines)
     return page(request, "tenant/sales/delivery.html", title=doc.number or _("Draft delivery"), doc=doc,
-                order=order, customer=customer, lines=lines, actions=actions,
+                order=order, customer=customer, lines=lines, actions=actions, may_invoice=may_invoice,
+                today=fmt.today(),
                 flow=[(s, fmt.status_label(s)) for s in steps], notice=notice(request, DONE))
 
 
