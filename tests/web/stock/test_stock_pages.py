@@ -120,6 +120,22 @@ async def test_a_transfer_moves_stock_and_the_valuation_splits_it_by_location(li
             assert r.status_code == 409 and "insufficient stock" in r.text and 'id="e-quantity"' in r.text
             assert await _levels(api, "PP-TRF") == {"RM-WH": Decimal("749.5"), "MIXING": Decimal("250.5")}
 
+            # An issue to consumption, a count that found 100 missing and one that found 0,5 more.
+            r = await wh.post("/stock/issue", {"sku": "PP-TRF", "quantity": "49,5", "from_location": "RM-WH",
+                                               "reason": "consumption"})
+            assert r.status_code == 303 and "done=OUT" in r.headers["location"]
+            r = await wh.post("/stock/adjust", {"sku": "PP-TRF", "quantity": "100", "location": "MIXING",
+                                                "direction": "out", "reason": "count"})
+            assert r.status_code == 303 and "done=ADJUSTMENT" in r.headers["location"]
+            assert "Penyesuaian ADJ/" in (await wh.get(r.headers["location"])).text
+            r = await wh.post("/stock/adjust", {"sku": "PP-TRF", "quantity": "0,5", "location": "MIXING",
+                                                "direction": "in", "reason": "count"})
+            assert r.status_code == 303
+            assert await _levels(api, "PP-TRF") == {"RM-WH": Decimal("700"), "MIXING": Decimal("151")}
+            # Everything moved at the moving average of Rp 12.000: 851 kg are worth Rp 10.212.000.
+            valuation = await wh.get("/stock/valuation")
+            assert 'id="total-value">Rp 10.212.000<' in valuation.text
+
 
 async def test_a_refused_form_keeps_what_was_typed(live, make_tenant, browser):
     await make_tenant(SUB)
