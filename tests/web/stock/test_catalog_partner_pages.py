@@ -120,6 +120,15 @@ async def test_partner_forms_keep_the_tax_identity(live, make_tenant, browser):
                                              "npwp": "0012345678901000", "nitku": "9912345678901000000001"})
         assert r.status_code == 422 and 'id="e-nitku"' in r.text
 
+        r = await buyer.post(f"{url}/deactivate", {})
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?done=deactivated"
+        assert (await api.get(f"/api/v1{url}")).json()["is_active"] is False
+        assert "Mitra telah dinonaktifkan." in (await buyer.get(r.headers["location"])).text
+        inactive = await buyer.get("/partners", params={"active": "0", "export": "csv"})
+        assert "SUP-01" in inactive.text
+        assert (await buyer.post(f"{url}/activate", {})).status_code == 303
+        assert (await api.get(f"/api/v1{url}")).json()["is_active"] is True
+
         suppliers = await buyer.get("/partners", params={"role": "supplier"})
         assert "SUP-01" in suppliers.text and "PT Bijih Plastik Jaya" in suppliers.text
         assert "SUP-01" not in (await buyer.get("/partners", params={"q": "nobody-like-this"})).text
