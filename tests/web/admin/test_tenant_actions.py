@@ -121,6 +121,23 @@ async def test_back_up_then_restore_a_backup_over_the_live_database(platform, se
         await wait_status(t, "/api/v1/tenant", 200)
     assert (await tenant_row(platform, "pt-xyz")).db_name == xyz.db_name  # the other tenant untouched
 
+    # The same backup cloned into a new, independent tenant.
+    async with console() as c:
+        for taken, status, message in (("pt-xyz", 409, "already taken"), ("PT COPY", 422, "invalid subdomain"),
+                                       ("", 422, "type the new tenant")):
+            r = await c.post("/tenants/pt-abc/clone", data={"csrf_token": token, "backup_id": ids[0],
+                                                           "as_subdomain": taken})
+            assert r.status_code == status and message in unescape(r.text), (taken, r.text)
+        r = await c.post("/tenants/pt-abc/clone", data={"csrf_token": token, "backup_id": ids[0],
+                                                       "as_subdomain": "pt-abc-copy", "name": "PT ABC (copy)"})
+        assert r.status_code == 303 and r.headers["location"] == "/tenants/pt-abc-copy?done=cloned", r.text
+        page = await c.get(r.headers["location"])
+        assert "PT ABC (copy)" in page.text and "made from another tenant" in page.text
+    copy = await tenant_row(platform, "pt-abc-copy")
+    assert copy.status == "active" and copy.db_name not in (after.db_name, abc.db_name)
+    async with live.tenant_client("pt-abc-copy") as t:
+        await wait_status(t, "/api/v1/tenant", 200)
+
 
 async def test_move_to_another_server_archive_and_restore_the_archive(platform, settings, pg_admin, abc, console, live):
     # The same cluster under a second name: a real second database and role are made, copied and switched to.

@@ -10,6 +10,7 @@ backups, modules, and the forms that change it.
     POST /tenants/{subdomain}/archive             back up, drop the database (the row stays)
     POST /tenants/{subdomain}/delete              confirm = the subdomain typed again
     POST /tenants/{subdomain}/restore             backup_id (one of this tenant's completed backups)
+    POST /tenants/{subdomain}/clone               backup_id, as_subdomain, name: the backup as a new tenant
     POST /tenants/{subdomain}/move                server (another active server)
     POST /tenants/{subdomain}/modules             module, until (optional day): grant beyond the plan
     POST /tenants/{subdomain}/modules/{module}/revoke
@@ -60,6 +61,7 @@ NOTICES = {
     "plan": "The plan was changed.",
     "archived": "The tenant is archived: its database was backed up and dropped.",
     "restored": "The backup was restored over the tenant's database.",
+    "cloned": "This tenant was made from another tenant's backup (an independent copy).",
     "moved": "The tenant's database was moved to the other server.",
     "granted": "The module was granted.",
     "revoked": "The module grant was removed.",
@@ -262,21 +264,42 @@ async def restore_form(request: Request, admin: MaybeAdmin, subdomain: str):
     """Restore one of the tenant's completed backups over its database (the live one is backed up first)."""
 
     async def restore(platform: Platform, form: FormData, actor: str) -> str:
-        raw = field(form, "backup_id", 40)
-        try:
-            backup_id = uuid.UUID(raw)
-        except ValueError:
-            raise InvalidInput("choose a backup to restore") from None
-        found = await backups.find_backup(platform, backup_id)
-        if found is None or found[1] != subdomain:  # another tenant's backup is not this page's to restore
-            raise InvalidInput(f"no backup {backup_id} of '{subdomain}'")
-        backup, _ = found
-        if backup.status != "completed":
-            raise InvalidInput(f"backup {backup_id} is {backup.status}, not a completed backup")
+        backup = await _own_backup(platform, subdomain, form)
         await backups.restore(platform, subdomain, backup.path, actor=actor)
         return "restored"
 
     return await act(request, admin, subdomain, restore)
+
+
+async def _own_backup(platform: Platform, subdomain: str, form: FormData):
+    """The completed backup of this tenant the form names (422 otherwise: another tenant's is not this page's)."""
+    try:
+        backup_id = uuid.UUID(field(form, "backup_id", 40))
+    except ValueError:
+        raise InvalidInput("choose a backup") from None
+    found = await backups.find_backup(platform, backup_id)
+    if found is None or found[1] != subdomain:
+        raise InvalidInput(f"no backup {backup_id} of '{subdomain}'")
+    backup, _ = found
+    if backup.status != "completed":
+        raise InvalidInput(f"backup {backup_id} is {backup.status}, not a completed backup")
+    return backup
+
+
+@router.post("/tenants/{subdomain}/clone")
+async def clone_form(request: Request, admin: MaybeAdmin, subdomain: str):
+    """Make a new, independent tenant from one of this tenant's backups (e.g. to look at old data)."""
+
+    async def clone(platform: Platform, form: FormData, actor: str) -> str:
+        backup = await _own_backup(platform, subdomain, form)
+        new_sub = field(form, "as_subdomain", 63)
+        if not new_sub:
+            raise InvalidInput("type the new tenant's subdomain")
+        result = await backups.restore(platform, subdomain, backup.path, as_subdomain=new_sub,
+                                       name=field(form, "name", 200) or None, actor=actor)
+        return tenant_url(result.subdomain, "cloned")
+
+    return await act(request, admin, subdomain, clone)
 
 
 @router.post("/tenants/{subdomain}/move")
