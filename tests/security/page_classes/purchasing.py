@@ -1,4 +1,5 @@
-"""The classes of the purchasing pages (requests, orders and their PDF, goods receipts, supplier invoices)."""
+"""The classes of the purchasing pages (requests, orders and their PDF, goods receipts, supplier invoices,
+returns)."""
 
 PAGES = {
     ("GET", "/purchase-requests"): "purchasing.read",
@@ -27,6 +28,10 @@ PAGES = {
     ("GET", "/purchase-invoices/{invoice_id}"): "purchasing.read",
     ("POST", "/purchase-invoices/{invoice_id}/post"): "purchasing.write",
     ("POST", "/purchase-invoices/{invoice_id}/cancel"): "purchasing.write",
+    ("GET", "/purchase-returns"): "purchasing.read",
+    ("GET", "/purchase-returns/new"): "purchasing.write",
+    ("POST", "/purchase-returns"): "purchasing.write",
+    ("GET", "/purchase-returns/{return_id}"): "purchasing.read",
 }
 
 # Valid-looking forms (a 422 / 404 after the check still proves the permission check passed).

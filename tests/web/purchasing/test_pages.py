@@ -240,7 +240,7 @@ def test_every_purchasing_string_has_its_indonesian_translation():
     from babel.messages.extract import extract_from_file
     from jinja2.ext import babel_extract
 
-    from polyflow.erp.purchasing.pages import common, invoices, orders, requests
+    from polyflow.erp.purchasing.pages import common, invoices, orders, requests, returns  # noqa: F401
     from polyflow.web.i18n import catalog
 
     root = pathlib.Path(__file__).parents[3] / "src" / "polyflow"
@@ -287,3 +287,34 @@ async def test_a_draft_supplier_invoice_is_posted_or_cancelled_from_its_page(sho
         assert r.status_code == 409 and "more than received and not yet invoiced" in r.text and 'value="301"' in r.text
     assert sorted(tenant_sql(live.settings, "SELECT status, total FROM purchase_invoices")) == [
         ("cancelled", D("6160500.00")), ("open", D("4107000.00"))]  # 5 550 000 + 610 500; 3 700 000 + 407 000
+
+
+async def test_goods_go_back_to_the_supplier_with_a_debit_note(shop, browser, live):
+    order = await _order(live, shop, receive="500")
+    line = order["lines"][0]["id"]
+    async with live.tenant_client("pt-abc") as c:
+        r = await c.post("/api/v1/purchase-invoices", json={"order_id": order["id"], "tax_invoice_no": "0100002600000009",
+                                                            "lines": [{"order_line_id": line, "quantity": "200"}]})
+        assert (await c.post(f"/api/v1/purchase-invoices/{r.json()['id']}/post")).status_code == 200
+    async with browser("purchasing") as b:
+        r = await b.get(f"/purchase-orders/{order['id']}")
+        assert f"/purchase-returns/new?order={order['id']}" in r.text
+        r = await b.get(f"/purchase-returns/new?order={order['id']}")
+        assert r.status_code == 200 and "Dapat dikembalikan" in r.text
+        form = {"csrf_token": b.csrf, "order_id": order["id"], "location": "RM-WH", "reason": "sobek",
+                f"qty_{line}": "501"}
+        r = await b.post("/purchase-returns", data=form)
+        assert r.status_code == 409 and "can be returned, not 501" in r.text and 'value="501"' in r.text
+        r = await b.post("/purchase-returns", data={**form, f"qty_{line}": "350"}, follow_redirects=False)
+        assert r.status_code == 303, r.text[:1000]
+        r = await b.get(r.headers["location"])
+        # 300 not invoiced go back first; 50 were invoiced: a debit note of 50 x 18 500 = 925 000 DPP and
+        # 925 000 x 11/12 x 12 % = 101 750 PPN, 1 026 750 in all.
+        assert "PRET/2026/00001" in r.text and "Rp 925.000" in r.text and "Rp 101.750" in r.text
+        assert "Rp 1.026.750" in r.text and "sobek" in r.text
+        r = await b.get("/purchase-returns", params={"export": "csv"})
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [(row[0], D(row[6])) for row in rows[1:]] == [("PRET/2026/00001", D(1_026_750))]
+    # The invoice of 200 x 18 500 + PPN = 4 107 000 is open for 4 107 000 - 1 026 750 = 3 080 250; 150 kg stay.
+    assert tenant_sql(live.settings, "SELECT open_amount FROM purchase_invoices") == [(D("3080250.00"),)]
+    assert tenant_sql(live.settings, "SELECT sum(on_hand) FROM stock_levels") == [(D("150"),)]

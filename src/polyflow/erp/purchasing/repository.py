@@ -148,10 +148,11 @@ MODELS = {"request": PurchaseRequest, "order": PurchaseOrder, "receipt": GoodsRe
 # -- browsing (the pages' lists) -------------------------------------------------------------------------
 
 DATE_COLUMNS = {"request": "request_date", "order": "order_date", "receipt": "receipt_date",
-                "invoice": "invoice_date"}
+                "invoice": "invoice_date", "return": "return_date"}
 # Columns a free-text search looks in, beyond the number and the supplier's code and name.
 SEARCHED = {"request": ("note",), "order": ("note",), "receipt": ("delivery_note",),
-            "invoice": ("supplier_invoice_no", "tax_invoice_no", "note")}
+            "invoice": ("supplier_invoice_no", "tax_invoice_no", "note"), "return": ("reason", "tax_invoice_no")}
+AMOUNTS = {"receipt": "value", "return": "debit_total"}  # what "total" sorts by where there is no total
 UNPAID = ("open", "partially_paid")
 
 
@@ -186,7 +187,7 @@ async def browse(session: AsyncSession, kind: str, *, q: str | None = None, stat
         if has_partner:
             columns += [Partner.code, Partner.name]
         filters.append(or_(*(c.ilike(like) for c in columns)))
-    amount = getattr(model, "total", None) if kind != "receipt" else model.value
+    amount = getattr(model, AMOUNTS.get(kind, "total"), None)
     keys = {"date": day, "number": model.number, "status": getattr(model, "status", None), "supplier": name,
             "total": amount,
             "due": getattr(model, "due_date", None)}

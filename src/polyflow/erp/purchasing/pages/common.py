@@ -37,6 +37,7 @@ NOTICES = {
     "received": "The goods were received and posted to stock.",
     "invoice_created": "The supplier invoice was saved as a draft.",
     "posted": "The supplier invoice was posted.",
+    "returned": "The goods went back to the supplier; the return is posted.",
 }
 
 

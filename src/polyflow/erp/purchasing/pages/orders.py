@@ -231,6 +231,9 @@ def order_actions(order, viewer) -> list[tuple]:
         out.append((_("Receive goods"), f"/purchase-receipts/new?order={order.id}"))
     if order.status not in ("draft", "cancelled") and any(to_invoice(line) > 0 for line in order.lines):
         out.append((_("Record supplier invoice"), f"/purchase-invoices/new?order={order.id}"))
+    if order.status not in ("draft", "cancelled") and any(
+            line.qty_received - line.qty_returned_open - line.qty_debited > 0 for line in order.lines):
+        out.append((_("Return goods"), f"/purchase-returns/new?order={order.id}"))
     if order.status in ("partially_received", "received"):
         out.append((_("Close (no more receipts)"), f"{base}/close", "secondary"))
     if order.status in ("draft", "approved") and not received:
@@ -248,8 +251,10 @@ async def show_order(request: Request, session: TenantSession, order_id: str):
     variants = await common.lines_info(session, order.lines)
     receipts, _n = await service.browse(session, "receipt", order_id=order.id, sort="date", limit=100, offset=0)
     invoices, _n = await service.browse(session, "invoice", order_id=order.id, sort="date", limit=100, offset=0)
+    returns, _n = await service.browse(session, "return", order_id=order.id, sort="date", limit=100, offset=0)
     return page(request, "tenant/purchasing/order.html", order=order, supplier=supplier, variants=variants,
                 receipts=[r for r, _c, _nm in receipts], invoices=[i for i, _c, _nm in invoices],
+                returns=[r for r, _c, _nm in returns],
                 steps=flow(order.status), buttons=order_actions(order, request.state.viewer),
                 to_invoice=to_invoice, notice=common.notice(request), title=order.number or _("Draft purchase order"))
 
