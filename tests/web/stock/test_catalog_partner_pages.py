@@ -156,3 +156,37 @@ async def test_another_tenants_product_and_partner_ids_are_404(live, make_tenant
         again = (await api.get(f"/api/v1/products/{product['id']}")).json()
         assert again["name"] == "abc" and again["is_active"] is True
         assert (await api.get(f"/api/v1/partners/{partner['id']}")).json()["is_active"] is True
+
+
+async def test_a_suppliers_page_lists_its_open_bills(live, make_tenant, browser):
+    await make_tenant(SUB)
+    async with live.tenant_client(SUB, role="owner") as api:
+        async def post(path, body):
+            r = await api.post(path, json=body)
+            assert r.status_code in (200, 201), (path, r.text)
+            return r.json()
+
+        product = await post("/api/v1/products", {"sku": "PP-BILL", "name": "PP", "product_type": "raw_material"})
+        variant_id = product["variants"][0]["id"]
+        supplier = await post("/api/v1/partners", {"code": "SUP-B", "name": "PT Pemasok", "is_supplier": True,
+                                                   "npwp": "0123456789012345", "is_pkp": True})
+        order = await post("/api/v1/purchase-orders", {"partner_id": supplier["id"], "lines": [
+            {"variant_id": variant_id, "quantity": "10", "unit_price": "15000"}]})
+        order = await post(f"/api/v1/purchase-orders/{order['id']}/approve", {})
+        line = order["lines"][0]["id"]
+        await post("/api/v1/goods-receipts", {"order_id": order["id"], "location": "RM-WH",
+                                              "lines": [{"order_line_id": line, "quantity": "10"}]})
+        invoice = await post("/api/v1/purchase-invoices", {"order_id": order["id"],
+                                                           "tax_invoice_no": "0100002600000009",
+                                                           "lines": [{"order_line_id": line, "quantity": "10"}]})
+        invoice = await post(f"/api/v1/purchase-invoices/{invoice['id']}/post", {})
+    open_amount = Decimal(invoice["open_amount"])
+    assert open_amount > 150000  # 10 x 15 000 plus PPN
+    shown = f"Rp {int(open_amount):,}".replace(",", ".")
+    async with browser(SUB, ["purchasing"]) as buyer:
+        page = await buyer.get(f"/partners/{supplier['id']}")
+        assert "Tagihan pemasok terbuka" in page.text and invoice["number"] in page.text
+        assert f'href="/purchase-invoices/{invoice["id"]}"' in page.text and shown in page.text
+    async with browser(SUB, ["sales"]) as seller:  # sales may read partners, not purchasing's bills
+        page = await seller.get(f"/partners/{supplier['id']}")
+        assert page.status_code == 200 and invoice["number"] not in page.text
