@@ -61,6 +61,9 @@ async def test_a_payment_recorded_in_the_form_marks_the_invoice_paid(platform, a
         page = await c.get("/billing")
         assert invoice.number in page.text and '<option value="INV/2030/00001">' in page.text
         token = csrf_of(page.text)
+        r = await c.post("/billing/run", data={"csrf_token": token})  # this month's run: nothing new to issue
+        assert r.status_code == 303 and r.headers["location"] == "/billing?done=billed"
+        assert "Billing ran" in (await c.get(r.headers["location"])).text
         r = await c.post("/billing/paid", data={"csrf_token": token, "number": "INV/2030/99999"})
         assert r.status_code == 422 and "no invoice" in unescape(r.text)
         r = await c.post("/billing/paid", data={"csrf_token": token, "number": invoice.number,
@@ -95,6 +98,24 @@ async def test_a_server_with_a_bad_login_is_refused_without_echoing_it(console):
         assert r.status_code == 422 and "whole number" in r.text
         r = await c.get("/servers?export=csv")
         assert [row["Name"] for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))] == ["default"]
+
+
+async def test_a_server_with_a_working_login_is_added(platform, pg_admin, console):
+    async with console() as c:
+        token = csrf_of((await c.get("/servers")).text)
+        r = await c.post("/servers", data={"csrf_token": token, "name": "second", "max_tenants": "40",
+                                           "dsn": pg_admin.url("postgresql")})
+        assert r.status_code == 303 and r.headers["location"] == "/servers?done=server", r.text
+        page = await c.get(r.headers["location"])
+        assert "The database server was saved." in page.text and pg_admin.password not in page.text
+        r = await c.get("/servers?export=csv")
+        rows = {row["Name"]: row for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+        assert set(rows) == {"default", "second"} and (rows["second"]["Tenants at most"], rows["second"]["Free"]) == (
+            "40", "40")
+    async with AsyncSession(platform.main_engine) as session:
+        event = (await session.execute(select(PlatformEvent).where(PlatformEvent.action.startswith("server."))
+                                       )).scalars().first()
+    assert event is not None and event.actor == f"admin:{EMAIL}"
 
 
 async def test_the_audit_log_filters_and_exports(platform, abc, console):
