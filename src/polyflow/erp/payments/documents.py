@@ -24,8 +24,8 @@ def kwitansi(company: Company, payment, partner) -> Document:
         (_("Paid into"), payment.account_code),
     ]
     if payment.withheld:
-        pairs.append((_("PPh 23 withheld"), f"{fmt.rupiah(payment.withheld)} "
-                      f"({_('withholding slip')} {payment.withholding_slip_no or '-'})"))
+        slip = _("withholding slip %(number)s", number=payment.withholding_slip_no or "-")
+        pairs.append((_("PPh 23 withheld"), f"{fmt.rupiah(payment.withheld)} ({slip})"))
     if payment.bank_charges:
         pairs.append((_("Bank charges"), fmt.rupiah(payment.bank_charges)))
     if payment.status == "cancelled":

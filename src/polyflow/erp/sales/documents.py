@@ -34,8 +34,8 @@ def surat_jalan(company: Company, delivery, order, customer, lines: list[dict]) 
         (_("Sales order"), order.number or "-"),
         (_("Customer PO number"), order.customer_reference or "-"),
         (_("Deliver to"), _partner_lines(customer)),
-        (_("Vehicle (plate number)"), delivery.vehicle or "-"),
-    ])
+        (_("Vehicle"), delivery.vehicle or "-"),
+    ], label_width=45)
     doc.table([_("No."), _("Code"), _("Product"), _("Qty"), _("Unit")],
               [[ln["no"], ln["sku"], ln["description"], fmt.qty(ln["quantity"]), ln["unit"]] for ln in lines],
               widths=[12, 38, 80, 30, 20], aligns=["C", "L", "L", "R", "L"])
@@ -51,16 +51,17 @@ def faktur(company: Company, invoice, order, customer) -> Document:
     in words, the due date and payment terms; a signature."""
     doc = Document(_("INVOICE"), company, number=invoice.number or _("DRAFT"))
     terms = (invoice.due_date - invoice.invoice_date).days
+    days = _("%(n)s days", n=terms)
     buyer_npwp = invoice.buyer_tin or (customer.npwp if customer is not None else None)
     doc.kv([
         (_("Invoice date"), fmt.date(invoice.invoice_date)),
-        (_("Due date"), f"{fmt.date(invoice.due_date)} ({_('%(n)s days', n=terms)})"),
+        (_("Due date"), f"{fmt.date(invoice.due_date)} ({days})"),
         (_("Sales order"), (order.number if order is not None else None) or "-"),
         (_("Bill to"), invoice.buyer_name or _partner_lines(customer)),
         (_("Address"), invoice.buyer_address or (customer.address if customer is not None else None) or "-"),
         (_("Buyer NPWP / NIK"), buyer_npwp or "-"),
         (_("Seller NPWP"), company.npwp or "-"),
-    ])
+    ], label_width=45)
     doc.table([_("No."), _("Code"), _("Product"), _("Qty"), _("Unit"), _("Unit price"), _("Amount")],
               [[ln.line_no, ln.item_code, ln.description, fmt.qty(ln.quantity), ln.unit_code,
                 fmt.rupiah(ln.unit_price), fmt.rupiah(ln.amount)] for ln in invoice.lines],
@@ -69,13 +70,13 @@ def faktur(company: Company, invoice, order, customer) -> Document:
     totals = [(_("DPP"), fmt.rupiah(invoice.base))]
     if invoice.other_base and invoice.other_base != invoice.base:
         totals.append((_("DPP nilai lain (11/12)"), fmt.rupiah(invoice.other_base)))
-    totals.append((f"{_('PPN')} {rates}".strip(), fmt.rupiah(invoice.tax)))
+    totals.append((_("PPN %(rates)s", rates=rates).strip(), fmt.rupiah(invoice.tax)))
     if invoice.dp_base_deducted:
         totals.append((_("Less down payments (DPP + PPN)"),
                        fmt.rupiah(-(invoice.dp_base_deducted + invoice.dp_tax_deducted))))
     totals.append((_("Total"), fmt.rupiah(invoice.total)))
     doc.totals(totals, width=95)
-    doc.paragraph(f"{_('In words')}: {terbilang(invoice.total)}", bold=True)
+    doc.paragraph(_("In words: %(amount)s", amount=terbilang(invoice.total)), bold=True)
     doc.paragraph(_("Payment due %(due)s, %(n)s days after the invoice date. Please quote the invoice number "
                     "with your payment.", due=fmt.date(invoice.due_date), n=terms), size=8.5)
     if invoice.note:
