@@ -157,7 +157,8 @@ async def decide(request: Request, session: TenantSession):
             await service.get_run(session, run_id)
             for proposal_id in dict.fromkeys(ids):
                 # One transaction: a refusal of any leaves all undecided, like the bulk approval.
-                await service.reject(session, proposal_id, principal.id)
+                if (await service.reject(session, proposal_id, principal.id)).run_id != run_id:
+                    raise InvalidInput("some of the ticked proposals are not proposals of this run")
     except PolyflowError as exc:
         await session.rollback()
         if exc.status_code == 404 and action == "approve":

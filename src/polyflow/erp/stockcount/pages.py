@@ -198,8 +198,8 @@ async def _count_page(request: Request, session: AsyncSession, count_id: uuid.UU
         steps.append(("cancelled", _("Cancelled")))
     context.setdefault("notice", _notice(request))
     return page(request, "tenant/stockcount/detail.html", status_code, count=out, variances=variances,
-                variants=variants, steps=steps, status_text=status_text, type_text=type_text, title=f"{_('Stock count')} {out.number}",
-                **context)
+                variants=variants, steps=steps, status_text=status_text, type_text=type_text,
+                title=f"{_('Stock count')} {out.number}", **context)
 
 
 @router.get("/stock-counts/{count_id}")

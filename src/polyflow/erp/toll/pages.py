@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 FEE_BASES = ("KG", "PCS")
 NEW_LINES = 3  # empty line rows on the new-order form
-# The move forms of an order's page: action -> (service call, [(field prefix, side, kind in ConsumeIn)]).
+# The move forms of an order's page: action -> [(field prefix, the side its variants come from)].
 MOVE_FORMS = {
     "receive": [("receive", "material")],
     "consume": [("consume", "material"), ("produce", "goods"), ("scrap", "material")],
