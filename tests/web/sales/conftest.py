@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.erp.sales.helpers import customer, ok, product, receive
-from tests.fixtures.auth import TEST_PASSWORD, make_user
+from tests.fixtures.auth import TEST_PASSWORD, make_user, tenant_sql
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 TODAY = date.today().isoformat()
@@ -25,9 +25,11 @@ def csrf_of(html: str) -> str:
 
 
 @asynccontextmanager
-async def browser(live, sub: str, roles: list[str]):
+async def browser(live, sub: str, roles: list[str], language: str = "id"):
     """A cookie-holding client signed in through the sign-in form as a new user with `roles`."""
     user = make_user(live.settings, sub, roles)
+    if language != "id":
+        tenant_sql(live.settings, "UPDATE users SET language = %s WHERE id = %s", language, user["id"], sub=sub)
     async with live.tenant_client(sub, role=None) as client:
         form = await client.get("/login")
         r = await client.post("/login", data={"email": user["email"], "password": TEST_PASSWORD, "next": "",

@@ -123,3 +123,16 @@ async def test_a_supplier_payment_through_the_pages_settles_the_supplier_invoice
         assert pay["amount"] == f"{int(total) + 6500}.00" and pay["bank_charges"] == "6500.00"
         got = await ok(await api.get(f"/api/v1/purchase-invoices/{pinv['id']}"))
         assert (got["status"], got["open_amount"]) == ("paid", "0.00")
+
+
+async def test_the_pages_speak_english_to_an_english_reader(shop, live, monkeypatch):
+    monkeypatch.setenv("POLYFLOW_PDF_COMPRESS", "0")
+    async with live.tenant_client("pt-abc") as api:
+        inv = await sales_invoice(api, shop["customer"], shop["variant"], "1000", "2500", TODAY, location="WH")
+    async with browser(live, "pt-abc", ["sales"], language="en") as b:
+        page = await b.get(f"/invoices/{inv['id']}")
+        assert "Still to pay" in page.text and "Rp 2,775,000" in page.text and "Sisa tagihan" not in page.text
+        assert "New sales order" in (await b.get("/sales-orders/new")).text
+        pdf = await b.get(f"/invoices/{inv['id']}/pdf")
+        # English labels; the amount in words stays Bahasa Indonesia (it is the legal wording).
+        assert b"INVOICE" in pdf.content and b"dua juta tujuh ratus tujuh puluh lima ribu rupiah" in pdf.content
