@@ -5,6 +5,7 @@ R, W = "accounting.read", "accounting.write"
 PAGES = {
     ("GET", "/journal"): R, ("GET", "/journal/new"): W, ("POST", "/journal"): W,
     ("GET", "/journal/{entry_id}"): R, ("POST", "/journal/{entry_id}/reverse"): W,
+    ("POST", "/journal/{entry_id}/post"): W,
     ("GET", "/accounts"): R, ("GET", "/periods"): R,
     ("POST", "/periods/{year}/{month}/lock"): W, ("POST", "/periods/{year}/{month}/unlock"): W,
     ("POST", "/periods/lock-date"): W,

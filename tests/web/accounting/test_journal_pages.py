@@ -3,9 +3,13 @@ trial balance with account names, reversal, the workspace's time zone, roles and
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from decimal import Decimal as D
+
+from openpyxl import load_workbook
 
 from tests.fixtures.auth import tenant_sql
 from tests.web.accounting.conftest import SUB, csrf_of, post_form
@@ -138,3 +142,44 @@ async def test_roles_and_tenants(make_tenant, live, browser):
         r = await abc.post(location.split("?")[0] + "/reverse", data={"csrf_token": csrf_of(page.text)})
         assert r.status_code == 404
     assert tenant_sql(live.settings, "SELECT count(*) FROM journal_entries", sub="pt-xyz") == [(1,)]
+
+
+async def test_journal_export_drafts_and_english(make_tenant, live, browser):
+    await make_tenant(SUB)
+    async with browser(["finance"]) as c:
+        await _post_journal(c)
+        r = await c.get("/journal", params={"export": "csv", "account": "6100"})
+        assert r.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [(row["Akun"], row["Nama akun"], row["Debit"], row["Kredit"]) for row in rows] == [
+            ("6100", "Beban Gaji dan Upah", "1750000", "0"), ("1101", "Kas", "0", "1750000")]
+        r = await c.get("/journal", params={"export": "xlsx", "doc_type": "GR"})
+        assert load_workbook(io.BytesIO(r.content)).active.max_row == 1  # only the header: no goods receipt
+
+        # A draft saved through the API is posted from its page.
+        r = await c.post("/api/v1/journal-entries", json={
+            "entry_date": "2026-11-05", "description": "Draf", "status": "draft",
+            "lines": [{"account": "6200", "debit": "10", "credit": "0"}, {"account": "1101", "debit": "0", "credit": "10"}]})
+        draft = r.json()
+        page = await c.get(f"/journal/{draft['id']}")
+        assert page.status_code == 200 and f'action="/journal/{draft["id"]}/post"' in page.text
+        assert "/reverse" not in page.text
+        r = await c.post(f"/journal/{draft['id']}/post", data={"csrf_token": csrf_of(page.text)})
+        assert r.status_code == 303
+        posted = await c.get(r.headers["location"])
+        assert "JV/2026/00002" in posted.text and "/reverse" in posted.text
+        # The list (and the API's) with a posted draft among the entries (its draft_lines became JSON null).
+        assert (await c.get("/api/v1/journal-entries")).status_code == 200
+        assert "JV/2026/00002" in (await c.get("/journal")).text
+
+    tenant_sql(live.settings, "UPDATE users SET language = 'en'")
+    async with browser(["owner"]) as c:
+        tenant_sql(live.settings, "UPDATE users SET language = 'en'")
+        for path in ("/journal", "/journal/new", "/accounts", "/periods", "/reports/trial-balance",
+                     "/reports/general-ledger?account=1101", "/reports/profit-loss", "/reports/balance-sheet",
+                     "/reports/ar-aging", "/reports/ap-aging", "/reports/ppn", "/reports/coretax", "/settings",
+                     "/settings/tax-codes", "/settings/tax-codes/new"):
+            r = await c.get(path)
+            assert r.status_code == 200 and 'lang="en"' in r.text, (path, r.text[-1500:])
+        page = await c.get("/journal")
+        assert "Rp 1,750,000" in page.text and "6100 — Beban Gaji dan Upah" in page.text

@@ -200,3 +200,27 @@ async def test_settings_and_tax_codes_through_the_pages(make_tenant, browser):
         assert r.status_code == 303
         after = (await c.get(f"/api/v1/tax-codes/{tax_code['id']}")).json()
         assert (after["name"], after["effective_to"], after["is_active"]) == ("PPN mewah", "2026-12-31", False)
+
+
+async def test_ppn_summary_and_coretax_download_match_the_api(make_tenant, live, browser):
+    from tests.erp.tax.test_ppn_summary import november  # the tax module's November scenario (sales and purchases)
+
+    await make_tenant(SUB)
+    async with live.tenant_client(SUB) as api:
+        await november(api)
+        summary = (await api.get("/api/v1/tax/ppn-summary", params={"month": "2026-11"})).json()
+        xml = await api.get("/api/v1/tax/coretax-xml", params={"month": "2026-11"})
+        assert xml.status_code == 200
+    async with browser(["finance"]) as c:
+        r = await c.get("/reports/ppn", params={"year": "2026", "export": "csv"})
+        rows = {row["Bulan"]: row for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+        nov = rows["2026-11"]
+        assert D(nov["PPN Keluaran"]) == D(summary["output_tax"]["net"]["tax"])
+        assert D(nov["PPN Masukan"]) == D(summary["input_tax"]["net"]["tax"])
+        assert D(nov["Kurang bayar"]) == D(summary["underpaid"]) and D(nov["Lebih bayar"]) == D(summary["overpaid"])
+        assert nov["Cocok dengan buku besar"] == ("Y" if summary["matches"] else "N")
+        page = await c.get("/reports/ppn", params={"year": "2026"})
+        assert page.status_code == 200 and 'href="/reports/coretax?month=2026-11"' in page.text
+        r = await c.get("/reports/coretax", params={"month": "2026-11"})
+        assert r.status_code == 200 and r.content == xml.content
+        assert r.headers["content-disposition"] == 'attachment; filename="coretax-efaktur-2026-11.xml"'

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, cast, delete, func, select, union_all
+from sqlalchemy import Date, case, cast, delete, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,7 +110,9 @@ async def list_entries(session: AsyncSession, *, date_from: date | None, date_to
     # stops before the entry that would take it past MAX_PAGE_LINES lines, so 200 entries of 500 lines
     # each (a second of serialisation on the event loop) can never be one answer.
     posted = select(func.count()).where(JournalLine.entry_id == JournalEntry.id).scalar_subquery()
-    lines = posted + func.coalesce(func.jsonb_array_length(JournalEntry.draft_lines), 0)
+    # A posted draft's draft_lines is JSON null (not SQL NULL): jsonb_array_length of it is an error, so only
+    # drafts are asked for their length.
+    lines = posted + case((JournalEntry.status == "draft", func.jsonb_array_length(JournalEntry.draft_lines)), else_=0)
     keys = (await session.execute(select(JournalEntry.id, lines, *columns).where(*page).order_by(*order)
                                   .limit(limit + 1).offset(offset))).all()
     kept, budget = [], MAX_PAGE_LINES

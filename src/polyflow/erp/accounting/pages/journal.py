@@ -195,11 +195,12 @@ async def _entry_page(request, session, entry_id, status_code: int = 200, **cont
     viewer = request.state.viewer
     reversible = (entry.status == "posted" and entry.source in service.REVERSIBLE and entry.reversed_by_id is None
                   and viewer.may("accounting.write"))
+    postable = entry.status == "draft" and viewer.may("accounting.write")
     original = await service.get_entry(session, entry.reversal_of_id) if entry.reversal_of_id else None
     lines = entry.shown_lines
     context.setdefault("form", Form({"entry_date": fmt.today().isoformat()}))
     return page(request, "tenant/accounting/journal_entry.html", status_code, entry=entry, lines=lines,
-                names=names, labelled=labelled, reversible=reversible, original=original,
+                names=names, labelled=labelled, reversible=reversible, postable=postable, original=original,
                 total_debit=sum((line.debit for line in lines), ZERO),
                 total_credit=sum((line.credit for line in lines), ZERO), title=entry.number, **context)
 
@@ -231,3 +232,21 @@ async def reverse_journal(request: Request, session: TenantSession, entry_id: st
         f.fail("entry_date", exc.message)
         return await _entry_page(request, session, target, exc.status_code, form=f)
     return see_other(f"/journal/{reversal.id}?done=reversed")
+
+
+@router.post("/journal/{entry_id}/post")
+@html_page
+async def post_draft(request: Request, session: TenantSession, entry_id: str):
+    """Post a draft (saved through the API): numbered on its date, in the books, never edited afterwards."""
+    principal = await signed_in(request, session, "accounting.write")
+    f = Form(await signed_form(request, principal))
+    target = id_from_path(entry_id)
+    try:
+        entry = await service.post_draft(session, target)
+    except PolyflowError as exc:
+        await session.rollback()
+        if exc.status_code == 404:
+            raise
+        f.fail("entry_date", exc.message)
+        return await _entry_page(request, session, target, exc.status_code, form=f)
+    return see_other(f"/journal/{entry.id}?done=posted")
