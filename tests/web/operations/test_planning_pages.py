@@ -38,6 +38,12 @@ async def test_a_run_on_the_page_proposes_what_the_api_does_and_bulk_approval_ma
         await _plant(api, engine)
         api_run = await ok(await api.post("/api/v1/mrp/run", json={"horizon_days": 30}), 201)
 
+        # "1.000" is read as a thousand days: beyond the year a planner may look ahead; the form comes back.
+        r = await b.post("/planning/run", {"horizon_days": "1.000", "include_sales": "1"})
+        assert r.status_code == 422 and 'value="1.000"' in r.text, r.text[:300]
+        assert "dibaca: 1.000" in text_of(r.text) and "Paling banyak 366" in text_of(r.text)
+        assert (await ok(await api.get("/api/v1/mrp/runs")))["total"] == 1  # the API's run only
+
         r = await b.post("/planning/run", {"horizon_days": "30", "include_sales": "1", "include_reorder": "1"})
         assert r.status_code == 303, r.text[:500]
         m = re.fullmatch(r"/planning\?run=([0-9a-f-]{36})&done=run", r.headers["location"])
