@@ -161,7 +161,7 @@ STATUS_LABELS = {
     "submitted": "Submitted", "rejected": "Rejected", "proposed": "Proposed", "superseded": "Superseded",
     "active": "Active", "inactive": "Inactive", "pending": "Pending", "reversed": "Reversed", "running": "Running",
     "idle": "Idle", "maintenance": "Maintenance", "broken": "Broken", "counting": "Counting", "passed": "Passed",
-    "failed": "Failed", "quarantine": "Quarantine", "sent": "Sent", "ordered": "Ordered",
+    "failed": "Failed", "quarantine": "Quarantine", "sent": "Sent", "ordered": "Ordered", "counted": "Counted",
 }
 
 
