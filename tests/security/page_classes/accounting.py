@@ -8,7 +8,7 @@ PAGES = {
     ("POST", "/journal/{entry_id}/post"): W,
     ("GET", "/accounts"): R, ("GET", "/periods"): R,
     ("POST", "/periods/{year}/{month}/lock"): W, ("POST", "/periods/{year}/{month}/unlock"): W,
-    ("POST", "/periods/lock-date"): W,
+    ("POST", "/periods/lock-date"): W, ("POST", "/periods/{year}/close"): W,
     ("GET", "/reports/trial-balance"): R, ("GET", "/reports/general-ledger"): R,
     ("GET", "/reports/profit-loss"): R, ("GET", "/reports/balance-sheet"): R,
     ("GET", "/reports/ar-aging"): R, ("GET", "/reports/ap-aging"): R, ("GET", "/reports/ppn"): R,

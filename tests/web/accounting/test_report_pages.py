@@ -224,3 +224,22 @@ async def test_ppn_summary_and_coretax_download_match_the_api(make_tenant, live,
         r = await c.get("/reports/coretax", params={"month": "2026-11"})
         assert r.status_code == 200 and r.content == xml.content
         assert r.headers["content-disposition"] == 'attachment; filename="coretax-efaktur-2026-11.xml"'
+
+
+async def test_year_end_close_from_the_periods_page(make_tenant, browser):
+    await make_tenant(SUB)
+    async with browser(["finance"]) as c:
+        for body in (jv("2025-06-30", "Penjualan", ("1101", 10_000_000, 0), ("4100", 0, 10_000_000)),
+                     jv("2025-07-31", "Gaji", ("6100", 4_000_000, 0), ("1101", 0, 4_000_000))):
+            assert (await c.post(JV, json=body)).status_code == 201
+        page = await c.get("/periods", params={"year": "2025"})
+        assert 'action="/periods/2025/close"' in page.text
+        r = await c.post("/periods/2025/close", data={"csrf_token": csrf_of(page.text)})
+        assert r.status_code == 303, r.text[:1000]
+        entry = await c.get(r.headers["location"])
+        assert "CLS/2025/00001" in entry.text and "3200 — Laba Ditahan" in entry.text
+        assert "Tahun ditutup ke laba ditahan." in entry.text
+        tb = (await c.get("/api/v1/reports/trial-balance", params={"date_to": "2025-12-31"})).json()
+        assert {r["code"]: D(r["balance"]) for r in tb["rows"]}["3200"] == D(-6_000_000)  # profit 6 000 000
+        r = await c.post("/periods/2025/close", data={"csrf_token": csrf_of(page.text)})
+        assert r.status_code == 409 and "nothing to close in 2025" in r.text

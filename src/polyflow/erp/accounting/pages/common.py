@@ -30,6 +30,7 @@ NOTICES = {
     "lock-date": "The lock date was saved.",
     "saved": "The settings were saved.",
     "tax-code": "The tax code was saved.",
+    "closed": "The year was closed into retained earnings.",
 }
 
 ACCOUNT_TYPES = (("asset", "Assets"), ("liability", "Liabilities"), ("equity", "Equity"),

@@ -126,3 +126,18 @@ async def set_lock_date(request: Request, session: TenantSession):
         f.fail("books_closed_through", exc.message)
         return await _periods_page(request, session, year, exc.status_code, form=f)
     return see_other(f"/periods?year={year}&done=lock-date")
+
+
+@router.post("/periods/{year}/close")
+@html_page
+async def close_year(request: Request, session: TenantSession, year: str):
+    """Year-end close: the year's revenue and expense accounts zeroed into Laba Ditahan (3200), one journal."""
+    principal = await signed_in(request, session, "accounting.write")
+    await signed_form(request, principal)
+    y, _m = _period(year, "12")
+    try:
+        entry = await service.close_year(session, y, created_by=principal.id)
+    except PolyflowError as exc:
+        await session.rollback()
+        return await _periods_page(request, session, y, exc.status_code, error=exc.message)
+    return see_other(f"/journal/{entry.id}?done=closed")
