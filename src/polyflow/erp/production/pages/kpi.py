@@ -22,6 +22,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 GROUPS = {"machine": "Machine", "shift": "Shift", "day": "Day", "operator": "Operator", "product": "Product"}
 HUNDREDTH = Decimal("0.01")
+THOUSANDTH = Decimal("0.001")
 
 
 def _percent(ratio: Decimal | None) -> Decimal | None:
@@ -29,11 +30,16 @@ def _percent(ratio: Decimal | None) -> Decimal | None:
     return None if ratio is None else (ratio * 100).quantize(HUNDREDTH)
 
 
+def _kg(value: Decimal | None) -> Decimal | None:
+    """Weights to the gram, as the API writes them (a kg worked out through a conversion has many digits)."""
+    return None if value is None else Decimal(value).quantize(THOUSANDTH)
+
+
 def _row(g: ProductionGroup, name: str) -> dict:
     return {"group": name, "executions": g.executions,
-            "output": " · ".join(f"{fmt.qty(u.quantity)} {u.unit}" for u in g.output),
-            "output_kg": g.output_kg, "scrap_kg": g.scrap_kg, "scrap_pct": _percent(g.scrap_ratio),
-            "issued_kg": g.issued_kg, "yield_pct": _percent(g.yield_ratio), "hours": g.hours,
+            "output": " · ".join(f"{fmt.qty(_kg(u.quantity))} {u.unit}" for u in g.output),
+            "output_kg": _kg(g.output_kg), "scrap_kg": _kg(g.scrap_kg), "scrap_pct": _percent(g.scrap_ratio),
+            "issued_kg": _kg(g.issued_kg), "yield_pct": _percent(g.yield_ratio), "hours": _kg(g.hours),
             "kg_per_hour": g.kg_per_hour.quantize(HUNDREDTH) if g.kg_per_hour is not None else None,
             "oee_pct": _percent(g.oee.oee) if g.oee else None}
 
@@ -73,4 +79,4 @@ async def kpi(request: Request, session: TenantSession):
     return list_response(request, p, title=_("Production KPIs"),
                          filename=f"production-kpi-{group_by}-{date_from}-{date_to}", columns=columns, rows=rows,
                          total=len(rows), filters=filters, search=False, template="tenant/production/kpi.html",
-                         report=report, scrap_label=lambda kind: label(SCRAP_LABELS, kind))
+                         report=report, head=rows[-1], scrap_label=lambda kind: label(SCRAP_LABELS, kind))
