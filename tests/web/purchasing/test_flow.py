@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from tests.fixtures.auth import tenant_sql
-from tests.web.purchasing.conftest import ids_in
 
 FAKTUR = "010.000-26.00000123"
 

@@ -15,7 +15,7 @@ import openpyxl
 from tests.fixtures.auth import tenant_sql
 from tests.web.purchasing.conftest import SUPPLIER, ids_in
 
-LISTS = ("/purchase-requests", "/purchase-orders", "/purchase-receipts", "/purchase-invoices")
+LISTS = ("/purchase-requests", "/purchase-orders", "/purchase-receipts", "/purchase-invoices", "/purchase-returns")
 
 
 async def _order(live, shop, sub="pt-abc", quantity="2000", price="18500", approve=True, receive=None):
@@ -39,7 +39,8 @@ async def test_who_may_open_what(shop, browser, live):
     order = await _order(live, shop, receive="5")
     detail = f"/purchase-orders/{order['id']}"
     async with browser("sales") as s:  # sales has no purchasing permission at all
-        for path in (*LISTS, detail, f"{detail}/pdf", "/purchase-orders/new", f"/purchase-receipts/{order['receipt_id']}"):
+        for path in (*LISTS, detail, f"{detail}/pdf", "/purchase-orders/new",
+                     f"/purchase-receipts/{order['receipt_id']}"):
             r = await s.get(path)
             assert r.status_code == 403 and "does not allow purchasing" in r.text, (path, r.status_code)
             assert r.headers["content-type"].startswith("text/html")
@@ -240,7 +241,7 @@ def test_every_purchasing_string_has_its_indonesian_translation():
     from babel.messages.extract import extract_from_file
     from jinja2.ext import babel_extract
 
-    from polyflow.erp.purchasing.pages import common, invoices, orders, requests, returns  # noqa: F401
+    from polyflow.erp.purchasing.pages import common, invoices, orders, requests
     from polyflow.web.i18n import catalog
 
     root = pathlib.Path(__file__).parents[3] / "src" / "polyflow"
@@ -293,8 +294,9 @@ async def test_goods_go_back_to_the_supplier_with_a_debit_note(shop, browser, li
     order = await _order(live, shop, receive="500")
     line = order["lines"][0]["id"]
     async with live.tenant_client("pt-abc") as c:
-        r = await c.post("/api/v1/purchase-invoices", json={"order_id": order["id"], "tax_invoice_no": "0100002600000009",
-                                                            "lines": [{"order_line_id": line, "quantity": "200"}]})
+        r = await c.post("/api/v1/purchase-invoices", json={
+            "order_id": order["id"], "tax_invoice_no": "0100002600000009",
+            "lines": [{"order_line_id": line, "quantity": "200"}]})
         assert (await c.post(f"/api/v1/purchase-invoices/{r.json()['id']}/post")).status_code == 200
     async with browser("purchasing") as b:
         r = await b.get(f"/purchase-orders/{order['id']}")

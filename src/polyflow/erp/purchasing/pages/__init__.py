@@ -1,6 +1,6 @@
 """Purchasing pages (server-rendered, Bahasa Indonesia and English): purchase requests, purchase orders with
-their PDF, goods receipts, supplier invoices and purchase returns. They call the same services with the same permissions as
-the JSON API: reading needs purchasing.read, anything that changes a document purchasing.write."""
+their PDF, goods receipts, supplier invoices and purchase returns. They call the same services with the same
+permissions as the JSON API: reading needs purchasing.read, anything that changes a document purchasing.write."""
 
 from __future__ import annotations
 

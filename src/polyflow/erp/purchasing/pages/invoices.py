@@ -72,7 +72,8 @@ def to_invoice(line):
 
 
 async def _order_for(session, form: Form):
-    return await service.get_doc(session, "order", common.doc_id(form.raw("order_id") or "", "purchase order not found"))
+    order_id = common.doc_id(form.raw("order_id") or "", "purchase order not found")
+    return await service.get_doc(session, "order", order_id)
 
 
 async def _form_page(request: Request, session, form: Form, order, status_code: int = 200) -> HTMLResponse:
@@ -150,7 +151,8 @@ async def create_invoice(request: Request, session: TenantSession):
         await session.rollback()
         common.service_error(form, exc.message)
         return await _form_page(request, session, form, await _order_for(session, form), exc.status_code)
-    return see_other(f"/purchase-invoices/{invoice.id}?done={'posted' if form.raw('then') == 'post' else 'invoice_created'}")
+    done = "posted" if form.raw("then") == "post" else "invoice_created"
+    return see_other(f"/purchase-invoices/{invoice.id}?done={done}")
 
 
 FLOW = (("draft", "Draft"), ("open", "Open"), ("partially_paid", "Partially paid"), ("paid", "Paid"))

@@ -39,7 +39,8 @@ async def list_orders(request: Request, session: TenantSession):
     status = p.filter("status")
     rows, total = await service.browse(
         session, "order", q=p.q or None, status=status if status in dict(STATUSES) else None,
-        partner_id=common.list_uuid(p, "supplier"), date_from=common.list_date(p, "from"), date_to=common.list_date(p, "to"),
+        partner_id=common.list_uuid(p, "supplier"), date_from=common.list_date(p, "from"),
+        date_to=common.list_date(p, "to"),
         sort=p.order or "-date", limit=p.limit, offset=p.offset)
     items = [{"id": o.id, "number": o.number or _("(draft)"), "order_date": o.order_date,
               "supplier": common.supplier_label(code, name), "expected_date": o.expected_date, "status": o.status,

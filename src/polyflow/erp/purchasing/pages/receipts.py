@@ -49,7 +49,8 @@ async def list_receipts(request: Request, session: TenantSession):
     actions = [(_("Receive goods"), "/purchase-receipts/new")] if request.state.viewer.may("purchasing.write") \
         else []
     return list_response(request, p, title=_("Goods receipts"), columns=columns, rows=items, total=total,
-                         filters=filters, actions=actions, filename="goods-receipts", placeholder=_("Number, supplier or delivery note"))
+                         filters=filters, actions=actions, filename="goods-receipts",
+                         placeholder=_("Number, supplier or delivery note"))
 
 
 def open_qty(line):
