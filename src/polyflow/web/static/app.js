@@ -59,6 +59,20 @@
     }
   });
 
+  // A difference shown live (the floor's net = bruto - bobin): <p data-net="id-of-a id-of-b" data-label="Net">.
+  document.addEventListener("input", function (e) {
+    var nets = document.querySelectorAll("[data-net]");
+    for (var i = 0; i < nets.length; i++) {
+      var ids = nets[i].getAttribute("data-net").split(" ");
+      if (ids.indexOf(e.target.id) < 0) continue;
+      var a = document.getElementById(ids[0]), b = document.getElementById(ids[1]);
+      var x = a && parse(a.value), y = b && b.value.trim() ? parse(b.value) : "0";
+      if (!x || y === null) { nets[i].textContent = ""; continue; }
+      var net = Math.round((Number(x) - Number(y)) * 1000) / 1000;
+      nets[i].textContent = nets[i].getAttribute("data-label") + ": " + show(String(net)) + " kg";
+    }
+  });
+
   // Forms asking "are you sure?" carry data-confirm (text shown by the browser's own dialog).
   document.addEventListener("submit", function (e) {
     var message = e.target.getAttribute && e.target.getAttribute("data-confirm");
