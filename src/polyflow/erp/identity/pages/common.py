@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polyflow.erp.identity.auth import optional_principal
 from polyflow.erp.pages import page, tenant_of, text, visitor_language
 from polyflow.kit.errors import NotFound
 from polyflow.web import templates
 from polyflow.web.csrf import check_pre_auth, check_same_origin, pre_auth_token
-from polyflow.web.i18n import LANGUAGES, _, current_lang
+from polyflow.web.i18n import LANGUAGES, _, current_lang, use_lang
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -63,6 +64,11 @@ async def visitor(request: Request, session: AsyncSession) -> None:
     the form signs in to (its name from the settings, else the tenant's name), kept for `pre_auth_page`."""
     ws = await visitor_language(request, session)
     request.state.company = ws.company or tenant_of(request).name
+    if request.method == "GET" and request.query_params.get("lang") not in LANGUAGES:
+        # Someone signed in who opens a reset or invitation link reads it in their own language.
+        principal = await optional_principal(request, session)
+        if principal is not None and principal.user.language:
+            use_lang(principal.user.language)
 
 
 # -- forms shown before sign-in ----------------------------------------------------------------------------
