@@ -6,7 +6,7 @@ import logging
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyflow.kit.ratelimit import RateLimiter
@@ -26,23 +26,9 @@ HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
 
 async def send_error(scope: Scope, receive: Receive, send: Send, status: int, message: str,
                      headers: dict[str, str] | None = None) -> None:
-    """A short error in the form the client wants: HTML for browsers on pages, JSON otherwise."""
-    accept = ""
-    for key, value in scope.get("headers", ()):
-        if key == b"accept":
-            accept = value.decode("latin-1")
-            break
-    if "text/html" in accept and not scope.get("path", "").startswith("/api/"):
-        from html import escape
-
-        body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Polyflow</title></head>"
-            f"<body style='font-family:sans-serif;margin:3rem'><h1>{status}</h1><p>{escape(message)}</p>"
-            "</body></html>"
-        )
-        response = HTMLResponse(body, status_code=status, headers=headers)
-    else:
-        response = JSONResponse({"detail": message}, status_code=status, headers=headers)
+    """A short error as JSON; for a browser asking for a page, web.errors.HtmlErrorsMiddleware (outside this one)
+    turns it into the site's own error page (styled by the stylesheet: an inline style would break the CSP)."""
+    response = JSONResponse({"detail": message}, status_code=status, headers=headers)
     await response(scope, receive, send)
 
 
