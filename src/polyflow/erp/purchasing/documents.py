@@ -39,7 +39,8 @@ def purchase_order(order: PurchaseOrder, company: Company, supplier: Partner, va
         product = f"{variant.sku} {variant.name}" if variant else str(line.variant_id)
         rows.append((line.line_no, product, fmt.qty(line.quantity), line.unit, fmt.rupiah(line.unit_price),
                      line.tax_code, fmt.rupiah(line.base_amount)))
-    doc.table([_("No"), _("Product"), _("Quantity"), _("Unit"), _("Price"), _("Tax"), _("Amount")], rows, WIDTHS,
+    # "#" and "DPP", not "No" (the yes/no word) and "Amount" (Jumlah, the same word as the quantity's).
+    doc.table(["#", _("Product"), _("Quantity"), _("Unit"), _("Price"), _("Tax"), _("DPP")], rows, WIDTHS,
               ["C", "L", "R", "C", "R", "C", "R"])
     doc.totals([(_("DPP"), fmt.rupiah(order.subtotal)), (_("PPN"), fmt.rupiah(order.tax_amount)),
                 (_("Total"), fmt.rupiah(order.total))])

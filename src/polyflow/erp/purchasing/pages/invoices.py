@@ -55,7 +55,7 @@ async def list_invoices(request: Request, session: TenantSession):
         Column("subtotal", _("DPP"), "money"),
         Column("tax_amount", _("PPN"), "money"),
         Column("total", _("Total"), "money", sort="total"),
-        Column("open_amount", _("Open"), "money"),
+        Column("open_amount", _("Open amount"), "money"),
     ]
     filters = [Filter("status", "Status", STATUSES),
                Filter("supplier", "Supplier", await common.supplier_choices(session, active_only=False)),
