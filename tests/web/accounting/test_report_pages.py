@@ -97,13 +97,13 @@ async def test_trial_balance_exports_parse_back_and_balance(make_tenant, browser
         rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
         debit = sum(D(row["Debit"]) for row in rows)
         assert debit == sum(D(row["Kredit"]) for row in rows) == D(852_325_000)
-        assert {"Kode": "1290", "Akun": "Akumulasi Penyusutan", "Jenis": "Aset", "Debit": "0",
+        assert {"Kode": "1290", "Akun": "Akumulasi Penyusutan", "Tipe": "Aset", "Debit": "0",
                 "Kredit": "80000000"} in rows
 
         r = await c.get("/reports/trial-balance", params={**params, "export": "xlsx"})
         sheet = load_workbook(io.BytesIO(r.content)).active
         values = list(sheet.iter_rows(values_only=True))
-        assert values[0] == ("Kode", "Akun", "Jenis", "Debit", "Kredit")
+        assert values[0] == ("Kode", "Akun", "Tipe", "Debit", "Kredit")
         assert sum(D(str(v[3])) for v in values[1:]) == sum(D(str(v[4])) for v in values[1:]) == D(852_325_000)
 
         page = await c.get("/reports/trial-balance", params=params)
