@@ -11,7 +11,7 @@ PAGES = {
     ("POST", "/periods/lock-date"): W, ("POST", "/periods/{year}/close"): W,
     ("GET", "/reports/trial-balance"): R, ("GET", "/reports/general-ledger"): R,
     ("GET", "/reports/profit-loss"): R, ("GET", "/reports/balance-sheet"): R,
-    ("GET", "/reports/ar-aging"): R, ("GET", "/reports/ap-aging"): R, ("GET", "/reports/ppn"): R,
+    ("GET", "/reports/ar-aging"): "sales.read", ("GET", "/reports/ap-aging"): "purchasing.read", ("GET", "/reports/ppn"): R,
     ("GET", "/reports/coretax"): R,
     ("GET", "/settings"): R, ("POST", "/settings"): W,
     ("GET", "/settings/tax-codes"): R, ("GET", "/settings/tax-codes/new"): W, ("POST", "/settings/tax-codes"): W,

@@ -185,8 +185,8 @@ def _aging(request, p, aging, *, title: str, filename: str):
 @router.get("/reports/ar-aging")
 @html_page
 async def ar_aging(request: Request, session: TenantSession):
-    """Umur piutang: open receivables per customer by days past due."""
-    await signed_in(request, session, "accounting.read")
+    """Umur piutang: open receivables per customer by days past due (sales.read, as the API demands)."""
+    await signed_in(request, session, "sales.read")
     p = _params(request)
     as_of = day(p, "as_of", fmt.today())
     aging = await sales.ar_aging(session, as_of, settled_after=lambda s, d: payments.allocated_after(s, "in", d))
@@ -196,8 +196,8 @@ async def ar_aging(request: Request, session: TenantSession):
 @router.get("/reports/ap-aging")
 @html_page
 async def ap_aging(request: Request, session: TenantSession):
-    """Umur hutang: open supplier invoices per supplier by days past due."""
-    await signed_in(request, session, "accounting.read")
+    """Umur hutang: open supplier invoices per supplier by days past due (purchasing.read, as the API demands)."""
+    await signed_in(request, session, "purchasing.read")
     p = _params(request)
     as_of = day(p, "as_of", fmt.today())
     aging = await purchasing.ap_aging(session, as_of,
