@@ -272,7 +272,7 @@ async def test_a_draft_supplier_invoice_is_posted_or_cancelled_from_its_page(sho
         first = r.headers["location"].split("?")[0]
         r = await b.get(first)
         # 200 x 18 500 = 3 700 000; PPN 3 700 000 x 11/12 x 12 % = 407 000.
-        assert "Draf" in r.text and "Rp 3.700.000" in r.text and "Rp 407.000" in r.text and "Posting" in r.text
+        assert "Draf" in r.text and "Rp 3.700.000" in r.text and "Rp 407.000" in r.text and "Bukukan" in r.text
         r = await b.post("/purchase-invoices", data={**form, f"qty_{line}": "300"}, follow_redirects=False)
         second = r.headers["location"].split("?")[0]
         r = await b.post(f"{second}/cancel", data={"csrf_token": b.csrf}, follow_redirects=False)
@@ -280,7 +280,7 @@ async def test_a_draft_supplier_invoice_is_posted_or_cancelled_from_its_page(sho
         r = await b.post(f"{first}/post", data={"csrf_token": b.csrf}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].endswith("?done=posted")
         r = await b.get(r.headers["location"])
-        assert "PINV/2026/00001" in r.text and "Faktur pemasok sudah diposting." in r.text
+        assert "PINV/2026/00001" in r.text and "Faktur pemasok sudah dibukukan." in r.text
         assert 'action="' + first + '/post"' not in r.text  # posted: no more actions
         r = await b.post(f"{first}/post", data={"csrf_token": b.csrf})
         assert r.status_code == 409 and "a posted invoice is never edited" in r.text
