@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 
+import psycopg
 from fastapi import routing
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ from polyflow.erp.models.user import ROLES
 from polyflow.platform import entitlements
 from polyflow.platform.entitlements import MODULES
 from polyflow.platform.models import Plan
-from tests.fixtures.auth import make_user
+from tests.fixtures.auth import make_user, tenant_dsn
 
 # Every page's class lives in tests/security/page_classes/<area>.py (one file per area of the app, merged).
 from tests.security.page_classes import FORMS, PAGES, PUBLIC, SIGNED_IN  # noqa: E402
@@ -70,31 +71,36 @@ async def test_each_role_gets_403_on_every_page_it_may_not_open_and_reaches_the_
     await entitlements.set_plan(platform, "pt-abc", "pro")  # every module, room for the invited users
     target = make_user(live.settings, "pt-abc", ["viewer"])  # whose activation the users.manage form changes
     refused = allowed = 0
-    for n, role in enumerate(ROLES):
-        _, cookie, csrf = await _signed_in(live, tenant_as, tenant_sign_in, "pt-abc", [role])
-        async with tenant_as("pt-abc", cookie=cookie) as c:
-            for (method, template), permission in GUARDED.items():
-                path = template.replace("{user_id}", str(target["id"]))
-                before = tenant_sql("pt-abc", "SELECT count(*) FROM products")[0][0], \
-                    tenant_sql("pt-abc", "SELECT count(*), bool_and(is_active) FROM users")[0]
-                r = await _hit(c, method, path, csrf, n)
-                if any(p in ROLE_PERMISSIONS[role] for p in permission.split(" or ")):  # 'a or b': either
-                    if template == "/users/policy" and role != "owner":
-                        # users.manage reaches the form; the sign-in rules themselves are the owners' alone.
-                        assert r.status_code == 403 and "only an owner" in r.text, (role, r.text[:300])
-                        continue
-                    assert r.status_code not in (401, 403) and r.status_code < 500, (role, method, path, r.text[:300])
-                    allowed += 1
-                    if method == "POST" and template == "/users/{user_id}/active":
-                        tenant_sql("pt-abc", "UPDATE users SET is_active = true WHERE id = %s", (target["id"],))
-                else:
-                    assert r.status_code == 403, (role, method, path, r.status_code)
-                    assert "text/html" in r.headers["content-type"]
-                    assert f"does not allow {permission}" in r.text, (role, path)
-                    refused += 1
-                    after = tenant_sql("pt-abc", "SELECT count(*) FROM products")[0][0], \
-                        tenant_sql("pt-abc", "SELECT count(*), bool_and(is_active) FROM users")[0]
-                    assert after == before, (role, method, path)
+    _, dsn = tenant_dsn(live.settings, "pt-abc")
+    with psycopg.connect(dsn.url("postgresql"), autocommit=True) as db:  # one connection for every check
+        def state():
+            return db.execute("SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM users),"
+                              " (SELECT bool_and(is_active) FROM users)").fetchone()
+
+        for n, role in enumerate(ROLES):
+            _, cookie, csrf = await _signed_in(live, tenant_as, tenant_sign_in, "pt-abc", [role])
+            async with tenant_as("pt-abc", cookie=cookie) as c:
+                for (method, template), permission in GUARDED.items():
+                    path = template.replace("{user_id}", str(target["id"]))
+                    before = state() if method == "POST" else None  # a GET changes nothing to compare
+                    r = await _hit(c, method, path, csrf, n)
+                    if any(p in ROLE_PERMISSIONS[role] for p in permission.split(" or ")):  # 'a or b': either
+                        if template == "/users/policy" and role != "owner":
+                            # users.manage reaches the form; the sign-in rules themselves are the owners' alone.
+                            assert r.status_code == 403 and "only an owner" in r.text, (role, r.text[:300])
+                            continue
+                        assert r.status_code not in (401, 403) and r.status_code < 500, \
+                            (role, method, path, r.text[:300])
+                        allowed += 1
+                        if method == "POST" and template == "/users/{user_id}/active":
+                            db.execute("UPDATE users SET is_active = true WHERE id = %s", (target["id"],))
+                    else:
+                        assert r.status_code == 403, (role, method, path, r.status_code)
+                        assert "text/html" in r.headers["content-type"]
+                        assert f"does not allow {permission}" in r.text, (role, path)
+                        refused += 1
+                        if before is not None:
+                            assert state() == before, (role, method, path)
     assert refused >= 25 and allowed >= 25, (refused, allowed)
     assert tenant_sql("pt-xyz", "SELECT count(*) FROM products")[0][0] == 0
 
