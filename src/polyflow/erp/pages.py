@@ -48,6 +48,7 @@ NAV: tuple[tuple[str, tuple[tuple[str, str, str | tuple[str, ...]], ...]], ...] 
         ("Purchase orders", "/purchase-orders", "purchasing.read"),
         ("Goods receipts", "/purchase-receipts", "purchasing.read"),
         ("Supplier invoices", "/purchase-invoices", "purchasing.read"),
+        ("Purchase returns", "/purchase-returns", "purchasing.read"),
         ("Supplier payments", "/supplier-payments", ("purchasing.read", "accounting.read")),
     )),
     ("Inventory", (
