@@ -81,11 +81,12 @@ async def test_tiles_show_the_books_figures_to_the_roles_that_may_read_them(live
         assert tile(home.text, "/stock/valuation") == "Stock value Rp 60,000 products in stock: 1"
         assert "Sales per day, last 30 days" in home.text
 
-    # A salesperson: stock and sales, no purchasing, receivables, payables or production.
+    # A salesperson: stock, sales and receivables (as their reports demand); no purchasing, payables or production.
     async with signed_in_client(live, ["sales"]) as (client, _user):
         home = await client.get("/")
         assert tile(home.text, "/stock/valuation") and tile(home.text, "/sales-orders")
-        for href in ("/purchase-orders", "/reports/ar-aging", "/reports/ap-aging", "/production/kpi"):
+        assert tile(home.text, "/reports/ar-aging").startswith("Piutang (AR) Rp 33.300")
+        for href in ("/purchase-orders", "/reports/ap-aging", "/production/kpi"):
             assert tile(home.text, href) == "", href
         assert '<svg class="chart"' in home.text
     # Production sees only its floor and the stock; finance reads every module.
@@ -93,6 +94,7 @@ async def test_tiles_show_the_books_figures_to_the_roles_that_may_read_them(live
         home = await client.get("/")
         assert tile(home.text, "/production/kpi") and tile(home.text, "/stock/low")
         assert not tile(home.text, "/sales-orders") and '<svg class="chart"' not in home.text
+        assert not tile(home.text, "/reports/ar-aging") and not tile(home.text, "/reports/ap-aging")
     async with signed_in_client(live, ["finance"]) as (client, _user):
         home = await client.get("/")
         assert all(tile(home.text, href) for href in ("/stock/valuation", "/sales-orders", "/purchase-orders",

@@ -1,7 +1,7 @@
 """The dashboard at ``/``: the figures a plant looks at first. Each tile is shown only to a viewer who may read
 its module (role and plan) and links to the page behind it; the figures come from the modules' own service reads
-(inventory valuation and low stock, receivables / payables aging, the production report) and from the few
-aggregates in `reads` (open orders, sales per day)."""
+(low stock, receivables / payables aging, the production report) and from the few aggregates in `reads`
+(the stock's value now, open orders, sales per day)."""
 
 from __future__ import annotations
 
@@ -95,9 +95,9 @@ async def tiles(session: AsyncSession, viewer: Viewer, today: date) -> tuple[lis
     """The tiles this viewer may see, and the sales chart (None without sales.read)."""
     out: list[Tile] = []
     if viewer.may("inventory.read"):
-        valuation = await inventory.valuation(session, today)
-        out.append(Tile(_("Stock value"), fmt.rupiah(valuation.total_value), "/stock/valuation",
-                        note=_("products in stock: %(n)s", n=fmt.num(sum(1 for r in valuation.rows if r.quantity)))))
+        stock = await reads.stock_value(session)
+        out.append(Tile(_("Stock value"), fmt.rupiah(stock.value), "/stock/valuation",
+                        note=_("products in stock: %(n)s", n=fmt.num(stock.in_stock))))
         low = len(await inventory.low_stock(session))
         out.append(Tile(_("Low stock"), fmt.num(low), "/stock/low",
                         note=_("products below their minimum") if low else _("every product above its minimum"),

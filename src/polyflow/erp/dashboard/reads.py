@@ -1,5 +1,5 @@
 """The dashboard's own small aggregates (one query each) where no module has a read that answers them:
-how many orders are open and for how much, and the sales of each day of a range."""
+how many orders are open and for how much, the sales of each day of a range, and the stock's value now."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polyflow.erp.models.product import ProductVariant
 from polyflow.erp.models.purchasing import PurchaseOrder
 from polyflow.erp.models.sales import SalesInvoice, SalesOrder
 
@@ -48,3 +49,17 @@ async def sales_per_day(session: AsyncSession, first: date, last: date) -> dict[
         .where(SalesInvoice.invoice_date.between(first, last), SalesInvoice.status.in_(POSTED_INVOICES))
         .group_by(SalesInvoice.invoice_date))
     return {day: Decimal(amount) for day, amount in rows}
+
+
+@dataclass(frozen=True)
+class StockValue:
+    value: Decimal
+    in_stock: int  # variants with stock
+
+
+async def stock_value(session: AsyncSession) -> StockValue:
+    """The stock's value now: the sum of the running value inventory keeps on each variant (what the valuation
+    as of today adds up from every movement, read in one pass over the variants instead of the history)."""
+    row = (await session.execute(select(func.coalesce(func.sum(ProductVariant.stock_value), 0),
+                                        func.count().filter(ProductVariant.qty_total > 0)))).one()
+    return StockValue(Decimal(row[0]), row[1])
