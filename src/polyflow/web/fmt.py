@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from polyflow.web.i18n import _, babel_locale, current_lang
+from polyflow.web.i18n import _, babel_locale, current_lang, gettext
 
 DEFAULT_ZONE = "Asia/Jakarta"
 # The zones of Indonesia by their everyday names; other zones show their UTC offset.
@@ -171,7 +171,14 @@ def status_label(value: Any) -> str:
     return _(english) if english else key.replace("_", " ")
 
 
-GLOBALS = {"status_label": status_label, "rupiah": rupiah, "money": money, "num": num, "qty": qty, "pct": pct, "ratio_pct": ratio_pct,
+def tr(text: Any) -> str:
+    """A label that may come from data (a filter option: a partner's or location's name) in the reader's language:
+    a plain str, so Jinja escapes it, and never a format string (unlike the template `_()`, whose result is
+    Markup and is %-formatted: a name with '<' ran as markup, one with '%' was a 500)."""
+    return gettext(str(text))
+
+
+GLOBALS = {"tr": tr, "status_label": status_label, "rupiah": rupiah, "money": money, "num": num, "qty": qty, "pct": pct, "ratio_pct": ratio_pct,
            "date": date, "datetime": datetime, "input_num": input_num, "iso": iso, "zone_name": zone_name}
 
 

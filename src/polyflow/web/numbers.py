@@ -16,7 +16,10 @@ from decimal import Decimal, InvalidOperation
 
 from polyflow.web.i18n import _, current_lang
 
-MAX_DIGITS = 20
+# What the schemas (max_digits=18) and the NUMERIC(18, x) columns can hold: a longer number is refused here, next to
+# its field, instead of failing later in a schema or the database (a 20-digit quantity was a 500 on a page).
+MAX_DIGITS = 18
+MAX_WHOLE_DIGITS = 15  # NUMERIC(18, 3) quantities keep 15 digits before the point (Rp 999 trillion is plenty)
 _GROUPED = re.compile(r"^\d{1,3}(?:G\d{3})+$")
 
 
@@ -57,7 +60,7 @@ def parse_number(text: str, lang: str | None = None) -> Decimal:
         digits = cleaned
     if digits.startswith("."):
         digits = "0" + digits
-    if len(digits.replace(".", "")) > MAX_DIGITS:
+    if len(digits.replace(".", "")) > MAX_DIGITS or len(digits.split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
         raise ValueError(_("“%(text)s” is too long", text=raw[:40]))
     try:
         value = Decimal(digits)
