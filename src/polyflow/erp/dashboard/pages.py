@@ -1,7 +1,7 @@
 """The dashboard at ``/``: the figures a plant looks at first. Each tile is shown only to a viewer who may read
 its module (role and plan) and links to the page behind it; the figures come from the modules' own service reads
-(low stock, receivables / payables aging, the production report) and from the few aggregates in `reads`
-(the stock's value now, open orders, sales per day)."""
+(low stock, the production report) and from the few aggregates in `reads` (the stock's value now, open orders,
+receivables / payables by days past due, sales per day)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from polyflow.erp.dashboard import reads
 from polyflow.erp.inventory import service as inventory
 from polyflow.erp.pages import Viewer, html_page, page, signed_in, tenant_of
 from polyflow.erp.production import reports as production
-from polyflow.erp.purchasing import invoicing as purchasing
-from polyflow.erp.sales import invoicing as sales
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.web import fmt
 from polyflow.web.i18n import _
@@ -113,12 +111,10 @@ async def tiles(session: AsyncSession, viewer: Viewer, today: date) -> tuple[lis
     # The aging tiles demand what their reports (and the API) demand: receivables sales.read, payables
     # purchasing.read.
     if viewer.may("sales.read"):
-        ar = await sales.ar_aging(session, today)
-        out.append(_aging_tile(_("Receivables (AR)"), {**ar.totals, "total": ar.total}, "/reports/ar-aging"))
+        out.append(_aging_tile(_("Receivables (AR)"), await reads.receivables_aging(session, today),
+                               "/reports/ar-aging"))
     if viewer.may("purchasing.read"):
-        ap = await purchasing.ap_aging(session, today)
-        ap_totals = {key: getattr(ap.totals, key) for key, _label in BUCKETS}  # the model's own Decimals
-        out.append(_aging_tile(_("Payables (AP)"), {**ap_totals, "total": ap.totals.total}, "/reports/ap-aging"))
+        out.append(_aging_tile(_("Payables (AP)"), await reads.payables_aging(session, today), "/reports/ap-aging"))
     if viewer.may("production.read"):
         report = await production.production_report(session, today, today, "day")
         totals = report.totals

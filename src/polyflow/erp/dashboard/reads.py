@@ -1,17 +1,18 @@
 """The dashboard's own small aggregates (one query each) where no module has a read that answers them:
-how many orders are open and for how much, the sales of each day of a range, and the stock's value now."""
+how many orders are open and for how much, the sales of each day of a range, the stock's value now, and the
+receivables / payables by days past due in total (the aging reports list every customer; the tile needs the sums)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.models.product import ProductVariant
-from polyflow.erp.models.purchasing import PurchaseOrder
+from polyflow.erp.models.purchasing import PurchaseInvoice, PurchaseOrder
 from polyflow.erp.models.sales import SalesInvoice, SalesOrder
 
 # Orders still to be delivered / received or invoiced (the states between confirmation and the end).
@@ -63,3 +64,44 @@ async def stock_value(session: AsyncSession) -> StockValue:
     row = (await session.execute(select(func.coalesce(func.sum(ProductVariant.stock_value), 0),
                                         func.count().filter(ProductVariant.qty_total > 0)))).one()
     return StockValue(Decimal(row[0]), row[1])
+
+
+
+# Days past due: the aging reports' buckets (sales.invoicing.BUCKETS, purchasing's AgingBuckets).
+AGING_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
+
+
+def _bucket_conditions(due, today: date) -> list:
+    """One condition per bucket on the due date, as the reports bucket the days late (today - due date)."""
+    return [due >= today,
+            due.between(today - timedelta(days=30), today - timedelta(days=1)),
+            due.between(today - timedelta(days=60), today - timedelta(days=31)),
+            due.between(today - timedelta(days=90), today - timedelta(days=61)),
+            due < today - timedelta(days=90)]
+
+
+async def _aging_totals(session: AsyncSession, today: date, amount, due, *where) -> dict[str, Decimal]:
+    row = (await session.execute(
+        select(*(func.coalesce(func.sum(amount).filter(cond), 0) for cond in _bucket_conditions(due, today)))
+        .where(*where))).one()
+    out = {bucket: Decimal(value) for bucket, value in zip(AGING_BUCKETS, row)}
+    out["total"] = sum(out.values(), Decimal(0))
+    return out
+
+
+async def receivables_aging(session: AsyncSession, today: date) -> dict[str, Decimal]:
+    """What customers owe today by days past due, in total (the AR aging report's totals for today, summed in
+    one query instead of per customer): posted invoices and credit notes dated up to today with something
+    open, a credit note counting against."""
+    signed = case((SalesInvoice.kind == "credit_note", -SalesInvoice.open_amount), else_=SalesInvoice.open_amount)
+    return await _aging_totals(session, today, signed, SalesInvoice.due_date,
+                               SalesInvoice.status.in_(POSTED_INVOICES), SalesInvoice.open_amount > 0,
+                               SalesInvoice.invoice_date <= today)
+
+
+async def payables_aging(session: AsyncSession, today: date) -> dict[str, Decimal]:
+    """What the plant owes its suppliers today by days past due, in total (the AP aging report's totals for
+    today, in one query): posted supplier invoices dated up to today with something open."""
+    return await _aging_totals(session, today, PurchaseInvoice.open_amount, PurchaseInvoice.due_date,
+                               PurchaseInvoice.status.in_(POSTED_INVOICES), PurchaseInvoice.open_amount > 0,
+                               PurchaseInvoice.invoice_date <= today)
