@@ -188,7 +188,7 @@ async def test_every_post_page_refuses_a_forged_form_and_changes_nothing(seeded,
     # Most POSTs on a record are reachable from a seeded page: the sweep hits them with real ids.
     print("no real id:", sorted(set(with_ids) - set(real)))
     assert len(real) >= len(with_ids) * 0.8, sorted(set(with_ids) - set(real))
-    forged = {
+    forged = lambda csrf: {  # noqa: E731
         "no token": ({}, {}),
         "wrong token": ({"csrf_token": "x" * 43}, {}),
         "another session's token": ({"csrf_token": other_csrf}, {}),
@@ -201,7 +201,7 @@ async def test_every_post_page_refuses_a_forged_form_and_changes_nothing(seeded,
     for template in posts:
         path = _concrete(template, found, "POST", prefixes) or _made_up(template)
         body = {k: v.format(n=1) for k, v in FORMS.get(template, {}).items()}
-        for label, (extra, headers) in forged.items():
+        for label, (extra, headers) in forged(csrf).items():
             if template in PRE_AUTH and label == "another session's token":
                 continue
             async with tenant_as("pt-abc", cookie=cookie, **headers) as c:
@@ -228,6 +228,20 @@ async def test_every_post_page_refuses_a_forged_form_and_changes_nothing(seeded,
 # -- 2. stored XSS -------------------------------------------------------------------------------------------
 def _raw_markup(pages: dict[str, str]) -> list[tuple[str, str]]:
     return [(path, marker) for path, text in pages.items() for marker in RAW_MARKERS if marker in text]
+
+
+def _foreign_targets(pages: dict[str, str]) -> list[tuple[str, str]]:
+    """Links, form targets and sources that leave the site or run script (javascript:, //host, https://host)."""
+    out = []
+    for path, text in pages.items():
+        for value in re.findall(r'(?:href|action|src|formaction)\s*=\s*"([^"]*)"', text):
+            target = html.unescape(value).strip()
+            if target.startswith(("/", "?", "#", "mailto:", "tel:")) and not target.startswith(("//", "/\\")):
+                continue
+            if target == "":
+                continue
+            out.append((path, target))
+    return out
 
 
 async def test_markup_typed_into_names_and_memos_is_shown_escaped_on_every_page(seeded, live, tenant_app,
@@ -265,6 +279,7 @@ async def test_markup_typed_into_names_and_memos_is_shown_escaped_on_every_page(
         await _crawl(c, _page_routes(tenant_app), pages, extra)
     assert len(pages) >= 80, len(pages)
     assert not _raw_markup(pages), _raw_markup(pages)
+    assert not _foreign_targets(pages), _foreign_targets(pages)
     # Not vacuous: the names ARE on the pages, escaped.
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     showing = {p for p, text in pages.items() if escaped in text}
@@ -297,6 +312,10 @@ FILTERS = ("q", "status", "done", "order", "customer", "type", "kind", "active",
            "payment", "movement", "month", "year", "machine", "location", "invoice", "entity", "due_from", "due_to",
            "doc_type", "action", "lines", "nonzero", "sort", "error", "message", "notice", "back", "next", "return",
            "lang", "page", "export")
+
+
+HOSTILE = ("-1", "99999999999999999999", "9999-12-31", "0001-01-01", "2026-02-30", "1e999", "\x00", "x" * 101,
+           "00000000-0000-0000-0000-000000000000")
 
 
 def _local(location: str | None) -> bool:
@@ -334,6 +353,18 @@ async def test_query_parameters_are_never_reflected_raw_nor_followed_off_site(se
                 if 'href="//evil' in r.text or 'href="https://evil' in r.text or 'action="//evil' in r.text \
                         or 'href="javascript:' in r.text or 'href="/\\evil' in r.text:
                     problems.append((path, evil, "links off-site"))
+        # Hostile values in the filters a page parses (dates, years, numbers, ids): a 4xx, never a 500.
+        for path in targets:
+            for value in HOSTILE:
+                r = await c.get(path, params={name: value for name in FILTERS if name != "export"},
+                                follow_redirects=False)
+                if r.status_code >= 500:
+                    problems.append((path, "all filters", value, r.status_code))
+                # One at a time too, where a page parses them (an earlier bad filter would hide a later one).
+                for name in ("year", "as_of", "page", "customer") if value in HOSTILE[:6] else ():
+                    r = await c.get(path, params={name: value}, follow_redirects=False)
+                    if r.status_code >= 500:
+                        problems.append((path, name, value, r.status_code))
         # Where a page does follow next=/back=: the sign-in form (signed in already), step-up.
         for evil in EVIL_URLS + ("/\\/evil.example", "/%09/evil.example", "///evil.example"):
             r = await c.get("/login", params={"next": evil}, follow_redirects=False)
@@ -574,4 +605,35 @@ async def test_absurd_numbers_in_every_number_field_are_a_422_next_to_the_field(
             if r.status_code >= 500:
                 problems.append((action, "all numbers at the maximum", r.status_code, r.headers.get("location")))
     assert tried >= 100, tried
+    assert not problems, "\n".join(map(str, problems))
+
+
+# -- documents -----------------------------------------------------------------------------------------------
+UNICODE_NAME = "Café Ümit 中文 😀 ‹PT› “Jaya” — ₹ ‑ ∑ " + "Panjang" * 25
+
+
+async def test_every_pdf_prints_names_in_any_script_and_markup(seeded, live, tenant_app, tenant_as, tenant_sign_in):
+    """Names a PDF font cannot draw (CJK, emoji, typographic marks) or that are one long word never break a
+    printable document (fpdf2's core fonts raise on characters outside Latin-1)."""
+    ids = seeded
+    owner = make_user(live.settings, "pt-abc", ["owner"])
+    async with tenant_as("pt-abc", token=owner["token"]) as c:
+        for path in (f"/api/v1/products/{ids['product_id']}", f"/api/v1/variants/{ids['variant_id']}",
+                     f"/api/v1/partners/{ids['partner_id']}", f"/api/v1/locations/{ids['location_id']}"):
+            r = await c.patch(path, json={"name": UNICODE_NAME[:200]})
+            assert r.status_code == 200, (path, r.text)
+    _, cookie, _ = await _owner_session(live, tenant_as, tenant_sign_in, "pt-abc")
+    routes = _page_routes(tenant_app)
+    every: dict[tuple[str, str], list[str]] = {}
+    async with tenant_as("pt-abc", cookie=cookie) as c:
+        await _crawl(c, routes, every=every)
+        pdfs = [link for (m, t), links in every.items() if m == "GET" and t.endswith("/pdf") for link in links[:3]]
+        templates = {t for m, t in routes if m == "GET" and t.endswith("/pdf")}
+        assert len({t for (m, t) in every if t in templates}) == len(templates), (templates, sorted(every))
+        problems = []
+        for path in pdfs:
+            for lang in ("id", "en"):
+                r = await c.get(path, params={"lang": lang})
+                if r.status_code != 200 or not r.content.startswith(b"%PDF"):
+                    problems.append((path, lang, r.status_code, r.text[:200]))
     assert not problems, "\n".join(map(str, problems))
