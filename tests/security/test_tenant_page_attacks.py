@@ -269,8 +269,22 @@ async def test_markup_typed_into_names_and_memos_is_shown_escaped_on_every_page(
         r = await c.post("/api/v1/partners", json={"code": "PCT-1", "name": "Murni 100% %(x)s %s %d",
                                                    "is_customer": True, "is_supplier": True})
         assert r.status_code == 201, r.text
-    _, cookie, _ = await _owner_session(live, tenant_as, tenant_sign_in, "pt-abc")
+        r = await c.patch(f"/api/v1/users/{owner['id']}", json={"name": XSS})
+        assert r.status_code == 200, r.text
+        r = await c.patch("/api/v1/tax/company", json={"legal_name": XSS, "address": XSS})
+        assert r.status_code == 200, r.text
+    _, cookie, csrf = await _owner_session(live, tenant_as, tenant_sign_in, "pt-abc")
+    async with tenant_as("pt-abc", cookie=cookie) as c:  # the company name the header and sign-in page show
+        form = next(f for f in _Forms((await c.get("/settings")).text, numbers=False).forms
+                    if f["action"] in ("", "/settings"))
+        r = await c.post("/settings", data={**form["fields"], "company_name": XSS, "address": XSS,
+                                            "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 303, r.text[:500]
     pages: dict[str, str] = {}
+    async with tenant_as("pt-abc") as anonymous:
+        for path in ("/login", "/reset", "/login?lang=en"):
+            pages["anonymous " + path] = (await anonymous.get(path)).text
+        assert "&lt;script&gt;alert(1)" in pages["anonymous /login"]
     extra = (f"/products/{ids['product_id']}", f"/products/{ids['product_id']}/edit",
              f"/partners/{ids['partner_id']}", f"/partners/{ids['partner_id']}/edit", f"/journal/{entry}",
              f"/sales-orders/{ids['sales_order_id']}", f"/invoices/{ids['sales_invoice_id']}",
@@ -284,7 +298,7 @@ async def test_markup_typed_into_names_and_memos_is_shown_escaped_on_every_page(
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     showing = {p for p, text in pages.items() if escaped in text}
     for path in ("/products", "/partners", f"/journal/{entry}", f"/products/{ids['product_id']}",
-                 f"/partners/{ids['partner_id']}"):
+                 f"/partners/{ids['partner_id']}", "/users", "/audit", "/"):
         assert path in showing, (path, sorted(showing))
     assert len(showing) >= 15, sorted(showing)
 
@@ -533,7 +547,7 @@ ABSURD = ("1e999", "9" * 40, "NaN", "Infinity", "1.2.3", "1,2,3", "--1", "0x10",
 class _Forms:
     """The POST forms of a page with their inputs (name -> default value) and which inputs are numbers."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, numbers: bool = True):
         from html.parser import HTMLParser
 
         forms: list[dict] = []
@@ -568,7 +582,7 @@ class _Forms:
                     self.select = None
 
         P().feed(text)
-        self.forms = [f for f in forms if f["numbers"]]
+        self.forms = [f for f in forms if f["numbers"] or not numbers]
 
 
 async def test_absurd_numbers_in_every_number_field_are_a_422_next_to_the_field(seeded, live, tenant_app,
