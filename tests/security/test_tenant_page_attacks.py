@@ -651,3 +651,28 @@ async def test_every_pdf_prints_names_in_any_script_and_markup(seeded, live, ten
                 if r.status_code != 200 or not r.content.startswith(b"%PDF"):
                     problems.append((path, lang, r.status_code, r.text[:200]))
     assert not problems, "\n".join(map(str, problems))
+
+
+# -- 1b. reading never writes --------------------------------------------------------------------------------
+async def test_no_get_page_changes_anything(seeded, live, tenant_app, tenant_as, tenant_sign_in, tenant_sql):
+    """A GET is not CSRF-checked, so no GET may change data: a link or <img> on another site would do it."""
+    routes = _page_routes(tenant_app)
+    _, cookie, _ = await _owner_session(live, tenant_as, tenant_sign_in, "pt-abc")
+    before = _fingerprint(tenant_sql, "pt-abc")
+    every: dict[tuple[str, str], list[str]] = {}
+    async with tenant_as("pt-abc", cookie=cookie, Accept="text/html") as c:
+        await _crawl(c, routes, every=every)
+        visited = 0
+        for (method, _template), links in every.items():
+            if method != "GET":
+                continue
+            for link in links[:2]:
+                for suffix in ("", "?export=csv", "?export=xlsx"):
+                    r = await c.get(link + suffix, follow_redirects=False)
+                    assert r.status_code < 500, (link + suffix, r.status_code)
+                    visited += 1
+        for path in ("/reports/coretax", "/favicon.ico"):
+            assert (await c.get(path)).status_code < 500, path
+    after = _fingerprint(tenant_sql, "pt-abc")
+    assert visited >= 60, visited
+    assert sorted(t for t in after if after[t] != before.get(t)) == []
