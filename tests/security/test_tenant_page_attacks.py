@@ -367,6 +367,11 @@ async def test_query_parameters_are_never_reflected_raw_nor_followed_off_site(se
                 if 'href="//evil' in r.text or 'href="https://evil' in r.text or 'action="//evil' in r.text \
                         or 'href="javascript:' in r.text or 'href="/\\evil' in r.text:
                     problems.append((path, evil, "links off-site"))
+        # Markup as the id of every page with one, and as a path nobody serves: the 404/422 page quotes it escaped.
+        for template in sorted({t for m, t in routes if m == "GET" and "{" in t} | {"/no-such-page/{x}"}):
+            r = await c.get(re.sub(r"\{\w+\}", XSS.replace("/", "%2F"), template), follow_redirects=False)
+            if r.status_code >= 500 or any(marker in r.text for marker in RAW_MARKERS):
+                problems.append((template, "markup as the id", r.status_code))
         # Hostile values in the filters a page parses (dates, years, numbers, ids): a 4xx, never a 500.
         for path in targets:
             for value in HOSTILE:
