@@ -80,8 +80,12 @@ def _side(documents: list[PpnDocument], corrections: list[PpnDocument], with_oth
 
 
 async def _output_side(session: AsyncSession, date_from: date, date_to: date) -> PpnSide:
+    return _output_side_of(await sales.tax_totals(session, date_from, date_to))
+
+
+def _output_side_of(rows) -> PpnSide:
     invoices, notes = [], []
-    for doc in await sales.tax_totals(session, date_from, date_to):
+    for doc in rows:
         f = net_figures(doc)
         sign = -1 if doc.kind == "credit_note" else 1
         item = PpnDocument(kind="credit_note" if sign < 0 else "sales_invoice", id=doc.id, number=doc.number,
@@ -93,7 +97,10 @@ async def _output_side(session: AsyncSession, date_from: date, date_to: date) ->
 
 
 async def _input_side(session: AsyncSession, date_from: date, date_to: date) -> PpnSide:
-    invoices, returns = await purchasing.input_tax_documents(session, date_from, date_to)
+    return _input_side_of(*await purchasing.input_tax_documents(session, date_from, date_to))
+
+
+def _input_side_of(invoices, returns) -> PpnSide:
     docs = [PpnDocument(kind="purchase_invoice", id=i.id, number=i.number, doc_date=i.invoice_date,
                         partner_id=i.partner_id, tax_invoice_no=i.tax_invoice_no, base=i.subtotal, tax=i.tax_amount)
             for i in invoices]
@@ -106,13 +113,26 @@ async def _input_side(session: AsyncSession, date_from: date, date_to: date) -> 
 async def carried_in(session: AsyncSession, first_day: date) -> Decimal:
     """The overpayment carried into the month starting `first_day`, computed month by month from the
     first month with a PPN document (the module's rule)."""
-    output = dict(await sales.monthly_output_tax(session, first_day))
-    creditable = await purchasing.monthly_input_tax(session, first_day)
+    return (await _carried_into(session, [first_day]))[first_day]
+
+
+async def _carried_into(session: AsyncSession, firsts: list[date]) -> dict[date, Decimal]:
+    """First day of a month -> the overpayment carried into it, for several months from one pass over the
+    monthly totals up to the last of them (the same loop as for one month, its state read at each)."""
+    end = max(firsts)
+    output = dict(await sales.monthly_output_tax(session, end))
+    creditable = await purchasing.monthly_input_tax(session, end)
+    wanted = sorted(firsts)
+    out: dict[date, Decimal] = {}
     carried = ZERO
     for month in sorted(set(output) | set(creditable)):
+        while wanted and wanted[0] <= month:
+            out[wanted.pop(0)] = carried
         payable = output.get(month, ZERO) - creditable.get(month, ZERO) - carried
         carried = -payable if payable < 0 else ZERO
-    return carried
+    for first in wanted:
+        out[first] = carried
+    return out
 
 
 async def _movement(session: AsyncSession, code: str, date_from: date, date_to: date) -> Decimal:
@@ -132,7 +152,34 @@ async def ppn_summary(session: AsyncSession, month: str) -> PpnSummary:
     label, first, last = parse_month(month)
     output = await _output_side(session, first, last)
     creditable = await _input_side(session, first, last)
-    carried = await carried_in(session, first)
+    return await _summary(session, label, first, last, output, creditable, await carried_in(session, first))
+
+
+async def ppn_summary_year(session: AsyncSession, year: int, months: int = 12) -> list[PpnSummary]:
+    """The PPN summaries of months 1..`months` of `year`, each identical to `ppn_summary` of that month, from
+    one read of the year's documents and one pass of the carry forward (not one per month from the start)."""
+    spans = [parse_month(f"{year:04d}-{m:02d}") for m in range(1, months + 1)]
+    if not spans:
+        return []
+    year_first, year_last = spans[0][1], spans[-1][2]
+    sales_rows: dict[date, list] = {first: [] for _l, first, _e in spans}
+    for row in await sales.tax_totals(session, year_first, year_last):
+        sales_rows[row.invoice_date.replace(day=1)].append(row)
+    invoices, returns = await purchasing.input_tax_documents(session, year_first, year_last)
+    bought: dict[date, tuple[list, list]] = {first: ([], []) for _l, first, _e in spans}
+    for row in invoices:
+        bought[row.invoice_date.replace(day=1)][0].append(row)
+    for row in returns:
+        bought[row.return_date.replace(day=1)][1].append(row)
+    carried = await _carried_into(session, [first for _l, first, _e in spans])
+    # Rows come by date then number, so each month's share keeps the order its own query gives.
+    return [await _summary(session, label, first, last, _output_side_of(sales_rows[first]),
+                           _input_side_of(*bought[first]), carried[first])
+            for label, first, last in spans]
+
+
+async def _summary(session: AsyncSession, label: str, first: date, last: date, output: PpnSide,
+                   creditable: PpnSide, carried: Decimal) -> PpnSummary:
     net = output.net.tax - creditable.net.tax
     payable = net - carried
     gl = [_check(PPN_KELUARAN, await _movement(session, PPN_KELUARAN, first, last), output.net.tax),

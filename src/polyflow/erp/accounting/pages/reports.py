@@ -29,9 +29,11 @@ REPORT_ROWS = 5000  # a statement is shown whole
 
 
 def _report(request: Request, p: ListParams, *, title: str, columns, rows, filters, filename: str,
-            totals=(), note: str | None = None, check: tuple[bool, str] | None = None, **context):
+            totals=(), note: str | None = None, check: tuple[bool, str] | None = None, total: int | None = None,
+            **context):
     """The shared report page (filters, table, totals, CSV / Excel of the rows)."""
-    return list_response(request, p, title=title, columns=columns, rows=rows, total=len(rows), filters=filters,
+    return list_response(request, p, title=title, columns=columns, rows=rows,
+                         total=len(rows) if total is None else total, filters=filters,
                          filename=filename, template="tenant/accounting/report.html", search=False, totals=totals,
                          note=note, check=check, **context)
 
@@ -168,15 +170,29 @@ BUCKETS = (("current", "Not yet due"), ("days_1_30", "1–30 days"), ("days_31_6
            ("days_61_90", "61–90 days"), ("over_90", "Over 90 days"))
 
 
+AGING_PAGE = 50  # partners per page: a plant with thousands of customers must not get one page of them all
+AGING_SORTS = ("partner_code", "partner_name", *(key for key, _l in BUCKETS), "total")
+
+
+def _aging_params(request: Request) -> ListParams:
+    return ListParams.from_request(request, sorts=AGING_SORTS, default_sort="-total", page_size=AGING_PAGE)
+
+
 def _aging(request, p, aging, *, title: str, filename: str):
-    columns = ([Column("partner_code", _("Code"), href=lambda r: f"/partners/{r.partner_id}"),
-                Column("partner_name", _("Partner"))]
-               + [Column(key, _(label), "money") for key, label in BUCKETS] + [Column("total", _("Total"), "money")])
+    columns = ([Column("partner_code", _("Code"), href=lambda r: f"/partners/{r.partner_id}", sort="partner_code"),
+                Column("partner_name", _("Partner"), sort="partner_name")]
+               + [Column(key, _(label), "money", sort=key) for key, label in BUCKETS]
+               + [Column("total", _("Total"), "money", sort="total")])
     # Sales gives its totals as a dict, purchasing as a model: read both the same way.
     totals = aging.totals if isinstance(aging.totals, dict) else {k: getattr(aging.totals, k) for k, _l in BUCKETS}
     grand = sum((totals.get(k, ZERO) for k, _l in BUCKETS), ZERO)
-    return _report(request, p, title=title, columns=columns, rows=aging.rows, filename=filename,
-                   filters=[Filter("as_of", "As of", kind="date")],
+    # The largest balances first by default; the partner code breaks ties so pages never overlap.
+    rows = sorted(aging.rows, key=lambda r: r.partner_code)
+    key = p.sort or "total"
+    rows.sort(key=lambda r: (getattr(r, key) or "") if key == "partner_name" else getattr(r, key), reverse=p.desc)
+    shown = rows[p.offset:p.offset + p.limit]
+    return _report(request, p, title=title, columns=columns, rows=shown, total=len(rows), paged=True,
+                   filename=filename, filters=[Filter("as_of", "As of", kind="date")],
                    note=_("Open amounts by days past due on %(d)s", d=fmt.date(aging.as_of)),
                    totals=[(_(label), fmt.rupiah(totals.get(key, ZERO))) for key, label in BUCKETS]
                    + [(_("Total"), fmt.rupiah(grand))])
@@ -187,7 +203,7 @@ def _aging(request, p, aging, *, title: str, filename: str):
 async def ar_aging(request: Request, session: TenantSession):
     """Umur piutang: open receivables per customer by days past due (sales.read, as the API demands)."""
     await signed_in(request, session, "sales.read")
-    p = _params(request)
+    p = _aging_params(request)
     as_of = day(p, "as_of", fmt.today())
     aging = await sales.ar_aging(session, as_of, settled_after=lambda s, d: payments.allocated_after(s, "in", d))
     return _aging(request, p, aging, title=_("Receivables aging"), filename="ar-aging")
@@ -198,7 +214,7 @@ async def ar_aging(request: Request, session: TenantSession):
 async def ap_aging(request: Request, session: TenantSession):
     """Umur hutang: open supplier invoices per supplier by days past due (purchasing.read, as the API demands)."""
     await signed_in(request, session, "purchasing.read")
-    p = _params(request)
+    p = _aging_params(request)
     as_of = day(p, "as_of", fmt.today())
     aging = await purchasing.ap_aging(session, as_of,
                                       settled_after=lambda s, d: payments.allocated_after(s, "out", d))
@@ -224,8 +240,8 @@ async def ppn_report(request: Request, session: TenantSession):
         raise InvalidInput(_("The year must be between 1900 and 9999"))
     last = 12 if year < today.year else (today.month if year == today.year else 0)
     rows = []
-    for month in range(1, last + 1):
-        s = await ppn.ppn_summary(session, f"{year:04d}-{month:02d}")
+    # One pass over the year (the carried overpayment computed once), not one summary per month from the start.
+    for s in await ppn.ppn_summary_year(session, year, last):
         rows.append({"month": s.month, "output_base": s.output_tax.net.base, "output_tax": s.output_tax.net.tax,
                      "input_base": s.input_tax.net.base, "input_tax": s.input_tax.net.tax, "net": s.net,
                      "carried_in": s.carried_in, "underpaid": s.underpaid, "overpaid": s.overpaid,
