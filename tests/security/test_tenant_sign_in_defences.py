@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from polyflow.kit import totp
+from polyflow.web import i18n
 from tests.fixtures.auth import TEST_PASSWORD, make_user
 
 SUB = "pt-abc"
@@ -289,7 +290,8 @@ async def test_the_owner_can_require_two_factor_sign_in(make_tenant, live, tenan
         assert (await c.get("/api/v1/products")).status_code == 403
         page = await c.get("/products", follow_redirects=False)
         assert page.status_code == 403 and "requires two-factor sign-in" in page.text
-        assert "turn it on to continue" in (await c.get("/account")).text
+        assert i18n.catalog("id")["This workspace requires two-factor sign-in: turn it on to continue."] \
+            in (await c.get("/account")).text  # the page is in the user's language (Bahasa Indonesia)
         async with client(live, Authorization=f"Bearer {clerk['token']}") as t:
             assert (await t.get("/api/v1/products")).status_code == 403
         await enrol(c)
