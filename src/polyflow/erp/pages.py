@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -277,5 +278,10 @@ def html_page(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable
         except PolyflowError as exc:
             await session.rollback()
             return error_page(request, exc)
+        except ValidationError as exc:
+            # A service schema refused what a form let through (a page built it without checking every rule):
+            # still the person's input, so a 422 page naming the field, never a 500.
+            await session.rollback()
+            return error_page(request, InvalidInput(validation_message(exc)))
 
     return run
