@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
