@@ -2,6 +2,8 @@
 
     python bench/pages.py            # the demo plant, and the demo plant on a three-year history (3-5 minutes)
     python bench/pages.py --quick    # a 110-day "long" history, fewer runs (about 2 minutes)
+    python bench/pages.py --only /invoices --only /partners   # time just the pages under these prefixes
+    python bench/pages.py --hold /tmp/hold   # keep the databases: measure again each time the file is touched
 
 Starts its own PostgreSQL cluster (temp folder, fsync off) and Redis, builds a fresh main database and
 provisions two tenants with the real code (migrations included), both on the "pro" plan (every module):
@@ -68,6 +70,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--days", type=int, default=FULL_DAYS, help="length of the long history in days")
     p.add_argument("--repeat", type=int, default=20, help="timed requests per page and tenant (after a warm-up)")
     p.add_argument("--quick", action="store_true", help=f"a {QUICK_DAYS}-day long history, 8 requests per page")
+    p.add_argument("--only", action="append", default=[], metavar="PREFIX",
+                   help="time only the pages whose path template starts with PREFIX (repeatable)")
+    p.add_argument("--hold", type=Path, metavar="FILE",
+                   help="after measuring, write the tenants' database DSNs to FILE and keep everything running: "
+                        "touch FILE to restart the app server and measure again (e.g. after a code change), "
+                        "delete it to stop")
     args = p.parse_args()
     if args.quick:
         if args.days == FULL_DAYS:
@@ -184,13 +192,33 @@ def measure(base_url: str, tenants: list[tuple[str, str, list[str]]], repeat: in
     return results
 
 
+def wanted(template: str, prefixes: list[str]) -> bool:
+    return not prefixes or any(template.startswith(prefix) for prefix in prefixes)
+
+
 async def run(args, admin, settings, stack: contextlib.ExitStack, workdir: Path) -> None:
     tenants, sizes = await prepare(args, admin, settings)
-    server = harness.ServerProcess(settings, workdir).start(stack)
-    pages = main_pages()
+    while True:
+        with contextlib.ExitStack() as round_stack:  # a fresh app server per round: it loads the code as it is now
+            server = harness.ServerProcess(settings, workdir).start(round_stack)
+            report(args, settings, server, tenants, sizes)
+        if args.hold is None:
+            return
+        args.hold.write_text("".join(f"{t.subdomain} {admin.with_database(t.db_name).url('postgresql')}\n"
+                                     for t in tenants))
+        seen = args.hold.stat().st_mtime
+        progress.print(f"holding: DSNs in {args.hold}; touch it to measure again, delete it to stop")
+        while args.hold.exists() and args.hold.stat().st_mtime == seen:
+            time.sleep(1)
+        if not args.hold.exists():
+            return
+
+
+def report(args, settings, server, tenants, sizes) -> None:
+    pages = [page for page in main_pages() if wanted(page, args.only)]
     load_before = harness.load()
     # The same pages in the same order on both tenants (a document page of a kind the demo lacks is left out).
-    details = [t for t in DETAILS if all(t in tenant.details for tenant in tenants)]
+    details = [t for t in DETAILS if wanted(t, args.only) and all(t in tenant.details for tenant in tenants)]
     plan = [(f"{tenant.subdomain}.{settings.root_domain}", tenant.token,
              pages + [tenant.details[t] for t in details]) for tenant in tenants]
     t = time.perf_counter()
@@ -206,7 +234,7 @@ async def run(args, admin, settings, stack: contextlib.ExitStack, workdir: Path)
                 "verdict"):
         table.add_column(col, justify="left" if col == "page" else "right")
     misses = 0
-    for template in pages + list(DETAILS):
+    for template in pages + [t for t in DETAILS if wanted(t, args.only)]:
         a_path = template if template in short else tenants[0].details.get(template)
         b_path = template if template in long_ else tenants[1].details.get(template)
         if a_path is None or b_path is None:

@@ -88,7 +88,9 @@ class SalesOrder(UUIDPk, Timestamps, _Totals, TenantBase):
 
     __tablename__ = "sales_orders"
     __table_args__ = (CheckConstraint(_in("status", ORDER_STATES), name="status"),
-                      Index("ix_sales_orders_customer_id_status", "customer_id", "status"))
+                      Index("ix_sales_orders_customer_id_status", "customer_id", "status"),
+                      # The list's default order, newest first (revision 0020): a page without a sort.
+                      Index("ix_sales_orders_order_date_created_at", "order_date", "created_at"))
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
@@ -134,7 +136,8 @@ class Delivery(UUIDPk, Timestamps, TenantBase):
     out (inventory: OUT reason sale, HPP at moving-average cost) and releases the order's reservation."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (CheckConstraint(_in("status", DOC_STATES), name="status"),)
+    __table_args__ = (CheckConstraint(_in("status", DOC_STATES), name="status"),
+                      Index("ix_deliveries_delivery_date_created_at", "delivery_date", "created_at"))
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales_orders.id"), index=True)
@@ -196,6 +199,7 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
         Index("ix_sales_invoices_open_due_date", "due_date", "number", postgresql_where=text("open_amount > 0")),
         Index("ix_sales_invoices_invoice_date", "invoice_date",
               postgresql_include=["status", "kind", "tax", "dp_tax_deducted"]),
+        Index("ix_sales_invoices_invoice_date_created_at", "invoice_date", "created_at"),  # the list (0020)
     )
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -36,15 +36,20 @@ async def list_page(session: AsyncSession, model, *, status: str | None = None, 
         filters.append(model.partner_id == partner_id)
     if order_id is not None and hasattr(model, "order_id"):
         filters.append(model.order_id == order_id)
-    rows = (await session.execute(
-        select(model, func.count().over()).where(*filters).order_by(model.created_at.desc(), model.id)
-        .limit(limit).offset(offset)
-    )).all()
-    if rows:
-        return [r[0] for r in rows], rows[0][1]
-    if offset == 0:
-        return [], 0
-    return [], (await session.execute(select(func.count()).select_from(model).where(*filters))).scalar_one()
+    rows = list((await session.execute(
+        select(model).where(*filters).order_by(model.created_at.desc(), model.id).limit(limit).offset(offset)
+    )).scalars())
+    return rows, await _total(session, select(func.count()).select_from(model).where(*filters), len(rows),
+                              limit=limit, offset=offset)
+
+
+async def _total(session: AsyncSession, count, found: int, *, limit: int, offset: int) -> int:
+    """A list's total: told by a short page (the last one), else counted by `count`. The page itself has no
+    count(*) OVER (): that reads and sorts every matching row before LIMIT, where the page alone walks the
+    index of its sort and stops after `limit` rows."""
+    if found and found < limit or not found and offset == 0:
+        return offset + found
+    return (await session.execute(count)).scalar_one()
 
 
 async def variants(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, ProductVariant]:
@@ -193,19 +198,20 @@ async def browse(session: AsyncSession, kind: str, *, q: str | None = None, stat
             "due": getattr(model, "due_date", None)}
     desc = sort.startswith("-")
     key = keys.get(sort.lstrip("-")) if keys.get(sort.lstrip("-")) is not None else day
-    ordering = [key.desc().nulls_last() if desc else key.asc().nulls_last(),
-                model.created_at.desc() if desc else model.created_at, model.id]
-    stmt = select(model, code, name, func.count().over()) if has_partner \
-        else select(model, func.count().over())
-    if has_partner:
-        stmt = stmt.join(Partner, Partner.id == model.partner_id)
-    rows = (await session.execute(stmt.where(*filters).order_by(*ordering).limit(limit).offset(offset))).all()
-    out = [(r[0], r[1], r[2]) if has_partner else (r[0], None, None) for r in rows]
-    if rows:
-        return out, rows[0][-1]
-    if offset == 0:
-        return [], 0
+    if key is day:
+        # The date is NOT NULL (NULLS LAST would change nothing but keep the planner off the index): by date,
+        # either way, is a walk of the (date, created_at, id) index of revision 0020, without a sort.
+        ordering = [day.desc(), model.created_at.desc(), model.id.desc()] if desc \
+            else [day, model.created_at, model.id]
+    else:
+        ordering = [key.desc().nulls_last() if desc else key.asc().nulls_last(),
+                    model.created_at.desc() if desc else model.created_at, model.id]
+    stmt = select(model, code, name) if has_partner else select(model)
     count = select(func.count()).select_from(model)
     if has_partner:
-        count = count.join(Partner, Partner.id == model.partner_id)
-    return [], (await session.execute(count.where(*filters))).scalar_one()
+        stmt = stmt.join(Partner, Partner.id == model.partner_id)
+        if q:  # the search looks at the supplier; otherwise every document has one (NOT NULL key)
+            count = count.join(Partner, Partner.id == model.partner_id)
+    rows = (await session.execute(stmt.where(*filters).order_by(*ordering).limit(limit).offset(offset))).all()
+    out = [(r[0], r[1], r[2]) if has_partner else (r[0], None, None) for r in rows]
+    return out, await _total(session, count.where(*filters), len(rows), limit=limit, offset=offset)

@@ -39,14 +39,14 @@ async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, kind: str | 
 
 
 async def list_page(session: AsyncSession, model, *, filters: list, order, limit: int, offset: int):
-    """One page and the total (count(*) OVER ())."""
-    rows = (await session.execute(select(model, func.count().over()).where(*filters).order_by(*order)
-                                  .limit(limit).offset(offset))).all()
-    if rows:
-        return [r[0] for r in rows], rows[0][1]
-    if offset == 0:
-        return [], 0
-    return [], (await session.execute(select(func.count()).select_from(model).where(*filters))).scalar_one()
+    """One page and the total. The page is its own query (ORDER BY ... LIMIT walks the index of the sort and
+    stops after `limit` rows; a count(*) OVER () in it would read and sort every matching row first); the
+    total is counted only when the page does not already tell it (a short page is the last one)."""
+    rows = list((await session.execute(select(model).where(*filters).order_by(*order)
+                                       .limit(limit).offset(offset))).scalars())
+    if rows and len(rows) < limit or not rows and offset == 0:
+        return rows, offset + len(rows)
+    return rows, (await session.execute(select(func.count()).select_from(model).where(*filters))).scalar_one()
 
 
 def document_filters(model, *, customer_id: uuid.UUID | None, status: str | None, extra=()) -> list:
@@ -79,6 +79,10 @@ def sort_order(model, date_column, sort: str | None, sorts: dict) -> tuple:
     key = (sort or "-date").lstrip("-")
     column = sorts.get(key, date_column)
     descending = (sort or "-date").startswith("-") or key not in sorts
+    if column is date_column and descending:
+        # The date is NOT NULL, so NULLS LAST changes nothing but would keep the planner off the
+        # (date, created_at) index (revision 0020), scanned backwards: newest first without a sort.
+        return column.desc(), model.created_at.desc()
     return (column.desc().nulls_last() if descending else column.asc().nulls_last(), model.created_at.desc())
 
 
