@@ -117,9 +117,15 @@ async def test_ppn_year_in_one_pass_equals_each_months_summary(make_tenant, live
             year = await ppn.ppn_summary_year(session, 2026, 12)
             reads_for_the_year = len(monthly_reads)
             one_by_one = [await ppn.ppn_summary(session, f"2026-{m:02d}") for m in range(1, 13)]
+            light = await ppn.ppn_summary_year(session, 2026, 12, items=False)
     finally:
         await engine.dispose()
     assert [s.model_dump() for s in year] == [s.model_dump() for s in one_by_one]
+    assert sum(len(s.output_tax.items) + len(s.input_tax.items) for s in year) == 2  # September in, November out
+    # The page's totals-only variant: the same figures, no document lists.
+    no_items = {"output_tax": {"items"}, "input_tax": {"items"}}
+    assert [s.model_dump(exclude=no_items) for s in light] == [s.model_dump(exclude=no_items) for s in year]
+    assert all(not s.output_tax.items and not s.input_tax.items for s in light)
     # One read of the monthly totals per side for the whole year (sales 1, purchasing 2), not per month.
     assert reads_for_the_year == 3
     assert [s.carried_in for s in year] == [D(2_200_000)] * 9 + [D(3_300_000)] * 2 + [D(550_000)]

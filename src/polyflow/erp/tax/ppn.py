@@ -66,48 +66,58 @@ def net_figures(doc) -> Figures:
     return Figures(doc.base - doc.dp_base_deducted, doc.other_base - other_deducted, doc.tax - doc.dp_tax_deducted)
 
 
-def _totals(items: list[PpnDocument], with_other: bool) -> PpnTotals:
-    return PpnTotals(base=sum((d.base for d in items), ZERO),
-                     other_base=sum((d.other_base for d in items), ZERO) if with_other else None,
-                     tax=sum((d.tax for d in items), ZERO))
+def _totals(figures: list[tuple[Decimal, Decimal | None, Decimal]], with_other: bool) -> PpnTotals:
+    return PpnTotals(base=sum((f[0] for f in figures), ZERO),
+                     other_base=sum((f[1] for f in figures), ZERO) if with_other else None,
+                     tax=sum((f[2] for f in figures), ZERO))
 
 
-def _side(documents: list[PpnDocument], corrections: list[PpnDocument], with_other: bool) -> PpnSide:
+def _side(documents: list, corrections: list, with_other: bool, items: list[PpnDocument]) -> PpnSide:
+    """A side from its documents' and corrections' (DPP, DPP nilai lain, PPN) figures and their items."""
     docs, corr = _totals(documents, with_other), _totals(corrections, with_other)
     net = PpnTotals(base=docs.base + corr.base, tax=docs.tax + corr.tax,
                     other_base=docs.other_base + corr.other_base if with_other else None)
-    return PpnSide(documents=docs, corrections=corr, net=net, items=documents + corrections)
+    return PpnSide(documents=docs, corrections=corr, net=net, items=items)
 
 
 async def _output_side(session: AsyncSession, date_from: date, date_to: date) -> PpnSide:
     return _output_side_of(await sales.tax_totals(session, date_from, date_to))
 
 
-def _output_side_of(rows) -> PpnSide:
-    invoices, notes = [], []
+def _output_side_of(rows, items: bool = True) -> PpnSide:
+    """The output side of a month's rows; `items=False` sums the same figures without building the
+    per-document list (thousands of models a year the PPN page does not show)."""
+    figures: dict[int, list] = {1: [], -1: []}
+    listed: dict[int, list[PpnDocument]] = {1: [], -1: []}
     for doc in rows:
         f = net_figures(doc)
         sign = -1 if doc.kind == "credit_note" else 1
-        item = PpnDocument(kind="credit_note" if sign < 0 else "sales_invoice", id=doc.id, number=doc.number,
-                           doc_date=doc.invoice_date, partner_id=doc.customer_id, partner_name=doc.buyer_name,
-                           trx_code=doc.trx_code, base=sign * f.base, other_base=sign * f.other_base,
-                           tax=sign * f.tax)
-        (notes if sign < 0 else invoices).append(item)
-    return _side(invoices, notes, with_other=True)
+        signed = (sign * f.base, sign * f.other_base, sign * f.tax)
+        figures[sign].append(signed)
+        if items:
+            listed[sign].append(PpnDocument(
+                kind="credit_note" if sign < 0 else "sales_invoice", id=doc.id, number=doc.number,
+                doc_date=doc.invoice_date, partner_id=doc.customer_id, partner_name=doc.buyer_name,
+                trx_code=doc.trx_code, base=signed[0], other_base=signed[1], tax=signed[2]))
+    return _side(figures[1], figures[-1], True, listed[1] + listed[-1])
 
 
 async def _input_side(session: AsyncSession, date_from: date, date_to: date) -> PpnSide:
     return _input_side_of(*await purchasing.input_tax_documents(session, date_from, date_to))
 
 
-def _input_side_of(invoices, returns) -> PpnSide:
-    docs = [PpnDocument(kind="purchase_invoice", id=i.id, number=i.number, doc_date=i.invoice_date,
-                        partner_id=i.partner_id, tax_invoice_no=i.tax_invoice_no, base=i.subtotal, tax=i.tax_amount)
-            for i in invoices]
-    notes = [PpnDocument(kind="debit_note", id=r.id, number=r.number, doc_date=r.return_date, partner_id=r.partner_id,
-                         tax_invoice_no=r.tax_invoice_no, base=-r.debit_base, tax=-r.debit_tax)
-             for r in returns]
-    return _side(docs, notes, with_other=False)
+def _input_side_of(invoices, returns, items: bool = True) -> PpnSide:
+    """The input side of a month's rows (`items` as for the output side)."""
+    listed = []
+    if items:
+        listed = ([PpnDocument(kind="purchase_invoice", id=i.id, number=i.number, doc_date=i.invoice_date,
+                               partner_id=i.partner_id, tax_invoice_no=i.tax_invoice_no, base=i.subtotal,
+                               tax=i.tax_amount) for i in invoices]
+                  + [PpnDocument(kind="debit_note", id=r.id, number=r.number, doc_date=r.return_date,
+                                 partner_id=r.partner_id, tax_invoice_no=r.tax_invoice_no, base=-r.debit_base,
+                                 tax=-r.debit_tax) for r in returns])
+    return _side([(i.subtotal, None, i.tax_amount) for i in invoices],
+                 [(-r.debit_base, None, -r.debit_tax) for r in returns], False, listed)
 
 
 async def carried_in(session: AsyncSession, first_day: date) -> Decimal:
@@ -155,9 +165,11 @@ async def ppn_summary(session: AsyncSession, month: str) -> PpnSummary:
     return await _summary(session, label, first, last, output, creditable, await carried_in(session, first))
 
 
-async def ppn_summary_year(session: AsyncSession, year: int, months: int = 12) -> list[PpnSummary]:
+async def ppn_summary_year(session: AsyncSession, year: int, months: int = 12, *,
+                           items: bool = True) -> list[PpnSummary]:
     """The PPN summaries of months 1..`months` of `year`, each identical to `ppn_summary` of that month, from
-    one read of the year's documents and one pass of the carry forward (not one per month from the start)."""
+    one read of the year's documents and one pass of the carry forward (not one per month from the start).
+    `items=False` leaves the sides' document lists empty (every figure unchanged): the year page's case."""
     spans = [parse_month(f"{year:04d}-{m:02d}") for m in range(1, months + 1)]
     if not spans:
         return []
@@ -173,8 +185,8 @@ async def ppn_summary_year(session: AsyncSession, year: int, months: int = 12) -
         bought[row.return_date.replace(day=1)][1].append(row)
     carried = await _carried_into(session, [first for _l, first, _e in spans])
     # Rows come by date then number, so each month's share keeps the order its own query gives.
-    return [await _summary(session, label, first, last, _output_side_of(sales_rows[first]),
-                           _input_side_of(*bought[first]), carried[first])
+    return [await _summary(session, label, first, last, _output_side_of(sales_rows[first], items),
+                           _input_side_of(*bought[first], items=items), carried[first])
             for label, first, last in spans]
 
 
