@@ -199,7 +199,8 @@ class SalesInvoice(UUIDPk, Timestamps, _Totals, TenantBase):
         Index("ix_sales_invoices_open_due_date", "due_date", "number", postgresql_where=text("open_amount > 0")),
         Index("ix_sales_invoices_invoice_date", "invoice_date",
               postgresql_include=["status", "kind", "tax", "dp_tax_deducted"]),
-        Index("ix_sales_invoices_invoice_date_created_at", "invoice_date", "created_at"),  # the list (0020)
+        # The list (0020): one kind, newest first, by a backward walk; its total from the index alone.
+        Index("ix_sales_invoices_kind_invoice_date_created_at", "kind", "invoice_date", "created_at"),
     )
 
     number: Mapped[str | None] = mapped_column(String(32), unique=True)

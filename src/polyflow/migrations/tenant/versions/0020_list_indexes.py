@@ -20,7 +20,8 @@ depends_on = None
 INDEXES = (
     ('ix_sales_orders_order_date_created_at', 'sales_orders', ['order_date', 'created_at']),
     ('ix_deliveries_delivery_date_created_at', 'deliveries', ['delivery_date', 'created_at']),
-    ('ix_sales_invoices_invoice_date_created_at', 'sales_invoices', ['invoice_date', 'created_at']),
+    # Invoices and credit notes are separate lists: the kind first, so a list's count reads the index only.
+    ('ix_sales_invoices_kind_invoice_date_created_at', 'sales_invoices', ['kind', 'invoice_date', 'created_at']),
     ('ix_purchase_orders_order_date_created_at_id', 'purchase_orders', ['order_date', 'created_at', 'id']),
     ('ix_goods_receipts_receipt_date_created_at_id', 'goods_receipts', ['receipt_date', 'created_at', 'id']),
     ('ix_purchase_invoices_invoice_date_created_at_id', 'purchase_invoices', ['invoice_date', 'created_at', 'id']),
