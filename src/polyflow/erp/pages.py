@@ -64,6 +64,7 @@ NAV: tuple[tuple[str, tuple[tuple[str, str, str | tuple[str, ...]], ...]], ...] 
     ("Production", (
         ("Shop floor", "/production/floor", "production.read"),
         ("Production orders", "/production/orders", "production.read"),
+        ("Lots and traceability", "/production/lots", "production.read"),
         ("Production runs", "/production/runs", "production.read"),
         ("Planning (MRP)", "/planning", "production.read"),
         ("Toll manufacturing", "/toll-orders", "production.read"),

@@ -162,6 +162,7 @@ STATUS_LABELS = {
     "active": "Active", "inactive": "Inactive", "pending": "Pending", "reversed": "Reversed", "running": "Running",
     "idle": "Idle", "maintenance": "Maintenance", "broken": "Broken", "counting": "Counting", "passed": "Passed",
     "failed": "Failed", "quarantine": "Quarantine", "sent": "Sent", "ordered": "Ordered", "counted": "Counted",
+    "available": "Available", "consumed": "Consumed",
 }
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from polyflow.erp.production.pages import floor, kpi, orders, runs, setup
+from polyflow.erp.production.pages import floor, kpi, lots, orders, runs, setup
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-for _module in (orders, floor, runs, setup, kpi):
+for _module in (orders, floor, runs, setup, kpi, lots):
     router.include_router(_module.router)
 
 __all__ = ["router"]
