@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from decimal import Decimal as D
 
 from sqlalchemy import event
@@ -19,6 +20,7 @@ from tests.erp.tax.test_ppn_summary import COMPANY, PKP_BUYER, SUPPLIER, buy, pa
 from tests.fixtures.auth import tenant_dsn
 from tests.web.accounting.conftest import SUB
 
+JV = "/api/v1/journal-entries"
 PARTNER_CELL = re.compile(r'href="/partners/[0-9a-f-]+">([A-Z0-9-]+)</a>')
 
 
@@ -135,3 +137,46 @@ async def test_ppn_year_in_one_pass_equals_each_months_summary(make_tenant, live
         rows = _csv(await c.get("/reports/ppn", params={"year": "2026", "export": "csv"}))
         shown = [(r["Bulan"], D(r["Kompensasi masuk"])) for r in rows]
         assert shown == [(s.month, s.carried_in) for s in year][:len(rows)]
+
+
+async def test_profit_and_loss_reads_closing_entries_only_on_year_ends(make_tenant, live):
+    from polyflow.erp.accounting import service as accounting
+
+    def jv(on, *lines):
+        return {"entry_date": on, "description": "Uji", "lines": [
+            {"account": a, "debit": str(d), "credit": str(c)} for a, d, c in lines]}
+
+    await make_tenant(SUB)
+    async with live.tenant_client(SUB) as api:
+        for body in (jv("2024-05-01", ("1102", 40_000_000, 0), ("4100", 0, 40_000_000)),
+                     jv("2024-06-01", ("6100", 15_000_000, 0), ("1102", 0, 15_000_000)),
+                     jv("2025-06-10", ("1130", 50_000_000, 0), ("4100", 0, 50_000_000)),
+                     jv("2025-06-20", ("6100", 20_000_000, 0), ("1102", 0, 20_000_000)),
+                     jv("2026-02-01", ("1130", 10_000_000, 0), ("4100", 0, 10_000_000)),
+                     jv("2026-03-01", ("6900", 4_000_000, 0), ("1102", 0, 4_000_000))):
+            await ok(await api.post(JV, json=body), 201)
+        for year in (2024, 2025):
+            await ok(await api.post(f"/api/v1/fiscal-years/{year}/close"), 201)
+
+    _, dsn = tenant_dsn(live.settings, SUB)
+    engine = create_async_engine(dsn.url())
+    closing_reads = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if "journal_entries.source" in statement:
+            closing_reads.append(parameters)
+
+    try:
+        async with AsyncSession(engine) as session:
+            both = await accounting.profit_and_loss(session, date(2024, 1, 1), date(2026, 3, 31))
+            spanning = len(closing_reads)
+            ytd = await accounting.profit_and_loss(session, date(2026, 1, 1), date(2026, 11, 29))
+    finally:
+        await engine.dispose()
+    # The closing entries (31 Dec 2024 and 2025) are left out: the three years' result, 61 000 000.
+    assert (both.total_revenue, both.total_expenses, both.net_profit) == (D(100_000_000), D(39_000_000),
+                                                                          D(61_000_000))
+    assert (ytd.total_revenue, ytd.total_expenses, ytd.net_profit) == (D(10_000_000), D(4_000_000), D(6_000_000))
+    # One one-day read per 31 December in the range, none for a year to date (no year end inside it).
+    assert spanning == 2 and len(closing_reads) == 2
