@@ -127,3 +127,26 @@ async def test_bad_input_roles_and_another_workspace(make_tenant, live, tenant_e
         assert "T-SUPLOT-A" not in (await b.get("/production/lots")).text
     async with live.tenant_client("pt-abc") as api:
         assert (await api.get(f"/api/v1/lots/{ids['lot_a']}")).json()["status"] == "available"
+
+
+async def test_a_roll_made_through_the_order_pages_traces_back_to_its_resin_lot(plant, live):
+    """The real orders service end to end (the production pages' flow): resin lot RESIN-L1 issued, 1 238 kg of
+    film weighed on EXT-1 by OP-1; the order page links the roll's lot, and its page traces back to RESIN-L1."""
+    from tests.web.production.test_production_pages import _run_through_the_pages
+
+    flow = await _run_through_the_pages(live, plant)
+    order = flow["order"]
+    [out] = [e for e in order["executions"] if e["kind"] == "output"]
+    async with browser(live, "pt-abc", ["production"]) as b:
+        page = (await b.get(f"/production/orders/{order['id']}")).text
+        assert f'<a href="/production/lots/{out["lot_id"]}">{out["lot_number"]}</a>' in page
+        r = await b.get(f"/production/lots/{out['lot_id']}")
+        assert r.status_code == 200, r.text[:2000]
+        back = r.text.split("Telusur mundur")[1].split("Telusur maju")[0]
+        # roll <- its order (produced) <- RESIN-L1 (1 300 kg taken, "1.300" in Indonesian).
+        assert order["number"] in back and "RESIN-L1" in back and "1.300" in back
+        # Made on EXT-1 by OP-1 (the facts of the roll itself).
+        facts = r.text.split("Dibuat oleh")[1].split("</dl>")[0]
+        assert "EXT-1" in facts and "Operator OP-1" in facts and order["number"] in facts
+        # Gross 1 250,5 - core 12,5 = 1 238 kg net.
+        assert "1.250,5" in r.text and "12,5" in r.text and "1.238" in r.text
