@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import NamedTuple, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyflow.erp.accounting import service as accounting
@@ -456,6 +457,19 @@ def _bucket(days_late: int) -> str:
     return "days_61_90" if days_late <= 90 else "over_90"
 
 
+async def _aging_figures(session: AsyncSession, as_of: date, touched) -> list:
+    """The figures `_item` reads of the documents `repository.aging_documents` picks (dated up to `as_of`,
+    open now or among `touched`): columns only, as the invoices' ORM load also fetched every line of each
+    (30 ms for 800 open invoices; the partial index on open_amount > 0 answers the rest in 1 ms)."""
+    c = SalesInvoice
+    open_now = c.open_amount > 0
+    stmt = (select(c.id, c.number, c.kind, c.customer_id, c.invoice_date, c.due_date, c.total, c.open_amount)
+            .where(c.status.in_(repository.POSTED_INVOICE), c.invoice_date <= as_of,
+                   open_now | c.id.in_(list(touched)) if touched else open_now)
+            .order_by(c.due_date, c.number))
+    return list((await session.execute(stmt)).all())
+
+
 async def ar_aging(session: AsyncSession, as_of: date | None = None, *,
                    settled_after: SettledAfter | None = None) -> Aging:
     """Open receivables per customer by days past due on `as_of` (default today): current, 1-30, 31-60,
@@ -478,7 +492,7 @@ async def ar_aging(session: AsyncSession, as_of: date | None = None, *,
         for invoice_id, amount in (await repository.credited_after(session, as_of)).items():
             later[invoice_id] = later.get(invoice_id, ZERO) + amount
     sums: dict[uuid.UUID, dict[str, Decimal]] = defaultdict(lambda: {b: ZERO for b in BUCKETS})
-    for doc in await repository.aging_documents(session, as_of, later.keys()):
+    for doc in await _aging_figures(session, as_of, later.keys()):
         item = _item(doc)
         # A credit note's allocations are negative (credit used) and its item amount is negative too.
         open_then = item.open_amount + later.get(doc.id, ZERO)
