@@ -27,8 +27,9 @@ async def test_every_page_fits_a_phone_and_keeps_the_console_clean(live, make_te
     await sign_in(page, base, owner["email"])
 
     overflow, problems, server_errors, visited = {}, {}, {}, []
-    details = []
-    for path in paths:
+
+    async def check(path: str) -> None:
+        """Open `path`; note a 5xx, sideways overflow and console problems; keep a screenshot."""
         response = await page.goto(base + path)
         visited.append(path)
         if response is not None and response.status >= 500:
@@ -39,27 +40,20 @@ async def test_every_page_fits_a_phone_and_keeps_the_console_clean(live, make_te
         found = watched.take()
         if found:
             problems[path] = found
-        await page.screenshot(path=str(screenshot_path(f"phone{path or '/'}")), full_page=False)
+        await page.screenshot(path=str(screenshot_path(f"phone{path}")), full_page=False)
+
+    details: list[str] = []
+    for path in paths:
+        await check(path)
         # The first document of a list: a link inside the list's table to a page of this list's path.
         link = page.locator(f"table.list tbody a[href^='{path}/']").first
         if path.count("/") == 1 and await link.count():
             href = await link.get_attribute("href")
-            if href and href not in details:
-                details.append(urljoin(base + "/", href))
-
-    for url in details:
-        response = await page.goto(url)
-        path = url[len(base):]
-        visited.append(path)
-        if response is not None and response.status >= 500:
-            server_errors[path] = response.status
-        wide = await horizontal_overflow(page)
-        if wide > 1:
-            overflow[path] = wide
-        found = watched.take()
-        if found:
-            problems[path] = found
-        await page.screenshot(path=str(screenshot_path(f"phone{path}")), full_page=False)
+            detail = urljoin(base + "/", href or "")[len(base):]
+            if href and detail not in details:
+                details.append(detail)
+    for path in details:
+        await check(path)
 
     print(f"{len(visited)} pages checked on a phone: {', '.join(visited)}")
     assert server_errors == {}, server_errors

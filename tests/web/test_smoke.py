@@ -49,6 +49,7 @@ ROWS = {
     "/production/boms/": "SELECT id FROM boms ORDER BY created_at LIMIT 1",
     "/production/runs/": "SELECT id FROM production_runs ORDER BY number LIMIT 1",
     "/production/machines/": "SELECT id FROM machines ORDER BY code LIMIT 1",
+    "/production/lots/": "SELECT id FROM lots ORDER BY number LIMIT 1",
     "/stock-counts/": "SELECT id FROM stock_counts ORDER BY number LIMIT 1",
     "/toll-orders/": "SELECT id FROM toll_orders ORDER BY number LIMIT 1",
     "/locations/": "SELECT id FROM locations ORDER BY code LIMIT 1",
