@@ -60,6 +60,24 @@ class Form:
         """Attach a problem to field `name` (the first one wins)."""
         self.errors.setdefault(name, message)
 
+    def schema_errors(self, exc, *, fields: Iterable[str] | None = None, rename: dict[str, str] | None = None,
+                      other=None) -> None:
+        """A pydantic ValidationError's refusals placed next to the fields they concern.
+
+        An error whose first location is one of `fields` (default: a field this form posted) goes to that field,
+        renamed through `rename`; any other (a rule over several fields) to `other(message)`, by default the top
+        of the form ("__all__")."""
+        known = None if fields is None else set(fields)
+        for error in exc.errors():
+            loc = [str(part) for part in error.get("loc", ())]
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            if loc and (loc[0] in self.data if known is None else loc[0] in known):
+                self.fail((rename or {}).get(loc[0], loc[0]), message)
+            elif other is not None:
+                other(message)
+            else:
+                self.fail("__all__", message)
+
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
 

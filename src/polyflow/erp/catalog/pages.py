@@ -170,14 +170,8 @@ def _read(f: Form, *, new: bool) -> dict:
 
 
 def _schema_errors(f: Form, exc: ValidationError) -> None:
-    """Pydantic's refusals next to the fields they concern."""
-    for error in exc.errors():
-        loc = [str(p) for p in error.get("loc", ())]
-        message = error.get("msg", "invalid").removeprefix("Value error, ")
-        if loc and loc[0] in f.data:
-            f.fail(loc[0], message)
-        else:  # a rule over several fields: placed by the words of its message
-            _service_error(f, message)
+    """Pydantic's refusals next to the fields they concern; a rule over several fields by the words of its message."""
+    f.schema_errors(exc, other=lambda message: _service_error(f, message))
 
 
 def _service_error(f: Form, message: str) -> None:

@@ -124,13 +124,7 @@ def _fail(f: Form, message: str) -> None:
 
 
 def _schema_errors(f: Form, exc: ValidationError) -> None:
-    for error in exc.errors():
-        loc = [str(x) for x in error.get("loc", ())]
-        message = error.get("msg", "invalid").removeprefix("Value error, ")
-        if loc and (loc[0] in f.data or loc[0] in TEXT_FIELDS):
-            f.fail(loc[0], message)
-        else:
-            _fail(f, message)
+    f.schema_errors(exc, fields=set(f.data) | set(TEXT_FIELDS), other=lambda message: _fail(f, message))
 
 
 @router.get("/partners/new")

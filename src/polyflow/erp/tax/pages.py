@@ -70,10 +70,7 @@ async def _form_page(request, session, f: Form, status_code: int = 200, tax_code
 
 
 def _fail_all(f: Form, exc: ValidationError) -> None:
-    for error in exc.errors():
-        loc = [str(x) for x in error.get("loc", ())]
-        f.fail(loc[0] if loc and loc[0] in NEW_FIELDS + ("is_active",) else "__all__",
-               str(error.get("msg", "")).removeprefix("Value error, "))
+    f.schema_errors(exc, fields=NEW_FIELDS + ("is_active",))
 
 
 @router.get("/settings/tax-codes/new")

@@ -44,10 +44,7 @@ async def settings_page(request: Request, session: TenantSession, done: Done = N
 
 
 def _fail_all(f: Form, exc: ValidationError, fields: dict[str, str]) -> None:
-    for error in exc.errors():
-        loc = [str(x) for x in error.get("loc", ())]
-        name = fields.get(loc[0], "__all__") if loc else "__all__"
-        f.fail(name, str(error.get("msg", "")).removeprefix("Value error, "))
+    f.schema_errors(exc, fields=fields, rename=fields)
 
 
 @router.post("/settings")

@@ -105,13 +105,9 @@ def _handlers(action: str):
                     may_choose_account=principal.can("accounting.write"))
                 return see_other(f"/stock/moves?done={kind}&movement={movement.id}")
             except ValidationError as exc:
-                for error in exc.errors():
-                    loc = [str(x) for x in error.get("loc", ())]
-                    message = error.get("msg", "invalid").removeprefix("Value error, ")
-                    if loc and loc[0] in FIELDS:
-                        f.fail("location" if kind == "ADJUSTMENT" and "location" in loc[0] else loc[0], message)
-                    else:
-                        f.fail("__all__", message)
+                # an adjustment's form has one location field for the schema's from/to location
+                moved = {name: "location" for name in FIELDS if "location" in name} if kind == "ADJUSTMENT" else None
+                f.schema_errors(exc, fields=FIELDS, rename=moved)
             except PolyflowError as exc:
                 await session.rollback()
                 _place_error(f, kind, exc.message)

@@ -331,10 +331,7 @@ async def create_location(request: Request, session: TenantSession):
             await service.create_location(session, LocationIn(code=code, name=name, kind=kind))
             return see_other("/locations?done=created")
         except ValidationError as exc:
-            for error in exc.errors():
-                loc = [str(x) for x in error.get("loc", ())]
-                f.fail(loc[0] if loc and loc[0] in ("code", "name", "kind") else "__all__",
-                       error.get("msg", "invalid"))
+            f.schema_errors(exc, fields=("code", "name", "kind"))
         except PolyflowError as exc:
             await session.rollback()
             f.fail("code" if "code" in exc.message else "__all__", exc.message)
