@@ -23,7 +23,7 @@ ONBOARDING_STEPS = ("reserved", "role", "database", "migrated", "seeded", "verif
 BACKUP_KINDS = ("manual", "archive", "pre_delete", "move", "pre_restore")
 INVOICE_STATUSES = ("issued", "paid", "void")
 # Fleet migrations (platform/fleet): a run, and one row per tenant it had to look at.
-MIGRATION_RUN_STATUSES = ("running", "completed", "failed", "halted")
+MIGRATION_RUN_STATUSES = ("running", "completed", "failed", "halted", "aborted")
 MIGRATION_TENANT_STATUSES = ("pending", "running", "migrated", "skipped", "failed", "left_behind")
 
 
@@ -207,6 +207,10 @@ class MigrationRun(MainBase):
     halt_reason: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the run's process lives and when it last said so: a run whose process is gone is `aborted`.
+    runner_host: Mapped[str | None] = mapped_column(String(255))
+    runner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class MigrationRunTenant(MainBase):
