@@ -40,6 +40,10 @@ class DatabaseServer(UUIDPk, Timestamps, MainBase):
     admin_database: Mapped[str] = mapped_column(String(63), default="postgres")
     max_tenants: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A PgBouncer (transaction mode) in front of this server: requests connect there with pooler-safe
+    # settings (no named statements kept); admin work (templates, migrations, pg_dump) stays on host:port.
+    pooler_host: Mapped[str | None] = mapped_column(String(255))
+    pooler_port: Mapped[int | None] = mapped_column(Integer)
 
 
 class Tenant(UUIDPk, Timestamps, MainBase):
