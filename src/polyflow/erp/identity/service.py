@@ -146,13 +146,16 @@ async def _one_time(session: AsyncSession, user: User, purpose: str, lifetime: t
     return token
 
 
-async def send_invite(session: AsyncSession, settings: Settings, user: User, *, workspace: str, base: str) -> None:
-    """Queue an invitation mail with a fresh one-time link (an older unused one stops working)."""
+async def send_invite(session: AsyncSession, settings: Settings, user: User, *, workspace: str, base: str) -> str:
+    """Queue an invitation mail with a fresh one-time link (an older unused one stops working); returns the link
+    (an operator recovering a workspace's owner hands it over when mail is not configured)."""
     token = await _one_time(session, user, "invite", timedelta(days=settings.invite_link_days))
+    link = f"{base}/invite?token={token}"
     outbox.enqueue(session, user.email, f"You are invited to {workspace} on Polyflow",
                    f"Hello {user.name},\n\nYou have been invited to {workspace} on Polyflow.\n"
                    f"Choose your password here (the link works once, for {settings.invite_link_days} days):\n"
-                   f"{base}/invite?token={token}\n")
+                   f"{link}\n")
+    return link
 
 
 def _user_roles(roles: list[str]) -> list[str]:
