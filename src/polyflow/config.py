@@ -150,6 +150,21 @@ class Settings(BaseSettings):
     # Failed operator-token attempts per client IP and minute before the admin API answers 429.
     operator_token_failures_per_minute: int = Field(10, ge=1)
 
+    # Prometheus metrics (platform/observability). GET /metrics answers on any host, but only to clients in
+    # `metrics_allowed_ips` (after the trusted-proxy rules; loopback by default: a private range would also
+    # admit a load balancer that is not declared a trusted proxy, i.e. the whole internet behind it) or
+    # with `Authorization: Bearer <POLYFLOW_OPERATOR_TOKEN>`; anyone else gets 404.
+    metrics_allowed_ips: str = "127.0.0.0/8,::1"
+    # Several worker processes on one node: a folder of their own (emptied before the node starts) where
+    # each writes its values, summed at scrape (PROMETHEUS_MULTIPROC_DIR is honoured too). Unset: one process.
+    metrics_dir: Path | None = None
+    # Tenant label: the first `metrics_top_tenants` tenants a process serves get their own (plus those
+    # named in `metrics_tenants`, comma-separated subdomains); the rest are counted as "other".
+    metrics_top_tenants: int = Field(50, ge=0)
+    metrics_tenants: str = ""
+    # How often each process copies its counters (route cache, engines, probes) into the metrics.
+    metrics_sample_seconds: float = Field(5.0, gt=0)
+
     @field_validator("root_domain", "admin_subdomain")
     @classmethod
     def _lower(cls, v: str) -> str:
@@ -178,6 +193,10 @@ class Settings(BaseSettings):
         return _networks(self.trusted_proxies)
 
     @property
+    def metrics_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.metrics_allowed_ips)
+
+    @property
     def admin_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return _networks(self.admin_allowed_ips)
 
@@ -187,7 +206,7 @@ class Settings(BaseSettings):
         name, so that http://localhost keeps working."""
         return f"__Host-{name}" if self.env == "production" else name
 
-    @field_validator("trusted_proxies", "admin_allowed_ips")
+    @field_validator("trusted_proxies", "admin_allowed_ips", "metrics_allowed_ips")
     @classmethod
     def _valid_proxies(cls, v: str) -> str:
         for item in v.split(","):
