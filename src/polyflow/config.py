@@ -150,6 +150,18 @@ class Settings(BaseSettings):
     # Failed operator-token attempts per client IP and minute before the admin API answers 429.
     operator_token_failures_per_minute: int = Field(10, ge=1)
 
+    # Logs (kit/logs.py): "json" (one object per line) or "text"; unset: json in production, text in dev/test.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # A fault that repeats logs its trace once, then a count at most this often (seconds), then "recovered".
+    log_outage_summary_seconds: float = Field(60.0, gt=0)
+    # /readyz: how long each check may take, and how long the main database's revision check is reused.
+    ready_timeout: float = Field(1.0, gt=0)
+    ready_revision_cache_seconds: float = Field(5.0, ge=0)
+    # After SIGTERM, /readyz answers 503 for this long while requests are still served, so the load balancer
+    # stops sending before the process stops listening. Unset: 5 s in production, 0 in dev/test.
+    drain_seconds: float | None = Field(None, ge=0)
+
     # Prometheus metrics (platform/observability). GET /metrics answers on any host, but only to clients in
     # `metrics_allowed_ips` (after the trusted-proxy rules; loopback by default: a private range would also
     # admit a load balancer that is not declared a trusted proxy, i.e. the whole internet behind it) or
@@ -164,6 +176,11 @@ class Settings(BaseSettings):
     metrics_tenants: str = ""
     # How often each process copies its counters (route cache, engines, probes) into the metrics.
     metrics_sample_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, v):
+        return v.strip().upper() if isinstance(v, str) else v  # POLYFLOW_LOG_LEVEL=info works too
 
     @field_validator("root_domain", "admin_subdomain")
     @classmethod
