@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from polyflow.erp.identity import audit
 from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module_of, permissions_for
 from polyflow.erp.models import ApiToken, SignInPolicy, User, UserSession
+from polyflow.kit import logs
 from polyflow.kit.errors import Forbidden, NotAuthenticated
 from polyflow.kit.web import split_token, token_hash
 from polyflow.platform.entitlement_rules import denial
@@ -182,6 +183,7 @@ async def authenticate(request: Request, session: TenantSession) -> Principal:
         check_same_origin(request, forms=not request.url.path.startswith(API_PREFIX))
     principal.ip = request_ip(request)
     request.state.principal = principal
+    logs.set_user(str(principal.user.id))  # this request's log lines name the user (an id, not an address)
     audit.current_actor.set(audit.Actor(principal.user.id, principal.user.email, principal.ip))
     return principal
 
