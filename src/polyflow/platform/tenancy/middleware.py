@@ -13,7 +13,9 @@ from polyflow.kit.ratelimit import RateLimiter
 from polyflow.kit.web import client_ip
 from polyflow.platform import migrate
 from polyflow.platform.runtime import Platform
+from polyflow.platform.tenancy.cache import RegistryUnavailable
 from polyflow.platform.tenancy.context import current_tenant
+from polyflow.platform.tenancy.credentials import current_credentials
 from polyflow.platform.tenancy.fairshare import FairShare, Refused
 from polyflow.platform.tenancy.hosts import HostKind, effective_host
 from polyflow.platform.tenancy.route import TenantRoute
@@ -21,7 +23,7 @@ from polyflow.platform.tenancy.route import TenantRoute
 log = logging.getLogger(__name__)
 
 # Paths answered on any host (load-balancer probes often use an IP or an internal name).
-HOSTLESS_PATHS = frozenset({"/healthz", "/readyz"})
+HOSTLESS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 async def send_error(scope: Scope, receive: Receive, send: Send, status: int, message: str,
@@ -96,6 +98,12 @@ class TenancyMiddleware:
                 over = (await self.unknown_hosts.peek(throttle)).count >= self.unknown_per_minute
             try:
                 route = await self.platform.routes.get(key, load=not over)
+            except RegistryUnavailable:
+                # The main database is unreachable and this name was not served lately (the cache logs the
+                # outage once; a trace per request would drown the log). 503, not 404: it may well exist.
+                await send_error(scope, receive, send, 503, "The service is temporarily unavailable; try again shortly.",
+                                 {"Retry-After": "5"})
+                return
             except (SQLAlchemyError, OSError):
                 log.exception("tenant registry unavailable")
                 await send_error(scope, receive, send, 503, "The service is temporarily unavailable; try again shortly.",
@@ -126,9 +134,11 @@ class TenancyMiddleware:
             state["route_key"] = key
             state["host"] = host  # as the client asked for it (behind a trusted proxy: X-Forwarded-Host)
             token = current_tenant.set(route)
+            credentials = current_credentials.set(self.platform.credentials)
             try:
                 await self.tenant_app(scope, receive, send)
             finally:
+                current_credentials.reset(credentials)
                 current_tenant.reset(token)
                 self.fairshare.release(route.id)
         elif kind is HostKind.ADMIN:

@@ -1,0 +1,76 @@
+"""ASGI middleware counting and timing every HTTP request, labelled by app, tenant and route template."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from polyflow.platform.observability.metrics import METHODS, OTHER, Metrics
+
+UNMATCHED = "unmatched"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path format ("/api/products/{product_id}"), never the raw path: raw paths carry
+    ids and would make one series per record. A mount (static files) is its prefix; no route: "unmatched"."""
+    route = scope.get("route")
+    if route is None:
+        return UNMATCHED
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str) or not template:
+        return UNMATCHED
+    # A Mount's path_format is "/static/{path}" in Starlette: keep it, it is bounded.
+    return template
+
+
+class MetricsMiddleware:
+    """Outermost: sees every answer, refusals of the tenancy middleware and 413s included.
+
+    The tenant comes from the routing record the tenancy middleware put into ``scope["state"]`` (never from a
+    client header); the route from ``scope["route"]`` that the router of the app that answered sets (the
+    tenant, admin and platform apps share this scope dict, so it is visible here after the call).
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, apps: dict[int, str] | None = None):
+        self.app = app
+        self.metrics = metrics
+        # id(app object) -> label ("tenant", "admin"); anything else is "platform".
+        self.apps = apps or {}
+
+    def _app_label(self, scope: Scope) -> str:
+        if (scope.get("state") or {}).get("tenant") is not None:
+            return "tenant"
+        return self.apps.get(id(scope.get("app")), "platform")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # an exception that escapes everything (the server answers 500)
+        started = time.perf_counter()
+        in_progress = self.metrics.in_progress.labels("all")
+        in_progress.inc()
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            elapsed = time.perf_counter() - started
+            in_progress.dec()
+            state = scope.get("state") or {}
+            route = state.get("tenant")
+            tenant = self.metrics.tenants.label(route.subdomain if route is not None else None)
+            app = self._app_label(scope)
+            template = route_template(scope)
+            method = scope.get("method", "GET")
+            method = method if method in METHODS else OTHER
+            self.metrics.requests.labels(app, tenant, template, method, str(status)).inc()
+            self.metrics.latency.labels(app, template, method).observe(elapsed)
+            if route is not None:
+                self.metrics.tenant_latency.labels(tenant).observe(elapsed)
