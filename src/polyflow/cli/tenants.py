@@ -54,9 +54,13 @@ def create(
 
         result = run(lambda: _with_platform(settings, go))
     tenant = result.tenant
-    how = "cloned from the template" if result.from_template else "migrated from scratch"
-    console.print(f"created [bold]{escape(tenant.subdomain)}[/] ({escape(tenant.name)}) in {result.seconds:.2f}s, "
-                  f"{how}, revision {tenant.schema_revision}")
+    if result.resumed:
+        console.print(f"[bold]{escape(tenant.subdomain)}[/] ({escape(tenant.name)}) was already active; its owner "
+                      "has never signed in, so a new one-time password was issued (the earlier one no longer works)")
+    else:
+        how = "cloned from the template" if result.from_template else "migrated from scratch"
+        console.print(f"created [bold]{escape(tenant.subdomain)}[/] ({escape(tenant.name)}) in {result.seconds:.2f}s, "
+                      f"{how}, revision {tenant.schema_revision}")
     console.print(f"  http://{tenant.subdomain}.{settings.root_domain}" + (":8000" if settings.env == "dev" else ""))
     if result.admin_password:
         console.print(f"  owner: {escape(result.admin_email)}  one-time password: [bold]{result.admin_password}[/] "
@@ -64,6 +68,20 @@ def create(
     with platform_settings() as (settings, _):
         # Ready a spare database for the next onboarding (after the answer: not on its critical path).
         run(lambda: _with_platform(settings, lambda p: onboarding.refill_spares(p, tenant.server.name)))
+
+
+@app.command("reset-owner")
+def reset_owner(
+    subdomain: str,
+    email: str | None = typer.Option(None, "--email", help="Which owner (default: the onboarding's owner, "
+                                                            "else the oldest active owner)"),
+) -> None:
+    """Send a tenant's owner a fresh one-time link to choose a password (also printed here)."""
+    with platform_settings() as (settings, _):
+        done = run(lambda: _with_platform(settings, lambda p: onboarding.reset_owner(p, subdomain, email=email)))
+    console.print(f"{escape(done.subdomain)}: a new invitation link for {escape(done.email)} (works once, for "
+                  f"{settings.invite_link_days} days; mailed too; earlier links no longer work):")
+    print(done.link)
 
 
 @app.command("show")

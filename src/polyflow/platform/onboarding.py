@@ -8,6 +8,13 @@ it picks up after the last recorded step and redoes at most one. There is never 
 tenant without a complete, verified database, and a database or role always has its registry row
 first (``reserved`` is committed before anything is created on a server), so nothing is orphaned
 that `polyflow tenants reconcile` cannot see.
+
+The owner's credential (the hash of a one-time password, or an invitation link in the outbox) is
+written in the ``active`` step, before the registry says active: an active tenant always has an
+owner who can get in. Only the one-time password shown on the terminal can be lost (the process
+killed after the commit, before printing it): running the same `tenants create` again issues a
+fresh one while the owner has never signed in, and `tenants reset-owner` mails (and prints) a new
+invitation link for any live tenant's owner.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 import asyncpg
-from sqlalchemy import func, select, text
+from sqlalchemy import any_, func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -63,6 +70,7 @@ class OnboardingResult:
     admin_password: str | None  # one-time: shown once, only its hash is stored
     from_template: bool
     seconds: float
+    resumed: bool = False  # the tenant was already active: only the owner's password was issued again
 
 
 def validate(name: str, subdomain: str, admin_email: str | None) -> tuple[str, str, str | None]:
@@ -136,16 +144,28 @@ class _Run:
     small engine on the tenant's database for all its steps (each new PostgreSQL login costs a
     SCRAM handshake); `close()` releases them."""
 
-    def __init__(self, platform: "Platform", tenant: Tenant, hook: StepHook | None, use_template: bool):
+    def __init__(self, platform: "Platform", tenant: Tenant, hook: StepHook | None, use_template: bool,
+                 issue_password: bool = True):
         self.platform = platform
         self.tenant = tenant
         self.server: DatabaseServer = tenant.server
         self.password = platform.secrets.decrypt(tenant.db_password_enc)
         self.hook = hook
         self.use_template = use_template
+        self.issue_password = issue_password
         self.from_template = False
+        self.admin_password: str | None = None
+        self.invited = False
         self._admin: asyncpg.Connection | None = None
         self._tenant_engine: AsyncEngine | None = None
+        self._hashing: tuple[str, asyncio.Future] | None = None
+
+    def start_hashing(self) -> None:
+        """Hash the owner's one-time password in a thread while the database is being made: argon2id
+        costs ~50 ms of CPU that need not wait for the database."""
+        if self.issue_password and self.tenant.admin_email and self._hashing is None:
+            password = one_time_password()
+            self._hashing = (password, asyncio.ensure_future(asyncio.to_thread(hash_password, password)))
 
     @property
     def tenant_dsn(self) -> PgDsn:
@@ -166,6 +186,8 @@ class _Run:
         return self._tenant_engine
 
     async def close(self) -> None:
+        if self._hashing is not None and not self._hashing[1].done():
+            await asyncio.wait([self._hashing[1]])  # never leave a thread's result unobserved
         if self._admin is not None:
             await self._admin.close()
         if self._tenant_engine is not None:
@@ -243,37 +265,52 @@ class _Run:
                 raise OnboardingError("first admin user missing")
 
     async def active(self) -> None:
+        # The owner's credential first, in the tenant's database: if the process dies before the
+        # registry commit, the rerun redoes this step (a fresh credential replaces this one).
+        await self.owner_credential()
         self.tenant.status = "active"
         self.tenant.activated_at = datetime.now(timezone.utc)
 
-    async def issue_admin_password(self) -> str | None:
-        """A fresh one-time password for the owner (only its argon2 hash is stored)."""
-        if not self.tenant.admin_email:
-            return None
-        password = one_time_password()
-        hashed = await asyncio.to_thread(hash_password, password)  # ~50 ms of CPU: not on the event loop
-        async with AsyncSession(self.tenant_engine()) as session, session.begin():
-            user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
-            user.password_hash = hashed
-            user.must_change_password = True
-        return password
-
-
-    async def invite_owner(self) -> None:
-        """Mail the owner a one-time link to choose a password (API-started onboarding)."""
+    async def owner_credential(self) -> None:
+        """The owner's way in: a one-time password (only its argon2 hash is stored) or, for an
+        API-started onboarding, an invitation link queued in the tenant's outbox."""
         if not self.tenant.admin_email:
             return
-        from polyflow.erp.identity import outbox
-        from polyflow.erp.identity.service import link_base, send_invite
+        if not self.issue_password:
+            from polyflow.erp.identity.service import link_base, send_invite
 
-        settings = self.platform.settings
-        engine = self.tenant_engine()
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            user = await session.scalar(select(User).where(func.lower(User.email) == self.tenant.admin_email.lower()))
-            await send_invite(session, settings, user, workspace=self.tenant.name,
-                              base=link_base(self.tenant, settings))
-        # The mail waits in the tenant's outbox if the sender fails now; it is not lost.
-        await outbox.deliver(engine, outbox.sender_for(settings))
+            async with AsyncSession(self.tenant_engine(), expire_on_commit=False) as session, session.begin():
+                user = await _owner_user(session, self.tenant.admin_email)
+                await send_invite(session, self.platform.settings, user, workspace=self.tenant.name,
+                                  base=link_base(self.tenant, self.platform.settings))
+            self.invited = True
+            return
+        self.start_hashing()
+        password, hashing = self._hashing
+        hashed = await hashing
+        async with AsyncSession(self.tenant_engine()) as session, session.begin():
+            user = await _owner_user(session, self.tenant.admin_email)
+            user.password_hash = hashed
+            user.must_change_password = True
+        self.admin_password = password
+        self._hashing = None  # used: a redone step hashes a new one
+
+    async def deliver_mail(self) -> None:
+        """Send the invitation queued by the ``active`` step (after the commit; if this fails or the
+        process dies, it waits in the outbox for the housekeeping's retry)."""
+        from polyflow.erp.identity import outbox
+
+        try:
+            await outbox.deliver(self.tenant_engine(), outbox.sender_for(self.platform.settings))
+        except Exception as exc:
+            log.warning("mail to the owner of %s stays in its outbox: %s", self.tenant.subdomain, exc)
+
+
+async def _owner_user(session: AsyncSession, email: str) -> User:
+    user = await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        raise OnboardingError(f"the owner {email} is missing from the tenant's database")
+    return user
 
 
 async def _record_failure(platform: "Platform", session: AsyncSession, tenant_id, step: str, exc: Exception,
@@ -329,7 +366,8 @@ async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | Non
         tenant.status = "provisioning"
         await session.commit()
 
-        attempt = _Run(platform, tenant, hook, use_template)
+        attempt = _Run(platform, tenant, hook, use_template, issue_password)
+        attempt.start_hashing()
         try:
             done = ONBOARDING_STEPS.index(tenant.onboarding_step or "reserved")
             for step in ONBOARDING_STEPS[done + 1:]:
@@ -350,20 +388,31 @@ async def _run_locked(platform: "Platform", subdomain: str, hook: StepHook | Non
                 await session.commit()
                 await attempt._fire(step, "done")
             await platform.tenant_changed(subdomain, tenant_id=tenant.id)
-            password = await attempt.issue_admin_password() if issue_password else None
-            if not issue_password:
-                await attempt.invite_owner()
+            if attempt.invited:
+                await attempt.deliver_mail()
         finally:
             await attempt.close()
-    return OnboardingResult(tenant, tenant.admin_email, password, attempt.from_template, time.perf_counter() - started)
+    return OnboardingResult(tenant, tenant.admin_email, attempt.admin_password, attempt.from_template,
+                            time.perf_counter() - started)
 
 
 async def onboard(platform: "Platform", *, name: str, subdomain: str, admin_email: str | None = None,
                   plan: str = "trial", server_name: str | None = None, hook: StepHook | None = None,
                   use_template: bool = True, actor: str = "cli") -> OnboardingResult:
-    """Reserve and finish a tenant in one go (the CLI path; the API defers `run` to a job)."""
-    tenant = await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
-                           server_name=server_name, actor=actor)
+    """Reserve and finish a tenant in one go (the CLI path; the API defers `run` to a job).
+
+    Run again with the same name, subdomain and owner after the tenant became active, it issues the
+    owner a fresh one-time password as long as the owner has never signed in (the first run may have
+    died before showing it); otherwise the subdomain is taken.
+    """
+    try:
+        tenant = await reserve(platform, name=name, subdomain=subdomain, admin_email=admin_email, plan=plan,
+                               server_name=server_name, actor=actor)
+    except Conflict:
+        again = await _rerun_of_finished(platform, name, subdomain, admin_email, actor)
+        if again is None:
+            raise
+        return again
     try:
         return await run(platform, subdomain, hook=hook, use_template=use_template, actor=actor)
     except OnboardingInProgress:
@@ -375,6 +424,95 @@ async def onboard(platform: "Platform", *, name: str, subdomain: str, admin_emai
         if step == "reserved":
             await abandon(platform, subdomain, actor=actor, drop=False)
         raise
+
+
+async def _rerun_of_finished(platform: "Platform", name: str, subdomain: str, admin_email: str | None,
+                             actor: str) -> OnboardingResult | None:
+    """The same onboarding run again after it finished: a fresh one-time password for an owner who
+    has never signed in (None: not the same onboarding, or nothing to finish)."""
+    started = time.perf_counter()
+    name, subdomain, admin_email = validate(name, subdomain, admin_email)
+    if not admin_email:
+        return None
+    async with onboarding_lock(platform, subdomain):
+        async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+            tenant = (await session.execute(
+                select(Tenant).where(Tenant.subdomain == subdomain, Tenant.status == "active"))).scalar_one_or_none()
+            if (tenant is None or tenant.name != name or (tenant.admin_email or "").lower() != admin_email.lower()):
+                return None
+            attempt = _Run(platform, tenant, None, True)
+            try:
+                async with AsyncSession(attempt.tenant_engine()) as tsession:
+                    owner = await _owner_user(tsession, admin_email)
+                    if owner.last_login_at is not None or not owner.must_change_password:
+                        raise Conflict(f"subdomain '{subdomain}' is already taken (its owner has signed in; "
+                                       f"`polyflow tenants reset-owner {subdomain}` sends a new link)")
+                await attempt.owner_credential()
+            finally:
+                await attempt.close()
+            await _event(session, tenant.id, "tenant.owner_password_reissued", actor, email=admin_email,
+                         reason="onboarding run again after it finished")
+            await session.commit()
+    return OnboardingResult(tenant, admin_email, attempt.admin_password, False, time.perf_counter() - started,
+                            resumed=True)
+
+
+@dataclass
+class OwnerReset:
+    subdomain: str
+    email: str
+    link: str  # one-time invitation link (also queued as mail to the owner)
+
+
+async def reset_owner(platform: "Platform", subdomain: str, *, email: str | None = None,
+                      actor: str = "cli") -> OwnerReset:
+    """A fresh one-time link for a live tenant's owner to choose a password (mailed, and returned for
+    the operator); an older unused link stops working. Recorded in platform_events."""
+    from polyflow.erp.identity.service import link_base, send_invite
+    from polyflow.platform.provisioning import maintenance_engine, tenant_dsn
+
+    async with AsyncSession(platform.main_engine, expire_on_commit=False) as session:
+        tenant = await _load(session, subdomain)
+        if tenant.status in ("provisioning", "failed"):
+            raise Conflict(f"tenant '{subdomain}' has not finished onboarding: run the same `polyflow tenants "
+                           "create` again (or `polyflow tenants reconcile --fix`)")
+        if tenant.status not in ("active", "suspended"):
+            raise Conflict(f"tenant '{subdomain}' is {tenant.status}: it has no database to sign in to")
+        engine = maintenance_engine(tenant_dsn(tenant, platform.secrets))
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as tsession, tsession.begin():
+                owner = await _pick_owner(tsession, email or None, tenant.admin_email)
+                link = await send_invite(tsession, platform.settings, owner, workspace=tenant.name,
+                                         base=link_base(tenant, platform.settings))
+            from polyflow.erp.identity import outbox
+
+            try:
+                await outbox.deliver(engine, outbox.sender_for(platform.settings))
+            except Exception as exc:  # the link is printed anyway; the mail waits in the outbox
+                log.warning("mail to the owner of %s stays in its outbox: %s", subdomain, exc)
+        finally:
+            await engine.dispose()
+        await _event(session, tenant.id, "tenant.owner_reset", actor, email=owner.email)
+        await session.commit()
+    return OwnerReset(subdomain, owner.email, link)
+
+
+async def _pick_owner(session: AsyncSession, email: str | None, admin_email: str | None) -> User:
+    """The named owner, else the onboarding's owner if still an active owner, else the oldest active owner."""
+    owners = select(User).where(User.is_active.is_(True), literal("owner") == any_(User.roles))
+    if email is not None:
+        user = await session.scalar(owners.where(func.lower(User.email) == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no active owner with email {email.strip()}")
+        return user
+    if admin_email:
+        user = await session.scalar(owners.where(func.lower(User.email) == admin_email.lower()))
+        if user is not None:
+            return user
+    user = await session.scalar(owners.order_by(User.created_at, User.id).limit(1))
+    if user is None:
+        raise NotFound("the tenant has no active owner; name one with --email")
+    return user
 
 
 async def refill_spares(platform: "Platform", server_name: str | None = None) -> int:
