@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+import polyflow
 from polyflow.config import Settings
 from polyflow.kit.db import PgDsn
 from polyflow.platform import migrate, provisioning
@@ -32,6 +33,8 @@ from tests.fixtures.auth import make_user
 from tests.fixtures.services import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
+# The app subprocess runs the same code as the test process (this tree's src/, or wherever polyflow came from).
+SRC = Path(polyflow.__file__).resolve().parents[1]
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ def settings_env(settings: Settings, **extra) -> dict[str, str]:
         values["redis_url"] = settings.redis_url
     values.update(extra)
     env.update({f"POLYFLOW_{k.upper()}": str(v) for k, v in values.items() if v is not None})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), str(REPO), env.get("PYTHONPATH")]))
     return env
 
 

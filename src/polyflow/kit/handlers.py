@@ -1,5 +1,7 @@
 """Exception handlers shared by the apps: user-caused errors become clear 4xx/503, never a stack trace.
 
+A database that cannot serve (SQLSTATE classes 08, 28, 3D, 53, 57P0x, a refused or lost connection) is a 503
+with Retry-After and a message that says why, logged once per outage (kit.logs.outage), never a 500.
 Database errors and every 5xx carry the request id (in the body, and in the X-Request-ID header set by
 kit.request_id); PostgreSQL's own text goes to the log only. Validation errors keep FastAPI's structure
 (type, loc, msg) but echo at most a short excerpt of the input.
@@ -7,10 +9,12 @@ kit.request_id); PostgreSQL's own text goes to the log only. Validation errors k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from decimal import Decimal
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from polyflow.kit.errors import PolyflowError
+from polyflow.kit.logs import outage
 from polyflow.kit.request_id import current_request_id, internal_error_body
 
 log = logging.getLogger(__name__)
@@ -99,26 +104,111 @@ async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
     return _with_id("a date or number in the request is out of range", 422)
 
 
+# Why a tenant's database cannot serve, by SQLSTATE (exact code first, then its two-character class):
+# (message, Retry-After seconds, outage cause). Connect-time errors reach the handlers as DBAPIError (SQLAlchemy
+# translates what the engines' async_creator raises) or, on other paths and older SQLAlchemy versions, as
+# asyncpg's own exceptions; both carry ``sqlstate``.
+_UNAVAILABLE: dict[str, tuple[str, int, str]] = {
+    "57P01": ("The database server is restarting (an administrator shut the connection down); retry in a moment",
+              2, "restart"),
+    "57P02": ("The database server crashed and is restarting; retry in a few seconds", 5, "restart"),
+    "57P03": ("The database server is starting up, shutting down or recovering and accepts no connection yet; "
+              "retry in a few seconds", 5, "starting"),
+    "57P05": ("The database connection was closed after being idle; retry", 1, "restart"),
+    "53": ("The database server has too many connections right now and refused one more; retry in a moment",
+           2, "too-many-connections"),
+    "08": ("The workspace's database server cannot be reached right now; retry shortly", 5, "unreachable"),
+}
+UNREACHABLE = _UNAVAILABLE["08"][0]
+LOST = "The database connection was lost (the server restarted or closed it); retry shortly"
+# Checked against the registry before answering: the route may be stale (a move, restore, rotation).
+_CHECK_ROUTE = {"3D": "database-missing", "28": "credentials-refused", "57P04": "database-missing"}
+ROUTE_CHECK_SECONDS = 2.0
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, wrapped by SQLAlchemy or raw from asyncpg; None if it has none."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def _classified(sqlstate: str | None, table: dict):
+    if not sqlstate:
+        return None
+    return table.get(sqlstate) or table.get(sqlstate[:2])
+
+
+def _outage(request: Request, cause: str, exc: BaseException) -> None:
+    """Log a fault once per outage (per tenant and cause), then a periodic count: never a trace per request."""
+    route = request.scope.get("state", {}).get("tenant")
+    where = getattr(route, "subdomain", None) or "-"
+    outage(f"tenant-db:{where}:{cause}", log).failed("workspace database %s: %s %s (request id %s)", where, cause,
+                                                   f"{type(exc).__name__}: {exc}", current_request_id(),
+                                                   exc=exc, level=logging.WARNING)
+
+
+async def _route_verdict(request: Request, sqlstate: str) -> tuple[str, int] | None:
+    """For a missing database or refused credentials: compare the route this request used with the registry.
+
+    A route that changed (a move or restore switched the database, credentials were rotated, the tenant left
+    the active state) means this process was behind: forget it here at once (no need to wait for an
+    invalidation that may not come) and answer "retry". The same route means the database really is gone or
+    the role really refuses us: say so, and do not promise it will pass. None: the registry cannot tell."""
+    state = request.scope.get("state", {})
+    route, key = state.get("tenant"), state.get("route_key")
+    if route is None or key is None:
+        return None
+    platform = request.app.state.platform
+    try:
+        async with asyncio.timeout(ROUTE_CHECK_SECONDS):
+            fresh = await platform.registry.load(key)
+    except Exception:  # the main database is down too: no verdict
+        log.info("route check for %s failed (request id %s)", key, current_request_id(), exc_info=True)
+        return None
+    if fresh is None or fresh.status != route.status or fresh.fingerprint != route.fingerprint:
+        platform.routes.drop_local([key])
+        return "This workspace is being moved or restored; retry in a moment", 1
+    if sqlstate.startswith("28"):
+        return ("The workspace's database refused Polyflow's credentials (its role was changed outside Polyflow); "
+                "an operator has to repair it", 60)
+    return ("The workspace's database is missing (dropped or renamed outside Polyflow); an operator has to "
+            "restore it", 300)
+
+
+async def _unavailable(request: Request, sqlstate: str | None, exc: BaseException) -> JSONResponse | None:
+    """A 503 + Retry-After that says why the tenant's database cannot serve, for the SQLSTATEs that mean the
+    server, the connection or the database is (temporarily) unusable; None for any other error."""
+    known = _classified(sqlstate, _UNAVAILABLE)
+    if known is not None:
+        message, retry, cause = known
+        _outage(request, cause, exc)
+        return _with_id(message, 503, {"Retry-After": str(retry)})
+    cause = _classified(sqlstate, _CHECK_ROUTE)
+    if cause is not None:
+        verdict = await _route_verdict(request, sqlstate)
+        if verdict is None:
+            verdict = ("The workspace's database cannot be opened right now; retry shortly", 5)
+        elif verdict[1] > 1:
+            _outage(request, cause, exc)
+        return _with_id(verdict[0], 503, {"Retry-After": str(verdict[1])})
+    return None
+
+
 async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
-    # 25006: a move/restore froze the database read-only; 3D000/28P01: a process still on the route to the
-    # database (and role) it replaced, until the invalidation reaches it. Both pass in a moment.
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate in ("3D000", "28P01"):
-        # Our cached route points at a database/role that was replaced (move, restore): forget it
-        # here at once instead of waiting for an invalidation that may not come (Redis down).
-        key = request.scope.get("state", {}).get("route_key")
-        if key:
-            request.app.state.platform.routes.drop_local([key])
+    sqlstate = sqlstate_of(exc)
     if sqlstate == "57014":
         # statement_timeout (POLYFLOW_TENANT_STATEMENT_TIMEOUT) ended a query: a report too large or a lock
         # held too long. Nothing was written (the transaction was rolled back).
         log.warning("statement cancelled (timeout) (request id %s): %s", current_request_id(), exc.orig)
         return _with_id("The request took too long and was stopped; narrow it (dates, filters, a smaller page) or "
                         "try again later", 503, {"Retry-After": "5"})
-    if sqlstate in ("25006", "3D000", "28P01"):
-        log.info("workspace database replaced or read-only %s (request id %s): %s", sqlstate, current_request_id(),
-                 exc.orig)
+    if sqlstate == "25006":
+        # A move, restore or backup froze the database read-only; it passes in a moment.
+        log.info("workspace database read-only %s (request id %s): %s", sqlstate, current_request_id(), exc.orig)
         return _with_id("This workspace is being moved or restored; retry in a moment", 503, {"Retry-After": "1"})
+    answer = await _unavailable(request, sqlstate, exc)
+    if answer is not None:
+        return answer
     # PostgreSQL's message names tables, constraints and values: it goes to the log, with the request id the
     # client gets, never into the answer.
     if sqlstate and sqlstate.startswith("23"):
@@ -131,16 +221,33 @@ async def _db_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
         # through: the client's input, so a 422, and nothing was written.
         log.info("data exception %s (request id %s): %s", sqlstate, current_request_id(), exc.orig)
         return _with_id("a value cannot be stored (out of range or not allowed) and nothing was saved", 422)
-    if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
-        log.warning("database unavailable (request id %s): %s", current_request_id(), exc.orig)
+    if exc.connection_invalidated:
+        _outage(request, "disconnected", exc)
+        return _with_id(LOST, 503, {"Retry-After": "2"})
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        _outage(request, "unavailable", exc)
         return _with_id("The database is temporarily unavailable; try again shortly", 503, {"Retry-After": "5"})
     log.error("unexpected database error (request id %s)", current_request_id(), exc_info=exc)
     return JSONResponse(internal_error_body(current_request_id()), status_code=500)
 
 
+async def _asyncpg_error(request: Request, exc: Exception) -> JSONResponse:
+    """asyncpg's own exceptions, when one reaches a handler unwrapped (not a DBAPIError)."""
+    answer = await _unavailable(request, sqlstate_of(exc), exc)
+    if answer is not None:
+        return answer
+    if isinstance(exc, asyncpg.InterfaceError):  # ConnectionDoesNotExistError and the like: the link is gone
+        _outage(request, "disconnected", exc)
+        return _with_id(LOST, 503, {"Retry-After": "2"})
+    log.error("unexpected database error (request id %s)", current_request_id(), exc_info=exc)
+    return JSONResponse(internal_error_body(current_request_id()), status_code=500)
+
+
 async def _connect_failed(request: Request, exc: OSError) -> JSONResponse:
-    log.warning("database connection failed (request id %s): %s", current_request_id(), exc)
-    return _with_id("The database is temporarily unavailable; try again shortly", 503, {"Retry-After": "5"})
+    # Refused, reset or timed out (asyncpg raises OSError / TimeoutError for these): SQLSTATE class 08 for
+    # the client.
+    _outage(request, "unreachable", exc)
+    return _with_id(UNREACHABLE, 503, {"Retry-After": "5"})
 
 
 async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
@@ -156,3 +263,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PolyflowError, _polyflow_error)
     app.add_exception_handler(DBAPIError, _db_unavailable)
     app.add_exception_handler(OSError, _connect_failed)
+    app.add_exception_handler(asyncpg.PostgresError, _asyncpg_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _asyncpg_error)
