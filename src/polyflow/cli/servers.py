@@ -49,3 +49,19 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
                       str(r.tenants), "-" if r.max_tenants is None else str(r.max_tenants),
                       "unlimited" if r.free is None else str(r.free))
     console.print(table)
+
+
+@app.command("pooler")
+def pooler(
+    name: str = typer.Argument(..., help="The server, e.g. db2"),
+    address: str | None = typer.Argument(None, help="The PgBouncer in front of it (transaction mode): host:port"),
+    off: bool = typer.Option(False, "--off", help="Connect requests to the server directly again"),
+) -> None:
+    """Send the server's tenant requests through a PgBouncer (checked to lead to this server), or not (--off)."""
+    from polyflow.platform.servers import set_pooler
+
+    if bool(address) == off:
+        raise typer.BadParameter("give either HOST:PORT or --off")
+    host, port = call(lambda p, _: set_pooler(p, name, None if off else address))
+    where = f"through the pooler at {host}:{port}" if host else "directly"
+    console.print(f"server {escape(name)}: tenant requests connect {escape(where)}", highlight=False)

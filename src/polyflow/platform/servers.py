@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from polyflow.kit.crypto import SecretBox
 from polyflow.kit.db import PgDsn, quote_ident
 from polyflow.kit.errors import Conflict, InvalidInput, NotFound, Unavailable
-from polyflow.platform.models import DatabaseServer, Tenant
+from polyflow.platform.models import DatabaseServer, Tenant, TenantDomain
 
 DEFAULT_SERVER = "default"
 MAINTENANCE_DB = "postgres"
@@ -170,3 +170,65 @@ async def lock_down(main_engine: AsyncEngine, secrets: SecretBox, *, only: str |
             log.warning("server %s: CONNECT not restricted: %s", server.name, message)
             warnings.append(f"server '{server.name}': could not restrict CONNECT ({message})")
     return warnings
+
+
+async def set_pooler(platform, name: str, address: str | None, *, actor: str = "cli") -> tuple[str | None, int | None]:
+    """Put a PgBouncer (transaction mode) in front of a server's tenant traffic, or take it away (``None``).
+
+    ``address`` is ``host:port``. The pooler must lead to this very server: the server's admin login is tried
+    through it and both answers must name the same running PostgreSQL (start time and port), so a typo
+    cannot send tenants to another cluster. Every process picks the new address up within a second (the
+    tenants' routes are invalidated; their engines are replaced, in-flight requests finish on the old ones).
+    Admin work (templates, migrations, backups, moves) keeps going to host:port."""
+    from polyflow.platform.backups.copies import event  # lifecycle -> servers: imported here, not at the top
+
+    async with AsyncSession(platform.main_engine) as session:
+        server = (await session.execute(select(DatabaseServer).where(DatabaseServer.name == name))).scalar_one_or_none()
+        if server is None:
+            raise NotFound(f"no database server named '{name}'")
+        host = port = None
+        if address:
+            host, sep, port_text = address.rpartition(":")
+            if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise InvalidInput(f"invalid pooler address '{address}': expected host:port")
+            port = int(port_text)
+            await _same_server(server, platform.secrets, host, port)
+        server.pooler_host, server.pooler_port = host, port
+        event(session, None, "server.pooler", actor, name=name, pooler=f"{host}:{port}" if host else None)
+        tenants = (await session.execute(
+            select(Tenant.id, Tenant.subdomain).where(Tenant.server_id == server.id, Tenant.status != "deleted"))).all()
+        domains: dict = {}
+        for tenant_id, domain in (await session.execute(
+                select(TenantDomain.tenant_id, TenantDomain.domain).where(
+                    TenantDomain.tenant_id.in_([t.id for t in tenants])))).all():
+            domains.setdefault(tenant_id, []).append(domain)
+        await session.commit()
+    for tenant_id, subdomain in tenants:
+        await platform.tenant_changed(subdomain, domains.get(tenant_id, []), tenant_id=tenant_id)
+    return host, port
+
+
+_IDENTITY = "SELECT pg_postmaster_start_time()::text, current_setting('port')"
+
+
+async def _same_server(server: DatabaseServer, secrets: SecretBox, host: str, port: int) -> None:
+    """Refuse (422 / 503) a pooler that does not answer, or that leads to another PostgreSQL than ``server``."""
+    direct = await admin_connect(server, secrets)
+    try:
+        expected = tuple(await direct.fetchrow(_IDENTITY))
+    finally:
+        await direct.close()
+    dsn = admin_dsn(server, secrets)
+    try:
+        # Pooler-safe: no named statements (the check itself runs in transaction mode).
+        conn = await asyncpg.connect(host=host, port=port, user=dsn.user, password=dsn.password,
+                                     database=dsn.database, statement_cache_size=0, timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise Unavailable(f"pooler {host}:{port} does not let '{dsn.user}' into '{dsn.database}': {exc}") from None
+    try:
+        seen = tuple(await conn.fetchrow(_IDENTITY))
+    finally:
+        await conn.close()
+    if seen != expected:
+        raise InvalidInput(f"pooler {host}:{port} leads to another PostgreSQL than server '{server.name}' "
+                           f"({server.host}:{server.port})")

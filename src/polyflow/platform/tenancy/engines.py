@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 from polyflow.kit.errors import Unavailable
+from polyflow.platform.tenancy import pooler
 from polyflow.platform.tenancy.route import TenantRoute
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,9 @@ class TenantEngines:
                 conn = await asyncpg.connect(
                     **route.dsn(self._decrypt(route.db_password_enc)).asyncpg_kwargs(),
                     timeout=self.connect_timeout,
-                    server_settings={**self.server_settings, "application_name": f"polyflow:{route.subdomain}"},
+                    # Through a PgBouncer: no statement cache, only startup parameters it passes on (pooler.py).
+                    **pooler.connect_kwargs(route.pooled, {**self.server_settings,
+                                                           "application_name": f"polyflow:{route.subdomain}"}),
                 )
             except BaseException:
                 self.budget.release()
@@ -263,7 +266,7 @@ class TenantEngines:
 
         engine = create_async_engine(
             "postgresql+asyncpg://",
-            async_creator=creator,
+            **pooler.engine_kwargs(creator, route.pooled),
             pool_size=self.pool_size,
             max_overflow=0,
             pool_timeout=self.wait_seconds,

@@ -10,7 +10,11 @@ from polyflow.platform.models import DatabaseServer, Plan, Tenant, TenantDomain,
 from polyflow.platform.tenancy.route import TenantRoute
 
 _COLUMNS = (
-    Tenant.id, Tenant.subdomain, Tenant.name, Tenant.status, DatabaseServer.host, DatabaseServer.port,
+    Tenant.id, Tenant.subdomain, Tenant.name, Tenant.status,
+    # Requests go through the server's pooler when it has one (admin work keeps using host:port).
+    func.coalesce(DatabaseServer.pooler_host, DatabaseServer.host).label("host"),
+    func.coalesce(DatabaseServer.pooler_port, DatabaseServer.port).label("port"),
+    DatabaseServer.pooler_host.is_not(None).label("pooled"),
     Tenant.db_name, Tenant.db_user, Tenant.db_password_enc, Tenant.schema_revision,
     Tenant.plan, Plan.max_users, Plan.modules, Plan.trial_days, Tenant.trial_ends_at, Tenant.migrating_until,
 )
@@ -65,5 +69,5 @@ class Registry:
             db_port=row.port, db_name=row.db_name, db_user=row.db_user, db_password_enc=row.db_password_enc,
             schema_revision=row.schema_revision, plan=row.plan, max_users=row.max_users,
             entitlements=compute_entitlements(row.modules, row.trial_days > 0, row.trial_ends_at, grants),
-            migrating_until=row.migrating_until.timestamp() if row.migrating_until else None,
+            migrating_until=row.migrating_until.timestamp() if row.migrating_until else None, pooled=row.pooled,
         )

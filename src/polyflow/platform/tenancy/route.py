@@ -35,11 +35,14 @@ class TenantRoute:
     # Unix time until which a fleet migration holds the tenant's database (a lease it renews while it
     # runs, so a migrator that died stops refusing requests by itself); None: not being migrated.
     migrating_until: float | None = None
+    # The server has a PgBouncer (transaction mode) and db_host/db_port are its address: connections are
+    # opened with pooler-safe settings (tenancy/pooler.py).
+    pooled: bool = False
 
     @property
     def fingerprint(self) -> tuple:
         """Changes whenever the tenant's database location or credentials change (move, restore, rotation)."""
-        return (self.db_host, self.db_port, self.db_name, self.db_user, self.db_password_enc)
+        return (self.db_host, self.db_port, self.db_name, self.db_user, self.db_password_enc, self.pooled)
 
     def dsn(self, password: str) -> PgDsn:
         return PgDsn(self.db_host, self.db_port, self.db_user, password, self.db_name)
