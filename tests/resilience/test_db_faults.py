@@ -108,3 +108,42 @@ def test_connect_time_errors_are_503_with_a_true_message(own_cluster):
         assert "unexpected database error" not in app.log(), app.log()[-4000:]
     finally:
         app.stop()
+
+
+def test_pooled_connections_killed_by_a_restart_cost_no_request(own_cluster):
+    """Warm pools (several connections per tenant), then PostgreSQL restarted (fast, then immediate) and one
+    tenant's sessions terminated: every next request on every tenant is served (no 503 for a dead pooled
+    connection, whenever it comes)."""
+    settings = build_main(own_cluster)
+    subs = [f"warm-{i}" for i in range(4)]
+    dbs = make_tenants(settings, subs)
+    tokens = owner_tokens(settings, subs)
+    app = AppProcess(settings, tenant_pool_size=3).start()
+    try:
+        async def warm():
+            # Concurrent requests, so each tenant's pool holds more than one connection.
+            answers = await asyncio.gather(*(_get(app, sub, tokens[sub]) for sub in subs for _ in range(3)))
+            assert [r.status_code for r in answers] == [200] * len(answers)
+
+        async def every_tenant_served(what: str):
+            for round_ in range(3):  # each round checks out a different pooled connection
+                answers = await asyncio.gather(*(_get(app, sub, tokens[sub]) for sub in subs))
+                assert [r.status_code for r in answers] == [200] * len(subs), (what, round_, [
+                    (r.status_code, r.text[:200]) for r in answers])
+
+        async def drill():
+            await warm()
+            assert own_cluster.connections(dbs[subs[0]]) >= 2
+            own_cluster.restart("fast")
+            await every_tenant_served("after a fast restart")
+            await warm()
+            own_cluster.restart("immediate")
+            await every_tenant_served("after an immediate restart")
+            await warm()
+            assert own_cluster.terminate(dbs[subs[1]]) >= 1
+            await asyncio.sleep(0.2)  # the app's event loop sees the closed sockets
+            await every_tenant_served("after pg_terminate_backend")
+
+        asyncio.run(asyncio.wait_for(drill(), 120))
+    finally:
+        app.stop()

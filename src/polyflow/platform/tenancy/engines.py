@@ -27,6 +27,7 @@ from typing import AsyncIterator, Callable
 
 import asyncpg
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
@@ -280,6 +281,15 @@ class TenantEngines:
 
         event.listen(engine.sync_engine.pool, "close", on_close)
         event.listen(engine.sync_engine.pool, "close_detached", on_close)
+
+        def on_checkout(_dbapi_connection, record, _proxy) -> None:
+            # A PostgreSQL restart or pg_terminate_backend closes pooled connections; asyncpg has seen the EOF, so
+            # the check costs no round trip. Replace it, and its older siblings at once (they died with it),
+            # before the request runs a statement on it; a server still down then fails the connect: a true 503.
+            if record.driver_connection.is_closed():
+                raise sa_exc.InvalidatePoolError("pooled connection closed by the server")
+
+        event.listen(engine.sync_engine.pool, "checkout", on_checkout)
         return engine
 
     def _notify(self) -> None:
