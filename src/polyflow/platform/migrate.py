@@ -252,3 +252,57 @@ def offline_sql(tree: str, start: str | None, target: str | None = None) -> str:
     goal = target or head(tree)
     command.upgrade(cfg, f"{start}:{goal}" if start else goal, sql=True)
     return buf.getvalue()
+
+
+# Revisions whose upgrade() looks at the database (reads data, inspects the schema) or behaves
+# differently offline: their offline SQL is not what an online upgrade would do.
+_ONLINE_ONLY_MARKERS = ("get_bind", "is_offline_mode", "get_context", "inspect(", "run_async")
+
+
+def upgrade_script(tree: str, start: str, target: str) -> str | None:
+    """The SQL that upgrades a database at ``start`` to ``target``, rendered once per process by
+    Alembic's offline mode (version-table updates included, no BEGIN/COMMIT: the caller's
+    transaction holds it), or None when a revision on the way needs Python against the database
+    (an ``op.get_bind()`` query, a schema inspection): such upgrades run online."""
+    _check(tree)
+    return _upgrade_script(tree, _EXTRA[tree], start, target)
+
+
+@lru_cache(maxsize=256)
+def _upgrade_script(tree: str, extra: tuple[str, ...], start: str, target: str) -> str | None:
+    scripts = _script(tree, extra)
+    try:
+        revs = list(scripts.iterate_revisions(target, start))
+    except Exception:  # not an ancestor (a downgrade, an unknown revision): not ours to render
+        return None
+    if not revs or any(_needs_online(r) for r in revs):
+        return None
+    cfg = alembic_config(tree, extra)
+    buf = io.StringIO()
+    cfg.output_buffer = buf
+    cfg.attributes["url"] = "postgresql://"
+
+    def fn(rev, context):
+        return scripts._upgrade_revs(target, rev)
+
+    try:
+        with _THREAD_LOCK, EnvironmentContext(cfg, scripts, fn=fn, as_sql=True, starting_rev=start,
+                                              destination_rev=target, output_buffer=buf):
+            scripts.run_env()
+    except Exception:  # a revision that cannot render offline: it runs online
+        return None
+    sql = buf.getvalue().strip()
+    # The offline script is one BEGIN ... COMMIT block (transactional DDL); the caller's transaction
+    # (advisory lock, revision check) takes its place.
+    if not (sql.startswith("BEGIN;") and sql.endswith("COMMIT;")):
+        return None
+    body = sql[len("BEGIN;"):-len("COMMIT;")].strip()
+    return body or None
+
+
+def _needs_online(rev) -> bool:
+    try:
+        source = Path(rev.path).read_text()
+    except OSError:
+        return True
+    return any(marker in source for marker in _ONLINE_ONLY_MARKERS)

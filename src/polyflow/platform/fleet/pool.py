@@ -1,4 +1,10 @@
-"""Worker processes for a fleet migration.
+"""Worker processes for the online path of a fleet migration: tenants whose upgrade needs Python
+against the database (the scripted path, scripted.py, needs no process), or whose onboarding is
+unfinished.
+
+A killed `polyflow migrate` (SIGKILL: no shutdown runs) must not leave its workers behind holding
+connections: each worker dies with its parent (`die_with_parent`); the fork server exits when the
+run's process is gone (its "alive" pipe closes), and the resource tracker when the last of them has.
 
 Alembic keeps ``alembic.context`` and ``alembic.op`` in module globals, so two migrations in one
 process (interleaved on an event loop, or in threads) would run each other's operations on the
@@ -16,8 +22,14 @@ threads, sockets or connections. As with any non-fork start method, a *script* t
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import multiprocessing.util
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -29,9 +41,46 @@ from polyflow.platform.fleet.tenant import Outcome, migrate_tenant
 from polyflow.platform.fleet.records import who
 
 _STATE: dict[str, Any] = {}
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_SECONDS = 0.5
 
 
-def _init(settings: Settings, extra: tuple[str, ...], log_level: int) -> None:
+def die_with_parent(runner_pid: int) -> None:
+    """End this process when the one driving the run is gone (SIGKILL leaves no chance to shut a pool
+    down): Linux's parent-death signal (the parent here is the fork server, which exits when the run's
+    process does), and, anywhere, a thread that checks the runner's pid. The tenant transaction in
+    flight rolls back with the connection."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below does it
+            pass
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent or not _alive(runner_pid):
+                os._exit(1)
+            time.sleep(WATCHDOG_SECONDS)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if os.getppid() != parent or not _alive(runner_pid):  # it died before the signal was armed
+        os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _init(settings: Settings, extra: tuple[str, ...], log_level: int, runner_pid: int) -> None:
+    die_with_parent(runner_pid)
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     migrate.use_extra_locations("tenant", extra)
     loop = asyncio.new_event_loop()
@@ -88,7 +137,7 @@ class WorkerPool:
         self.size = size
         self._executor = ProcessPoolExecutor(size, mp_context=ctx, initializer=_init,
                                              initargs=(settings, migrate.extra_locations("tenant"),
-                                                       logging.getLogger().getEffectiveLevel()))
+                                                       logging.getLogger().getEffectiveLevel(), os.getpid()))
         # Start every worker now (they start on demand otherwise), so their start-up overlaps the
         # parent's bookkeeping; a failure here shows up again on the first real task.
         for _ in range(size):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from polyflow.kit.errors import InvalidInput
 from polyflow.platform import migrate
-from polyflow.platform.fleet import records, selection
+from polyflow.platform.fleet import records, scripted, selection
 from polyflow.platform.fleet.refresh import refresh_templates
 from polyflow.platform.fleet.selection import Plan, TenantTarget
 from polyflow.platform.fleet.state import Progress, RolloutState, RunOptions, RunReport
@@ -43,6 +43,8 @@ def default_concurrency(settings) -> int:
 async def make_plan(platform: "Platform", options: RunOptions, *, repair: bool) -> Plan:
     """Tenants in scope, classified from the registry (after ``--verify`` has corrected it)."""
     target = migrate.head("tenant")
+    # A run whose process died still holds its tenants' leases and says `running`: settle it first.
+    await records.abort_dead_runs(platform, stale_after=platform.settings.fleet_run_stale_seconds)
     tenants = await selection.load_targets(platform.main_engine)
     if options.only:
         tenants = selection.restrict(tenants, options.only)
@@ -110,21 +112,50 @@ async def _drive_loop(platform: "Platform", executor, todo: deque, inflight: dic
             progress.tenant_done(outcome)
 
 
-async def _rollout(platform: "Platform", executor, work: list[TenantTarget], canaries: list[TenantTarget], *,
-                   goal: str, run_id: int, state: RolloutState, progress: Progress) -> None:
+class _Executors:
+    """The scripted path (in this process) for tenants whose upgrade renders as SQL; worker processes or
+    this process (one at a time) for the rest, the online path, created only if there is such a tenant."""
+
+    def __init__(self, platform: "Platform", concurrency: int, online: int):
+        from polyflow.platform.fleet.pool import InProcess, WorkerPool
+
+        self.concurrency = concurrency
+        size = min(concurrency, online)
+        # Created before the bookkeeping, so that worker processes start meanwhile.
+        self.online = None if online == 0 else InProcess(platform) if size <= 1 else WorkerPool(platform.settings,
+                                                                                                 size)
+
+    async def close(self) -> None:
+        if self.online is not None:
+            await self.online.close()
+
+
+async def _phase(platform: "Platform", executors: _Executors, tenants: list[TenantTarget], *, goal: str,
+                 run_id: int, state: RolloutState, progress: Progress) -> None:
+    fast = [t for t in tenants if scripted.can_script(t, goal)]
+    online = [t for t in tenants if t not in fast]
+    if fast:
+        await scripted.rollout(platform, fast, goal=goal, run_id=run_id, concurrency=executors.concurrency,
+                               state=state, progress=progress)
+    if online and state.halt_reason is None:
+        await _drive(platform, executors.online, online, goal=goal, run_id=run_id, concurrency=executors.online.size,
+                     state=state, progress=progress)
+
+
+async def _rollout(platform: "Platform", executors: _Executors, work: list[TenantTarget],
+                   canaries: list[TenantTarget], *, goal: str, run_id: int, state: RolloutState,
+                   progress: Progress) -> None:
     """Canaries first (stop if one fails), then everyone else."""
     if canaries:
         progress.note(f"canary: {', '.join(t.subdomain for t in canaries)}")
-        await _drive(platform, executor, canaries, goal=goal, run_id=run_id, concurrency=executor.size,
-                     state=state, progress=progress)
+        await _phase(platform, executors, canaries, goal=goal, run_id=run_id, state=state, progress=progress)
         names = {t.subdomain for t in canaries}
         bad = [o.subdomain for o in state.outcomes if o.status == "failed" and o.subdomain in names]
         if bad and state.halt_reason is None:
             state.halt_reason = f"canary failed ({', '.join(bad)}); the rollout stopped"
     if state.halt_reason is None:
         rest = [t for t in work if t not in canaries]
-        await _drive(platform, executor, rest, goal=goal, run_id=run_id, concurrency=executor.size,
-                     state=state, progress=progress)
+        await _phase(platform, executors, rest, goal=goal, run_id=run_id, state=state, progress=progress)
 
 
 async def run(platform: "Platform", options: RunOptions | None = None, progress: Progress | None = None, *,
@@ -146,17 +177,20 @@ async def run(platform: "Platform", options: RunOptions | None = None, progress:
     engine = platform.main_engine
     executor = None
     if work and not options.via_jobs:
-        from polyflow.platform.fleet.pool import InProcess, WorkerPool
-
-        size = min(concurrency, len(work))
-        # Created before the bookkeeping below, so the worker processes start meanwhile.
-        executor = InProcess(platform) if size == 1 else WorkerPool(platform.settings, size)
+        online = sum(1 for t in work if not scripted.can_script(t, plan.target))
+        executor = _Executors(platform, concurrency, online)
     state = RolloutState(options.max_failures)
+    heartbeat = None
     try:
         report.run_id = await records.create_run(
             engine, target=plan.target, main_revision=main_revision, actor=options.actor,
             options=options.as_dict(), work=work + [t for t, _ in plan.unreachable],
-            summary={"tenants": report.tenants, "at_target": report.at_target, "ahead": report.ahead})
+            summary={"tenants": report.tenants, "at_target": report.at_target, "ahead": report.ahead},
+            # A run driven from this process says where it lives; one handed to job workers does not
+            # (it goes on when this process exits).
+            runner=not options.via_jobs)
+        if not options.via_jobs:
+            heartbeat = asyncio.create_task(records.keep_alive(engine, report.run_id))
         for t, error in plan.unreachable:  # --verify could not read it: a failure of this run
             async with engine.begin() as conn:
                 await records.upsert_tenant(conn, report.run_id, t, status="failed", error=error[:4000])
@@ -175,6 +209,8 @@ async def run(platform: "Platform", options: RunOptions | None = None, progress:
             await records.interrupted(engine, report.run_id)
         raise
     finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
         if executor is not None:
             await executor.close()
 

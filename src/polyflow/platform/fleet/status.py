@@ -42,12 +42,20 @@ ORDER BY t.subdomain
 
 async def status(platform: "Platform") -> dict:
     """Counts per revision, tenants behind, failed tenants with their last error, leases, last run."""
+    from polyflow.platform.fleet.records import abort_dead_runs
+
     target = migrate.head("tenant")
     async with platform.main_engine.connect() as conn:
         main_revision = await migrate.current_revision(conn)
         if (await conn.execute(text("SELECT to_regclass('migration_runs')"))).scalar() is None:
             raise Conflict(f"the main database is at revision {main_revision}, before the migration records "
                            "(run `polyflow migrate` first)")
+        runner_known = (await conn.execute(text(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'migration_runs' "
+            "AND column_name = 'runner_pid'"))).scalar() is not None
+    if runner_known:  # a run whose process is gone is shown (and settled) as aborted, its leases released
+        await abort_dead_runs(platform, stale_after=platform.settings.fleet_run_stale_seconds)
+    async with platform.main_engine.connect() as conn:
         per_revision = (await conn.execute(
             select(Tenant.schema_revision, func.count()).where(has_schema())
             .group_by(Tenant.schema_revision))).all()
@@ -56,7 +64,9 @@ async def status(platform: "Platform") -> dict:
             select(Tenant.subdomain, Tenant.migrating_until).where(Tenant.migrating_until > func.now())
             .order_by(Tenant.subdomain))).all()
         table = MigrationRun.__table__
-        last = (await conn.execute(select(table).order_by(table.c.id.desc()).limit(1))).first()
+        columns = [table.c[c] for c in ("id", "status", "target_revision", "actor", "started_at", "finished_at",
+                                        "halt_reason", "summary")]
+        last = (await conn.execute(select(*columns).order_by(table.c.id.desc()).limit(1))).first()
     revisions = sorted(
         ({"revision": rev, "tenants": n, "state": _state(rev, target)} for rev, n in per_revision),
         key=lambda r: (r["state"] != "head", r["revision"] or ""))

@@ -129,7 +129,10 @@ async def run_page(request: Request, admin: MaybeAdmin, run_id: int):
     """One rollout: status, counts per tenant state and every tenant's outcome; refreshes while it runs."""
     if admin is None:
         return to_login()
-    engine = request.app.state.platform.main_engine
+    platform = request.app.state.platform
+    engine = platform.main_engine
+    # A run whose process died is shown aborted (not "running" forever), its tenants' leases released.
+    await records.abort_dead_runs(platform, stale_after=platform.settings.fleet_run_stale_seconds)
     run = await records.get_run(engine, run_id) if 0 < run_id < 2**63 else None
     if run is None:
         return message(request, admin, NotFound(f"no rollout {run_id}"))
