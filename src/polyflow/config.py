@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # Extra folders of tenant revisions (os.pathsep-separated) added on top of the shipped tree, for
     # tests and benchmarks only (see platform/migrate.py); never set in production.
     tenant_migrations_extra: str = ""
+    # A fleet migration run whose heartbeat (written every few seconds by its process) is older than
+    # this counts as aborted (its process is gone; on its own host a dead pid says so at once).
+    fleet_run_stale_seconds: float = Field(60.0, gt=0)
 
     # Sign-in: sessions end after `session_hours`, or after `session_idle_minutes` without a request.
     session_hours: float = Field(12.0, gt=0)
