@@ -19,7 +19,7 @@ from polyflow.kit import handlers
 from polyflow.kit.limits import BodyLimitMiddleware
 from polyflow.kit.request_id import RequestIdMiddleware
 from polyflow.kit.web import SecurityHeadersMiddleware
-from polyflow.platform import health
+from polyflow.platform import health, observability
 from polyflow.platform.runtime import Platform
 from polyflow.platform.tenancy.middleware import TenancyMiddleware
 from polyflow.web import add_favicon, static_files
@@ -173,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost, so that every response (errors from the tenancy middleware included) carries them.
     app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks,
                        production=settings.env == "production")
+    # Around everything (every answer counted and timed, refusals included); GET /metrics; the sampler task.
+    observability.install(app, platform, tenant_app=tenant_app, admin_app=admin_app)
     return app
 
 
