@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     route_cache_size: int = Field(10_000, ge=1)
     redis_route_ttl: int = Field(300, ge=1)
     redis_timeout: float = Field(0.25, gt=0)
+    # Every process asks the main database for tenants changed since its last look this often and drops them
+    # from its caches and Redis: the durable backstop when an invalidation (Redis DEL/PUBLISH) was lost.
+    route_poll_seconds: float = Field(5.0, gt=0)
+    # Main database unreachable: a tenant's last known route is served for this long after it was obtained
+    # (suspended tenants stay refused); 0 disables.
+    route_stale_seconds: float = Field(900.0, ge=0)
+    # Verified credentials (API tokens, sessions) cached per process: lifetime and size. Revocations reach
+    # every process through Redis at once; without Redis this is how long a revoked token may still work.
+    credential_cache_seconds: float = Field(10.0, ge=0)
+    credential_cache_size: int = Field(20_000, ge=1)
 
     # Operators' automation token for the admin API (Authorization: Bearer ...). Unset -> admin API closed.
     operator_token: SecretStr | None = None

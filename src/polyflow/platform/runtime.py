@@ -17,6 +17,7 @@ from polyflow.kit.crypto import SecretBox
 from polyflow.kit.db import PgDsn
 from polyflow.kit.ratelimit import RateLimiter
 from polyflow.platform.tenancy.cache import RouteCache
+from polyflow.platform.tenancy.credentials import CredentialCache
 from polyflow.platform.tenancy.engines import TenantEngines
 from polyflow.platform.tenancy.hosts import HostParser
 from polyflow.platform.tenancy.registry import Registry, route_key
@@ -59,7 +60,15 @@ class Platform:
             maxsize=settings.route_cache_size,
             redis_ttl=settings.redis_route_ttl,
             names=self.registry.keys,
+            changes=self.registry.changed_since,
+            stale_seconds=settings.route_stale_seconds,
         )
+        # Verified API tokens and sessions (filled and invalidated by the ERP); its pub/sub channel rides on
+        # the route cache's listener, so a reconnect clears both.
+        self.credentials = CredentialCache(self.redis, namespace=settings.redis_namespace,
+                                           ttl=settings.credential_cache_seconds,
+                                           maxsize=settings.credential_cache_size)
+        self.routes.subscribe(self.credentials.channel, self.credentials.on_message)
         self.engines = TenantEngines.from_settings(settings, self.secrets.decrypt)
         # Login throttles and lockouts (Redis, or this process when Redis is absent or down).
         self.limiter = RateLimiter(self.redis, settings.redis_namespace)
@@ -83,9 +92,19 @@ class Platform:
             if self.redis is None:
                 every = min(every, self.settings.route_negative_ttl)
             self._tasks.append(asyncio.create_task(self.routes.keep_names(every), name="routable-names"))
+            self._tasks.append(asyncio.create_task(self.routes.keep_polling(self.settings.route_poll_seconds),
+                                                   name="registry-changes"))
             self._tasks.append(asyncio.create_task(self.engines.run_sweeper(), name="engine-sweeper"))
 
     async def stop(self) -> None:
+        if self.redis is not None:
+            # A short-lived process (the CLI) gives a failed invalidation a moment to get through; what remains
+            # is found by the servers' poll of the main database (the tenant row's updated_at moved).
+            if not await self.routes.flush_pending(2.0):
+                log.warning("%d route invalidations not delivered to Redis; the servers' registry poll "
+                            "(every %g s) drops them", self.routes.pending_invalidations,
+                            self.settings.route_poll_seconds)
+            await self.credentials.drain()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -100,4 +119,6 @@ class Platform:
         keys = [route_key("sub", subdomain), *(route_key("dom", d) for d in domains)]
         await self.routes.invalidate(keys)
         if tenant_id is not None:
+            # Suspended, moved, restored...: no credential verified before the change is reused.
+            self.credentials.tenant_changed(tenant_id)
             await self.engines.evict(tenant_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +19,7 @@ _COLUMNS = (
     DatabaseServer.pooler_host.is_not(None).label("pooled"),
     Tenant.db_name, Tenant.db_user, Tenant.db_password_enc, Tenant.schema_revision,
     Tenant.plan, Plan.max_users, Plan.modules, Plan.trial_days, Tenant.trial_ends_at, Tenant.migrating_until,
+    Tenant.updated_at,
 )
 _BY_SUBDOMAIN = (
     select(*_COLUMNS)
@@ -27,6 +30,10 @@ _BY_DOMAIN = _BY_SUBDOMAIN.join(TenantDomain, TenantDomain.tenant_id == Tenant.i
 _GRANTS = select(TenantModule.module, TenantModule.expires_at).where(
     or_(TenantModule.expires_at.is_(None), TenantModule.expires_at > func.now())
 )
+
+
+# (tenant id, the row's updated_at as Unix time, the tenant's route keys)
+Change = tuple[uuid.UUID, float, list[str]]
 
 
 def route_key(kind: str, name: str) -> str:
@@ -70,4 +77,27 @@ class Registry:
             schema_revision=row.schema_revision, plan=row.plan, max_users=row.max_users,
             entitlements=compute_entitlements(row.modules, row.trial_days > 0, row.trial_ends_at, grants),
             migrating_until=row.migrating_until.timestamp() if row.migrating_until else None, pooled=row.pooled,
+            version=row.updated_at.timestamp() if row.updated_at else None,
         )
+
+    async def changed_since(self, since: float | None, margin: float) -> tuple[float, list[Change]]:
+        """Tenants whose row changed after ``since - margin`` (Unix time; None: the last ``margin`` seconds), as
+        (the database's clock now, [(tenant id, updated_at, its route keys)]); two short queries, one connection.
+        Deleted tenants are included (their keys must go too).
+
+        The margin covers transactions that started (now() is their start) before the previous poll and
+        committed after it; the caller skips rows whose version it has already seen."""
+        domains = select(func.array_agg(TenantDomain.domain)).where(
+            TenantDomain.tenant_id == Tenant.id).scalar_subquery()
+        cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, margin) if since is None else \
+            func.to_timestamp(since - margin)
+        stmt = select(Tenant.id, Tenant.subdomain, func.extract("epoch", Tenant.updated_at), domains).where(
+            Tenant.updated_at > cutoff)
+        async with self._engine.connect() as conn:
+            now = float(await conn.scalar(select(func.extract("epoch", func.now()))))
+            rows = (await conn.execute(stmt)).all()
+        changed = [
+            (tid, float(version), [route_key("sub", sub), *(route_key("dom", d) for d in doms or ())])
+            for tid, sub, version, doms in rows
+        ]
+        return now, changed

@@ -38,6 +38,9 @@ class TenantRoute:
     # The server has a PgBouncer (transaction mode) and db_host/db_port are its address: connections are
     # opened with pooler-safe settings (tenancy/pooler.py).
     pooled: bool = False
+    # The registry row's updated_at (Unix time): a copy older than what this process has seen from the main
+    # database is ignored (a status change always wins over a cache). None: written by an older version.
+    version: float | None = None
 
     @property
     def fingerprint(self) -> tuple:
