@@ -99,17 +99,30 @@ async def _tenant_fetch(p: Platform, tenant: Tenant, sql: str, *args):
 SUB, NAME, OWNER = "pt-kill", "PT Kill Drill", "owner@kill.test"
 CREATE = ("tenants", "create", "--name", NAME, "--subdomain", SUB, "--admin-email", OWNER)
 
-# Every step boundary: after each step is recorded ("done"), the credential written but the activation
-# not yet committed ("active:did"), and after the activation was committed, before the one-time
-# password reached the terminal ("active:done": the old code left an active tenant whose owner had
-# never been shown a password, and a rerun said "already taken").
+# Every step boundary, one after the other: each run resumes where the killed one stopped and is killed
+# at the next boundary: after each step is recorded ("done"), after the owner's credential was written
+# but before the activation was committed ("active:did"), and after the activation was committed,
+# before the one-time password reached the terminal ("active:done": the old code left an active tenant
+# whose owner had never been shown a password, and a rerun said "already taken").
 ONBOARDING_KILLS = [f"step:{s}:done" for s in ("role", "database", "migrated", "seeded", "verified")] + [
     "step:active:did", "step:active:done"]
 
 
-@pytest.mark.parametrize("point", ONBOARDING_KILLS, ids=[p.split(":", 1)[1] for p in ONBOARDING_KILLS])
-def test_onboarding_killed_at_each_step_then_rerun_finishes(settings, point):
-    kill_cli(settings, point, *CREATE)
+def test_onboarding_killed_at_every_step_boundary_then_rerun_finishes(settings):
+    for point in ONBOARDING_KILLS:
+        kill_cli(settings, point, *CREATE)
+        step = point.split(":")[1]
+
+        async def state(p: Platform):
+            rows = await _rows(p, SUB)
+            return [(t.status, t.onboarding_step) for t in rows], [(f.kind, f.name) for f in await reconcile.reconcile(p)]
+
+        rows, findings = with_platform(settings, state)
+        if point == "step:active:done":
+            assert rows == [("active", "active")] and findings == []
+        else:  # never active before the owner can get in; reconcile sees the unfinished onboarding, no orphan
+            assert rows == [("provisioning", "verified" if point == "step:active:did" else step)], point
+            assert findings == [("unfinished_onboarding", SUB)], point
 
     rerun = cli(settings, *CREATE)
     assert rerun.exit_code == 0, rerun.output
@@ -121,7 +134,7 @@ def test_onboarding_killed_at_each_step_then_rerun_finishes(settings, point):
         users = await _tenant_fetch(p, rows[0], "SELECT email, password_hash, roles, must_change_password FROM users")
         assert len(users) == 1 and users[0]["email"] == OWNER and users[0]["roles"] == ["owner"]
         assert users[0]["must_change_password"] and verify_password(users[0]["password_hash"], password)
-        assert await _events(p, "tenant.activated") == 1
+        assert await _events(p, "tenant.activated") == 1 and await _events(p, "tenant.owner_password_reissued") == 1
         assert await reconcile.reconcile(p) == []  # no orphan database or role, nothing unfinished
 
     with_platform(settings, check)
