@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +16,7 @@ from polyflow import __version__
 from polyflow.config import Settings
 from polyflow.kit import handlers
 from polyflow.kit.limits import BodyLimitMiddleware
+from polyflow.kit.logs import AccessLogMiddleware, configure_logging
 from polyflow.kit.request_id import RequestIdMiddleware
 from polyflow.kit.web import SecurityHeadersMiddleware
 from polyflow.platform import health, observability
@@ -146,15 +146,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # ~250k objects one pass took up to 0.5 s (a busy 2-core machine), during which no tenant is served;
         # loading a page of ORM rows (allocation churn) is what sets them off.
         gc.freeze()
+        readiness.start()  # /readyz may say ready; SIGTERM now drains first (POLYFLOW_DRAIN_SECONDS)
         try:
             yield
         finally:
+            readiness.stop()  # /readyz says 503 from here on
             await platform.stop()
 
     # The platform app serves only the landing page and probes: no API description to publish.
     app = FastAPI(title="Polyflow platform", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.platform = platform
+    app.state.readiness = readiness = health.Readiness(settings)
     handlers.install(app)
     app.include_router(health.router)
     add_favicon(app)
@@ -170,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     # Browsers get error pages in HTML (the API keeps JSON): around everything that can refuse a request.
     app.add_middleware(HtmlErrorsMiddleware)
+    # One access line per request once the answer is out (kit/logs.py), with the final status and size.
+    app.add_middleware(AccessLogMiddleware, trusted_networks=settings.trusted_proxy_networks)
     # Outermost, so that every response (errors from the tenancy middleware included) carries them.
     app.add_middleware(SecurityHeadersMiddleware, trusted_networks=settings.trusted_proxy_networks,
                        production=settings.env == "production")
@@ -180,5 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory polyflow.main:app_from_env` (settings from the environment)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    settings = Settings()
+    # JSON lines in production (POLYFLOW_LOG_FORMAT/LOG_LEVEL); replaces uvicorn's handlers, switches off its
+    # access log (ours names the tenant).
+    configure_logging(settings)
+    return create_app(settings)

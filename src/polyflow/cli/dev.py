@@ -14,6 +14,7 @@ from polyflow.cli.common import console, fail, load_settings, platform_settings,
 from polyflow.erp import demo
 from polyflow.erp.demo import DEMO_TENANTS
 from polyflow.kit.db import PgDsn
+from polyflow.kit.logs import configure_logging
 from polyflow.platform import fleet, jobs, provisioning
 from polyflow.platform.models import Tenant
 from polyflow.platform.runtime import Platform
@@ -125,7 +126,11 @@ def dev(
         console.print(f"  admin            http://{settings.admin_subdomain}.{settings.root_domain}{suffix}/", highlight=False)
         console.print("  one job worker runs in this process (API-started onboarding, scheduled tasks)")
         console.print("  Ctrl-C stops the server, the worker and the database.\n")
-        config = uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
+        # Our log lines (text in dev, POLYFLOW_LOG_FORMAT overrides) and our access line (with the tenant):
+        # uvicorn keeps its hands off logging and writes no access line of its own.
+        configure_logging(settings)
+        config = uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=False, log_config=None,
+                                access_log=False)
         try:
             asyncio.run(serve_with_worker(settings, uvicorn.Server(config)))
         except KeyboardInterrupt:
@@ -159,6 +164,9 @@ def serve(
     settings = load_settings()
     if not settings.database_url:
         fail("POLYFLOW_DATABASE_URL is not set (`polyflow dev` runs the embedded default)")
-    # Forwarded headers are trusted by our own middleware (POLYFLOW_TRUSTED_PROXIES), not by uvicorn.
+    # The supervisor's lines in our format too; each worker configures its own in app_from_env.
+    configure_logging(settings)
+    # Forwarded headers are trusted by our own middleware (POLYFLOW_TRUSTED_PROXIES), not by uvicorn. The access
+    # line is ours (kit/logs.py: it names the tenant), so uvicorn writes none.
     uvicorn.run("polyflow.main:app_from_env", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info")
+                proxy_headers=False, log_config=None, access_log=False)

@@ -65,7 +65,9 @@ PROBE_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 BASE_FIELDS = ("ts", "level", "logger", "msg", "request_id", "tenant", "user", "route", "method", "status",
                "duration_ms")
 # Attributes every LogRecord has: not "extra" fields.
-_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# uvicorn adds "color_message" (the message with terminal colours) to its records: not for a log file.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", "color_message"}
 
 
 # -- request context ---------------------------------------------------------------------------------------

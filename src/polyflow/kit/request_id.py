@@ -55,12 +55,21 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         token = _current.set(request_id)
         started = False
+        status = 0
+        held: Message | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status, held
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 MutableHeaders(scope=message)[HEADER] = request_id
+            elif status >= 500 and not message.get("more_body", False):
+                # The apps' 500 handler answers first and re-raises after: the last part of a 5xx answer
+                # waits until the app has returned or raised, so the trace is in the log before the client
+                # has the whole answer (an operator, or a test, who reads the log right after finds it).
+                held = message
+                return
             await send(message)
 
         try:
@@ -74,3 +83,5 @@ class RequestIdMiddleware:
                 await JSONResponse(internal_error_body(request_id), status_code=500)(scope, receive, send_with_id)
         finally:
             _current.reset(token)
+            if held is not None:
+                await send(held)
