@@ -175,3 +175,226 @@ def test_reset_owner_refuses_what_it_cannot_do(settings, make_tenant_sync):
     assert "no tenant 'pt-nope'" in cli(settings, "tenants", "reset-owner", "pt-nope").output
     wrong = cli(settings, "tenants", "reset-owner", "pt-abc", "--email", "stranger@x.test")
     assert wrong.exit_code != 0 and "no active owner with email stranger@x.test" in wrong.output
+
+
+# -- backup, restore, move ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def second_cluster():
+    """A second PostgreSQL cluster to move tenants to (a folder the postgres user can reach)."""
+    import shutil
+    import tempfile
+
+    from polyflow.platform.localpg import LocalCluster, free_port
+
+    root = Path(tempfile.mkdtemp(prefix="pf-kill-pg2-"))
+    os.chmod(root, 0o755)
+    cluster = LocalCluster(root, free_port(), fast=True)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _tenant(p: Platform, subdomain: str = "pt-abc") -> Tenant:
+    rows = await _rows(p, subdomain)
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def _write(p: Platform, *codes: str) -> None:
+    """Acknowledged writes: committed through the tenant's own role."""
+    tenant = await _tenant(p)
+    conn = await asyncpg.connect(**tenant_dsn(tenant, p.secrets).asyncpg_kwargs(), timeout=10)
+    try:
+        async with conn.transaction():
+            for code in codes:
+                await conn.execute("INSERT INTO units (code, name, kind) VALUES ($1, $1, 'package')", code)
+    finally:
+        await conn.close()
+
+
+async def _codes(p: Platform) -> set[str]:
+    return {r[0] for r in await _tenant_fetch(p, await _tenant(p), "SELECT code FROM units WHERE code LIKE 'K-%'")}
+
+
+async def _write_refused(p: Platform) -> bool:
+    """The tenant's database answers reads but refuses writes (frozen: read-only, SQLSTATE 25006)."""
+    tenant = await _tenant(p)
+    conn = await asyncpg.connect(**tenant_dsn(tenant, p.secrets).asyncpg_kwargs(), timeout=10)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute("INSERT INTO units (code, name, kind) VALUES ('K-PROBE', 'probe', 'package')")
+        except asyncpg.ReadOnlySQLTransactionError:
+            return True
+        finally:
+            await tx.rollback()  # only a probe: never kept
+        return False
+    finally:
+        await conn.close()
+
+
+async def _findings(p: Platform, fix: bool = False) -> set[tuple[str, str]]:
+    return {(f.kind, f.name) for f in await reconcile.reconcile(p, fix=fix)}
+
+
+async def _databases_of(p: Platform, subdomain: str) -> set[tuple[str, str]]:
+    """(server, database) of every database of the tenant on every registered server."""
+    from polyflow.platform.models import DatabaseServer
+    from polyflow.platform.servers import admin_connect
+
+    async with AsyncSession(p.main_engine) as s:
+        servers = (await s.execute(select(DatabaseServer))).scalars().all()
+    found = set()
+    for server in servers:
+        conn = await admin_connect(server, p.secrets)
+        try:
+            pattern = "t\\_" + subdomain.replace("-", "\\_") + "\\_%"
+            found |= {(server.name, r[0]) for r in await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1", pattern)}
+        finally:
+            await conn.close()
+    return found
+
+
+async def _served_from_one(p: Platform) -> Tenant:
+    """The registry names one database, it exists, and it is the tenant's only database anywhere."""
+    tenant = await _tenant(p)
+    assert await _databases_of(p, "pt-abc") == {(tenant.server.name, tenant.db_name)}
+    return tenant
+
+
+def test_backup_killed_leaves_no_complete_looking_file_and_reconcile_cleans_up(settings, make_tenant_sync):
+    make_tenant_sync("pt-abc")
+    kill_cli(settings, "after:polyflow.platform.pgtools:dump", "tenants", "backup", "pt-abc")  # dumped, not renamed
+    folder = Path(settings.backup_dir).resolve() / "pt-abc"
+    parts = [f.name for f in folder.iterdir()]
+    assert len(parts) == 1 and parts[0].endswith(".dump.part")  # never under a final name
+
+    listed = cli(settings, "tenants", "backups", "pt-abc", "--json")
+    assert [b["status"] for b in __import__("json").loads(listed.output)] == ["running"]  # not "completed"
+
+    async def before_fix(p: Platform):
+        return await _findings(p)
+
+    found = with_platform(settings, before_fix)
+    assert {kind for kind, _ in found} == {"interrupted_backup"}
+    assert cli(settings, "tenants", "reconcile").exit_code == 1  # reported: an operator sees it
+
+    assert cli(settings, "tenants", "reconcile", "--fix").exit_code == 0
+    assert list(folder.iterdir()) == []  # the partial file is gone
+
+    rerun = cli(settings, "tenants", "backup", "pt-abc")
+    assert rerun.exit_code == 0, rerun.output
+    rows = __import__("json").loads(cli(settings, "tenants", "backups", "pt-abc", "--json").output)
+    assert [b["status"] for b in rows] == ["failed", "completed"]
+    import hashlib
+
+    good = Path(rows[1]["path"])
+    assert [f.name for f in folder.iterdir()] == [good.name]
+    assert hashlib.sha256(good.read_bytes()).hexdigest() == rows[1]["sha256"]
+    assert with_platform(settings, before_fix) == set()
+
+
+def test_restore_killed_while_frozen_then_after_the_switch(settings, make_tenant_sync):
+    make_tenant_sync("pt-abc")
+    with_platform(settings, lambda p: _write(p, "K-BEFORE-1", "K-BEFORE-2"))
+    backup = cli(settings, "tenants", "backup", "pt-abc")
+    assert backup.exit_code == 0, backup.output
+    file = re.search(r"backed up pt-abc: (\S+\.dump)", backup.output).group(1)
+    with_platform(settings, lambda p: _write(p, "K-AFTER-BACKUP"))
+
+    # 1. Killed with the live database frozen and the restored copy loaded beside it.
+    kill_cli(settings, "after:polyflow.platform.backups.restore:freeze", "tenants", "restore", "pt-abc", file)
+
+    async def frozen(p: Platform):
+        tenant = await _tenant(p)
+        assert await _write_refused(p) and await _codes(p) == {"K-BEFORE-1", "K-BEFORE-2", "K-AFTER-BACKUP"}
+        assert len(await _databases_of(p, "pt-abc")) == 2  # the live one (still registered) and the copy
+        found = await _findings(p)
+        assert found == {("stale_freeze", "pt-abc")} | {("orphan_database", db) for _, db in
+                                                        await _databases_of(p, "pt-abc") if db != tenant.db_name}
+        await _findings(p, fix=True)
+        assert not await _write_refused(p)  # writable again
+        await _served_from_one(p)
+        assert await _findings(p) == set()
+
+    with_platform(settings, frozen)
+
+    # 2. Killed right after the registry switched to the restored copy (the old database not yet dropped).
+    kill_cli(settings, "after:polyflow.platform.backups.restore:switch", "tenants", "restore", "pt-abc", file)
+
+    async def switched(p: Platform):
+        assert await _codes(p) == {"K-BEFORE-1", "K-BEFORE-2"}  # served from the restored copy
+        assert {kind for kind, _ in await _findings(p)} == {"orphan_database"}  # the old one
+        await _findings(p, fix=True)
+        await _served_from_one(p)
+        await _write(p, "K-AFTER-RESTORE")
+        assert await _findings(p) == set()
+
+    with_platform(settings, switched)
+
+    # 3. And the same restore simply run again succeeds.
+    rerun = cli(settings, "tenants", "restore", "pt-abc", file)
+    assert rerun.exit_code == 0, rerun.output
+
+    async def final(p: Platform):
+        await _served_from_one(p)
+        assert await _codes(p) == {"K-BEFORE-1", "K-BEFORE-2"}
+        assert await _findings(p) == set()
+
+    with_platform(settings, final)
+
+
+def test_move_killed_while_frozen_then_after_the_switch_loses_no_acknowledged_write(settings, make_tenant_sync,
+                                                                                      second_cluster):
+    added = cli(settings, "servers", "add", "second", second_cluster.dsn().url("postgresql"))
+    assert added.exit_code == 0, added.output
+    make_tenant_sync("pt-abc")
+    with_platform(settings, lambda p: _write(p, "K-1", "K-2"))
+
+    # 1. Killed while the source is frozen and the dump is taken: nothing switched, the tenant frozen.
+    kill_cli(settings, "after:polyflow.platform.lifecycle:take_backup", "tenants", "move", "pt-abc", "--to", "second")
+
+    async def frozen(p: Platform):
+        tenant = await _tenant(p)
+        assert tenant.server.name == "default"
+        assert await _write_refused(p) and await _codes(p) == {"K-1", "K-2"}  # reads go on
+        kinds = sorted(kind for kind, _ in await _findings(p))
+        assert kinds == ["orphan_database", "orphan_role", "stale_freeze"]  # the half-made copy on "second"
+        await _findings(p, fix=True)  # must not stay frozen forever
+        assert not await _write_refused(p)
+        await _served_from_one(p)
+        await _write(p, "K-3")  # acknowledged after the failed move
+
+    with_platform(settings, frozen)
+
+    # 2. Killed right after the registry switched to "second": the old database is left behind.
+    kill_cli(settings, "after:polyflow.platform.lifecycle:switch", "tenants", "move", "pt-abc", "--to", "second")
+
+    async def switched(p: Platform):
+        tenant = await _tenant(p)
+        assert tenant.server.name == "second"
+        assert await _codes(p) == {"K-1", "K-2", "K-3"}  # every acknowledged write is in the copy
+        assert sorted(kind for kind, _ in await _findings(p)) == ["orphan_database", "orphan_role"]
+        await _findings(p, fix=True)
+        await _served_from_one(p)
+        await _write(p, "K-4")
+        assert await _findings(p) == set()
+
+    with_platform(settings, switched)
+
+    # 3. A rerun (back to the first server) succeeds and keeps everything.
+    rerun = cli(settings, "tenants", "move", "pt-abc", "--to", "default")
+    assert rerun.exit_code == 0, rerun.output
+
+    async def final(p: Platform):
+        tenant = await _served_from_one(p)
+        assert tenant.server.name == "default"
+        assert await _codes(p) == {"K-1", "K-2", "K-3", "K-4"}
+        assert await _findings(p) == set()
+
+    with_platform(settings, final)
