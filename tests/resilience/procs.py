@@ -39,14 +39,23 @@ SRC = Path(polyflow.__file__).resolve().parents[1]
 
 # -- PostgreSQL -------------------------------------------------------------------------------------
 class OwnCluster:
-    """A PostgreSQL cluster of the drill alone (fsync off), which it may stop, restart and kill."""
+    """A PostgreSQL cluster of the drill alone, which it may stop, restart and kill.
+
+    Not LocalCluster's ``fast`` mode: that runs with synchronous_commit=off, so a crash of PostgreSQL (an
+    immediate shutdown, a killed postmaster) loses commits it already acknowledged, and a drill would count
+    them as lost writes. Here commits wait for their WAL write (synchronous_commit on); fsync and full page
+    writes stay off (they only protect against a crash of the machine), so databases are still created fast."""
 
     def __init__(self, *, max_connections: int | None = None):
         self.root = Path(tempfile.mkdtemp(prefix="pf-drill-pg-"))
-        self.cluster = LocalCluster(self.root, free_port(), fast=True)
+        self.cluster = LocalCluster(self.root, free_port(), fast=False)
         self.max_connections = max_connections
 
     def start(self) -> "OwnCluster":
+        self.cluster.init()
+        with open(self.cluster.data_dir / "postgresql.conf", "a") as conf:
+            conf.write("\n# tests/resilience/procs.py: survives a PostgreSQL crash, not a machine crash\n"
+                       "fsync = off\nfull_page_writes = off\nsynchronous_commit = on\n")
         self.cluster.start()
         if self.max_connections is not None:
             self.sql(f"ALTER SYSTEM SET max_connections = {int(self.max_connections)}")
@@ -201,7 +210,7 @@ class AppProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "AppProcess":
+    def start(self, timeout: float = 90) -> "AppProcess":
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "polyflow.main:app_from_env", "--host", "127.0.0.1",
                "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
         if self.workers > 1:
@@ -248,3 +257,138 @@ class AppProcess:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout, **kw)
+
+
+# -- A workload of acknowledged writes (stock movements and journals) and the checks after it -------------
+WRITE_SKU, WRITE_LOCATION = "PP-GRN", "RM-WH"  # a seeded location; the product is made by prepare_tenant
+
+
+async def prepare_tenant(app: AppProcess, sub: str, token: str) -> None:
+    """The product the workload moves (through the API)."""
+    async with app.client(sub, token, timeout=30) as client:
+        r = await client.post("/api/v1/products", json={"sku": WRITE_SKU, "name": "Resin", "product_type":
+                                                        "raw_material", "unit": "KG"})
+        assert r.status_code == 201, r.text
+
+
+class Workload:
+    """Clients writing and reading on several tenants through the app, every call bounded in time. Records each
+    answer (status, seconds, when it started) and the reference of every acknowledged (2xx) write."""
+
+    def __init__(self, app: AppProcess, tokens: dict[str, str], *, timeout: float = 15.0):
+        self.app = app
+        self.tokens = tokens
+        self.timeout = timeout
+        # (sub, status, started, seconds, Retry-After, body of an error): `started` is time.monotonic()
+        self.calls: list[tuple[str, int, float, float, str | None, str | None]] = []
+        self.acked: dict[str, dict[str, set[str]]] = {sub: {"movement": set(), "journal": set()} for sub in tokens}
+        self.failures: list[str] = []  # transport errors and timeouts: a request that hung or was dropped
+        self.stop = asyncio.Event()
+
+    def _body(self, kind: str, ref: str) -> tuple[str, dict]:
+        if kind == "in":
+            return "/api/v1/stock-movements", {"kind": "IN", "sku": WRITE_SKU, "to_location": WRITE_LOCATION,
+                                               "quantity": "3", "unit_cost": "1000", "reference": ref}
+        if kind == "out":
+            return "/api/v1/stock-movements", {"kind": "OUT", "sku": WRITE_SKU, "from_location": WRITE_LOCATION,
+                                               "quantity": "1", "reason": "sale", "reference": ref}
+        today = time.strftime("%Y-%m-%d")
+        return "/api/v1/journal-entries", {"entry_date": today, "description": "drill", "reference": ref,
+                                           "lines": [{"account": "6100", "debit": "1000", "credit": "0"},
+                                                     {"account": "1101", "debit": "0", "credit": "1000"}]}
+
+    async def call(self, client: httpx.AsyncClient, sub: str, kind: str) -> int | None:
+        """One bounded call; returns the status (None: it failed in transport or timed out)."""
+        ref = None
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout):
+                if kind in ("in", "out", "journal"):
+                    ref = f"drill-{uuid.uuid4().hex[:16]}"
+                    path, body = self._body(kind, ref)
+                    r = await client.post(path, json=body)
+                elif kind == "stock":
+                    r = await client.get("/api/v1/stock", params={"limit": 5})
+                else:
+                    r = await client.get("/api/v1/journal-entries", params={"limit": 5})
+        except (TimeoutError, httpx.HTTPError) as exc:
+            self.failures.append(f"{sub} {kind}: {type(exc).__name__} after {time.monotonic() - started:.1f} s")
+            return None
+        took = time.monotonic() - started
+        self.calls.append((sub, r.status_code, started, took, r.headers.get("retry-after"),
+                           None if r.status_code < 300 else r.text[:160]))
+        if 200 <= r.status_code < 300 and ref is not None:
+            self.acked[sub]["journal" if kind == "journal" else "movement"].add(ref)
+        return r.status_code
+
+    async def client_loop(self, sub: str, seed: int) -> None:
+        kinds = ["in", "stock", "out", "journal", "journals", "in", "stock"]
+        i = seed
+        async with self.app.client(sub, self.tokens[sub], timeout=self.timeout) as client:
+            while not self.stop.is_set():
+                status = await self.call(client, sub, kinds[i % len(kinds)])
+                i += 1
+                if status is None or status >= 500:
+                    await asyncio.sleep(0.05)  # a client backing off a little, as a real one would
+
+    async def run(self, clients_per_tenant: int = 1) -> None:
+        """Run the clients until `stop` is set."""
+        await asyncio.gather(*(self.client_loop(sub, n) for sub in self.tokens for n in range(clients_per_tenant)))
+
+    # -- what the drills assert -------------------------------------------------------------------------
+    def statuses(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for _, status, *_ in self.calls:
+            out[status] = out.get(status, 0) + 1
+        return dict(sorted(out.items()))
+
+    def bad_answers(self) -> list[tuple]:
+        """Answers that are neither 2xx, a business refusal (409/422: out of stock), nor 503 + Retry-After."""
+        return [c for c in self.calls if not (200 <= c[1] < 300 or c[1] in (409, 422) or (c[1] == 503 and c[4]))]
+
+    def max_latency(self) -> float:
+        return max((c[3] for c in self.calls), default=0.0)
+
+    def latency_p(self, q: float) -> float:
+        took = sorted(c[3] for c in self.calls)
+        return took[min(len(took) - 1, int(q * len(took)))] if took else 0.0
+
+    def refused_after(self, moment: float) -> list[tuple]:
+        """5xx answers to requests started at or after `moment` (time.monotonic())."""
+        return [c for c in self.calls if c[2] >= moment and c[1] >= 500]
+
+    def acknowledged(self) -> int:
+        return sum(len(kinds["movement"]) + len(kinds["journal"]) for kinds in self.acked.values())
+
+
+async def check_tenant_books(settings: Settings, sub: str, acked: dict[str, set[str]]) -> dict[str, int]:
+    """After a drill, on the tenant's database (as its role): every acknowledged write present exactly once (by
+    reference), the GL balanced, and the stock ledger equalities of tests/erp (valuation == inventory accounts
+    == a from-scratch replay; no negative balance). Returns the counts found."""
+    from datetime import date
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from tests.erp.inventory.test_ledger_properties import check as ledgers_agree
+    from tests.fixtures.auth import tenant_dsn
+
+    dsn = tenant_dsn(settings, sub)[1]
+    engine = create_async_engine(dsn.url(), poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session:
+            moves = [r[0] for r in (await session.execute(text(
+                "SELECT reference FROM stock_movements WHERE reference LIKE 'drill-%'"))).all()]
+            journals = [r[0] for r in (await session.execute(text(
+                "SELECT reference FROM journal_entries WHERE reference LIKE 'drill-%' AND doc_type = 'JV'"))).all()]
+            assert len(moves) == len(set(moves)) and len(journals) == len(set(journals)), sub
+            lost_moves, lost_journals = acked["movement"] - set(moves), acked["journal"] - set(journals)
+            assert not lost_moves and not lost_journals, (sub, "acknowledged writes lost", lost_moves, lost_journals)
+            debit, credit = (await session.execute(text(
+                "SELECT coalesce(sum(debit), 0), coalesce(sum(credit), 0) FROM journal_lines"))).one()
+            assert debit == credit, (sub, debit, credit)
+            await ledgers_agree(session, [date.today(), date(date.today().year, 12, 31)])
+    finally:
+        await engine.dispose()
+    return {"movements": len(moves), "journals": len(journals)}

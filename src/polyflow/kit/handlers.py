@@ -117,10 +117,15 @@ _UNAVAILABLE: dict[str, tuple[str, int, str]] = {
     "57P05": ("The database connection was closed after being idle; retry", 1, "restart"),
     "53": ("The database server has too many connections right now and refused one more; retry in a moment",
            2, "too-many-connections"),
+    # A connection that died under a request (08003 connection_does_not_exist, 08006 connection_failure).
+    "08003": ("The database connection was lost (the server restarted or closed it); retry shortly", 2,
+              "disconnected"),
+    "08006": ("The database connection was lost (the server restarted or closed it); retry shortly", 2,
+              "disconnected"),
     "08": ("The workspace's database server cannot be reached right now; retry shortly", 5, "unreachable"),
 }
 UNREACHABLE = _UNAVAILABLE["08"][0]
-LOST = "The database connection was lost (the server restarted or closed it); retry shortly"
+LOST = _UNAVAILABLE["08003"][0]
 # Checked against the registry before answering: the route may be stale (a move, restore, rotation).
 _CHECK_ROUTE = {"3D": "database-missing", "28": "credentials-refused", "57P04": "database-missing"}
 ROUTE_CHECK_SECONDS = 2.0
