@@ -17,6 +17,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from polyflow.platform import provisioning
 from tests.resilience.procs import AppProcess
 
 OPERATOR = "metrics-operator-token-0123456789"
@@ -87,6 +88,18 @@ async def test_requests_are_counted_per_tenant_with_route_templates(live, make_t
     assert up == {"main_db": 1, "redis": 1}
 
 
+async def test_refusals_of_a_resolved_tenant_carry_its_name(live, make_tenant, platform):
+    await make_tenant("acme")
+    await provisioning.set_status(platform, "acme", "suspended")
+    async with live.tenant_client("acme", role=None) as client:
+        async with asyncio.timeout(10):
+            while (await client.get("/api/v1/tenant")).status_code != 403:
+                await asyncio.sleep(0.02)
+    text = (await scrape(live)).text
+    assert requests_of(text, tenant="acme", app="tenant", status="403") >= 1
+    assert requests_of(text, tenant="none", status="403") == 0
+
+
 async def test_tenants_beyond_top_n_are_folded_into_other(settings, make_live, make_tenant):
     for sub in ("acme", "beta", "gamma"):
         await make_tenant(sub)
@@ -150,7 +163,7 @@ def _pids(folder: Path, kind: str) -> set[int]:
 async def test_two_worker_processes_are_summed_by_one_scrape(settings, make_tenant):
     await make_tenant("acme")
     folder = Path(tempfile.mkdtemp(prefix="pf-metrics-"))
-    app = AppProcess(settings, workers=2, metrics_dir=str(folder), metrics_sample_seconds=0.5).start(timeout=60)
+    app = AppProcess(settings, workers=2, metrics_dir=str(folder), metrics_sample_seconds=0.5).start(timeout=150)
     try:
         async with asyncio.timeout(90):
             sent = 0

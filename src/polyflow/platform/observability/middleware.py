@@ -27,8 +27,8 @@ def route_template(scope: Scope) -> str:
 class MetricsMiddleware:
     """Outermost: sees every answer, refusals of the tenancy middleware and 413s included.
 
-    The tenant comes from the routing record the tenancy middleware put into ``scope["state"]`` (never from a
-    client header); the route from ``scope["route"]`` that the router of the app that answered sets (the
+    The tenant comes from the routing record the tenancy middleware put into ``scope["state"]["resolved_tenant"]``
+    (never from a client header); the route from ``scope["route"]`` that the router of the app that answered sets (the
     tenant, admin and platform apps share this scope dict, so it is visible here after the call).
     """
 
@@ -39,7 +39,7 @@ class MetricsMiddleware:
         self.apps = apps or {}
 
     def _app_label(self, scope: Scope) -> str:
-        if (scope.get("state") or {}).get("tenant") is not None:
+        if (scope.get("state") or {}).get("resolved_tenant") is not None:
             return "tenant"
         return self.apps.get(id(scope.get("app")), "platform")
 
@@ -64,7 +64,8 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - started
             in_progress.dec()
             state = scope.get("state") or {}
-            route = state.get("tenant")
+            # Set by the tenancy middleware once the Host resolved, before any refusal (suspended, migrating).
+            route = state.get("resolved_tenant")
             tenant = self.metrics.tenants.label(route.subdomain if route is not None else None)
             app = self._app_label(scope)
             template = route_template(scope)

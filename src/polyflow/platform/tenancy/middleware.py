@@ -118,6 +118,8 @@ class TenancyMiddleware:
                 else:
                     await send_error(scope, receive, send, 404, "No such tenant.")
                 return
+            # Who was asked for, also when refused below (metrics count a suspended or migrating tenant's answers).
+            scope.setdefault("state", {})["resolved_tenant"] = route
             refused = refusal(route)
             if refused is not None:
                 await send_error(scope, receive, send, *refused)
