@@ -91,6 +91,11 @@ def make_settings(pg_admin, main_template, redis_server):
             created.append(name)
             overrides["database_url"] = pg_admin.with_database(name).url("postgresql")
         values = dict(env="test", secret_key=TEST_SECRET, redis_url=redis_server.url, redis_namespace=namespace)
+        # Many tests change users, tokens and sessions by hand (SQL, to travel in time): the app cannot see that,
+        # so the verified-credential cache is off unless a test (tests/platform/tenancy/test_credentials.py) or
+        # POLYFLOW_CREDENTIAL_CACHE_SECONDS asks for it.
+        if "POLYFLOW_CREDENTIAL_CACHE_SECONDS" not in os.environ:
+            values["credential_cache_seconds"] = 0
         values.update(overrides)
         return Settings(**values)
 

@@ -23,8 +23,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from polyflow.erp.identity import audit
 from polyflow.erp.identity.permissions import PERMISSIONS, covered_roles, module_of, permissions_for
@@ -33,6 +35,8 @@ from polyflow.kit import logs
 from polyflow.kit.errors import Forbidden, NotAuthenticated
 from polyflow.kit.web import split_token, token_hash
 from polyflow.platform.entitlement_rules import denial
+from polyflow.platform.tenancy.context import current_tenant
+from polyflow.platform.tenancy.credentials import CredentialCache, current_credentials
 from polyflow.platform.tenancy.deps import TenantSession
 from polyflow.platform.tenancy.route import TenantRoute
 from polyflow.web import request_ip
@@ -95,7 +99,8 @@ async def _touch(session, statement) -> None:
     read-only by a move or restore still serves reads."""
     try:
         async with session.begin_nested():
-            await session.execute(statement)
+            # Not a change of who may do what: keeps the verified-credential cache (see _CHANGES below).
+            await session.execute(statement.execution_options(**{_TOUCH: True}))
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != "25006":
             raise
@@ -106,7 +111,8 @@ def _require_mfa():
     return select(SignInPolicy.require_mfa).where(SignInPolicy.id == 1).scalar_subquery()
 
 
-async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> Principal:
+async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> tuple[Principal, float]:
+    """The principal of an API token, and for how long (seconds) it may be reused without a lookup."""
     token = _bound(raw, API_TOKEN_PREFIX, route)
     if token is None:
         raise NotAuthenticated("invalid API token for this workspace")
@@ -123,14 +129,22 @@ async def _from_token(session, route: TenantRoute, raw: str, now: datetime) -> P
         raise NotAuthenticated("this API token has expired")
     if not user.is_active:
         raise NotAuthenticated("the user of this API token is deactivated")
-    if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
+    used = api_token.last_used_at
+    if used is None or now - used > TOUCH_EVERY:
         await _touch(session, update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+        used = now
+    return _token_principal(user, api_token, bool(require_mfa)), _ends(now, used + TOUCH_EVERY, api_token.expires_at)
+
+
+def _token_principal(user: User, api_token: ApiToken, require_mfa: bool) -> Principal:
     roles = covered_roles(api_token.roles, user.roles)  # re-checked against the user's roles now
     return Principal(user, roles, permissions_for(roles), "token", token=api_token,
-                     must_enrol_mfa=bool(require_mfa) and not user.has_totp)
+                     must_enrol_mfa=require_mfa and not user.has_totp)
 
 
-async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idle: timedelta) -> Principal | None:
+async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime,
+                       idle: timedelta) -> tuple[Principal, float] | None:
+    """The principal of a session cookie (None: not a live session), and for how long it may be reused."""
     token = _bound(raw, SESSION_PREFIX, route)
     if token is None:
         return None
@@ -151,11 +165,129 @@ async def _from_cookie(session, route: TenantRoute, raw: str, now: datetime, idl
             if getattr(exc.orig, "sqlstate", None) != "25006":  # frozen read-only: next time
                 raise
         return None
-    if now - user_session.last_seen_at > TOUCH_EVERY:
+    seen = user_session.last_seen_at
+    if now - seen > TOUCH_EVERY:
         await _touch(session, update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
+        seen = now
+    return (_session_principal(user, user_session, bool(require_mfa)),
+            _ends(now, seen + TOUCH_EVERY, seen + idle, user_session.expires_at))
+
+
+def _session_principal(user: User, user_session: UserSession, require_mfa: bool) -> Principal:
     roles = frozenset(user.roles)
     return Principal(user, roles, permissions_for(roles), "session", session=user_session,
-                     must_enrol_mfa=bool(require_mfa) and not user.has_totp)
+                     must_enrol_mfa=require_mfa and not user.has_totp)
+
+
+# -- the verified-credential cache -----------------------------------------------------------------------
+# A request with a known token skips the lookup in its tenant's database (platform.tenancy.credentials).
+# Cached: copies of the rows that were verified (user, token or session) and the sign-in policy's flag; each
+# hit rebuilds them as objects of the request's own session (no query), so endpoints that change the user or
+# the session (a password, a step-up, sign-out) write through the ORM exactly as after a lookup.
+# Dropped for the whole tenant, in every process, after any committed change to these tables, whoever made
+# it (the commit hook below; "last used"/"last seen" writes excepted), and when the tenant itself changes.
+_CHANGES = frozenset({User.__tablename__, ApiToken.__tablename__, UserSession.__tablename__,
+                      SignInPolicy.__tablename__})
+_TOUCH = "polyflow_credential_touch"
+_DIRTY = "polyflow_credentials_changed"
+
+
+def _ends(now: datetime, *ends: datetime | None) -> float:
+    """Seconds until the earliest of ``ends`` (the reuse of a verified credential stops there)."""
+    return min((end - now).total_seconds() for end in ends if end is not None)
+
+
+def _cache(request: Request) -> CredentialCache | None:
+    cache = getattr(request.app.state.platform, "credentials", None)
+    return cache if cache is not None and cache.enabled else None
+
+
+def _generation(request: Request, route: TenantRoute):
+    cache = _cache(request)
+    return cache.generation(route.id) if cache is not None else None
+
+
+def _snapshot(obj) -> dict:
+    return {attr.key: getattr(obj, attr.key) for attr in inspect(obj).mapper.column_attrs}
+
+
+def _revive(session, cls, values: dict):
+    """A persistent object of ``session`` with these column values, as if just loaded (no query)."""
+    obj = inspect(cls).class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(obj, key, list(value) if isinstance(value, list) else value)  # own mutable copies
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def _store(request: Request, route: TenantRoute, token: str, principal: Principal, lifetime: float,
+           generation) -> None:
+    cache = _cache(request)
+    if cache is None:
+        return
+    credential = principal.token if principal.via == "token" else principal.session
+    value = (principal.via, _snapshot(principal.user), _snapshot(credential),
+             principal.must_enrol_mfa or None)
+    cache.put(route.id, token_hash(token), value, lifetime, generation)
+
+
+def _cached(request: Request, session, route: TenantRoute, token: str) -> Principal | None:
+    cache = _cache(request)
+    if cache is None:
+        return None
+    value = cache.get(route.id, token_hash(token))
+    if value is None:
+        return None
+    via, user_values, credential_values, must_enrol = value
+    user = _revive(session.sync_session, User, user_values)
+    if via == "token":
+        principal = _token_principal(user, _revive(session.sync_session, ApiToken, credential_values), False)
+    else:
+        principal = _session_principal(user, _revive(session.sync_session, UserSession, credential_values), False)
+    principal.must_enrol_mfa = bool(must_enrol)
+    return principal
+
+
+def _note_bulk_change(state) -> None:
+    """An UPDATE/DELETE statement on an identity table (revoke all, sign out everywhere...)."""
+    if (state.is_update or state.is_delete) and not state.execution_options.get(_TOUCH):
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _CHANGES:
+            state.session.info[_DIRTY] = True
+
+
+def _note_flush(session, _flush_context) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in _CHANGES:
+            session.info[_DIRTY] = True
+            return
+
+
+def _after_commit(session) -> None:
+    if not session.info.pop(_DIRTY, False):
+        return
+    cache, route = current_credentials.get(), current_tenant.get()
+    if cache is not None and route is not None:
+        cache.tenant_changed(route.id)
+    # Elsewhere (the CLI, a job) nothing in this process holds the tenant's credentials; the other processes'
+    # entries end with their short TTL.
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(_DIRTY, None)
+
+
+def install_credential_hooks() -> None:
+    """Hook the change detection into every ORM session (it only acts on the identity tables)."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "do_orm_execute", _note_bulk_change)
+        event.listen(Session, "after_flush", _note_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+install_credential_hooks()
 
 
 async def authenticate(request: Request, session: TenantSession) -> Principal:
@@ -171,12 +303,24 @@ async def authenticate(request: Request, session: TenantSession) -> Principal:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise NotAuthenticated("use Authorization: Bearer <api token>")
-        principal = await _from_token(session, route, value.strip(), now)
+        token = value.strip()
+        principal = _cached(request, session, route, token)
+        if principal is None:
+            generation = _generation(request, route)
+            principal, lifetime = await _from_token(session, route, token, now)
+            _store(request, route, token, principal, lifetime, generation)
     else:
         raw = request.cookies.get(settings.cookie_name(SESSION_COOKIE))  # __Host- prefixed in production
         principal = None
         if raw:
-            principal = await _from_cookie(session, route, raw, now, timedelta(minutes=settings.session_idle_minutes))
+            principal = _cached(request, session, route, raw)
+            if principal is None:
+                generation = _generation(request, route)
+                found = await _from_cookie(session, route, raw, now,
+                                           timedelta(minutes=settings.session_idle_minutes))
+                if found is not None:
+                    principal, lifetime = found
+                    _store(request, route, raw, principal, lifetime, generation)
         if principal is None:
             raise NotAuthenticated("sign in first" if not raw else "your session has ended; sign in again")
         # A cookie is ambient: refuse what a foreign page could send (the API takes JSON only).

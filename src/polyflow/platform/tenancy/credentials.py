@@ -49,6 +49,9 @@ class CredentialCache:
         self._tasks: set[asyncio.Task] = set()
         self.stats = {"hit": 0, "miss": 0, "invalidated": 0}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     @property
     def enabled(self) -> bool:
         return self.ttl > 0
