@@ -1,6 +1,6 @@
 """Prometheus metrics over real HTTP: per-tenant request counters with route templates, the bounded tenant
 label, who may read /metrics (network, trusted proxies, operator token; never a tenant host from outside),
-and several uvicorn workers summed by one scrape."""
+and the workers of `polyflow serve --workers 2` summed by one scrape."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -18,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from polyflow.platform import provisioning
+from polyflow.platform.observability.metrics import prepare_node
 from tests.resilience.procs import AppProcess
 
 OPERATOR = "metrics-operator-token-0123456789"
@@ -160,11 +163,49 @@ def _pids(folder: Path, kind: str) -> set[int]:
     return {int(m.group(1)) for p in folder.iterdir() if (m := re.fullmatch(kind + r"_(\d+)\.db", p.name))}
 
 
+class ServeProcess(AppProcess):
+    """`polyflow serve --workers N` (uvicorn's supervisor and N worker processes) in a subprocess."""
+
+    def start(self, timeout: float = 150) -> "ServeProcess":
+        argv = ["polyflow", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        code = f"import sys; sys.argv = {argv!r}; from polyflow.cli import main; main()"
+        with open(self.log_path, "wb") as log_file:
+            self.proc = subprocess.Popen([sys.executable, "-c", code], env=self.env, stdout=log_file,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve exited ({self.proc.returncode}):\n{self.log()[-3000:]}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"serve did not answer /healthz in {timeout}s:\n{self.log()[-3000:]}")
+
+
+def test_serve_prepares_a_shared_folder_for_several_workers(settings, monkeypatch):
+    monkeypatch.delenv("POLYFLOW_METRICS_DIR", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert prepare_node(settings, 1) is None  # one worker: single-process mode
+    folder = prepare_node(settings, 2)
+    assert folder is not None and folder.is_dir() and os.environ["POLYFLOW_METRICS_DIR"] == str(folder)
+    # A configured folder is kept, and a previous run's files are removed (their counts would add up).
+    (folder / "counter_4242.db").write_bytes(b"stale")
+    (folder / "notes.txt").write_text("an operator's file")
+    assert prepare_node(settings.model_copy(update={"metrics_dir": folder}), 2) == folder
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
 async def test_two_worker_processes_are_summed_by_one_scrape(settings, make_tenant):
     await make_tenant("acme")
     folder = Path(tempfile.mkdtemp(prefix="pf-metrics-"))
-    app = AppProcess(settings, workers=2, metrics_dir=str(folder), metrics_sample_seconds=0.5).start(timeout=150)
+    (folder / "counter_4242.db").write_bytes(b"a previous run")  # unreadable: the scrape would fail on it
+    app = ServeProcess(settings, workers=2, metrics_dir=str(folder), metrics_sample_seconds=0.5).start()
     try:
+        assert not (folder / "counter_4242.db").exists()
         async with asyncio.timeout(90):
             sent = 0
             # Fresh connections, several at once, until both workers have served some (the kernel spreads the

@@ -166,6 +166,10 @@ def serve(
         fail("POLYFLOW_DATABASE_URL is not set (`polyflow dev` runs the embedded default)")
     # The supervisor's lines in our format too; each worker configures its own in app_from_env.
     configure_logging(settings)
+    # The workers' shared metrics folder, emptied before they start (platform/observability/metrics.py).
+    from polyflow.platform.observability.metrics import prepare_node
+
+    prepare_node(settings, workers)
     # Forwarded headers are trusted by our own middleware (POLYFLOW_TRUSTED_PROXIES), not by uvicorn. The access
     # line is ours (kit/logs.py: it names the tenant), so uvicorn writes none.
     uvicorn.run("polyflow.main:app_from_env", factory=True, host=host, port=port, workers=workers,

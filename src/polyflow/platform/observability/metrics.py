@@ -4,15 +4,19 @@ Multiprocess mode (POLYFLOW_METRICS_DIR or PROMETHEUS_MULTIPROC_DIR set): promet
 value to a memory-mapped file per process in that folder, and a scrape (served by whichever worker gets it)
 merges the files: counters and histograms are summed over all processes, dead ones included (so a rate never
 goes backwards when a worker is replaced); gauges say how they merge (``livesum``: the sum over live
-processes; ``livemin``/``liveall``). The folder must be emptied before the node's workers start (a systemd
-``ExecStartPre``, a Kubernetes ``emptyDir``), and belongs to one node: process ids are only meaningful there.
+processes; ``livemin``/``liveall``). The folder must be emptied before the node's workers start
+(``polyflow serve`` does it, see ``prepare_node``; otherwise a systemd ``ExecStartPre``, a Kubernetes ``emptyDir``),
+and belongs to one node: process ids are only meaningful there.
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, values
@@ -38,6 +42,24 @@ def multiprocess_dir(settings: Settings) -> Path | None:
         return settings.metrics_dir
     env = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
     return Path(env) if env else None
+
+
+def prepare_node(settings: Settings, workers: int) -> Path | None:
+    """For the process that starts a node's workers (`polyflow serve`), before it starts them: the metrics
+    folder they will share, emptied of a previous run's files (its counters would be added to this run's).
+    Several workers and no folder configured: a fresh temporary one (removed at exit). Exported as
+    POLYFLOW_METRICS_DIR to the workers. None: one worker, single-process mode."""
+    path = multiprocess_dir(settings)
+    if path is None:
+        if workers <= 1:
+            return None
+        path = Path(tempfile.mkdtemp(prefix="polyflow-metrics-"))
+        atexit.register(shutil.rmtree, path, True)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # only prometheus-client's files: the folder may be an operator's choice
+        stale.unlink(missing_ok=True)
+    os.environ["POLYFLOW_METRICS_DIR"] = str(path)
+    return path
 
 
 def _use_multiprocess(path: Path) -> None:
