@@ -47,7 +47,8 @@ def boom_app():
     tenant_app = next(m.kwargs["tenant_app"] for m in app.user_middleware if m.cls is TenancyMiddleware)
 
     @tenant_app.get("/api/v1/test-boom/{thing}")
-    async def boom(thing: str):
+    @tenant_app.get("/test-boom-page")
+    async def boom(thing: str = "page"):
         raise RuntimeError("secret internals: password=hunter2")
 
     return app
@@ -209,6 +210,21 @@ def test_an_unexpected_error_is_logged_once_with_the_request_id_of_the_answer(se
     assert trace["request_id"] == request_id and trace["level"] == "ERROR" and trace["tenant"] == TENANT
     assert trace["route"] == "/api/v1/test-boom/{thing}" and "Traceback" in trace["exc"]
     assert "RuntimeError" in trace["exc"]
+
+
+def test_error_pages_show_the_request_id(server):
+    """A person quotes the id on the page; an operator finds the lines with it."""
+    with httpx.Client(base_url=server.url, headers={"Host": HOST, "Accept": "text/html"}, timeout=30) as c:
+        boom = c.get("/test-boom-page")
+        missing = c.get("/no-such-page")
+    for r, status in ((boom, 500), (missing, 404)):
+        request_id = r.headers["x-request-id"]
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html")
+        assert f"<code>{request_id}</code>" in r.text and "hunter2" not in r.text
+        [line] = access_lines(server, request_id)
+        assert line["status"] == status
+    [trace] = [l for l in server.lines() if "exc" in l and l["request_id"] == boom.headers["x-request-id"]]
+    assert "hunter2" in trace["exc"]
 
 
 def test_an_unsafe_client_request_id_is_replaced(server):

@@ -58,6 +58,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from polyflow.kit.request_id import current_request_id
+from polyflow.kit.web import client_ip
+
 ACCESS_LOGGER = "polyflow.access"
 # Answered all day long to load balancers and scrapers: logged at DEBUG only, or they would drown the rest.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
@@ -140,8 +143,6 @@ def bind(**fields: Any) -> None:
 
 
 def _request_id_now() -> str | None:
-    from polyflow.kit.request_id import current_request_id
-
     rid = current_request_id()
     return None if rid == "-" else rid
 
@@ -275,8 +276,6 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from polyflow.kit.web import client_ip
-
         scope.setdefault("state", {})
         ctx = RequestContext(scope)
         token = _context.set(ctx)

@@ -82,6 +82,8 @@ class RequestIdMiddleware:
             if not started:
                 await JSONResponse(internal_error_body(request_id), status_code=500)(scope, receive, send_with_id)
         finally:
-            _current.reset(token)
-            if held is not None:
-                await send(held)
+            try:
+                if held is not None:
+                    await send(held)  # still inside the id's context: an HTML error page outside shows it
+            finally:
+                _current.reset(token)
