@@ -37,6 +37,10 @@ class MetricsMiddleware:
         self.metrics = metrics
         # id(app object) -> label ("tenant", "admin"); anything else is "platform".
         self.apps = apps or {}
+        # Label sets -> metric children: .labels() validates and locks on every call; the set of keys is bounded
+        # by the labels themselves (tenants folded, route templates, methods, status codes).
+        self._children: dict[tuple, tuple] = {}
+        self._in_progress = metrics.in_progress.labels("all")
 
     def _app_label(self, scope: Scope) -> str:
         if (scope.get("state") or {}).get("resolved_tenant") is not None:
@@ -49,7 +53,7 @@ class MetricsMiddleware:
             return
         status = 500  # an exception that escapes everything (the server answers 500)
         started = time.perf_counter()
-        in_progress = self.metrics.in_progress.labels("all")
+        in_progress = self._in_progress
         in_progress.inc()
 
         async def send_and_note(message: Message) -> None:
@@ -71,7 +75,15 @@ class MetricsMiddleware:
             template = route_template(scope)
             method = scope.get("method", "GET")
             method = method if method in METHODS else OTHER
-            self.metrics.requests.labels(app, tenant, template, method, str(status)).inc()
-            self.metrics.latency.labels(app, template, method).observe(elapsed)
-            if route is not None:
-                self.metrics.tenant_latency.labels(tenant).observe(elapsed)
+            key = (app, tenant, template, method, status)
+            children = self._children.get(key)
+            if children is None:
+                m = self.metrics
+                children = self._children[key] = (
+                    m.requests.labels(app, tenant, template, method, str(status)),
+                    m.latency.labels(app, template, method),
+                    m.tenant_latency.labels(tenant) if route is not None else None)
+            children[0].inc()
+            children[1].observe(elapsed)
+            if children[2] is not None:
+                children[2].observe(elapsed)
