@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
@@ -82,6 +83,7 @@ async def test_requests_are_counted_per_tenant_with_route_templates(live, make_t
     assert cache["db"] >= 2 and cache["hit"] >= 1
     assert samples(text, "polyflow_engines")[0][1] >= 1  # acme's product lookups opened its engine
     assert samples(text, "polyflow_engine_connection_budget")[0][1] == live.settings.tenant_connection_budget
+    assert samples(text, "polyflow_engine_node_connection_budget")[0][1] == 0  # no node budget configured
     # The main database's view: two active tenants, both onboarded, none backed up yet.
     tenants = {labels["status"]: v for labels, v in samples(text, "polyflow_tenants")}
     assert tenants["active"] == 2
@@ -101,6 +103,15 @@ async def test_refusals_of_a_resolved_tenant_carry_its_name(live, make_tenant, p
     text = (await scrape(live)).text
     assert requests_of(text, tenant="acme", app="tenant", status="403") >= 1
     assert requests_of(text, tenant="none", status="403") == 0
+
+
+async def test_a_node_budget_is_reported_as_such(settings, make_live, tmp_path):
+    pytest.importorskip("polyflow.platform.tenancy.nodebudget")
+    live = make_live(settings.model_copy(update={"node_connection_budget": 7, "node_budget_dir": tmp_path}))
+    text = (await scrape(live)).text
+    # The node's budget, the same in every worker: merged with max, not summed like per-process budgets.
+    assert samples(text, "polyflow_engine_node_connection_budget")[0][1] == 7
+    assert samples(text, "polyflow_engine_connection_budget")[0][1] == 0
 
 
 async def test_tenants_beyond_top_n_are_folded_into_other(settings, make_live, make_tenant):

@@ -176,9 +176,15 @@ class Metrics:
         self.open_connections = Gauge(
             "polyflow_engine_open_connections", "Tenant database connections open or reserved (sum over live "
             "processes).", multiprocess_mode="livesum", **reg)
+        # Two gauges because the two kinds of budget merge differently: per-process budgets add up over a node's
+        # workers, a node budget (POLYFLOW_NODE_CONNECTION_BUDGET) is the same number in each of them. Each
+        # process sets the one it has and 0 in the other, so "open / (budget + node budget)" is the saturation.
         self.budget = Gauge(
-            "polyflow_engine_connection_budget", "The tenant connection budget (sum over live processes of "
-            "each one's limit).", multiprocess_mode="livesum", **reg)
+            "polyflow_engine_connection_budget", "Per-process tenant connection budgets, summed over live "
+            "processes (0 under a node budget).", multiprocess_mode="livesum", **reg)
+        self.node_budget = Gauge(
+            "polyflow_engine_node_connection_budget", "The tenant connection budget shared by the processes of "
+            "the node (0 when each process has its own).", multiprocess_mode="livemax", **reg)
         self.dependency_up = Gauge(
             "polyflow_dependency_up", "1 when the last probe of a dependency (main_db, redis) answered, in "
             "every live process (the minimum).", ["dependency"], multiprocess_mode="livemin", **reg)

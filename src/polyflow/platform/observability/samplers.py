@@ -94,7 +94,12 @@ class ProcessSampler:
                 m.engine_events.labels(key).inc(delta)
         m.engines.set(len(engines))
         m.open_connections.set(engines.open_connections)
-        m.budget.set(engines.budget.limit)
+        if _node_shared(engines.budget):
+            m.budget.set(0)
+            m.node_budget.set(engines.budget.limit)
+        else:
+            m.budget.set(engines.budget.limit)
+            m.node_budget.set(0)
         creds = _credential_cache(p)
         if creds is not None:
             cstats = getattr(creds, "stats", None) or {}
@@ -144,6 +149,15 @@ class ProcessSampler:
             except Exception:  # a sampler bug must not stop the loop nor the app; logged once per kind
                 log.exception("metrics sampling failed")
             await asyncio.sleep(self.interval)
+
+
+def _node_shared(budget) -> bool:
+    """A budget shared by the node's processes (its limit is the node's, its ``used`` this process's)."""
+    try:
+        from polyflow.platform.tenancy.nodebudget import NodeBudget
+    except ImportError:  # before the node budget exists
+        return False
+    return isinstance(budget, NodeBudget)
 
 
 def _credential_cache(platform):
