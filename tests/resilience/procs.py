@@ -321,7 +321,7 @@ class Workload:
             self.acked[sub]["journal" if kind == "journal" else "movement"].add(ref)
         return r.status_code
 
-    async def client_loop(self, sub: str, seed: int) -> None:
+    async def client_loop(self, sub: str, seed: int, think: float = 0.0) -> None:
         kinds = ["in", "stock", "out", "journal", "journals", "in", "stock"]
         i = seed
         async with self.app.client(sub, self.tokens[sub], timeout=self.timeout) as client:
@@ -330,10 +330,13 @@ class Workload:
                 i += 1
                 if status is None or status >= 500:
                     await asyncio.sleep(0.05)  # a client backing off a little, as a real one would
+                if think:
+                    await asyncio.sleep(think)
 
-    async def run(self, clients_per_tenant: int = 1) -> None:
-        """Run the clients until `stop` is set."""
-        await asyncio.gather(*(self.client_loop(sub, n) for sub in self.tokens for n in range(clients_per_tenant)))
+    async def run(self, clients_per_tenant: int = 1, think: float = 0.0) -> None:
+        """Run the clients until `stop` is set (`think`: seconds each client waits between its calls)."""
+        await asyncio.gather(*(self.client_loop(sub, n, think) for sub in self.tokens
+                               for n in range(clients_per_tenant)))
 
     # -- what the drills assert -------------------------------------------------------------------------
     def statuses(self) -> dict[int, int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from decimal import Decimal
 
 import asyncpg
@@ -143,13 +144,28 @@ def _classified(sqlstate: str | None, table: dict):
     return table.get(sqlstate) or table.get(sqlstate[:2])
 
 
+# Causes of a whole server (restart, recovery, too many connections, unreachable): one outage per server, not
+# one per tenant (a restart would log a trace for every tenant that happened to ask). A missing database or
+# refused credentials concern one tenant.
+_PER_TENANT = frozenset({"database-missing", "credentials-refused"})
+# No failure of a kind for this long: the outage is over (the next failure starts a new one, logged in full).
+OUTAGE_QUIET_SECONDS = 30.0
+_last_failure: dict[str, float] = {}
+
+
 def _outage(request: Request, cause: str, exc: BaseException) -> None:
-    """Log a fault once per outage (per tenant and cause), then a periodic count: never a trace per request."""
+    """Log a fault once per outage (kit.logs.outage: the first with its trace, then periodic counts)."""
     route = request.scope.get("state", {}).get("tenant")
-    where = getattr(route, "subdomain", None) or "-"
-    outage(f"tenant-db:{where}:{cause}", log).failed("workspace database %s: %s %s (request id %s)", where, cause,
-                                                   f"{type(exc).__name__}: {exc}", current_request_id(),
-                                                   exc=exc, level=logging.WARNING)
+    tenant = getattr(route, "subdomain", None) or "-"
+    where = tenant if cause in _PER_TENANT else f"{getattr(route, 'db_host', '-')}:{getattr(route, 'db_port', '-')}"
+    key = f"tenant-db:{where}:{cause}"
+    now = time.monotonic()
+    current = outage(key, log)
+    if now - _last_failure.get(key, now) > OUTAGE_QUIET_SECONDS:
+        current.recovered("workspace database errors stopped")
+    _last_failure[key] = now
+    current.failed("workspace database %s (tenant %s): %s %s (request id %s)", where, tenant, cause,
+                   f"{type(exc).__name__}: {exc}", current_request_id(), exc=exc, level=logging.WARNING)
 
 
 async def _route_verdict(request: Request, sqlstate: str) -> tuple[str, int] | None:
