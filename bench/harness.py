@@ -242,6 +242,7 @@ class ServerProcess:
     engine_per_request: bool = False
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    start_timeout: float = 30.0  # seconds to answer /healthz (a busy 2-core machine may need more)
 
     @property
     def base_url(self) -> str:
@@ -260,7 +261,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(cmd, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
                                      cwd=str(ROOT), start_new_session=True)
         stack.callback(self.stop)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bench server exited with {self.proc.returncode}:\n{self.log_tail()}")
