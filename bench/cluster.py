@@ -43,9 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
-from bench.proxy import RoundRobinProxy  # noqa: E402
+from bench import harness  # noqa: E402
 from polyflow.kit.db import PgDsn  # noqa: E402
 from polyflow.platform import lifecycle, provisioning  # noqa: E402
+from polyflow.platform.localpg import free_port  # noqa: E402
 from polyflow.platform.runtime import Platform  # noqa: E402
 from polyflow.platform.servers import lock_down, set_pooler  # noqa: E402
 from tests.fixtures.fleet_revisions import BACKFILL  # noqa: E402
@@ -272,6 +273,9 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16, help="concurrent load clients (default 16)")
     args = ap.parse_args()
     print(f"$ python bench/cluster.py --tenants {args.tenants} --seconds {args.seconds:g} --clients {args.clients}")
+    print(harness.machine_line())
+    # Every process here shares the machine's cores: the absolute rates say more about that than about the app.
+    print("load average at start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     summary: dict = {}
     ok = True
     with contextlib.ExitStack() as stack:
@@ -303,28 +307,39 @@ def main() -> int:
             apps.append(app)
         backends = [(app.name, "127.0.0.1", app.port) for app in apps]
 
+        # The balancer in a process of its own, as a real one is (not sharing the load generator's event loop).
+        proxy_port = free_port()
+        proxy = subprocess.Popen([sys.executable, str(REPO / "bench" / "proxy.py"), str(proxy_port),
+                                  *(f"{name}={host}:{port}" for name, host, port in backends)],
+                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
+        stack.callback(stop_process, proxy)
+        assert proxy.stdout.readline().startswith("listening"), "the balancer did not start"
+
         async def phases():
-            proxy = await RoundRobinProxy(backends).start()
-            base_url = f"http://127.0.0.1:{proxy.port}"
-            log(f"balancer :{proxy.port} -> {', '.join(a.name for a in apps)}")
-            try:
-                # 1. steady load
-                load = Load(base_url, tokens, root)
-                log(f"1. load: {args.clients} clients, {len(placed)} tenants, {args.seconds:g} s")
-                await load.run(list(placed), args.clients, args.seconds)
-                summary["load"] = load_tables(load, args.seconds, placed)
-                # 2. suspend via one process, refused by the other
-                log("2. suspend through one app process, refused by the other")
-                trials = await suspend_trials(apps, tokens, [s for s in placed][:2] + [s for s in placed][-2:], root)
-                summary["suspend"] = trials
-                # 3. move under load
-                mover = next(s for s, server in placed.items() if server == "default")
-                log(f"3. move {mover} from A to B under load")
-                env = settings_env(settings, **extra)
-                summary["move"] = await move_under_load(settings, base_url, tokens, placed, mover, root,
-                                                        max(2, args.clients // 2), env)
-            finally:
-                await proxy.stop()
+            base_url = f"http://127.0.0.1:{proxy_port}"
+            log(f"balancer :{proxy_port} -> {', '.join(a.name for a in apps)}")
+            # Warm-up (not counted): every app process resolves every tenant and opens its engine once, as a
+            # node that has been serving for a while has.
+            async with httpx.AsyncClient(timeout=30) as c:
+                for app in apps:
+                    for sub in placed:
+                        await c.get(f"{app.base_url}/api/v1/products", headers={
+                            "Host": f"{sub}.{root}", "Authorization": f"Bearer {tokens[sub]}"})
+            # 1. steady load
+            load = Load(base_url, tokens, root)
+            log(f"1. load: {args.clients} clients, {len(placed)} tenants, {args.seconds:g} s")
+            await load.run(list(placed), args.clients, args.seconds)
+            summary["load"] = load_tables(load, args.seconds, placed)
+            # 2. suspend via one process, refused by the other
+            log("2. suspend through one app process, refused by the other")
+            trials = await suspend_trials(apps, tokens, [s for s in placed][:2] + [s for s in placed][-2:], root)
+            summary["suspend"] = trials
+            # 3. move under load
+            mover = next(s for s, server in placed.items() if server == "default")
+            log(f"3. move {mover} from A to B under load")
+            env = settings_env(settings, **extra)
+            summary["move"] = await move_under_load(settings, base_url, tokens, placed, mover, root,
+                                                    max(2, args.clients // 2), env)
 
         asyncio.run(phases())
 
@@ -388,6 +403,7 @@ def main() -> int:
             print("  MISSED: the migration was not spread over both workers")
         for n, w in enumerate(workers, 1):
             stop_process(w)
+        print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
         print(f"\nlogs: {logdir}")
     return 0 if ok else 1
 

@@ -107,7 +107,7 @@ class RoundRobinProxy:
         stats = self.stats[name]
         stats.requests += 1
         for attempt in (1, 2):  # a kept-alive connection the backend closed meanwhile: once more, on a new one
-            fresh = not self._idle[name]
+            fresh = attempt == 2 or not self._idle[name]
             try:
                 r, w = self._idle[name].pop() if not fresh else await asyncio.open_connection(host, port)
             except OSError:
@@ -140,3 +140,26 @@ class RoundRobinProxy:
         message = b'{"detail":"bad gateway"}'
         return (b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: "
                 + str(len(message)).encode() + b"\r\nX-Served-By: " + name.encode() + b"\r\n\r\n" + message)
+
+
+def main() -> None:
+    """`python bench/proxy.py PORT NAME=HOST:PORT ...`: serve until killed (its own process, as a real balancer)."""
+    import sys
+
+    port = int(sys.argv[1])
+    backends = []
+    for spec in sys.argv[2:]:
+        name, _, address = spec.partition("=")
+        host, _, backend_port = address.rpartition(":")
+        backends.append((name, host, int(backend_port)))
+
+    async def serve():
+        proxy = await RoundRobinProxy(backends, port=port).start()
+        print(f"listening on {proxy.port}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
