@@ -23,7 +23,10 @@ Then the cluster is restarted with fsync ON (unless ``--fast``) and timed:
       - legacy: the sequential loop this issue replaced (git 30589d2 `fleet.migrate_tenants`, with
         its per-tenant `command.upgrade`), copied below,
       - sequential: this code with ``--concurrency 1`` (records, locks, lease, invalidation),
-      - parallel: this code with the default concurrency (worker processes).
+      - parallel: this code with the default concurrency. x1001 is plain SQL, so both take the
+        scripted path (fleet/scripted.py: the SQL rendered once, one psycopg connection per tenant,
+        that many tenants in flight on one event loop, leases and records batched); a revision that
+        needs Python would take the online path (Alembic per tenant in worker processes).
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def migrate_command(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for CI)"),
     concurrency: int = typer.Option(None, "--concurrency", "-c", min=1, max=64,
-                                    help="Worker processes (default: two per core)"),
+                                    help="Tenants migrated at once (default: two per core)"),
     canary: str = typer.Option(None, "--canary", metavar="N|SUB,...",
                                help="Migrate these first (the first N, or the named tenants); stop if any fails"),
     max_failures: int = typer.Option(None, "--max-failures", min=1, help="Halt the rollout after K failed tenants"),

@@ -4,14 +4,23 @@
     run(platform, RunOptions)    every tenant with a schema (selection.py) to the tenant head:
       plan from the registry     at the head -> skipped without a connection; --verify reads them all
       records                    a migration_runs row + a pending row per tenant to work on
-      canary, then the rest      worker processes (pool.py), each one tenant at a time (tenant.py);
+      canary, then the rest      scripted.py: the revision's SQL rendered once per (from, to) pair and
+                                 applied to each tenant database in one transaction, several tenants in
+                                 flight on this process's event loop, leases and records in batches;
+                                 the online path (Alembic per tenant, tenant.py) in worker processes
+                                 (pool.py) for tenants whose upgrade needs Python against the database
+                                 or whose onboarding is unfinished;
                                  --max-failures / a failed canary stop new starts, the rest is left behind
       template + spares          rebuilt for the new head (onboarding clones it)
     status(platform)             where the fleet stands, from the main database alone
     queue.py                     the same per-tenant work as one durable job per tenant (--via-jobs)
 
-Alembic keeps its context in module globals, so a process runs one migration at a time; the fleet's
-parallelism is processes (and, with the job queue, machines).
+A run records its process (host, pid) and a heartbeat; a run whose process is gone (dead pid on this
+host, or a heartbeat older than POLYFLOW_FLEET_RUN_STALE_SECONDS) is marked `aborted` by the next
+`migrate`, `migrate status` or the admin console, and its tenants' leases are released.
+
+Alembic keeps its context in module globals, so a process runs one online migration at a time; the
+online path's parallelism is processes (and, with the job queue, machines).
 """
 
 from __future__ import annotations

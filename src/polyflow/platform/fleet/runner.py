@@ -25,16 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def default_concurrency(settings) -> int:
-    """Worker processes when ``--concurrency`` is not given: two per core.
+    """Tenants migrated at once when ``--concurrency`` is not given: two per core (connections of the
+    scripted path, or worker processes of the online path).
 
-    A tenant migration is CPU work on both sides, about 11 ms of Python and 12 ms of PostgreSQL per
-    tenant (mostly per-connection costs: a new backend, SCRAM, cold catalog caches), handing over to
-    each other a dozen times; two processes per core keep the cores busy through the hand-overs. On
-    the 2-core benchmark machine, where PostgreSQL shares the cores, 4 workers were fastest when the
-    machine was otherwise quiet and 2 under heavy outside load (bench/fleet.py --scan); a migrator in
-    front of separate database servers can use more (--concurrency). Each worker holds one tenant
-    connection and, briefly, one main-database connection; capped by half the per-process tenant
-    connection budget and 16.
+    A tenant migration is CPU work on both sides, mostly PostgreSQL's (a new backend, SCRAM, cold
+    catalog caches, the DDL) once the scripted path has taken Alembic and the per-tenant bookkeeping
+    off the migrator; two tenants in flight per core keep the cores busy through the hand-overs
+    (bench/fleet.py --scan for other counts). A migrator in front of separate database servers can
+    use more (--concurrency). Each tenant in flight holds one tenant connection; capped by half the
+    per-process tenant connection budget and 16.
     """
     cores = os.cpu_count() or 1
     return max(2, min(2 * cores, settings.tenant_connection_budget // 2, 16))
