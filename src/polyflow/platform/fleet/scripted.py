@@ -78,7 +78,7 @@ class NeedsOnline(Exception):
 async def _apply(conninfo: str, limits: dict[str, str], goal: str) -> tuple[str | None, str | None]:
     """Upgrade one tenant database to ``goal`` in one transaction: (revision before, revision after)."""
     conn = await psycopg.AsyncConnection.connect(
-        conninfo, connect_timeout=CONNECT_TIMEOUT,
+        conninfo, connect_timeout=CONNECT_TIMEOUT, prepare_threshold=None,  # a handful of statements, once
         # A migration may run (and wait for its lock) far longer than the request limits of the role.
         options="-c statement_timeout=0 -c idle_in_transaction_session_timeout=0")
     try:
