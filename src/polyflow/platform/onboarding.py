@@ -235,15 +235,30 @@ class _Run:
 
     async def migrated(self) -> None:
         if self.from_template or self.use_template:
-            # A clone's objects belong to the template role until handed over (a no-op otherwise).
-            await templates.adopt_clone(self.server, self.platform.secrets, self.tenant.db_name, self.tenant.db_user)
+            # The tenant role's first login (a SCRAM handshake) overlaps the hand-over below.
+            warm = asyncio.ensure_future(self._warm_tenant_engine())
+            try:
+                # A clone's objects belong to the template role until handed over (a no-op otherwise).
+                await templates.adopt_clone(self.server, self.platform.secrets, self.tenant.db_name,
+                                            self.tenant.db_user)
+            finally:
+                await asyncio.wait([warm])
         self.tenant.schema_revision = await migrate.upgrade(self.tenant_engine(), "tenant")
+
+    async def _warm_tenant_engine(self) -> None:
+        try:
+            async with self.tenant_engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # only a head start: the real use reports any problem
+            pass
 
     async def seeded(self) -> None:
         ctx = SeedContext(tenant_name=self.tenant.name, subdomain=self.tenant.subdomain,
                           admin_email=self.tenant.admin_email)
         async with AsyncSession(self.tenant_engine()) as session, session.begin():
-            await run_seeds(session, "reference", ctx)  # already there in a clone: idempotent
+            # A clone of a template seeded by this code has them already (and they are idempotent).
+            if not await templates.has_reference_seeds(session):
+                await run_seeds(session, "reference", ctx)
             await run_seeds(session, "tenant", ctx)
 
     async def verified(self) -> None:

@@ -11,6 +11,8 @@ drops the old ones.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
 import zlib
 
@@ -19,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from polyflow.erp.seeds import SeedContext, run_seeds
+from polyflow.erp.seeds import SeedContext, registered, run_seeds
 from polyflow.kit.crypto import SecretBox
 from polyflow.kit.db import quote_ident
 from polyflow.platform import migrate
@@ -36,6 +38,26 @@ _REFILL_LOCK_KEY = zlib.crc32(b"polyflow-spare-refill")
 
 def template_name(revision: str | None = None) -> str:
     return TEMPLATE_PREFIX + (revision or migrate.head("tenant"))
+
+
+def reference_seeds_mark() -> str:
+    """A fingerprint of the reference seeds' code, written on the template when it is seeded (a comment
+    on ``alembic_version``, which every clone inherits): a clone whose mark matches already holds
+    exactly what they would add, so onboarding skips them. Any change to a seed changes the mark."""
+    digest = hashlib.sha256()
+    for seed in sorted(registered("reference"), key=lambda s: s.name):
+        digest.update(seed.name.encode())
+        try:
+            digest.update(inspect.getsource(seed.fn).encode())
+        except (OSError, TypeError):
+            digest.update(repr(seed.fn).encode())
+    return "polyflow reference seeds " + digest.hexdigest()[:32]
+
+
+async def has_reference_seeds(conn) -> bool:
+    """Whether this (cloned) database already holds the current reference seeds (see reference_seeds_mark)."""
+    mark = await conn.scalar(text("SELECT obj_description('public.alembic_version'::regclass, 'pg_class')"))
+    return mark == reference_seeds_mark()
 
 
 async def _exists(conn: asyncpg.Connection, name: str) -> bool:
@@ -93,6 +115,7 @@ async def _build(conn: asyncpg.Connection, server: DatabaseServer, secrets: Secr
             async with AsyncSession(bind=c) as session:
                 await run_seeds(session, "reference", SeedContext())
                 await session.flush()
+            await c.execute(text(f"COMMENT ON TABLE public.alembic_version IS '{reference_seeds_mark()}'"))
     finally:
         await engine.dispose()
     # Publish atomically under the final name, then freeze it.
