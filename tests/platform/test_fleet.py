@@ -502,3 +502,105 @@ def test_route_carries_the_lease_through_the_cache_and_reads_older_entries():
     assert TenantRoute.from_json(json.dumps(older)) == replace(route, migrating_until=None)
     assert refusal(replace(route, migrating_until=None)) is None
     assert refusal(route, now=1_900_000_000.0)[0] == 503
+
+
+# --- the scripted path and runs whose process is gone ------------------------------------------------
+
+
+async def _set_database_revision(platform, sub: str, revision: str) -> None:
+    """Move a tenant's database (as its own role) to an older revision with Alembic's downgrades."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    t = await tenant_row(platform, sub)
+    engine = create_async_engine(provisioning.tenant_dsn(t, platform.secrets).url(), poolclass=NullPool)
+    try:
+        assert await migrate.upgrade_or_downgrade(engine, "tenant", revision) == revision
+    finally:
+        await engine.dispose()
+
+
+_SCHEMA = ("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+           "WHERE table_schema = 'public' UNION ALL "
+           "SELECT tablename, indexname, indexdef, '' FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2")
+
+
+async def test_each_tenant_gets_the_script_of_its_own_revision_and_python_revisions_go_online(platform):
+    subs = await make_tenants(platform, "pt-p", 4)
+    await _set_database_revision(platform, "pt-p02", "0019")  # registry follows below
+    await _set_database_revision(platform, "pt-p04", "0012")  # 0013 asks the database: no script
+    async with platform.main_engine.begin() as conn:
+        for sub, rev in (("pt-p01", "0019"), ("pt-p02", "0019"), ("pt-p04", "0012")):
+            # pt-p01's registry is wrong (its database is at the head): its database's revision decides.
+            await conn.execute(update(Tenant).where(Tenant.subdomain == sub).values(schema_revision=rev))
+    with migrate.extra_locations_set("tenant", [BACKFILL]):
+        assert migrate.upgrade_script("tenant", "0012", "x1001") is None
+        report = await fleet.run(platform, fleet.RunOptions(concurrency=2, refresh_templates=False))
+    assert report.ok, [o.error for o in report.failed]
+    got = {o.subdomain: (o.status, o.path, o.from_revision) for o in report.outcomes}
+    assert got == {"pt-p01": ("migrated", "scripted", HEAD), "pt-p02": ("migrated", "scripted", "0019"),
+                   "pt-p03": ("migrated", "scripted", HEAD), "pt-p04": ("migrated", "online", "0012")}
+    assert set((await revisions(platform)).values()) == {"x1001"}
+    # Whatever the way, the same schema: the scripts and Alembic online leave identical databases.
+    schemas = [await tenant_exec(platform, sub, _SCHEMA) for sub in subs]
+    assert all([tuple(r) for r in s] == [tuple(r) for r in schemas[0]] for s in schemas[1:])
+    for sub in subs:
+        assert [r[0] for r in await tenant_exec(platform, sub, "SELECT version_num FROM alembic_version")] == ["x1001"]
+        assert [r["search_name"] for r in await tenant_exec(platform, sub, "SELECT search_name FROM products "
+                                                                           "ORDER BY sku")] == ["granule hd", "film roll"]
+        # Objects the script created belong to the tenant's role, like everything else in its database.
+        owner = await tenant_exec(platform, sub, "SELECT pg_get_userbyid(relowner) = current_user FROM pg_class "
+                                                 "WHERE relname = 'ix_products_search_name'")
+        assert owner[0][0] is True
+    rows = await run_rows(platform, report.run_id)
+    assert {s: r[0] for s, r in rows.items()} == {s: "migrated" for s in subs}
+    async with platform.main_engine.connect() as conn:
+        assert await conn.scalar(select(text("count(*)")).select_from(Tenant)
+                                 .where(Tenant.migrating_until.is_not(None))) == 0  # every lease released
+
+
+async def test_a_run_whose_process_is_gone_is_aborted_and_its_leases_released(platform, settings):
+    import socket
+
+    await make_tenants(platform, "pt-z", 3)
+    ids = {sub: (await tenant_row(platform, sub)).id for sub in ("pt-z01", "pt-z02", "pt-z03")}
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that was this host's and is no more
+    live = subprocess.Popen(["sleep", "60"])
+    here = socket.gethostname()
+    try:
+        async with platform.main_engine.begin() as conn:
+            async def add_run(host, pid, heartbeat_age: float, sub: str, row_status: str) -> int:
+                run_id = (await conn.execute(text(
+                    "INSERT INTO migration_runs (status, target_revision, actor, options, summary, runner_host, "
+                    "runner_pid, heartbeat_at) VALUES ('running', 'x1001', 'test', '{}', '{}', :host, :pid, "
+                    "now() - make_interval(secs => :age)) RETURNING id"),
+                    {"host": host, "pid": pid, "age": heartbeat_age})).scalar_one()
+                await conn.execute(text(
+                    "INSERT INTO migration_run_tenants (run_id, tenant_id, subdomain, status) "
+                    "VALUES (:run, :tid, :sub, :status)"), {"run": run_id, "tid": ids[sub], "sub": sub,
+                                                            "status": row_status})
+                await conn.execute(text("UPDATE tenants SET migrating_until = now() + interval '60 seconds' "
+                                        "WHERE id = :tid"), {"tid": ids[sub]})
+                return run_id
+
+            elsewhere = await add_run("another-host", 4242, 600, "pt-z01", "running")  # heartbeat 10 min old
+            dead = await add_run(here, gone.pid, 1, "pt-z02", "pending")  # fresh heartbeat, dead pid
+            alive_run = await add_run(here, live.pid, 1, "pt-z03", "running")  # alive: left alone
+        state = await fleet.status(platform)
+        async with platform.main_engine.connect() as conn:
+            runs = dict((await conn.execute(select(MigrationRun.id, MigrationRun.status)
+                                            .where(MigrationRun.id.in_([elsewhere, dead, alive_run])))).all())
+            reasons = dict((await conn.execute(select(MigrationRun.id, MigrationRun.halt_reason)
+                                               .where(MigrationRun.id.in_([elsewhere, dead])))).all())
+        assert runs == {elsewhere: "aborted", dead: "aborted", alive_run: "running"}
+        assert "another-host:4242" in reasons[elsewhere] and f"{here}:{gone.pid}" in reasons[dead]
+        assert state["last_run"]["id"] == alive_run and state["last_run"]["status"] == "running"
+        # The dead runs' leases are gone (requests are served again); the live run keeps its own.
+        assert [m["subdomain"] for m in state["migrating"]] == ["pt-z03"]
+        rows = {**await run_rows(platform, elsewhere), **await run_rows(platform, dead)}
+        assert rows["pt-z01"][0] == "failed" and "aborted" in rows["pt-z01"][3]
+        assert rows["pt-z02"][0] == "left_behind"
+    finally:
+        live.kill()
+        live.wait()

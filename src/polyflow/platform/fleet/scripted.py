@@ -116,7 +116,7 @@ async def migrate_one(platform: "Platform", t: TenantTarget, goal: str, limits: 
     """One tenant by its script (its lease is already held); failures are outcomes, not exceptions."""
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
-    outcome = Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0)
+    outcome = Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0, path="scripted")
     try:
         conninfo = t.dsn_with(platform.secrets.decrypt(t.db_password_enc)).url("postgresql")
         before, after = await _apply(conninfo, limits, goal)

@@ -77,6 +77,7 @@ class Outcome:
     seconds: float
     error: str | None = None
     note: str | None = None  # why it was skipped
+    path: str | None = None  # scripted (the rendered SQL, scripted.py) | online (Alembic, this module)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -287,7 +288,7 @@ async def migrate_tenant(platform: "Platform", t: TenantTarget, *, target: str, 
     """Bring one tenant database to ``target`` in one transaction and record what happened."""
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
-    outcome = Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0)
+    outcome = Outcome(t.subdomain, "failed", t.registry_revision, t.registry_revision, 0.0, path="online")
     marked = False
     db: _TenantDB | None = None
     try:
