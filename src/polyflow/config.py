@@ -41,12 +41,19 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
 
     # Per-tenant engine cache and the global connection budget (per process).
-    engine_cache_size: int = Field(200, ge=1)
+    # Engines share their server's dialect and statement cache: ~20 KiB each (was ~220 KiB), so every tenant of a
+    # busy node can keep its engine.
+    engine_cache_size: int = Field(2000, ge=1)
     tenant_pool_size: int = Field(3, ge=1)
     tenant_connection_budget: int = Field(40, ge=1)
     budget_wait_seconds: float = Field(5.0, gt=0)
     engine_idle_seconds: float = Field(300.0, gt=0)
     tenant_connect_timeout: float = Field(5.0, gt=0)
+    # Tenant connections shared by all the processes of a node (uvicorn workers, job workers started with the
+    # same settings): 0 = off (each process has tenant_connection_budget). Held as file locks in
+    # node_budget_dir (default: <tmp>/polyflow), so a crashed worker gives its slots back at once.
+    node_connection_budget: int = Field(0, ge=0)
+    node_budget_dir: Path | None = None
     # Fair share per tenant (per process): requests served at once for one tenant; beyond it up to
     # `tenant_queue_size` wait at most `tenant_queue_seconds`, the rest get 429 + Retry-After.
     tenant_max_inflight: int = Field(16, ge=1)

@@ -7,17 +7,29 @@ Design (the seed's "client factory", done right):
   (``tenant_connection_budget``). A slot is taken in the engine's connection creator, before the
   connection is opened, and given back by the pool's ``close`` events, so idle pooled connections
   count too and ``pg_stat_activity`` never shows more than the budget;
-- when the budget is full, the pooled connections of an idle engine (no lease) are closed, least
-  recently used first (the engine object stays cached); a tenant's extra connections only take
-  from tenants idle for a while; if nothing can be freed the request waits up to
-  ``budget_wait_seconds`` and then gets a clear 503;
+- the budget is per process, or shared by the processes of a node (``node_connection_budget``:
+  nodebudget.py, file locks), so one worker cannot hoard what another needs;
+- when the budget is full, ONE idle connection is closed: one of the least recently used engine that
+  has some and no lease (the engine stays cached); a tenant's extra connections only take from
+  tenants idle for a while; if nothing can be freed the request waits up to ``budget_wait_seconds``
+  and then gets a clear 503. With a node budget, a process whose peers wait gives up an idle
+  connection when a lease ends (and every ``HANDOVER_SECONDS``);
+- every engine of one database server shares one initialised dialect and one compiled-statement
+  cache: a tenant's first request (and a reconnect after a trim) costs only the asyncpg connect,
+  not the dialect's start-up queries nor compiling the statements again, and 1,000 cached engines
+  cost little memory (engines, not dialects, are per tenant);
 - an engine is only disposed while nobody holds a lease on it, so a request never loses its
   connection mid-flight; engines idle for ``engine_idle_seconds`` are disposed by a sweeper.
+
+Counters for metrics in ``TenantEngines.stats``: created / disposed (engines), trimmed (idle
+connections closed to make room), waits (leases that waited for the budget), refused
+(BudgetExhausted raised).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -29,10 +41,11 @@ import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import LRUCache, greenlet_spawn
 
 from polyflow.kit.errors import Unavailable
 from polyflow.platform.tenancy import pooler
+from polyflow.platform.tenancy.nodebudget import NodeBudget
 from polyflow.platform.tenancy.route import TenantRoute
 
 log = logging.getLogger(__name__)
@@ -60,8 +73,16 @@ def role_limits_sql(role: str, settings) -> list[str]:
     return [f"ALTER ROLE {role} SET {name} = {value}" for name, value in session_limits(settings).items()]
 
 
+# Compiled statements kept per database server (shared by its tenants' engines; the key holds the dialect).
+COMPILED_CACHE_SIZE = 2000
+# How often a process with idle connections looks whether another process of the node waits for a slot.
+HANDOVER_SECONDS = 0.05
+
+
 class ConnectionBudget:
     """Counts open tenant connections (plus slots reserved for leases about to open one)."""
+
+    poll_interval = 1.0  # releases in this process wake waiters; the timeout only re-checks the deadline
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -78,9 +99,31 @@ class ConnectionBudget:
     def release(self) -> None:
         self.used -= 1
 
+    def set_waiting(self, waiting: bool) -> None:
+        pass  # one process: its waiters are woken by its own releases
+
+    def others_waiting(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class _SharedDialect:
+    """What the tenant engines of one database server share: the initialised dialect, its per-connection
+    set-up (asyncpg codecs) and the compiled-statement cache."""
+
+    __slots__ = ("dialect", "on_connect", "compiled")
+
+    def __init__(self, dialect, url):
+        self.dialect = dialect
+        setup = dialect.on_connect_url(url)
+        self.on_connect = (lambda dbapi_connection, _record: setup(dbapi_connection)) if setup else None
+        self.compiled = LRUCache(COMPILED_CACHE_SIZE)
+
 
 class _Entry:
-    __slots__ = ("route", "engine", "leases", "active", "connections", "reserved", "last_used")
+    __slots__ = ("route", "engine", "leases", "active", "connections", "reserved", "last_used", "trimming")
 
     def __init__(self, route: TenantRoute):
         self.route = route
@@ -90,6 +133,7 @@ class _Entry:
         self.connections = 0  # open connections (idle in the pool or checked out)
         self.reserved = 0  # budget slots taken for leases that will open a connection
         self.last_used = time.monotonic()
+        self.trimming = False  # a trim is taking one idle connection out of the pool: it must not open one
 
 
 class TenantEngines:
@@ -106,11 +150,13 @@ class TenantEngines:
         idle_seconds: float,
         connect_timeout: float = 5.0,
         server_settings: dict[str, str] | None = None,
+        node_budget: NodeBudget | None = None,
     ):
         self._decrypt = decrypt
         self.max_engines = max_engines
-        self.pool_size = min(pool_size, budget)
-        self.budget = ConnectionBudget(budget)
+        # A node budget replaces the per-process one (both would only make the smaller one count).
+        self.budget = node_budget or ConnectionBudget(budget)
+        self.pool_size = min(pool_size, self.budget.limit)
         self.wait_seconds = wait_seconds
         self.idle_seconds = idle_seconds
         self.connect_timeout = connect_timeout
@@ -118,10 +164,25 @@ class TenantEngines:
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
         self._changed = asyncio.Event()  # replaced on every notification; waiters re-check
         self._waiting = 0
+        self._handing_over = False  # a hand-over of an idle connection to a peer process is under way
         self._disposing: set[asyncio.Task] = set()
         self.steal_after = 1.0  # seconds idle before a tenant's connections serve another's extra ones
-        self.created = 0  # engines created over the lifetime (for benchmarks and tests)
-        self.trimmed = 0  # pools closed to make room under the budget
+        self._dialects: dict[tuple, _SharedDialect] = {}  # (host, port) -> what its engines share
+        # Lifetime counters (metrics, benchmarks, tests): engines created / disposed, idle connections
+        # closed to make room under the budget, leases that waited for it, leases refused (503).
+        self.stats = {"created": 0, "disposed": 0, "trimmed": 0, "waits": 0, "refused": 0}
+
+    @property
+    def created(self) -> int:
+        return self.stats["created"]
+
+    @created.setter
+    def created(self, value: int) -> None:  # bench/serve.py's engine-per-request baseline counts its own
+        self.stats["created"] = value
+
+    @property
+    def trimmed(self) -> int:
+        return self.stats["trimmed"]
 
     @classmethod
     def from_settings(cls, settings, decrypt: Callable[[str], str]) -> "TenantEngines":
@@ -135,6 +196,7 @@ class TenantEngines:
             idle_seconds=settings.engine_idle_seconds,
             connect_timeout=settings.tenant_connect_timeout,
             server_settings=session_limits(settings),
+            node_budget=NodeBudget.for_settings(settings),
         )
 
     # -- public API -------------------------------------------------------------------------
@@ -164,6 +226,7 @@ class TenantEngines:
                 entry.reserved -= 1
                 self.budget.release()
             self._notify()
+            self._hand_over_if_asked()
 
     @property
     def open_connections(self) -> int:
@@ -184,23 +247,31 @@ class TenantEngines:
         stale = [e for e in self._entries.values() if e.leases == 0 and e.last_used < cutoff]
         for entry in stale:
             self._entries.pop(entry.route.id, None)
-            await entry.engine.dispose()
+            await self._dispose(entry)
         return len(stale)
 
     async def run_sweeper(self, interval: float | None = None) -> None:
         interval = interval or max(1.0, min(60.0, self.idle_seconds / 2))
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sweep_idle()
-            except Exception:  # never let the sweeper die
-                log.exception("engine sweeper failed")
+        # With a node budget, a peer process may wait while this one is quiet (no lease ends to notice it).
+        handover = (asyncio.create_task(self._handover_loop(), name="engine-handover")
+                    if isinstance(self.budget, NodeBudget) else None)
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.sweep_idle()
+                except Exception:  # never let the sweeper die
+                    log.exception("engine sweeper failed")
+        finally:
+            if handover is not None:
+                handover.cancel()
+                await asyncio.gather(handover, return_exceptions=True)
 
     async def dispose_all(self) -> None:
         entries = list(self._entries.values())
         self._entries.clear()
         for entry in entries:
-            await entry.engine.dispose()
+            await self._dispose(entry)
         if self._disposing:
             await asyncio.gather(*self._disposing, return_exceptions=True)
 
@@ -217,7 +288,7 @@ class TenantEngines:
         entry = _Entry(route)
         entry.engine = self._make_engine(entry)
         self._entries[route.id] = entry
-        self.created += 1
+        self.stats["created"] += 1
         self._trim()
         return entry
 
@@ -231,7 +302,7 @@ class TenantEngines:
             entry = self._entries[tenant_id]
             if entry.leases == 0:
                 del self._entries[tenant_id]
-                self._spawn(entry.engine.dispose())
+                self._spawn(self._dispose(entry))
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -241,12 +312,20 @@ class TenantEngines:
     async def _dispose_when_free(self, entry: _Entry) -> None:
         while entry.leases > 0:
             await asyncio.sleep(0.05)
+        await self._dispose(entry)
+
+    async def _dispose(self, entry: _Entry) -> None:
+        self.stats["disposed"] += 1
         await entry.engine.dispose()
 
     def _make_engine(self, entry: _Entry) -> AsyncEngine:
         route = entry.route
 
         async def creator():
+            if _TRIMMING.get() is not None:
+                # A trim (in this task) took a pool slot that holds no connection: it must not open one
+                # to close it. (A request of this tenant that started meanwhile connects as usual.)
+                raise _NothingIdle()
             if entry.reserved > 0:
                 entry.reserved -= 1  # the slot taken by the lease
             else:
@@ -265,6 +344,8 @@ class TenantEngines:
             entry.connections += 1
             return conn
 
+        server = (route.db_host, route.db_port)
+        shared = self._dialects.get(server)
         engine = create_async_engine(
             "postgresql+asyncpg://",
             **pooler.engine_kwargs(creator, route.pooled),
@@ -272,11 +353,37 @@ class TenantEngines:
             max_overflow=0,
             pool_timeout=self.wait_seconds,
             pool_pre_ping=False,
+            query_cache_size=0,  # the server's shared cache is used (below)
+            # Once a dialect of this server is initialised, the engine takes it instead of initialising its
+            # own on its first connection (server version, schema, isolation level, ...: queries each time).
+            _initialize=shared is None,
         )
+        sync_engine = engine.sync_engine
+        if shared is not None:
+            sync_engine.dialect = shared.dialect
+            sync_engine.pool._dialect = shared.dialect
+            if shared.on_connect is not None:  # what create_engine would register: per-connection set-up
+                event.listen(sync_engine.pool, "connect", shared.on_connect)
+            sync_engine.update_execution_options(compiled_cache=shared.compiled)
+        else:
+            def share_dialect(*_args) -> None:
+                # Runs after SQLAlchemy's own first-connect listener: the dialect is initialised now.
+                if server not in self._dialects and sync_engine.dialect.server_version_info is not None:
+                    self._dialects[server] = _SharedDialect(sync_engine.dialect, sync_engine.url)
+                    sync_engine.update_execution_options(compiled_cache=self._dialects[server].compiled)
+
+            event.listen(sync_engine.pool, "connect", share_dialect)
 
         def on_close(*_args) -> None:
-            self.budget.release()
             entry.connections -= 1
+            trim = _TRIMMING.get()
+            if trim is not None and not trim.closed:
+                # Closed by a trim: its slot stays taken until the close is done, then goes to the lease
+                # that asked for it (no other waiter can take it meanwhile, and pg_stat_activity never
+                # shows the new connection next to the one still closing).
+                trim.closed = True
+                return
+            self.budget.release()
             self._notify()
 
         event.listen(engine.sync_engine.pool, "close", on_close)
@@ -297,17 +404,45 @@ class TenantEngines:
             event, self._changed = self._changed, asyncio.Event()
             event.set()
 
-    async def _wait_for_change(self, deadline: float) -> None:
+    async def _wait_for_change(self, deadline: float, *, first: bool) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            self.stats["refused"] += 1
             raise BudgetExhausted("the server is busy (tenant connection budget exhausted); retry in a moment")
+        if first:
+            self.stats["waits"] += 1
         self._waiting += 1
+        self.budget.set_waiting(True)  # a node budget: peers give up an idle connection
         try:
-            await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+            # A slot another process frees wakes nobody here: a node budget is polled more often.
+            await asyncio.wait_for(self._changed.wait(), min(remaining, self.budget.poll_interval))
         except asyncio.TimeoutError:
             pass
         finally:
+            self.budget.set_waiting(False)
             self._waiting -= 1
+
+    def _hand_over_if_asked(self) -> None:
+        """With a node budget: if another process waits for a slot, close one idle connection of ours."""
+        if self._handing_over or self._waiting or self.budget.used == 0 or not self.budget.others_waiting():
+            return
+        self._handing_over = True
+
+        async def hand_over() -> None:
+            try:
+                await self._trim_one_idle(None)
+            finally:
+                self._handing_over = False
+
+        self._spawn(hand_over())
+
+    async def _handover_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HANDOVER_SECONDS)
+            try:
+                self._hand_over_if_asked()
+            except Exception:  # never let it die
+                log.exception("connection hand-over check failed")
 
     async def _reserve_if_needed(self, entry: _Entry) -> None:
         """Admit this lease once a connection is there for it: an open (or reserved) one that no other
@@ -316,6 +451,7 @@ class TenantEngines:
         tenant whose pool could not grow under a full budget served nothing until the waits ran out).
         """
         deadline = time.monotonic() + self.wait_seconds
+        waited = False
         while entry.active >= entry.connections + entry.reserved:
             if entry.connections + entry.reserved >= self.pool_size:
                 # The pool is full, so it cannot open another connection: queue in it (FIFO) for one
@@ -329,39 +465,84 @@ class TenantEngines:
             # (One busy tenant must not empty everyone else's pools.)
             first = entry.connections + entry.reserved == 0
             if await self._trim_one_idle(entry, min_idle=0.0 if first else self.steal_after):
-                continue
+                entry.reserved += 1  # the closed connection's slot, handed to this lease
+                break
             # The pool could grow but the budget is full: asking the pool now would make it open a
             # connection and wait for a slot inside it, even after one of this engine's own
             # connections comes back. Wait here for a lease of this engine to end, or for a slot.
-            await self._wait_for_change(deadline)
+            await self._wait_for_change(deadline, first=not waited)
+            waited = True
         entry.active += 1
 
     async def _acquire_slot(self, requester: _Entry) -> None:
         """Fallback for a connection opened without a reserved slot."""
         deadline = time.monotonic() + self.wait_seconds
+        waited = False
         while not self.budget.try_acquire():
             if await self._trim_one_idle(requester):
-                continue
-            await self._wait_for_change(deadline)
+                return  # the closed connection's slot is ours
+            await self._wait_for_change(deadline, first=not waited)
+            waited = True
 
     async def _trim_one_idle(self, requester: _Entry | None, *, min_idle: float = 0.0) -> bool:
-        """Close the pooled connections of the least recently used engine that has some but no lease.
+        """Close ONE idle connection: one of the least recently used engine that has some and no lease.
 
-        The engine stays cached with its initialised dialect, so its next request pays only a
-        connect (about half the cost of a new engine). Its pool is swapped for a fresh one before
-        the old one is closed, so nothing can check out from a pool being closed. Returns True once
-        connections were actually closed (their budget slots are free again).
+        The engine stays cached (its other connections too), and a reconnect later costs only the
+        asyncpg connect (the dialect is shared, see _make_engine). The connection is taken out of the
+        pool like any checkout (so nothing else can get it meanwhile) and invalidated. Returns True
+        once one was closed; its budget slot then belongs to the caller when there is a ``requester``,
+        else it is given back.
         """
         cutoff = time.monotonic() - min_idle
         for entry in self._entries.values():
-            if entry is requester or entry.leases or entry.last_used > cutoff:
+            if entry is requester or entry.leases or entry.trimming or entry.last_used > cutoff:
                 continue
-            sync_engine = entry.engine.sync_engine
-            old_pool = sync_engine.pool
-            if old_pool.checkedin() == 0:
-                continue  # nothing idle (or another trim is closing it right now)
-            sync_engine.pool = old_pool.recreate()  # keeps the event listeners (budget accounting)
-            await greenlet_spawn(old_pool.dispose)
-            self.trimmed += 1
-            return True
+            if entry.connections - entry.active <= 0:
+                continue  # nothing idle
+            pool = entry.engine.sync_engine.pool
+            entry.trimming = True
+            trim = _Trim()
+            token = _TRIMMING.set(trim)
+            try:
+                # A pool slot may hold no connection (one closed before): try each once.
+                for _ in range(self.pool_size):
+                    await greenlet_spawn(_close_one, pool)
+                    if trim.closed:
+                        break
+            finally:
+                _TRIMMING.reset(token)
+                entry.trimming = False
+            if trim.closed:
+                self.stats["trimmed"] += 1
+                if requester is None:
+                    self.budget.release()
+                    self._notify()
+                return True
         return False
+
+
+class _Trim:
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False  # the pool's close event came: the slot is held for the trim's caller
+
+
+# The trim under way in this task: its checkout must not open a connection, and the close event of the
+# connection it closes keeps the budget slot for it.
+_TRIMMING: contextvars.ContextVar[_Trim | None] = contextvars.ContextVar("polyflow_engine_trim", default=None)
+
+
+class _NothingIdle(Exception):
+    """Raised by an engine's connection creator while a trim takes a connection out of its pool."""
+
+
+def _close_one(pool) -> None:
+    """(In a greenlet.) Check out an idle connection from ``pool`` and close it. Nothing happens when
+    the pool slot it gets holds no connection (the creator refuses to open one during a trim)."""
+    try:
+        fairy = pool.connect()
+    except (_NothingIdle, sa_exc.InvalidatePoolError):
+        return
+    fairy.invalidate()  # closes it (the close event marks the trim done)
+    fairy.close()  # the pool slot goes back, empty
