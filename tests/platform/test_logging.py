@@ -74,7 +74,7 @@ class JsonServer:
                 [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port",
                  str(self.port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO),
                 start_new_session=True)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded 2-core CI machine takes its time to import the app
         while True:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
@@ -82,8 +82,9 @@ class JsonServer:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                out = self.text()[-3000:]
                 self.stop()
-                raise RuntimeError(f"server did not start:\n{self.text()[-3000:]}")
+                raise RuntimeError(f"server did not start:\n{out}")
             time.sleep(0.1)
 
     @property
@@ -189,9 +190,13 @@ def test_probes_are_not_access_logged_at_info(server):
     with httpx.Client(base_url=server.url, timeout=30) as c:
         ids = [c.get(path).headers["x-request-id"] for path in ("/healthz", "/readyz", "/healthz")]
         landing = c.get("/", headers={"Host": "localhost"})
+        static = c.get("/static/app.css", headers={"Host": HOST})
     assert access_lines(server, landing.headers["x-request-id"])  # a normal request on the same server is
     logged = {l["request_id"] for l in server.lines() if l["logger"] == "polyflow.access"}
     assert not logged & set(ids)
+    # A file of a mounted app: the mount's template, not one line template per file name.
+    [line] = access_lines(server, static.headers["x-request-id"])
+    assert static.status_code == 200 and line["route"] == "/static/{path}" and line["path"] == "/static/app.css"
 
 
 def test_an_unexpected_error_is_logged_once_with_the_request_id_of_the_answer(server):
@@ -272,20 +277,22 @@ def test_a_fault_that_repeats_is_logged_once_then_counted_then_recovered():
     log.addHandler(handler)
     log.propagate = False
     outage = logs.outage(f"test-{uuid.uuid4().hex}", log, every=0.3)
-    for _ in range(200):  # 200 failing requests in ~0.4 s
+    failures, started = 0, time.monotonic()
+    while time.monotonic() - started < 0.75:  # requests failing for 0.75 s: two summaries' worth
         try:
             raise ConnectionRefusedError("main database refused the connection")
         except OSError as exc:
             outage.failed("tenant registry unavailable", exc=exc)
+        failures += 1
         time.sleep(0.002)
-    assert outage.active and outage.failures == 200
+    assert failures > 20 and outage.active and outage.failures == failures
     assert outage.recovered() and not outage.recovered()  # the second call: no outage going on
     lines = [json.loads(l) for l in stream.getvalue().splitlines()]
     with_trace = [l for l in lines if "exc" in l]
     assert len(with_trace) == 1 and "ConnectionRefusedError" in with_trace[0]["exc"]
     summaries = [l for l in lines if "goes on" in l["msg"]]
     assert 1 <= len(summaries) <= 3 and all("exc" not in l for l in summaries)
-    assert "over after" in lines[-1]["msg"] and lines[-1]["failures"] == 200
+    assert "over after" in lines[-1]["msg"] and lines[-1]["failures"] == failures
     assert len(lines) <= 5
     # A new outage logs its trace again.
     try:

@@ -103,15 +103,24 @@ class RequestContext:
 
     def route(self) -> str | None:
         """The matched route's template; None before routing (or when nothing matched)."""
-        route = self.scope.get("route") if self.scope is not None else None
-        path = getattr(route, "path", None)
-        if path is None:
-            return None
-        # A route inside a mounted app (the /static files) reports its path within the mount.
-        return self.scope.get("root_path", "") + path if self.scope.get("root_path") else path
+        return route_template(self.scope) if self.scope is not None else None
 
     def method(self) -> str | None:
         return self.scope.get("method") if self.scope is not None else None
+
+
+def route_template(scope: Scope) -> str | None:
+    """The template of the route that served ``scope`` ("/api/v1/products/{product_id}"), once routed; None
+    when nothing matched (a 404). Bounded: one value per route, whatever the ids in the path."""
+    route = scope.get("route")
+    if route is not None:
+        return getattr(route, "path_format", None) or getattr(route, "path", None)
+    if "app_root_path" in scope:
+        # FastAPI records no route for a mounted app (the /static files); the mount set root_path.
+        root, base = scope.get("root_path") or "", scope["app_root_path"] or ""
+        if root != base and root.startswith(base):
+            return root[len(base):] + "/{path}"
+    return None
 
 
 _context: ContextVar[RequestContext | None] = ContextVar("polyflow_log_context", default=None)
