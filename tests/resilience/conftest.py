@@ -10,7 +10,7 @@ from tests.resilience.procs import OwnCluster, OwnRedis
 
 def pytest_addoption(parser):
     parser.addoption("--soak-seconds", type=float, default=None,
-                     help="how long tests/resilience/test_soak.py runs (default: POLYFLOW_SOAK_SECONDS or 45)")
+                     help="how long tests/resilience/test_soak.py runs (default: POLYFLOW_SOAK_SECONDS or 40)")
 
 
 @pytest.fixture

@@ -210,7 +210,7 @@ class AppProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "AppProcess":
+    def start(self, timeout: float = 180) -> "AppProcess":
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "polyflow.main:app_from_env", "--host", "127.0.0.1",
                "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
         if self.workers > 1:

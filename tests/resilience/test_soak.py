@@ -18,7 +18,8 @@ TENANTS = 20
 
 
 def _soak_seconds(config) -> float:
-    value = config.getoption("--soak-seconds") or os.environ.get("POLYFLOW_SOAK_SECONDS") or 40
+    # The option exists only when pytest started in or below tests/resilience/ (its conftest adds it).
+    value = config.getoption("--soak-seconds", None) or os.environ.get("POLYFLOW_SOAK_SECONDS") or 40
     return max(float(value), 20.0)
 
 

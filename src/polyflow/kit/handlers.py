@@ -110,14 +110,16 @@ async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
 # translates what the engines' async_creator raises) or, on other paths and older SQLAlchemy versions, as
 # asyncpg's own exceptions; both carry ``sqlstate``.
 _UNAVAILABLE: dict[str, tuple[str, int, str]] = {
-    "57P01": ("The database server is restarting (an administrator shut the connection down); retry in a moment",
-              2, "restart"),
+    "57P01": ("The database server closed the connection (a restart or an administrator's command); retry in a "
+              "moment", 2, "restart"),
     "57P02": ("The database server crashed and is restarting; retry in a few seconds", 5, "restart"),
     "57P03": ("The database server is starting up, shutting down or recovering and accepts no connection yet; "
               "retry in a few seconds", 5, "starting"),
     "57P05": ("The database connection was closed after being idle; retry", 1, "restart"),
-    "53": ("The database server has too many connections right now and refused one more; retry in a moment",
-           2, "too-many-connections"),
+    # 53300: the server's max_connections or the workspace role's CONNECTION LIMIT is reached.
+    "53300": ("The database refused another connection (too many connections: the server's or this workspace's "
+              "limit); retry in a moment", 2, "too-many-connections"),
+    "53": ("The database server is short of resources (disk, memory); retry later", 30, "insufficient-resources"),
     # A connection that died under a request (08003 connection_does_not_exist, 08006 connection_failure).
     "08003": ("The database connection was lost (the server restarted or closed it); retry shortly", 2,
               "disconnected"),
