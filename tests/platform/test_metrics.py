@@ -60,6 +60,7 @@ async def test_requests_are_counted_per_tenant_with_route_templates(live, make_t
         for _ in range(2):
             assert (await beta.get("/api/v1/tenant")).status_code == 200
         assert (await beta.get(f"/no/such/page/{ids[0]}")).status_code == 404
+        assert (await beta.get("/static/app.css")).status_code == 200
 
     response = await scrape(live)
     assert response.status_code == 200
@@ -70,11 +71,12 @@ async def test_requests_are_counted_per_tenant_with_route_templates(live, make_t
     assert requests_of(text, tenant="acme", route="/api/v1/tenant", status="200") == 1
     assert requests_of(text, tenant="beta", route="/api/v1/tenant", status="200") == 2
     assert requests_of(text, tenant="beta", route="unmatched", status="404") == 1
+    assert requests_of(text, tenant="beta", route="/static/{path}", status="200") == 1  # a mount: its prefix
     # Never a raw path (ids would make a series per record).
     assert not any(str(i) in text for i in ids)
     # Latency per route and per tenant.
     counts = {s[0]["tenant"]: s[1] for s in samples(text, "polyflow_http_tenant_request_duration_seconds_count")}
-    assert counts == {"acme": 4, "beta": 3}
+    assert counts == {"acme": 4, "beta": 4}
     route_counts = [v for labels, v in samples(text, "polyflow_http_request_duration_seconds_count")
                     if labels["route"] == template]
     assert route_counts == [3]

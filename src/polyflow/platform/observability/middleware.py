@@ -6,22 +6,17 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from polyflow.kit import logs
 from polyflow.platform.observability.metrics import METHODS, OTHER, Metrics
 
 UNMATCHED = "unmatched"
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path format ("/api/products/{product_id}"), never the raw path: raw paths carry
-    ids and would make one series per record. A mount (static files) is its prefix; no route: "unmatched"."""
-    route = scope.get("route")
-    if route is None:
-        return UNMATCHED
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(template, str) or not template:
-        return UNMATCHED
-    # A Mount's path_format is "/static/{path}" in Starlette: keep it, it is bounded.
-    return template
+    """The matched route's path format ("/api/products/{product_id}"), never the raw path: raw paths carry ids
+    and would make one series per record. The same template the access log names (kit.logs); no route:
+    "unmatched"."""
+    return logs.route_template(scope) or UNMATCHED
 
 
 class MetricsMiddleware:
