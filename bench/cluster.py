@@ -302,7 +302,7 @@ def main() -> int:
         for n in (1, 2):
             app = AppProcess(settings, **extra)
             app.name = f"app{n} :{app.port}"
-            app.start(timeout=60)
+            app.start()  # its default wait (180 s): a loaded machine imports slowly
             stack.callback(app.stop)
             apps.append(app)
         backends = [(app.name, "127.0.0.1", app.port) for app in apps]
