@@ -16,8 +16,9 @@ provisions the tenants with the real code and then measures, in one run:
 
 The tenant API needs credentials: every tenant gets a bench user (role viewer) with an API token, and
 each `GET /api/v1/products` carries its own tenant's `Authorization: Bearer` token, rotated together
-with the Host (so every request also pays the token lookup in its tenant's database; `python
-bench/auth.py` measures that cost). `GET /api/v1/tenant` is public and is sent without credentials.
+with the Host. The server verifies each token once in its tenant's database and then reuses the verified
+credential from its in-process cache (POLYFLOW_CREDENTIAL_CACHE_SECONDS, default 10 s; `python bench/auth.py`
+measures the lookup it saves). `GET /api/v1/tenant` is public and is sent without credentials.
 The engine-per-request server (c) gets the same requests, tokens included.
 
 A quick look (about 1 minute): python bench/resolve.py --quick

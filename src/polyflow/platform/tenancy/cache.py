@@ -290,7 +290,8 @@ class RouteCache:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # main DB unavailable: lookups fall back to queries (with the TTLs)
-                self.registry_outage.failed("loading the routable names failed; retrying", exc=exc)
+                self.registry_outage.failed("tenant registry (main database) unreachable: loading the "
+                                            "routable names failed; retrying", exc=exc)
                 failed = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -475,7 +476,8 @@ class RouteCache:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.registry_outage.failed("polling the tenant registry for changes failed; retrying", exc=exc)
+                self.registry_outage.failed("tenant registry (main database) unreachable: polling it for "
+                                            "changes failed; retrying", exc=exc)
             await asyncio.sleep(interval)
 
     # -- Redis helpers ------------------------------------------------------------------------
