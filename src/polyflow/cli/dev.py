@@ -172,5 +172,7 @@ def serve(
     prepare_node(settings, workers)
     # Forwarded headers are trusted by our own middleware (POLYFLOW_TRUSTED_PROXIES), not by uvicorn. The access
     # line is ours (kit/logs.py: it names the tenant), so uvicorn writes none.
+    # uvicorn's default 5 s worker health check kills a worker still importing the app on a busy node, and
+    # restarts it forever: give start-up a minute.
     uvicorn.run("polyflow.main:app_from_env", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_config=None, access_log=False)
+                proxy_headers=False, log_config=None, access_log=False, timeout_worker_healthcheck=60)
