@@ -55,7 +55,9 @@ def test_soak_with_faults_keeps_every_ledger_and_every_acknowledged_write(own_cl
 
         async def soak():
             await asyncio.gather(*(prepare_tenant(app, sub, tokens[sub]) for sub in subs))
-            load = Workload(app, tokens, timeout=15)
+            # Each call bounded at 30 s: above the app's own worst case (budget wait 5 s + connect 5 s + statement
+            # limit 15 s), so a call past it hung.
+            load = Workload(app, tokens, timeout=30)
             clients = asyncio.create_task(load.run(clients_per_tenant=1, think=0.2))
             start = time.monotonic()
             try:
