@@ -220,7 +220,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "bench.thousand:make_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning",
-             "--no-access-log"],
+             "--no-access-log", "--timeout-worker-healthcheck", "60"],  # (5 s kills workers starting on a busy box)
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(harness.ROOT), start_new_session=True)
         log.close()
         deadline = time.monotonic() + 240  # two workers importing the app on a busy 2-core machine
@@ -282,14 +282,68 @@ class Server:
         return ""
 
 
+# -- CPU spent per request (the machine is shared: req/s alone moves with everybody else's load) -----------
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int, children: bool = False) -> float:
+    """utime + stime of a process (+ its reaped children's with ``children``), seconds; 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if children else 0)
+    return ticks / TICK
+
+
+def cpu_snapshot(server: "Server", cluster: LocalCluster) -> tuple[float, float]:
+    """(app workers' CPU, PostgreSQL's CPU) so far. PostgreSQL's is the postmaster's with its reaped children
+    (every backend that has exited: a round-robin connection closed) plus its live children."""
+    app = sum(_cpu(pid) for pid in server.worker_pids())
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    pg = _cpu(postmaster, children=True)
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+            pg += _cpu(int(child))
+    return app, pg
+
+
+@dataclass
+class Phase:
+    load: harness.LoadResult
+    app_cpu: float
+    pg_cpu: float
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU (app + PostgreSQL) per request, ms."""
+        n = self.load.requests
+        return (self.app_cpu + self.pg_cpu) / n * 1000 if n else float("nan")
+
+
+def timed(server: "Server", cluster: LocalCluster, run) -> Phase:
+    app0, pg0 = cpu_snapshot(server, cluster)
+    result = run()
+    app1, pg1 = cpu_snapshot(server, cluster)
+    return Phase(result, app1 - app0, pg1 - pg0)
+
+
 @dataclass
 class Result:
     strategy: str
-    hot: harness.LoadResult
-    spread: harness.LoadResult
+    hot_phase: Phase
+    spread_phase: Phase
     peak: int
     rss: list[float]
     stats: list[dict]
+
+    @property
+    def hot(self) -> harness.LoadResult:
+        return self.hot_phase.load
+
+    @property
+    def spread(self) -> harness.LoadResult:
+        return self.spread_phase.load
 
     @property
     def errors(self) -> int:
@@ -297,7 +351,7 @@ class Result:
 
 
 def measure(strategy: str, env: dict[str, str], args, load: harness.Load, admin: PgDsn, workdir: Path,
-            hosts: list[str], auth: list[dict[str, str]]) -> Result:
+            hosts: list[str], auth: list[dict[str, str]], cluster: LocalCluster) -> Result:
     server = Server(env, workdir, args.workers).start()
     try:
         path = "/api/v1/products"
@@ -305,17 +359,20 @@ def measure(strategy: str, env: dict[str, str], args, load: harness.Load, admin:
         load.run(server.base_url, path, hosts[:1], connections=args.connections, seconds=2, headers=auth[:1])
         load.run(server.base_url, path, hosts, connections=args.connections, seconds=args.warmup, headers=auth)
         with ActivityWatch(admin) as watch:
-            hot = load.run(server.base_url, path, hosts[:1], connections=args.connections, seconds=args.seconds,
-                           headers=auth[:1])
-            spread = load.run(server.base_url, path, hosts, connections=args.connections, seconds=args.seconds,
-                              headers=auth)
+            hot_phase = timed(server, cluster, lambda: load.run(
+                server.base_url, path, hosts[:1], connections=args.connections, seconds=args.seconds,
+                headers=auth[:1]))
+            spread_phase = timed(server, cluster, lambda: load.run(
+                server.base_url, path, hosts, connections=args.connections, seconds=args.seconds, headers=auth))
+        hot, spread = hot_phase.load, spread_phase.load
         rss = server.rss_mb()
         stats = server.engine_stats()
         if hot.non_2xx or spread.non_2xx or hot.socket_errors or spread.socket_errors:
             out.print(f"[yellow]{strategy}: errors; server log tail:[/]\n{server.log_tail(12)}")
-        result = Result(strategy, hot, spread, watch.peak, rss, stats)
-        out.print(f"  {strategy}: hot {hot.rps:,.0f} req/s, round-robin {spread.rps:,.0f} req/s, "
-                  f"errors {result.errors}, peak {watch.peak} connections")
+        result = Result(strategy, hot_phase, spread_phase, watch.peak, rss, stats)
+        out.print(f"  {strategy}: hot {hot.rps:,.0f} req/s ({hot_phase.cpu_ms:.1f} ms CPU/req), round-robin "
+                  f"{spread.rps:,.0f} req/s ({spread_phase.cpu_ms:.1f} ms CPU/req), errors {result.errors}, "
+                  f"peak {watch.peak} connections")
         return result
     finally:
         server.stop()
@@ -342,7 +399,8 @@ def strategy_env(strategy: str, base: dict[str, str], args, legacy_file: Path, w
 def table(results: list[Result], args) -> Table:
     t = Table(title=f"{args.tenants:,} tenants, max_connections={MAX_CONNECTIONS}, {args.workers} uvicorn workers, "
                     f"wrk -c{args.connections}, {args.seconds:g} s per run, GET /api/v1/products")
-    for col in ("strategy", "hot req/s", "round-robin req/s", "ratio", "errors", "max conns (pg_stat_activity)",
+    for col in ("strategy", "hot req/s", "round-robin req/s", "ratio", "CPU ms/req hot / round-robin (app+pg)",
+                "CPU ratio", "errors", "max conns (pg_stat_activity)",
                 "budget", "RSS per worker (MB)", "per worker: peak / created / disposed / trimmed / waits / refused"):
         t.add_column(col, justify="left" if col in ("strategy",) else "right")
     for r in results:
@@ -351,8 +409,14 @@ def table(results: list[Result], args) -> Table:
         counters = "; ".join(
             f"{s.get('peak')} / {s.get('created', 0)} / {s.get('disposed', '-')} / {s.get('trimmed', 0)} / "
             f"{s.get('waits', '-')} / {s.get('refused', '-')}" for s in r.stats)
+        h, sp = r.hot_phase, r.spread_phase
+        cpu_ratio = h.cpu_ms / sp.cpu_ms if sp.cpu_ms else 0
         t.add_row(r.strategy, f"{r.hot.rps:,.0f}", f"{r.spread.rps:,.0f}",
-                  f"[{'green' if ratio >= TARGET_RATIO else 'red'}]{ratio:.2f}x[/]", str(r.errors), str(r.peak),
+                  f"[{'green' if ratio >= TARGET_RATIO else 'red'}]{ratio:.2f}x[/]",
+                  f"{h.cpu_ms:.1f} / {sp.cpu_ms:.1f} ({h.app_cpu / h.load.requests * 1000:.1f}+"
+                  f"{h.pg_cpu / h.load.requests * 1000:.1f} / {sp.app_cpu / sp.load.requests * 1000:.1f}+"
+                  f"{sp.pg_cpu / sp.load.requests * 1000:.1f})",
+                  f"{cpu_ratio:.2f}x", str(r.errors), str(r.peak),
                   budget, " / ".join(f"{m:.0f}" for m in r.rss), counters)
     return t
 
@@ -383,7 +447,7 @@ def main() -> int:
                                               capture_output=True, text=True, check=True).stdout)
         load = harness.Load(workdir, "wrk")
         t = time.perf_counter()
-        _cluster, admin = start_small_cluster(stack, MAX_CONNECTIONS)
+        cluster, admin = start_small_cluster(stack, MAX_CONNECTIONS)
         redis = harness.start_redis(stack)
         settings = harness.bench_settings(admin.with_database(harness.MAIN_DB).url("postgresql"), redis.url,
                                           spare_databases=0)
@@ -394,7 +458,7 @@ def main() -> int:
         base = harness.settings_env(settings)
         for strategy in strategies:
             env = strategy_env(strategy, base, args, legacy_file, workdir)
-            results.append(measure(strategy, env, args, load, admin, workdir, hosts, auth))
+            results.append(measure(strategy, env, args, load, admin, workdir, hosts, auth, cluster))
     out.print(table(results, args))
     out.print(f"columns: 'max conns' counts backends with application_name polyflow:* (every tenant connection of "
               f"the app); target: round-robin >= {TARGET_RATIO}x hot, 0 errors, max conns <= budget. "

@@ -162,6 +162,9 @@ class TenantEngines:
         self.connect_timeout = connect_timeout
         self.server_settings = dict(server_settings or {})
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
+        # Engines that hold at least one open connection, least recently used first: what a trim looks at
+        # (at most `budget` of them, where the engines can be thousands).
+        self._holding: OrderedDict[_Entry, None] = OrderedDict()
         self._changed = asyncio.Event()  # replaced on every notification; waiters re-check
         self._waiting = 0
         self._handing_over = False  # a hand-over of an idle connection to a peer process is under way
@@ -221,6 +224,8 @@ class TenantEngines:
             if admitted:
                 entry.active -= 1
             entry.last_used = time.monotonic()
+            if entry in self._holding:
+                self._holding.move_to_end(entry)
             if entry.reserved > entry.active:
                 # A slot reserved for this lease that no connection used: give it back.
                 entry.reserved -= 1
@@ -342,6 +347,7 @@ class TenantEngines:
                 self.budget.release()
                 raise
             entry.connections += 1
+            self._holding[entry] = None
             return conn
 
         server = (route.db_host, route.db_port)
@@ -376,6 +382,8 @@ class TenantEngines:
 
         def on_close(*_args) -> None:
             entry.connections -= 1
+            if entry.connections <= 0:
+                self._holding.pop(entry, None)
             trim = _TRIMMING.get()
             if trim is not None and not trim.closed:
                 # Closed by a trim: its slot stays taken until the close is done, then goes to the lease
@@ -494,7 +502,7 @@ class TenantEngines:
         else it is given back.
         """
         cutoff = time.monotonic() - min_idle
-        for entry in self._entries.values():
+        for entry in list(self._holding):
             if entry is requester or entry.leases or entry.trimming or entry.last_used > cutoff:
                 continue
             if entry.connections - entry.active <= 0:

@@ -34,7 +34,7 @@ class NodeBudget:
     """Same interface as ``engines.ConnectionBudget`` (limit, used, peak, try_acquire, release), plus
     ``others_waiting``/``set_waiting`` for the cross-process hand-over of idle connections."""
 
-    poll_interval = 0.01  # seconds between retries: another process's release wakes nobody here
+    poll_interval = 0.025  # seconds between retries: another process's release wakes nobody here
 
     def __init__(self, path: str | os.PathLike, limit: int):
         self.limit = limit
