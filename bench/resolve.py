@@ -389,6 +389,14 @@ def throughput_table(rows: list[tuple[str, list[Run], float]], connections: int)
     return table
 
 
+
+def ratio_cells(numerator: float, denominator: float, target: float | None, digits: int) -> list[str]:
+    """A ratio and its verdict; a mode that served nothing (a starved run on a loaded machine) says so."""
+    if denominator <= 0:
+        return ["n/a (0 req/s)", "[yellow]not measured[/]"]
+    value = numerator / denominator
+    return [f"{value:.{digits}f}x", "[dim]info[/]" if target is None else verdict(value >= target)]
+
 def targets_table(resolve_us: float, results: list[tuple[int, float, float]], naive: float) -> Table:
     table = Table(title="Targets (ratios measured in this run)", title_justify="left")
     table.add_column("measure")
@@ -402,15 +410,15 @@ def targets_table(resolve_us: float, results: list[tuple[int, float, float]], na
     table.add_row(*row)
     row = ["spread over tenants / single tenant (req/s)", f">= {SPREAD_TARGET:g}x"]
     for _, spread, single in results:
-        row += [f"{spread / single:.2f}x", verdict(spread / single >= SPREAD_TARGET)]
+        row += ratio_cells(spread, single, SPREAD_TARGET, 2)
     table.add_row(*row)
     row = ["spread over tenants / engine per request (req/s)", f">= {BASELINE_TARGET:g}x"]
     for _, spread, _ in results:
-        row += [f"{spread / naive:.1f}x", verdict(spread / naive >= BASELINE_TARGET)]
+        row += ratio_cells(spread, naive, BASELINE_TARGET, 1)
     table.add_row(*row)
     row = ["single tenant / engine per request (req/s)", ""]
     for _, _, single in results:
-        row += [f"{single / naive:.1f}x", "[dim]info[/]"]
+        row += ratio_cells(single, naive, None, 1)
     table.add_row(*row)
     return table
 
