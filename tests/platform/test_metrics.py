@@ -203,8 +203,11 @@ class Workers(AppProcess):
 
 
 def test_serve_prepares_a_shared_folder_for_several_workers(settings, monkeypatch):
-    monkeypatch.delenv("POLYFLOW_METRICS_DIR", raising=False)
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # setenv first, so that monkeypatch restores "unset" afterwards: prepare_node writes os.environ, and a folder
+    # left there would switch every later live server of this test process to multiprocess mode.
+    for name in ("POLYFLOW_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     assert prepare_node(settings, 1) is None  # one worker: single-process mode
     folder = prepare_node(settings, 2)
     assert folder is not None and folder.is_dir() and os.environ["POLYFLOW_METRICS_DIR"] == str(folder)

@@ -82,7 +82,12 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process with that id: not ours to judge
-    return True
+    # A killed worker stays a zombie until its supervisor reaps it, and signal 0 still reaches a zombie.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): signal 0 is all we know
 
 
 _LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
